@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""VRRP wire format: VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798 / RFC 9568), pure functions.
+
+encode() and decode() work on the VRRP message alone (what a raw socket sends and, for IPv6, receives);
+parse_ipv4() takes a whole IPv4 datagram as an IPv4 raw socket returns it. Every rejection is a
+PacketError whose .reason is one of DROP_REASONS, so the daemon counts drops by reason.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ipaddress
+import struct
+from dataclasses import dataclass
+
+IPPROTO_VRRP = 112
+IPPROTO_AH = 51
+VRRP_TTL = 255
+VRRP_TYPE_ADVERT = 1
+AUTH_NONE = 0
+AUTH_PASS = 1
+AUTH_AH = 2
+AUTH_DATA_LEN = 8
+HEADER_LEN = 8
+MCAST_GROUP4 = "224.0.0.18"
+MCAST_GROUP6 = "ff02::12"
+
+CHECKSUM_PSEUDO = "pseudo"
+CHECKSUM_PLAIN = "plain"
+
+DROP_REASONS = (
+    "ttl", "version", "type", "length", "checksum", "vrid", "auth_type", "auth", "interval", "family",
+    "addr_count",
+)
+
+
+class PacketError(ValueError):
+    """A received packet that must be dropped; .reason is one of DROP_REASONS."""
+
+    def __init__(self, reason, detail=""):
+        if reason not in DROP_REASONS:
+            raise ValueError("unknown drop reason %r" % (reason,))
+        self.reason = reason
+        self.detail = detail
+        super(PacketError, self).__init__("%s: %s" % (reason, detail) if detail else reason)
+
+
+@dataclass(frozen=True)
+class Advert:
+    version: int
+    vrid: int
+    priority: int
+    interval_cs: int
+    addresses: tuple = ()
+    auth_type: int = AUTH_NONE
+    auth_data: bytes = b""
+    family: int = 4
+
+    @property
+    def interval(self):
+        """Advertisement interval in seconds (float)."""
+        return self.interval_cs / 100.0
+
+
+@dataclass(frozen=True)
+class Received:
+    src: str
+    dst: str
+    ttl: int
+    advert: Advert
+    checksum_form: str
+
+
+def auth_pass_bytes(password):
+    """The 8 bytes keepalived puts in a v2 PASS advert: the password truncated to 8, NUL padded."""
+    if isinstance(password, str):
+        password = password.encode("utf-8")
+    return bytes(password[:AUTH_DATA_LEN]).ljust(AUTH_DATA_LEN, b"\0")
+
+
+def inet_checksum(data, initial=0):
+    """RFC 1071 one's complement sum, folded and complemented (0 over data whose checksum is right)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = initial
+    for (word,) in struct.iter_unpack("!H", data):
+        total += word
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _pseudo_header(src, dst, length, family):
+    if family == 4:
+        return ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed + struct.pack(
+            "!BBH", 0, IPPROTO_VRRP, length)
+    return ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed + struct.pack(
+        "!I3xB", length, IPPROTO_VRRP)
+
+
+def _pack_addresses(addresses, family):
+    cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+    try:
+        return b"".join(cls(a).packed for a in addresses)
+    except ValueError as exc:
+        raise ValueError("address not IPv%d: %s" % (family, exc))
+
+
+def encode(advert, src, dst, pseudo_header_checksum=True):
+    """The VRRP message for advert (no IP header), checksum filled in.
+
+    v2 always uses the plain checksum over the message (RFC 3768); v3 over IPv4 includes the IPv4
+    pseudo-header when pseudo_header_checksum is true (keepalived's form) and not otherwise (RFC 9568's
+    form); v3 over IPv6 always includes the IPv6 pseudo-header. Raises ValueError on an advert that
+    cannot be put on the wire.
+    """
+    if advert.family not in (4, 6):
+        raise ValueError("family must be 4 or 6")
+    if not 1 <= advert.vrid <= 255:
+        raise ValueError("vrid out of range 1..255: %r" % (advert.vrid,))
+    if not 0 <= advert.priority <= 255:
+        raise ValueError("priority out of range 0..255: %r" % (advert.priority,))
+    if len(advert.addresses) > 255:
+        raise ValueError("too many addresses")
+    addrs = _pack_addresses(advert.addresses, advert.family)
+    if advert.version == 2:
+        if advert.family != 4:
+            raise ValueError("VRRPv2 is IPv4 only")
+        secs, rest = divmod(int(advert.interval_cs), 100)
+        if rest or not 1 <= secs <= 255:
+            raise ValueError("VRRPv2 interval must be whole seconds 1..255, got %r cs" % (advert.interval_cs,))
+        if advert.auth_type not in (AUTH_NONE, AUTH_PASS, AUTH_AH):
+            raise ValueError("auth type must be 0, 1 or 2")
+        auth = bytes(advert.auth_data[:AUTH_DATA_LEN]).ljust(AUTH_DATA_LEN, b"\0")
+        head = struct.pack("!BBBBBBH", 0x21, advert.vrid, advert.priority, len(advert.addresses),
+                           advert.auth_type, secs, 0)
+        body = addrs + auth
+        csum = inet_checksum(head + body)
+    elif advert.version == 3:
+        if not 1 <= advert.interval_cs <= 0xFFF:
+            raise ValueError("VRRPv3 interval must be 1..4095 cs, got %r" % (advert.interval_cs,))
+        head = struct.pack("!BBBBHH", 0x31, advert.vrid, advert.priority, len(advert.addresses),
+                           int(advert.interval_cs), 0)
+        body = addrs
+        pseudo = b""
+        if advert.family == 6 or pseudo_header_checksum:
+            pseudo = _pseudo_header(src, dst, len(head) + len(body), advert.family)
+        csum = inet_checksum(pseudo + head + body)
+    else:
+        raise ValueError("version must be 2 or 3")
+    return head[:6] + struct.pack("!H", csum) + body
+
+
+def _check_v3_checksum(payload, src, dst, family):
+    """Which v3 checksum form payload carries, or None when none matches."""
+    if family == 6:
+        if inet_checksum(_pseudo_header(src, dst, len(payload), 6) + payload) == 0:
+            return CHECKSUM_PSEUDO
+        return None
+    if src is not None and dst is not None:
+        if inet_checksum(_pseudo_header(src, dst, len(payload), 4) + payload) == 0:
+            return CHECKSUM_PSEUDO
+        # keepalived before 2.0.x (and its unicast_checksum_compat) used the multicast group as
+        # the pseudo-header destination even on unicast; accept that too, as keepalived does.
+        if dst != MCAST_GROUP4 and inet_checksum(
+                _pseudo_header(src, MCAST_GROUP4, len(payload), 4) + payload) == 0:
+            return CHECKSUM_PSEUDO
+    if inet_checksum(payload) == 0:
+        return CHECKSUM_PLAIN
+    return None
+
+
+def decode(payload, src, dst, family=4):
+    """Validate and decode one VRRP message (no IP header) -> (Advert, checksum form).
+
+    The checksum form is "plain" for v2 and for a v3/IPv4 message summed without the pseudo-header,
+    "pseudo" otherwise. Raises PacketError. TTL / hop limit is checked by the caller
+    (parse_ipv4, parse_ipv6) since it lives in the IP header.
+    """
+    payload = bytes(payload)
+    if family not in (4, 6):
+        raise PacketError("family", "address family %r" % (family,))
+    if len(payload) < HEADER_LEN:
+        raise PacketError("length", "%d bytes, shorter than the VRRP header" % len(payload))
+    version, ptype = payload[0] >> 4, payload[0] & 0x0F
+    if version not in (2, 3):
+        raise PacketError("version", "version %d" % version)
+    if version == 2 and family != 4:
+        raise PacketError("family", "VRRPv2 over IPv6")
+    if ptype != VRRP_TYPE_ADVERT:
+        raise PacketError("type", "type %d" % ptype)
+    vrid, priority, count = payload[1], payload[2], payload[3]
+    alen = 4 if family == 4 else 16
+    expected = HEADER_LEN + count * alen + (AUTH_DATA_LEN if version == 2 else 0)
+    if len(payload) < expected:
+        raise PacketError("length", "%d bytes, %d addresses need %d" % (len(payload), count, expected))
+    if len(payload) > expected:
+        raise PacketError("addr_count", "%d bytes do not match %d addresses (%d bytes)" % (
+            len(payload), count, expected))
+    if version == 2:
+        if inet_checksum(payload) != 0:
+            raise PacketError("checksum", "VRRPv2 checksum")
+        form = CHECKSUM_PLAIN
+        auth_type, interval_cs = payload[4], payload[5] * 100
+        auth_data = payload[expected - AUTH_DATA_LEN:]
+    else:
+        form = _check_v3_checksum(payload, src, dst, family)
+        if form is None:
+            raise PacketError("checksum", "VRRPv3 checksum matches neither form")
+        # the 4 reserved bits are ignored on receive (RFC 9568 5.2.7)
+        interval_cs = struct.unpack("!H", payload[4:6])[0] & 0x0FFF
+        auth_type, auth_data = AUTH_NONE, b""
+    if interval_cs == 0:
+        raise PacketError("interval", "advertisement interval 0")
+    if version == 2 and auth_type not in (AUTH_NONE, AUTH_PASS, AUTH_AH):
+        raise PacketError("auth_type", "auth type %d" % auth_type)
+    cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+    addresses = tuple(str(cls(payload[i:i + alen])) for i in range(HEADER_LEN, HEADER_LEN + count * alen, alen))
+    return Advert(version=version, vrid=vrid, priority=priority, interval_cs=interval_cs,
+                  addresses=addresses, auth_type=auth_type, auth_data=auth_data, family=family), form
+
+
+def parse_ipv4(datagram, check_ttl=True):
+    """Decode a raw IPv4 datagram (IP header included) carrying VRRP -> Received.
+
+    check_ttl=False is for unicast peers, where keepalived skips the TTL rule as well.
+    """
+    datagram = bytes(datagram)
+    if len(datagram) < 20:
+        raise PacketError("length", "%d bytes, shorter than an IPv4 header" % len(datagram))
+    if datagram[0] >> 4 != 4:
+        raise PacketError("family", "IP version %d" % (datagram[0] >> 4))
+    ihl = (datagram[0] & 0x0F) * 4
+    total = struct.unpack("!H", datagram[2:4])[0]
+    if ihl < 20 or len(datagram) < ihl:
+        raise PacketError("length", "bad IPv4 header length %d" % ihl)
+    # Linux raw sockets hand over tot_len as on the wire; trailing bytes (padding) are not VRRP
+    if total < ihl or total > len(datagram):
+        raise PacketError("length", "IPv4 total length %d, received %d" % (total, len(datagram)))
+    ttl, proto = datagram[8], datagram[9]
+    src = str(ipaddress.IPv4Address(datagram[12:16]))
+    dst = str(ipaddress.IPv4Address(datagram[16:20]))
+    if proto == IPPROTO_AH:
+        raise PacketError("auth_type", "IPsec AH is not supported")
+    if proto != IPPROTO_VRRP:
+        raise PacketError("type", "IP protocol %d" % proto)
+    if check_ttl and ttl != VRRP_TTL:
+        raise PacketError("ttl", "TTL %d" % ttl)
+    advert, form = decode(datagram[ihl:total], src, dst, family=4)
+    return Received(src=src, dst=dst, ttl=ttl, advert=advert, checksum_form=form)
+
+
+def parse_ipv6(payload, src, dst, hop_limit, check_ttl=True):
+    """Decode a VRRP message received on an IPv6 raw socket (hop limit from IPV6_HOPLIMIT) -> Received."""
+    if check_ttl and hop_limit != VRRP_TTL:
+        raise PacketError("ttl", "hop limit %r" % (hop_limit,))
+    src = str(ipaddress.IPv6Address(src.split("%", 1)[0]))
+    dst = str(ipaddress.IPv6Address(dst.split("%", 1)[0]))
+    advert, form = decode(payload, src, dst, family=6)
+    return Received(src=src, dst=dst, ttl=hop_limit if hop_limit is not None else -1, advert=advert, checksum_form=form)
+
+
+def build_ipv4(payload, src, dst, ttl=VRRP_TTL, ident=0):
+    """An IPv4 header + payload for protocol 112 (tests, and sockets opened with IP_HDRINCL)."""
+    head = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), ident, 0, ttl, IPPROTO_VRRP, 0,
+                       ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
+    head = head[:10] + struct.pack("!H", inet_checksum(head)) + head[12:]
+    return head + bytes(payload)
