@@ -1,0 +1,991 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keepalived-syntax configuration -> typed model (the one source of truth for vipd and modules).
+
+Public entry points: load(path), parse_text(text, filename), ConfigError, render_instance(),
+render_config(). Every error is collected (not only the first) as `FILE:LINE: reason`.
+Known keepalived keywords vipd does not implement are warnings (config_keywords.py);
+anything else unknown is an error. Deliberate differences from keepalived (stricter):
+a value keepalived "ignores" or resets after complaining is an error here, a track_script
+or sync-group member naming something undefined is an error, and an instance needs
+`interface`, `virtual_router_id` and at least one VIP.
+
+Extension hook: register_block(keyword, handler) lets another module (e.g. built-in health
+checks) own a top-level block; register_instance_keyword() does the same inside vrrp_instance.
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import ipaddress
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from . import config_keywords as kw
+from .config_model import (  # noqa: F401  (re-exported: config.py is the public entry)
+    Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec, VrrpScript,
+)
+from .config_syntax import Source, build_tree, lex_file, lex_text
+
+# keyword -> handler(ctx, node); the handler stores its result in ctx.config.extensions[keyword].
+BLOCK_HANDLERS = {}
+# keyword -> (handler(ctx, node, instance), render(instance) -> list of lines or None)
+INSTANCE_KEYWORDS = {}
+
+SCOPES = ("global", "universe", "site", "link", "host", "nowhere")
+IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
+TRUE_WORDS = ("true", "yes", "on")
+FALSE_WORDS = ("false", "no", "off")
+
+
+def register_block(keyword, handler):
+    """Let another module own a top-level `keyword ... { }` block (for vipd extensions)."""
+    BLOCK_HANDLERS[keyword] = handler
+
+
+def register_instance_keyword(keyword, handler, render=None):
+    """Let another module own a keyword inside vrrp_instance; store in instance.extensions."""
+    INSTANCE_KEYWORDS[keyword] = (handler, render)
+
+
+class Context:
+    """Messages and the config being built; passed to extension handlers."""
+
+    def __init__(self, src):
+        self.src = src
+        self.config = Config()
+
+    def error(self, where, reason):
+        self.src.error(where.file, where.line, reason)
+
+    def warning(self, where, reason):
+        self.src.warning(where.file, where.line, reason)
+
+    def unimplemented(self, node):
+        self.warning(node, "keyword '%s' is not implemented by vipd and is ignored" % node.keyword)
+
+    def unknown(self, node, where):
+        self.error(node, "unknown keyword '%s' in %s" % (node.keyword, where))
+
+    # -- value helpers (each returns None after reporting an error) --
+
+    def no_block(self, node):
+        if node.children is not None:
+            self.error(node, "keyword '%s' does not take a '{' block" % node.keyword)
+            return False
+        return True
+
+    def need_block(self, node):
+        if node.children is None:
+            self.error(node, "keyword '%s' needs a '{ ... }' block" % node.keyword)
+            return False
+        return True
+
+    def one(self, node):
+        if not self.no_block(node):
+            return None
+        if not node.args:
+            self.error(node, "keyword '%s' needs a value" % node.keyword)
+            return None
+        if len(node.args) > 1:
+            self.error(node, "keyword '%s' takes one value, got %d" % (node.keyword, len(node.args)))
+            return None
+        return node.args[0].value
+
+    def flag(self, node):
+        if self.no_block(node) and node.args:
+            self.error(node, "keyword '%s' takes no value" % node.keyword)
+        return True
+
+    def integer(self, node, lo, hi, text=None, name=None):
+        if text is None:
+            text = self.one(node)
+            if text is None:
+                return None
+        name = name or node.keyword
+        if re.match(r"^[+-]?\d+$", text):
+            value = int(text)
+            if lo <= value <= hi:
+                return value
+        self.error(node, "%s '%s' is not valid: must be an integer from %d to %d" % (name, text, lo, hi))
+        return None
+
+    def decimal(self, node, lo, hi, name=None):
+        text = self.one(node)
+        if text is None:
+            return None
+        name = name or node.keyword
+        try:
+            value = Decimal(text) if re.match(r"^\d*\.?\d+$|^\d+\.$", text) else None
+        except InvalidOperation:
+            value = None
+        if value is None or not lo <= value <= hi:
+            self.error(node, "%s '%s' is not valid: must be a number of seconds from %s to %s" % (name, text, lo, hi))
+            return None
+        return value
+
+    def boolean(self, node, default=True):
+        if not self.no_block(node):
+            return None
+        if not node.args:
+            return default
+        word = node.args[0].value.lower()
+        if len(node.args) == 1 and word in TRUE_WORDS + FALSE_WORDS:
+            return word in TRUE_WORDS
+        self.error(node, "keyword '%s' takes an optional true/false, got '%s'" % (node.keyword, " ".join(node.values)))
+        return None
+
+    def command(self, node):
+        """A script command line: one quoted token or the rest of the line (as keepalived)."""
+        if not self.no_block(node):
+            return None
+        if not node.args:
+            self.error(node, "keyword '%s' needs a script" % node.keyword)
+            return None
+        return " ".join(_quote_word(t.value) if len(node.args) > 1 else t.value for t in node.args)
+
+    def ip(self, node, text, what="IP address"):
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            self.error(node, "invalid %s '%s'" % (what, text))
+            return None
+
+    def ifname(self, node, text, what="interface name"):
+        if not IFNAME_RE.match(text) or text in (".", ".."):
+            self.error(node, "invalid %s '%s' (1-15 characters, no '/', ':' or spaces)" % (what, text))
+            return None
+        return text
+
+
+def _quote_word(word):
+    return '"%s"' % word if re.search(r"\s", word) else word
+
+
+def _seconds(value):
+    return float(value)
+
+
+# ---------------------------------------------------------------- global_defs
+
+def _global_defs(ctx, node):
+    g = ctx.config.global_defs
+    for child in node.children or []:
+        k = child.keyword
+        if k == "router_id":
+            g.router_id = ctx.one(child)
+        elif k == "notification_email":
+            if ctx.need_block(child):
+                g.notification_email = []
+                for line in child.children:
+                    ctx.no_block(line)
+                    for word in [line.keyword] + line.values:
+                        if "@" not in word:
+                            ctx.error(line, "notification_email address '%s' has no '@'" % word)
+                        else:
+                            g.notification_email.append(word)
+        elif k == "notification_email_from":
+            g.notification_email_from = ctx.one(child)
+        elif k == "smtp_server":
+            _smtp_server(ctx, child, g)
+        elif k == "smtp_connect_timeout":
+            value = ctx.integer(child, 1, 3600)
+            if value is not None:
+                g.smtp_connect_timeout = value
+        elif k == "vrrp_version":
+            value = ctx.integer(child, 2, 3)
+            if value is not None:
+                g.vrrp_version = value
+        elif k == "enable_script_security":
+            g.enable_script_security = ctx.flag(child)
+        elif k == "script_user":
+            if ctx.no_block(child):
+                if not 1 <= len(child.args) <= 2:
+                    ctx.error(child, "script_user takes USER [GROUP]")
+                else:
+                    g.script_user = child.values[0]
+                    g.script_group = child.values[1] if len(child.args) > 1 else None
+        elif k in ("vrrp_garp_master_delay", "vrrp_garp_master_refresh"):
+            value = ctx.integer(child, 0, 2 ** 31)
+            if value is not None:
+                setattr(g, k, value)
+        elif k in ("vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat"):
+            value = ctx.integer(child, 1, 2 ** 31)
+            if value is not None:
+                setattr(g, k, value)
+        elif k == "vrrp_garp_interval":
+            value = ctx.decimal(child, Decimal(0), Decimal(1))
+            if value is not None:
+                g.vrrp_garp_interval = _seconds(value)
+        elif k in kw.GLOBAL_DEFS:
+            ctx.unimplemented(child)
+        else:
+            ctx.unknown(child, "global_defs")
+
+
+def _smtp_server(ctx, node, g):
+    if not ctx.no_block(node):
+        return
+    values = node.values
+    if not 1 <= len(values) <= 2:
+        ctx.error(node, "smtp_server takes HOST [PORT]")
+        return
+    host = values[0]
+    port = values[1] if len(values) == 2 else None
+    # Also accept HOST:PORT (IPv4 or name only; an IPv6 address is full of ':').
+    if port is None and host.count(":") == 1:
+        host, port = host.split(":")
+    if not re.match(r"^[A-Za-z0-9._:-]+$", host):
+        ctx.error(node, "invalid smtp_server host '%s'" % host)
+        return
+    if port is not None:
+        value = ctx.integer(node, 1, 65535, text=port, name="smtp_server port")
+        if value is None:
+            return
+        g.smtp_port = value
+    g.smtp_server = host
+
+
+# ---------------------------------------------------------------- vrrp_script / track_file
+
+def _name(ctx, node):
+    if len(node.args) != 1:
+        ctx.error(node, "%s needs exactly one name" % node.keyword)
+        return None
+    return node.args[0].value
+
+
+def _vrrp_script(ctx, node):
+    name = _name(ctx, node)
+    if not ctx.need_block(node) or name is None:
+        return
+    s = VrrpScript(name=name, source=(node.file, node.line))
+    for child in node.children:
+        k = child.keyword
+        if k == "script":
+            s.script = ctx.command(child) or ""
+        elif k in ("interval", "timeout"):
+            value = ctx.integer(child, 1, 2 ** 31 // 1000000)
+            if value is not None:
+                setattr(s, k, float(value))
+        elif k == "weight":
+            if ctx.no_block(child) and child.args:
+                if len(child.args) > 2 or (len(child.args) == 2 and child.values[1] != "reverse"):
+                    ctx.error(child, "weight takes N [reverse]")
+                else:
+                    value = ctx.integer(child, -253, 253, text=child.values[0], name="vrrp_script weight")
+                    if value is not None:
+                        s.weight = value
+                        s.weight_reverse = len(child.args) == 2
+            elif child.children is None:
+                ctx.error(child, "keyword 'weight' needs a value")
+        elif k in ("rise", "fall"):
+            value = ctx.integer(child, 1, 2 ** 31 - 1)
+            if value is not None:
+                setattr(s, k, value)
+        elif k == "user":
+            if ctx.no_block(child):
+                if not 1 <= len(child.args) <= 2:
+                    ctx.error(child, "user takes USER [GROUP]")
+                else:
+                    s.user = child.values[0]
+                    s.group = child.values[1] if len(child.args) > 1 else None
+        elif k == "init_fail":
+            s.init_fail = ctx.flag(child)
+        elif k in kw.VRRP_SCRIPT:
+            ctx.unimplemented(child)
+        else:
+            ctx.unknown(child, "vrrp_script")
+    if not s.script:
+        ctx.error(node, "vrrp_script %s has no 'script'" % name)
+        return
+    if name in ctx.config.scripts:
+        ctx.error(node, "vrrp_script %s is defined twice" % name)
+        return
+    ctx.config.scripts[name] = s
+
+
+def _track_file(ctx, node):
+    name = _name(ctx, node)
+    if not ctx.need_block(node) or name is None:
+        return
+    t = TrackFile(name=name, source=(node.file, node.line))
+    for child in node.children:
+        k = child.keyword
+        if k == "file":
+            t.file = ctx.one(child) or ""
+        elif k == "weight":
+            values = child.values
+            if not values or len(values) > 2 or (len(values) == 2 and values[1] != "reverse"):
+                ctx.error(child, "weight takes N [reverse]")
+            else:
+                value = ctx.integer(child, -254, 254, text=values[0], name="track_file weight")
+                if value is not None:
+                    t.weight, t.weight_reverse = value, len(values) == 2
+        elif k == "init_file":
+            values = child.values
+            if values and values[-1] == "overwrite":
+                t.init_overwrite = True
+                values = values[:-1]
+            t.init_file = 0
+            if len(values) > 1:
+                ctx.error(child, "init_file takes [VALUE] [overwrite]")
+            elif values:
+                value = ctx.integer(child, -254, 254, text=values[0], name="init_file value")
+                t.init_file = value if value is not None else 0
+        else:
+            ctx.unknown(child, node.keyword)
+    if not t.file:
+        ctx.error(node, "%s %s has no 'file'" % (node.keyword, name))
+    elif name in ctx.config.track_files:
+        ctx.error(node, "track_file %s is defined twice" % name)
+    else:
+        ctx.config.track_files[name] = t
+
+
+# ---------------------------------------------------------------- vrrp_sync_group
+
+def _sync_group(ctx, node):
+    name = _name(ctx, node)
+    if not ctx.need_block(node) or name is None:
+        return
+    g = SyncGroup(name=name, source=(node.file, node.line))
+    for child in node.children:
+        k = child.keyword
+        if k == "group":
+            if ctx.need_block(child):
+                for line in child.children:
+                    ctx.no_block(line)
+                    g.instances.extend([line.keyword] + line.values)
+                    ctx.pending_groups.append((line, name))
+        elif k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+            setattr(g, k, ctx.command(child))
+        elif k == "smtp_alert":
+            g.smtp_alert = ctx.boolean(child)
+        elif k in kw.SYNC_GROUP:
+            ctx.unimplemented(child)
+        else:
+            ctx.unknown(child, "vrrp_sync_group")
+    if name in ctx.config.sync_groups:
+        ctx.error(node, "vrrp_sync_group %s is defined twice" % name)
+    else:
+        ctx.config.sync_groups[name] = g
+
+
+# ---------------------------------------------------------------- vrrp_instance
+
+def _vip_line(ctx, line, instance_if):
+    """`A[/len] [brd X] [dev IF] [scope S] [label L]` -> VipSpec (or None)."""
+    words = [line.keyword] + line.values
+    addr_text = words[0]
+    addr, _slash, plen_text = addr_text.partition("/")
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        ctx.error(line, "invalid IP address '%s' in virtual_ipaddress" % addr_text)
+        return None
+    maxlen = 32 if ip.version == 4 else 128
+    if _slash:
+        plen = ctx.integer(line, 0, maxlen, text=plen_text, name="prefix length")
+        if plen is None:
+            return None
+    else:
+        plen = maxlen
+    vip = VipSpec(cidr="%s/%d" % (ip, plen))
+    i = 1
+    ok = True
+    while i < len(words):
+        opt = words[i]
+        takes_value = opt in ("dev", "brd", "broadcast", "scope", "label", "peer", "preferred_lft", "track_group")
+        if takes_value and i + 1 >= len(words):
+            ctx.error(line, "option '%s' needs a value in virtual_ipaddress" % opt)
+            return None
+        value = words[i + 1] if takes_value else None
+        if opt == "dev":
+            vip.dev = ctx.ifname(line, value)
+            ok = ok and vip.dev is not None
+        elif opt in ("brd", "broadcast"):
+            if ip.version == 6:
+                ctx.error(line, "brd is not valid for IPv6 address %s" % ip)
+                ok = False
+            elif value in ("+", "-"):
+                vip.brd = value
+            else:
+                vip.brd = ctx.ip(line, value, "broadcast address")
+                ok = ok and vip.brd is not None
+        elif opt == "scope":
+            if ip.version == 6:
+                ctx.error(line, "scope is not valid for IPv6 address %s" % ip)
+                ok = False
+            elif value in SCOPES or (value.isdigit() and int(value) <= 255):
+                vip.scope = value
+            else:
+                ctx.error(line, "invalid scope '%s' (one of %s or 0-255)" % (value, ", ".join(SCOPES)))
+                ok = False
+        elif opt == "label":
+            if ip.version == 6:
+                ctx.error(line, "label is not valid for IPv6 address %s" % ip)
+                ok = False
+            elif len(value) > 15 or not re.match(r"^[^\s/]+$", value):
+                ctx.error(line, "invalid label '%s' (at most 15 characters, no '/' or spaces)" % value)
+                ok = False
+            else:
+                vip.label = value
+        elif opt in kw.VIP_OPTIONS:
+            ctx.warning(line, "virtual_ipaddress option '%s' is not implemented by vipd and is ignored" % opt)
+        else:
+            ctx.error(line, "unknown option '%s' in virtual_ipaddress" % opt)
+            ok = False
+            takes_value = False
+        i += 2 if takes_value else 1
+    return vip if ok else None
+
+
+def _vip_block(ctx, node):
+    vips = []
+    if ctx.need_block(node):
+        if node.args:
+            ctx.error(node, "keyword '%s' takes no value before '{'" % node.keyword)
+        for line in node.children:
+            if ctx.no_block(line):
+                vip = _vip_line(ctx, line, None)
+                if vip is not None:
+                    vips.append((vip, line))
+    return vips
+
+
+def _tracked(ctx, node, what, lo=-254, hi=254):
+    """Lines `NAME [weight N [reverse]]` of track_interface / track_script / track_file."""
+    items = []
+    if not ctx.need_block(node):
+        return items
+    for line in node.children:
+        if not ctx.no_block(line):
+            continue
+        name = line.keyword
+        words = line.values
+        weight = None
+        if words:
+            if words[0] != "weight" or len(words) < 2 or len(words) > 3 or (len(words) == 3 and words[2] != "reverse"):
+                ctx.error(line, "%s line takes NAME [weight N]" % what)
+                continue
+            weight = ctx.integer(line, lo, hi, text=words[1], name="%s weight" % what)
+            if weight is None:
+                continue
+        if what == "track_interface" and ctx.ifname(line, name) is None:
+            continue
+        items.append(((name, weight), line))
+    return items
+
+
+class _Raw:
+    """What an instance block said, before defaults and cross-checks."""
+
+    def __init__(self):
+        self.state = None
+        self.priority = None
+        self.advert_int = None
+        self.version = None
+        self.lines = {}
+        self.vips = []
+        self.excluded = []
+        self.peers = []
+        self.track_scripts = []
+        self.track_files = []
+        self.auth_given = None
+        self.garp = {}
+
+
+def _instance(ctx, node):
+    name = _name(ctx, node)
+    if not ctx.need_block(node) or name is None:
+        return
+    inst = Instance(name=name, source=(node.file, node.line))
+    raw = _Raw()
+    ok = [True]
+
+    def bad(value):
+        if value is None:
+            ok[0] = False
+        return value
+
+    for child in node.children:
+        k = child.keyword
+        raw.lines[k] = child
+        if k == "state":
+            value = ctx.one(child)
+            if value in ("MASTER", "BACKUP"):
+                raw.state = value
+            elif value is not None:
+                ctx.error(child, "state '%s' is not valid: must be MASTER or BACKUP" % value)
+                ok[0] = False
+        elif k == "interface":
+            value = ctx.one(child)
+            inst.interface = bad(ctx.ifname(child, value)) if value is not None else bad(None)
+        elif k == "virtual_router_id":
+            value = bad(ctx.integer(child, 1, 255))
+            inst.vrid = value or 0
+        elif k == "priority":
+            raw.priority = bad(ctx.integer(child, 1, 255))
+        elif k == "advert_int":
+            raw.advert_int = bad(ctx.decimal(child, Decimal("0.01"), Decimal(255)))
+        elif k == "version":
+            raw.version = bad(ctx.integer(child, 2, 3))
+        elif k == "nopreempt":
+            inst.nopreempt = ctx.flag(child)
+        elif k == "preempt":
+            ctx.flag(child)
+            inst.nopreempt = False
+        elif k == "preempt_delay":
+            value = bad(ctx.decimal(child, Decimal(0), Decimal(1000)))
+            inst.preempt_delay = _seconds(value) if value is not None else 0.0
+        elif k == "authentication":
+            _authentication(ctx, child, inst, raw, bad)
+        elif k in ("unicast_src_ip", "mcast_src_ip"):
+            value = ctx.one(child)
+            setattr(inst, k, bad(ctx.ip(child, value)) if value is not None else bad(None))
+        elif k == "unicast_peer":
+            _unicast_peers(ctx, child, inst, raw, bad)
+        elif k == "virtual_ipaddress":
+            raw.vips.extend(_vip_block(ctx, child))
+        elif k == "virtual_ipaddress_excluded":
+            raw.excluded.extend(_vip_block(ctx, child))
+        elif k == "track_interface":
+            inst.track_interfaces.extend(item for item, _line in _tracked(ctx, child, k))
+        elif k == "track_script":
+            raw.track_scripts.extend(_tracked(ctx, child, k))
+        elif k == "track_file":
+            raw.track_files.extend(_tracked(ctx, child, k))
+        elif k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+            setattr(inst, k, bad(ctx.command(child)))
+        elif k == "smtp_alert":
+            inst.smtp_alert = bad(ctx.boolean(child))
+        elif k in ("garp_master_delay", "garp_master_refresh"):
+            raw.garp[k] = bad(ctx.integer(child, 0, 2 ** 31))
+        elif k in ("garp_master_repeat", "garp_master_refresh_repeat"):
+            raw.garp[k] = bad(ctx.integer(child, 1, 2 ** 31))
+        elif k == "garp_interval":
+            # Not a vrrp_instance keyword in keepalived 2.2.7 (there: global vrrp_garp_interval); a vipd extension.
+            value = bad(ctx.decimal(child, Decimal(0), Decimal(1)))
+            raw.garp[k] = _seconds(value) if value is not None else None
+        elif k == "v3_checksum":
+            # vipd extension: which VRRPv3-over-IPv4 checksum form to send.
+            value = ctx.one(child)
+            if value in ("pseudo", "plain"):
+                inst.v3_checksum = value
+            elif value is not None:
+                ctx.error(child, "v3_checksum '%s' is not valid: must be pseudo or plain" % value)
+        elif k in ("native_ipv6", "dont_track_primary"):
+            setattr(inst, k, ctx.flag(child))
+        elif k in ("accept", "no_accept"):
+            ctx.flag(child)
+            inst.accept = k == "accept"
+        elif k in INSTANCE_KEYWORDS:
+            INSTANCE_KEYWORDS[k][0](ctx, child, inst)
+        elif k in kw.VRRP_INSTANCE:
+            ctx.unimplemented(child)
+        else:
+            ctx.unknown(child, "vrrp_instance")
+    _finish_instance(ctx, node, inst, raw, ok[0])
+
+
+def _authentication(ctx, node, inst, raw, bad):
+    if not ctx.need_block(node):
+        return
+    raw.auth_given = node
+    for line in node.children:
+        if line.keyword == "auth_type":
+            value = ctx.one(line)
+            if value in ("PASS", "AH"):
+                inst.auth_type = value
+            elif value is not None:
+                ctx.error(line, "auth_type '%s' is not valid: must be PASS or AH" % value)
+        elif line.keyword == "auth_pass":
+            value = ctx.one(line)
+            if value is not None and len(value) > 8:
+                ctx.warning(line, "auth_pass is longer than 8 characters; truncated to '%s' (as keepalived)" % value[:8])
+                value = value[:8]
+            inst.auth_pass = value
+        else:
+            ctx.unknown(line, "authentication")
+
+
+def _unicast_peers(ctx, node, inst, raw, bad):
+    if not ctx.need_block(node):
+        return
+    for line in node.children:
+        if not ctx.no_block(line):
+            continue
+        addr = ctx.ip(line, line.keyword, "unicast_peer address")
+        words = line.values
+        i = 0
+        while i < len(words):
+            if words[i] in kw.UNICAST_PEER_OPTIONS:
+                ctx.warning(line, "unicast_peer option '%s' is not implemented by vipd and is ignored" % words[i])
+                i += 2
+            else:
+                ctx.error(line, "unknown option '%s' in unicast_peer" % words[i])
+                addr = None
+                break
+        if addr is not None:
+            if addr in inst.unicast_peers:
+                ctx.error(line, "unicast_peer %s is listed twice" % addr)
+            else:
+                inst.unicast_peers.append(addr)
+                raw.peers.append((addr, line))
+
+
+def _decimal_round(value, step):
+    return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+def _finish_instance(ctx, node, inst, raw, ok):
+    """keepalived's vrrp_complete_instance(): defaults, derived values, consistency."""
+    g = ctx.config.global_defs
+    where = raw.lines
+    if not inst.interface and "interface" not in where:
+        ctx.error(node, "vrrp_instance %s has no 'interface'" % inst.name)
+        ok = False
+    if not inst.vrid and "virtual_router_id" not in where:
+        ctx.error(node, "vrrp_instance %s has no 'virtual_router_id'" % inst.name)
+        ok = False
+    inst.vips = [v for v, _line in raw.vips]
+    inst.excluded_vips = [v for v, _line in raw.excluded]
+    if not inst.vips and "virtual_ipaddress" not in where:
+        ctx.error(node, "vrrp_instance %s has no 'virtual_ipaddress' (at least one VIP is required)" % inst.name)
+        ok = False
+    family = inst.family
+    for vip, line in raw.vips:
+        if vip.family != family:
+            ctx.error(line, "virtual_ipaddress %s is IPv%d but the instance is IPv%d (its first VIP); "
+                            "use virtual_ipaddress_excluded for other families" % (vip.cidr, vip.family, family))
+            ok = False
+    # Version: instance, else global vrrp_version; IPv6 is always VRRPv3 (as keepalived).
+    if family == 6:
+        if raw.version == 2:
+            ctx.error(where["version"], "version 2 is not possible for an IPv6 instance (VRRPv2 is IPv4 only)")
+            ok = False
+        inst.version = 3
+    else:
+        inst.version = raw.version or g.vrrp_version
+    # Priority and state derive from each other when only one is given (keepalived).
+    inst.state = raw.state or ("MASTER" if raw.priority == 255 else "BACKUP")
+    if raw.priority is not None:
+        inst.priority = raw.priority
+    else:
+        inst.priority = 255 if raw.state == "MASTER" else 100
+    _advert_int(ctx, inst, raw)
+    _auth_checks(ctx, inst, raw)
+    _preempt_checks(ctx, inst, raw)
+    for addr, line in raw.peers:
+        if ipaddress.ip_address(addr).version != family:
+            ctx.error(line, "unicast_peer %s does not match the instance's address family (IPv%d)" % (addr, family))
+            ok = False
+    for key in ("unicast_src_ip", "mcast_src_ip"):
+        addr = getattr(inst, key)
+        if addr and ipaddress.ip_address(addr).version != family:
+            ctx.error(where[key], "%s %s does not match the instance's address family (IPv%d)" % (key, addr, family))
+            ok = False
+    for key in ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
+                "garp_interval"):
+        value = raw.garp.get(key)
+        setattr(inst, key, value if value is not None else getattr(g, "vrrp_" + key))
+    inst.track_scripts = [item for item, _line in raw.track_scripts]
+    inst.track_files = [item for item, _line in raw.track_files]
+    ctx.pending_tracks.append((inst, raw))
+    if inst.name in ctx.config.instances:
+        ctx.error(node, "vrrp_instance %s is defined twice" % inst.name)
+        return
+    if ok:
+        ctx.config.instances[inst.name] = inst
+        ctx.vrid_lines[inst.name] = where.get("virtual_router_id", node)
+    else:
+        ctx.broken.add(inst.name)
+
+
+def _advert_int(ctx, inst, raw):
+    value = raw.advert_int
+    if value is None:
+        inst.advert_int = 1.0
+        return
+    line = raw.lines["advert_int"]
+    if inst.version == 2:
+        if value != value.to_integral_value():
+            rounded = max(Decimal(1), _decimal_round(value, Decimal(1)))
+            ctx.warning(line, "VRRPv2 advert_int %s must be whole seconds; rounded to %s (as keepalived)" % (value, rounded))
+            value = rounded
+    else:
+        if value > Decimal("40.95"):
+            ctx.error(line, "advert_int %s is too long for VRRPv3: at most 40.95 seconds" % value)
+            return
+        rounded = max(Decimal("0.01"), _decimal_round(value, Decimal("0.01")))
+        if rounded != value:
+            ctx.warning(line, "VRRPv3 advert_int %s must be in units of 10 ms; rounded to %s (as keepalived)" % (value, rounded))
+            value = rounded
+    inst.advert_int = float(value)
+
+
+def _auth_checks(ctx, inst, raw):
+    node = raw.auth_given
+    if node is None:
+        return
+    if inst.auth_type is None:
+        if inst.auth_pass is not None:
+            ctx.warning(node, "authentication has auth_pass but no auth_type; ignored")
+        inst.auth_pass = None
+        return
+    if inst.version == 3:
+        ctx.warning(node, "authentication is ignored with VRRP version 3 (as keepalived)")
+        inst.auth_type = inst.auth_pass = None
+    elif not inst.auth_pass:
+        ctx.error(node, "authentication auth_type %s needs an auth_pass" % inst.auth_type)
+        inst.auth_type = None
+
+
+def _preempt_checks(ctx, inst, raw):
+    lines = raw.lines
+    if inst.nopreempt and inst.priority == 255:
+        ctx.warning(lines["nopreempt"], "nopreempt has no effect with priority 255; ignored (as keepalived)")
+        inst.nopreempt = False
+    if inst.state == "MASTER":
+        if inst.nopreempt:
+            ctx.warning(lines["nopreempt"], "nopreempt has no effect with state MASTER; ignored (as keepalived)")
+            inst.nopreempt = False
+        if inst.preempt_delay:
+            ctx.warning(lines["preempt_delay"], "preempt_delay has no effect with state MASTER; ignored (as keepalived)")
+            inst.preempt_delay = 0.0
+    if inst.preempt_delay and inst.nopreempt:
+        ctx.warning(lines["preempt_delay"], "preempt_delay has no effect with nopreempt; ignored (as keepalived)")
+        inst.preempt_delay = 0.0
+
+
+# ---------------------------------------------------------------- whole file
+
+ROOT_HANDLERS = {
+    "vrrp_instance": _instance,
+    "vrrp_script": _vrrp_script,
+    "vrrp_sync_group": _sync_group,
+    "track_file": _track_file,
+    "vrrp_track_file": _track_file,
+}
+
+
+def _cross_checks(ctx):
+    cfg = ctx.config
+    seen = {}
+    for inst in cfg.instances.values():
+        key = (inst.interface, inst.family, inst.vrid)
+        if key in seen:
+            ctx.error(ctx.vrid_lines[inst.name], "virtual_router_id %d on %s (IPv%d) is already used by vrrp_instance %s"
+                      % (inst.vrid, inst.interface, inst.family, seen[key]))
+        else:
+            seen[key] = inst.name
+    for inst, raw in ctx.pending_tracks:
+        for (name, _weight), line in raw.track_scripts:
+            if name not in cfg.scripts:
+                ctx.error(line, "track_script %s: no vrrp_script %s is defined" % (name, name))
+        for (name, _weight), line in raw.track_files:
+            if name not in cfg.track_files:
+                ctx.error(line, "track_file %s: no track_file block %s is defined" % (name, name))
+    owner = {}
+    for line, group in ctx.pending_groups:
+        for name in [line.keyword] + line.values:
+            if name not in cfg.instances and name not in ctx.broken:
+                ctx.error(line, "vrrp_sync_group %s: no vrrp_instance %s is defined" % (group, name))
+            elif name in owner and owner[name] != group:
+                ctx.error(line, "vrrp_instance %s is already in vrrp_sync_group %s" % (name, owner[name]))
+            owner.setdefault(name, group)
+
+
+def _parse_tokens(tokens, src):
+    tree = build_tree(tokens, src)
+    ctx = Context(src)
+    ctx.pending_tracks = []
+    ctx.pending_groups = []
+    ctx.vrid_lines = {}
+    ctx.broken = set()
+    # global_defs first: its defaults (vrrp_version, vrrp_garp_*) apply wherever it is written.
+    for node in tree:
+        if node.keyword == "global_defs":
+            if ctx.need_block(node):
+                _global_defs(ctx, node)
+    for node in tree:
+        k = node.keyword
+        if k == "global_defs":
+            continue
+        if k in ROOT_HANDLERS:
+            ROOT_HANDLERS[k](ctx, node)
+        elif k in BLOCK_HANDLERS:
+            BLOCK_HANDLERS[k](ctx, node)
+        elif k in kw.ROOT:
+            ctx.unimplemented(node)
+        else:
+            ctx.error(node, "unknown keyword '%s'" % k)
+    _cross_checks(ctx)
+    order = {name: i for i, name in enumerate(src.files)}
+    messages = sorted(src.messages, key=lambda m: (order.get(m.file, len(order)), m.line))
+    cfg = ctx.config
+    cfg.files = list(src.files)
+    cfg.warnings = [m for m in messages if m.level == "warning"]
+    if any(m.level == "error" for m in messages):
+        raise ConfigError(messages)
+    return cfg
+
+
+def parse_text(text, filename="<string>"):
+    """Parse keepalived syntax held in a string; includes resolve relative to filename's directory."""
+    src = Source()
+    return _parse_tokens(lex_text(text, filename, src), src)
+
+
+def load(path):
+    """Parse a keepalived-syntax file (following include); raises ConfigError."""
+    src = Source()
+    return _parse_tokens(lex_file(path, src), src)
+
+
+# ---------------------------------------------------------------- rendering
+
+def _fmt_seconds(value):
+    return ("%.6f" % value).rstrip("0").rstrip(".")
+
+
+def _render_vip(vip):
+    words = [vip.cidr]
+    if vip.brd:
+        words += ["brd", vip.brd]
+    if vip.dev:
+        words += ["dev", vip.dev]
+    if vip.scope:
+        words += ["scope", vip.scope]
+    if vip.label:
+        words += ["label", vip.label]
+    return " ".join(words)
+
+
+def _render_tracked(items):
+    return ["%s weight %d" % (n, w) if w is not None else n for n, w in items]
+
+
+def _cmd(value):
+    return '"%s"' % value if re.search(r'\s', value) else value
+
+
+def render_instance(instance):
+    """keepalived syntax for one vrrp_instance; parse_text() reads it back to an equal Instance.
+
+    track_script / track_file names must be defined in the same text (see render_config).
+    """
+    i = instance
+    out = ["vrrp_instance %s {" % i.name,
+           "    state %s" % i.state,
+           "    interface %s" % i.interface,
+           "    virtual_router_id %d" % i.vrid,
+           "    priority %d" % i.priority,
+           "    advert_int %s" % _fmt_seconds(i.advert_int),
+           "    version %d" % i.version]
+    if i.nopreempt:
+        out.append("    nopreempt")
+    if i.preempt_delay:
+        out.append("    preempt_delay %s" % _fmt_seconds(i.preempt_delay))
+    if i.auth_type:
+        out += ["    authentication {", "        auth_type %s" % i.auth_type]
+        if i.auth_pass is not None:
+            out.append("        auth_pass %s" % _cmd(i.auth_pass))
+        out.append("    }")
+    for key in ("unicast_src_ip", "mcast_src_ip"):
+        if getattr(i, key):
+            out.append("    %s %s" % (key, getattr(i, key)))
+
+    def block(keyword, lines):
+        if lines:
+            out.append("    %s {" % keyword)
+            out.extend("        " + line for line in lines)
+            out.append("    }")
+
+    block("unicast_peer", i.unicast_peers)
+    block("virtual_ipaddress", [_render_vip(v) for v in i.vips])
+    block("virtual_ipaddress_excluded", [_render_vip(v) for v in i.excluded_vips])
+    block("track_interface", _render_tracked(i.track_interfaces))
+    block("track_script", _render_tracked(i.track_scripts))
+    block("track_file", _render_tracked(i.track_files))
+    for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+        if getattr(i, key):
+            out.append("    %s %s" % (key, _cmd(getattr(i, key))))
+    if i.smtp_alert is not None:
+        out.append("    smtp_alert %s" % ("true" if i.smtp_alert else "false"))
+    for key in ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat"):
+        out.append("    %s %d" % (key, getattr(i, key)))
+    if i.garp_interval:
+        out.append("    garp_interval %s" % _fmt_seconds(i.garp_interval))
+    if i.v3_checksum != "pseudo":
+        out.append("    v3_checksum %s" % i.v3_checksum)
+    for key in ("native_ipv6", "dont_track_primary"):
+        if getattr(i, key):
+            out.append("    " + key)
+    if i.accept is not None:
+        out.append("    accept" if i.accept else "    no_accept")
+    for key, (_handler, render) in sorted(INSTANCE_KEYWORDS.items()):
+        if render is not None:
+            out.extend("    " + line for line in (render(i) or []))
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def render_script(script):
+    s = script
+    out = ["vrrp_script %s {" % s.name, "    script %s" % _cmd(s.script),
+           "    interval %d" % int(s.interval)]
+    if s.timeout is not None:
+        out.append("    timeout %d" % int(s.timeout))
+    out.append("    weight %d%s" % (s.weight, " reverse" if s.weight_reverse else ""))
+    out += ["    rise %d" % s.rise, "    fall %d" % s.fall]
+    if s.user:
+        out.append("    user %s%s" % (s.user, " " + s.group if s.group else ""))
+    if s.init_fail:
+        out.append("    init_fail")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def render_config(config):
+    """keepalived syntax for a whole Config (global_defs, scripts, track files, instances, groups)."""
+    g = config.global_defs
+    out = ["global_defs {"]
+    if g.router_id:
+        out.append("    router_id %s" % g.router_id)
+    if g.notification_email:
+        out += ["    notification_email {"] + ["        " + a for a in g.notification_email] + ["    }"]
+    if g.notification_email_from:
+        out.append("    notification_email_from %s" % g.notification_email_from)
+    if g.smtp_server:
+        out.append("    smtp_server %s %d" % (g.smtp_server, g.smtp_port))
+    out.append("    smtp_connect_timeout %d" % g.smtp_connect_timeout)
+    out.append("    vrrp_version %d" % g.vrrp_version)
+    if g.enable_script_security:
+        out.append("    enable_script_security")
+    if g.script_user:
+        out.append("    script_user %s%s" % (g.script_user, " " + g.script_group if g.script_group else ""))
+    out.append("}")
+    text = "\n".join(out) + "\n"
+    for s in config.scripts.values():
+        text += "\n" + render_script(s)
+    for t in config.track_files.values():
+        text += "\ntrack_file %s {\n    file %s\n    weight %d%s\n" % (t.name, _cmd(t.file), t.weight,
+                                                                       " reverse" if t.weight_reverse else "")
+        if t.init_file is not None:
+            text += "    init_file %d%s\n" % (t.init_file, " overwrite" if t.init_overwrite else "")
+        text += "}\n"
+    for inst in config.instances.values():
+        text += "\n" + render_instance(inst)
+    for grp in config.sync_groups.values():
+        text += "\nvrrp_sync_group %s {\n    group {\n%s    }\n" % (grp.name, "".join("        %s\n" % n for n in grp.instances))
+        for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+            if getattr(grp, key):
+                text += "    %s %s\n" % (key, _cmd(getattr(grp, key)))
+        if grp.smtp_alert is not None:
+            text += "    smtp_alert %s\n" % ("true" if grp.smtp_alert else "false")
+        text += "}\n"
+    return text

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Typed model of a keepalived-syntax configuration (what vrrp/config.py produces).
+
+Pure data: no parsing here, so the daemon, the modules and the tests can build and
+compare these objects without touching the lexer.
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import hashlib
+import ipaddress
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Message:
+    """One diagnostic. str() is `FILE:LINE: reason` (warnings: `FILE:LINE: warning: reason`)."""
+
+    file: str
+    line: int
+    reason: str
+    level: str = "error"
+
+    def __str__(self):
+        if self.level == "warning":
+            return "%s:%d: warning: %s" % (self.file, self.line, self.reason)
+        return "%s:%d: %s" % (self.file, self.line, self.reason)
+
+
+class ConfigError(Exception):
+    """Raised with every error found (not only the first); `.messages` also holds warnings."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        self.errors = [m for m in self.messages if m.level == "error"]
+        super(ConfigError, self).__init__("\n".join(str(m) for m in self.errors))
+
+
+@dataclass
+class VipSpec:
+    """One `virtual_ipaddress` line: `A[/len] [brd X] [dev IF] [scope S] [label L]`."""
+
+    cidr: str
+    dev: Optional[str] = None
+    label: Optional[str] = None
+    scope: Optional[str] = None
+    brd: Optional[str] = None
+
+    @property
+    def address(self):
+        return self.cidr.split("/", 1)[0]
+
+    @property
+    def prefixlen(self):
+        return int(self.cidr.split("/", 1)[1])
+
+    @property
+    def family(self):
+        return ipaddress.ip_address(self.address).version
+
+
+@dataclass
+class GlobalDefs:
+    router_id: Optional[str] = None
+    notification_email: List[str] = field(default_factory=list)
+    notification_email_from: Optional[str] = None
+    smtp_server: Optional[str] = None
+    smtp_port: int = 25
+    smtp_connect_timeout: int = 30
+    vrrp_version: int = 2
+    enable_script_security: bool = False
+    script_user: Optional[str] = None
+    script_group: Optional[str] = None
+    # keepalived's global defaults for the per-instance garp_* keywords.
+    vrrp_garp_master_delay: int = 5
+    vrrp_garp_master_repeat: int = 5
+    vrrp_garp_master_refresh: int = 0
+    vrrp_garp_master_refresh_repeat: int = 1
+    vrrp_garp_interval: float = 0.0
+
+
+@dataclass
+class VrrpScript:
+    name: str
+    script: str = ""
+    interval: float = 1.0
+    timeout: Optional[float] = None
+    weight: int = 0
+    weight_reverse: bool = False
+    rise: int = 1
+    fall: int = 1
+    user: Optional[str] = None
+    group: Optional[str] = None
+    init_fail: bool = False
+    source: Tuple[str, int] = field(default=("", 0), compare=False)
+
+
+@dataclass
+class TrackFile:
+    """keepalived `track_file NAME { file PATH weight N [reverse] init_file [VALUE] [overwrite] }`."""
+
+    name: str
+    file: str = ""
+    weight: int = 1
+    weight_reverse: bool = False
+    init_file: Optional[int] = None
+    init_overwrite: bool = False
+    source: Tuple[str, int] = field(default=("", 0), compare=False)
+
+
+@dataclass
+class SyncGroup:
+    name: str
+    instances: List[str] = field(default_factory=list)
+    notify_master: Optional[str] = None
+    notify_backup: Optional[str] = None
+    notify_fault: Optional[str] = None
+    notify_stop: Optional[str] = None
+    notify: Optional[str] = None
+    smtp_alert: Optional[bool] = None
+    source: Tuple[str, int] = field(default=("", 0), compare=False)
+
+
+@dataclass
+class Instance:
+    name: str
+    state: str = "BACKUP"
+    interface: str = ""
+    vrid: int = 0
+    priority: int = 100
+    advert_int: float = 1.0
+    version: int = 2
+    nopreempt: bool = False
+    preempt_delay: float = 0.0
+    auth_type: Optional[str] = None
+    auth_pass: Optional[str] = None
+    unicast_src_ip: Optional[str] = None
+    mcast_src_ip: Optional[str] = None
+    unicast_peers: List[str] = field(default_factory=list)
+    vips: List[VipSpec] = field(default_factory=list)
+    excluded_vips: List[VipSpec] = field(default_factory=list)
+    track_interfaces: List[Tuple[str, Optional[int]]] = field(default_factory=list)
+    track_scripts: List[Tuple[str, Optional[int]]] = field(default_factory=list)
+    track_files: List[Tuple[str, Optional[int]]] = field(default_factory=list)
+    notify_master: Optional[str] = None
+    notify_backup: Optional[str] = None
+    notify_fault: Optional[str] = None
+    notify_stop: Optional[str] = None
+    notify: Optional[str] = None
+    smtp_alert: Optional[bool] = None
+    garp_master_delay: int = 5
+    garp_master_repeat: int = 5
+    garp_master_refresh: int = 0
+    garp_master_refresh_repeat: int = 1
+    garp_interval: float = 0.0
+    v3_checksum: str = "pseudo"
+    native_ipv6: bool = False
+    dont_track_primary: bool = False
+    accept: Optional[bool] = None
+    # Values set by registered extension keywords (see config.register_instance_keyword).
+    extensions: Dict[str, Any] = field(default_factory=dict)
+    source: Tuple[str, int] = field(default=("", 0), compare=False)
+
+    @property
+    def family(self):
+        """4 or 6, as keepalived decides it: from the first VIP (else unicast addresses)."""
+        for vip in self.vips:
+            return vip.family
+        for addr in [self.unicast_src_ip] + list(self.unicast_peers):
+            if addr:
+                return ipaddress.ip_address(addr).version
+        return 4
+
+    @property
+    def preempt(self):
+        return not self.nopreempt
+
+    def fingerprint(self):
+        """Stable digest of everything that affects behaviour (not where it was read from).
+
+        Equal fingerprints mean a reload may keep the running instance untouched.
+        """
+        data = asdict(self)
+        data.pop("source", None)
+        blob = json.dumps(data, sort_keys=True, default=repr, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Config:
+    global_defs: GlobalDefs = field(default_factory=GlobalDefs)
+    instances: Dict[str, Instance] = field(default_factory=dict)
+    scripts: Dict[str, VrrpScript] = field(default_factory=dict)
+    track_files: Dict[str, TrackFile] = field(default_factory=dict)
+    sync_groups: Dict[str, SyncGroup] = field(default_factory=dict)
+    # Results of registered extension blocks (see config.register_block), keyed by block keyword.
+    extensions: Dict[str, Any] = field(default_factory=dict)
+    warnings: List[Message] = field(default_factory=list)
+    files: List[str] = field(default_factory=list)
+
+    def sync_group_of(self, instance_name):
+        for group in self.sync_groups.values():
+            if instance_name in group.instances:
+                return group
+        return None
