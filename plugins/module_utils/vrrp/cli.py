@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Command line of vipd: run | check | status | reload | resign.
+
+Imported by the launcher (roles/vrrp/files/vipd) as ``vipd_engine.vrrp.cli``;
+only the standard library and the engine's own modules are used here.
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import argparse
+import json
+import os
+import socket
+import sys
+
+from . import config
+
+DEFAULT_PIDFILE = "/run/vipd/vipd.pid"
+DEFAULT_CONTROL_SOCKET = "/run/vipd/vipd.sock"
+CONTROL_TIMEOUT = 10.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vipd", description="VRRP responder for floating VIPs (keepalived-compatible configuration)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="run the responder in the foreground")
+    run.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE", help="keepalived-syntax configuration")
+    run.add_argument("--pidfile", default=DEFAULT_PIDFILE, metavar="PATH")
+    run.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    check = sub.add_parser("check", help="validate a configuration (like keepalived -t)")
+    check.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE")
+
+    status = sub.add_parser("status", help="show the live state of a running vipd")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+
+    for name, text in (("reload", "reload the configuration (as SIGHUP)"), ("resign", "resign every instance and exit (as SIGTERM)")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+    return parser
+
+
+def cmd_check(path: str) -> int:
+    """Exit 0 when valid (warnings printed), 1 with every error as FILE:LINE: reason."""
+    try:
+        cfg = config.load(path)
+    except config.ConfigError as exc:
+        messages = list(exc.messages) or [config.Message(path, 0, str(exc), "error")]
+        for message in messages:
+            sys.stderr.write("%s\n" % _message_text(message))
+        return 1 if any(getattr(m, "level", "error") == "error" for m in messages) else 0
+    except (OSError, UnicodeDecodeError) as exc:
+        sys.stderr.write("%s:0: cannot read: %s\n" % (path, exc))
+        return 1
+    for message in getattr(cfg, "warnings", None) or []:
+        sys.stderr.write("%s\n" % _message_text(message))
+    return 0
+
+
+def _message_text(message) -> str:
+    # str(Message) is already "FILE:LINE: reason" (warnings carry their level in the reason text).
+    return str(message)
+
+
+def control_request(path: str, command: str, timeout: float = CONTROL_TIMEOUT) -> dict:
+    """One JSON request, one JSON reply over the daemon's AF_UNIX stream socket."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+        sock.sendall(json.dumps({"command": command}).encode() + b"\n")
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        sock.close()
+    return json.loads(b"".join(chunks).decode() or "{}")
+
+
+def _control(path: str, command: str):
+    try:
+        return control_request(path, command)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write("vipd: cannot reach the daemon at %s: %s\n" % (path, exc))
+        return None
+
+
+def format_status(reply: dict) -> str:
+    """A fixed-width table, one line per instance."""
+    header = ("INSTANCE", "IFACE", "VRID", "STATE", "PRIO", "EFF", "MASTER", "VIPS", "IN", "OUT", "DROPS", "TRANS", "LAST TRANSITION")
+    rows = [header]
+    for inst in reply.get("instances", []):
+        counters = inst.get("counters", {})
+        drops = sum((counters.get("drops") or {}).values())
+        last = inst.get("last_transition") or {}
+        last_text = "%s %s->%s (%s)" % (last.get("time", ""), last.get("old", ""), last.get("new", ""), last.get("reason", "")) if last else "-"
+        rows.append((
+            inst.get("name", ""), inst.get("interface", ""), str(inst.get("vrid", "")), inst.get("state", ""),
+            str(inst.get("priority", "")), str(inst.get("effective_priority", "")), inst.get("master") or "-",
+            ",".join(inst.get("vips_held", [])) or "-", str(counters.get("adverts_in", 0)), str(counters.get("adverts_out", 0)),
+            str(drops), str(counters.get("transitions", 0)), last_text,
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
+    return "\n".join(lines)
+
+
+def sd_notify(message: str) -> bool:
+    """systemd readiness without libsystemd: one datagram to $NOTIFY_SOCKET."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.connect(address)
+        sock.sendall(message.encode())
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return cmd_check(args.config)
+    if args.command == "run":
+        from . import daemon  # imported late: `check` and `status` need no pyroute2
+        return daemon.run(args.config, pidfile=args.pidfile, control_socket=args.control_socket, log_level=args.log_level,
+                          on_ready=lambda: sd_notify("READY=1"))
+    reply = _control(args.control_socket, args.command)
+    if reply is None:
+        return 2
+    if args.command == "status":
+        sys.stdout.write((json.dumps(reply, indent=2, sort_keys=True) if args.json else format_status(reply)) + "\n")
+        return 0 if reply.get("ok", True) else 1
+    if not reply.get("ok"):
+        sys.stderr.write("vipd: %s failed: %s\n" % (args.command, "; ".join(reply.get("errors", [])) or reply.get("error", "unknown error")))
+        return 1
+    sys.stdout.write("%s: ok\n" % args.command)
+    return 0
