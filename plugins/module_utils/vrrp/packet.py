@@ -11,6 +11,7 @@ PacketError whose .reason is one of DROP_REASONS, so the daemon counts drops by 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hmac
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -220,6 +221,29 @@ def decode(payload, src, dst, family=4):
     addresses = tuple(str(cls(payload[i:i + alen])) for i in range(HEADER_LEN, HEADER_LEN + count * alen, alen))
     return Advert(version=version, vrid=vrid, priority=priority, interval_cs=interval_cs,
                   addresses=addresses, auth_type=auth_type, auth_data=auth_data, family=family), form
+
+
+def check_advert(advert, vrid, version, auth_type=AUTH_NONE, auth_data=b"", interval_cs=None, addr_count=None):
+    """The per-instance receive rules (RFC 3768 7.1, as keepalived applies them); raises PacketError.
+
+    vrid / version: the instance's; auth_type / auth_data: v2 authentication (auth_data as
+    auth_pass_bytes() gives it); interval_cs: the configured interval, which a v2 advert must carry
+    (keepalived drops a mismatch so two routers with different timers never split the VRID);
+    addr_count: the configured VIP count when the caller wants that rule applied.
+    """
+    if advert.vrid != vrid:
+        raise PacketError("vrid", "VRID %d not configured here" % advert.vrid)
+    if advert.version != version:
+        raise PacketError("version", "version %d, instance runs %d" % (advert.version, version))
+    if version == 2:
+        if advert.auth_type != auth_type:
+            raise PacketError("auth_type", "auth type %d, expected %d" % (advert.auth_type, auth_type))
+        if auth_type == AUTH_PASS and not hmac.compare_digest(bytes(advert.auth_data), auth_pass_bytes(auth_data)):
+            raise PacketError("auth", "wrong password")
+        if interval_cs is not None and advert.interval_cs != interval_cs:
+            raise PacketError("interval", "interval %d cs, configured %d cs" % (advert.interval_cs, interval_cs))
+    if addr_count is not None and len(advert.addresses) != addr_count:
+        raise PacketError("addr_count", "%d addresses, %d configured" % (len(advert.addresses), addr_count))
 
 
 def parse_ipv4(datagram, check_ttl=True):
