@@ -135,6 +135,16 @@ def run_playbook(lab: Lab, playbook: str, *, check: bool = False, diff: bool = F
     return run
 
 
+def playbook(*plays) -> str:
+    """YAML text of a playbook; each play is ``(hosts, [task dicts])``. Tasks get names when they lack one."""
+    import yaml
+    doc = []
+    for i, (hosts, tasks) in enumerate(plays):
+        named = [dict({"name": "Task %d" % j}, **t) if "name" not in t else t for j, t in enumerate(tasks)]
+        doc.append({"name": "Play %d" % i, "hosts": hosts, "gather_facts": False, "tasks": named})
+    return "---\n" + yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)
+
+
 def play(hosts: str, tasks: str, name: str = "Lab play") -> str:
     """A one-play playbook around ``tasks`` (YAML list text, indented by 4)."""
     return "---\n- name: %s\n  hosts: %s\n  gather_facts: false\n  tasks:\n%s" % (name, hosts, tasks)

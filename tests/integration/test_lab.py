@@ -124,6 +124,9 @@ def test_cli_up_status_down():
         assert status.returncode == 0 and "server1" in status.stdout and "DEAD" not in status.stdout
         inv = cli("inventory", prefix)
         assert "community.docker.nsenter" in inv.stdout and "ansible_nsenter_pid: %d" % lab.host("server1").pid in inv.stdout
+        assert cli("path", prefix).stdout.strip() == lab.inventory_path
+        assert cli("exec", prefix, "server1", "--", "hostname").stdout.strip() == "server1"
+        assert cli("exec", prefix, "server1", "--", "false").returncode == 1
     finally:
         down = cli("down", prefix)
     assert down.returncode == 0, down.stderr

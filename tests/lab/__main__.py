@@ -1,9 +1,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`python -m tests.lab up|down|status|inventory|list` (run from the repository root, as root)."""
+"""`python -m tests.lab up|down|status|inventory|list|exec|path` (run from the repository root, as root)."""
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 
 from .lab import Lab, LabError
@@ -24,6 +25,13 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=text)
         p.add_argument("lab", nargs="?", help="prefix or state directory (default: the only lab built)")
     sub.add_parser("list", help="list labs with saved state")
+    p_exec = sub.add_parser("exec", help="run a command inside a host (its own /etc, net, PID namespaces)")
+    p_exec.add_argument("lab", help="prefix or state directory")
+    p_exec.add_argument("host")
+    p_exec.add_argument("argv", nargs=argparse.REMAINDER, help="-- command and arguments")
+    p_path = sub.add_parser("path", help="print a lab file's path: inventory (default), state or workdir")
+    p_path.add_argument("lab", help="prefix or state directory")
+    p_path.add_argument("what", nargs="?", default="inventory", choices=("inventory", "state", "workdir"))
     args = parser.parse_args(argv)
 
     try:
@@ -44,6 +52,14 @@ def main(argv=None) -> int:
             for p in problems:
                 print("lab: %s" % p, file=sys.stderr)
             return 1 if problems else 0
+        if args.cmd == "exec":
+            cmd = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+            if not cmd:
+                raise LabError("exec needs a command")
+            return subprocess.call(lab.nsenter_argv(args.host) + cmd)
+        if args.cmd == "path":
+            print({"inventory": lab.inventory_path, "state": lab.state_file, "workdir": lab.workdir}[args.what])
+            return 0
         if args.cmd == "inventory":
             sys.stdout.write(lab.inventory_yaml())
             return 0
