@@ -118,7 +118,7 @@ def run_playbook(lab: Lab, playbook: str, *, check: bool = False, diff: bool = F
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} if structured else {})
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=timeout)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=timeout, check=False)
     run = PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
     if structured:
         start = proc.stdout.find("{")

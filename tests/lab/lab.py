@@ -48,7 +48,7 @@ class LabError(RuntimeError):
 
 def _sh(argv: Sequence[str], check: bool = True, timeout: float = 30, **kw) -> subprocess.CompletedProcess:
     """Run a command, capture text output; a failure names the command and its stderr."""
-    proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, **kw)
+    proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False, **kw)
     if check and proc.returncode != 0:
         raise LabError("%s failed (rc=%d): %s" % (" ".join(argv), proc.returncode, proc.stderr.strip()))
     return proc
@@ -61,7 +61,7 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
     """
     deadline = time.monotonic() + timeout
     attempts = max(1, int(timeout / interval) + 1)
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         value = predicate()
         if value:
             return value
