@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: floating.vip developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""initscripts ifcfg files: `ifcfg-eth0:0` alias files and IPADDRn/PREFIXn secondaries.
+
+initscripts sources these files as shell, so they are parsed as shell assignments: one
+`KEY=value` per line (value quoted '...' or "..." or bare), comments and blank lines. Anything
+else (two words, unbalanced quotes, a command) is refused as malformed rather than guessed at.
+Lines are edited in place: unknown keys, comments and order survive.
+"""
+
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import ipaddress
+import os
+import re
+import shlex
+from typing import Dict, List, Optional
+
+from .atomic import PersistError
+
+ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+BARE = re.compile(r"^[A-Za-z0-9_.:/@+,%=-]*$")
+INDEXED = re.compile(r"^(IPADDR|PREFIX|NETMASK|BROADCAST)([0-9]*)$")
+NEW_FILE_MODE = 0o644
+
+
+def path_for(ifcfg_dir: str, device: str) -> str:
+    return os.path.join(ifcfg_dir, "ifcfg-%s" % device)
+
+
+def quote(value: str) -> str:
+    if BARE.match(value):
+        return value
+    return '"%s"' % re.sub(r'(["\\$`])', r"\\\1", value)
+
+
+class IfcfgFile:
+    """Lines of one ifcfg file; `values` holds the parsed assignments."""
+
+    def __init__(self, text: str = "", path: str = "ifcfg"):
+        self.path = path
+        self.lines = text.splitlines()
+        self.keys = []  # per line: key or None
+        self.values = {}  # type: Dict[str, str]
+        for no, line in enumerate(self.lines, 1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                self.keys.append(None)
+                continue
+            match = ASSIGN.match(line)
+            if not match:
+                raise PersistError("%s:%d: malformed line (expected KEY=value): %s" % (path, no, stripped))
+            try:
+                words = shlex.split(match.group(2), comments=True, posix=True)
+            except ValueError as exc:
+                raise PersistError("%s:%d: malformed value for %s: %s" % (path, no, match.group(1), exc))
+            if len(words) > 1:
+                raise PersistError("%s:%d: malformed value for %s: unquoted spaces" % (path, no, match.group(1)))
+            self.keys.append(match.group(1))
+            self.values[match.group(1)] = words[0] if words else ""  # shell: the last assignment wins
+
+    def get(self, key: str) -> Optional[str]:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        line = "%s=%s" % (key, quote(value))
+        idx = [i for i, k in enumerate(self.keys) if k == key]
+        if idx:
+            if self.values.get(key) != value:
+                for i in idx:
+                    self.lines[i] = line
+        else:
+            self.lines.append(line)
+            self.keys.append(key)
+        self.values[key] = value
+
+    def remove(self, key: str) -> None:
+        keep = [(line, k) for line, k in zip(self.lines, self.keys) if k != key]
+        self.lines = [line for line, _ in keep]
+        self.keys = [k for _, k in keep]
+        self.values.pop(key, None)
+
+    def rename(self, old: str, new: str) -> None:
+        for i, k in enumerate(self.keys):
+            if k == old:
+                self.lines[i] = self.lines[i].replace(old, new, 1)
+                self.keys[i] = new
+        if old in self.values:
+            self.values[new] = self.values.pop(old)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n" if self.lines else ""
+
+
+def parse(text: str, path: str = "ifcfg") -> IfcfgFile:
+    return IfcfgFile(text, path)
+
+
+def alias_values(device: str, cidr: str, gateway: Optional[str] = None, hwaddr: Optional[str] = None) -> Dict[str, str]:
+    iface = ipaddress.IPv4Interface(str(cidr))
+    values = {"DEVICE": device, "ONBOOT": "yes", "BOOTPROTO": "static", "IPADDR": str(iface.ip),
+              "NETMASK": str(iface.netmask), "PREFIX": str(iface.network.prefixlen)}
+    if gateway:
+        values["GATEWAY"] = str(gateway)
+    if hwaddr:
+        values["HWADDR"] = str(hwaddr).upper()
+    values["USERCTL"] = "no"
+    return values
+
+
+def render_alias(old_text: Optional[str], values: Optional[Dict[str, str]], path: str = "ifcfg") -> Optional[str]:
+    """New text of an alias file; values=None deletes it (returns None).
+
+    NETMASK is written unless the existing file uses PREFIX alone (ifup prefers PREFIX when
+    both are set, so both are kept consistent when both exist). GATEWAY/HWADDR are only
+    touched when given.
+    """
+    if values is None:
+        if old_text is not None:
+            parse(old_text, path)  # still refuse to act on a malformed file
+        return None
+    doc = parse(old_text or "", path)
+    use_prefix = doc.get("PREFIX") is not None and doc.get("NETMASK") is None
+    for key, value in values.items():
+        if key == "NETMASK" and use_prefix:
+            continue
+        if key == "PREFIX" and not (use_prefix or doc.get("PREFIX") is not None):
+            continue
+        doc.set(key, value)
+    new = doc.text()
+    return old_text if old_text is not None and new.rstrip("\n") == old_text.rstrip("\n") else new
+
+
+def _index_of(doc: IfcfgFile, ip: str) -> Optional[str]:
+    for key, value in doc.values.items():
+        match = INDEXED.match(key)
+        if match and match.group(1) == "IPADDR" and value.strip() == ip:
+            return match.group(2)
+    return None
+
+
+def _indexes(doc: IfcfgFile) -> List[int]:
+    out = set()
+    for key in doc.values:
+        match = INDEXED.match(key)
+        if match and match.group(1) == "IPADDR" and match.group(2):
+            out.add(int(match.group(2)))
+    return sorted(out)
+
+
+def render_secondary(old_text: Optional[str], cidr: str, present: bool, path: str = "ifcfg") -> Optional[str]:
+    """Add/remove a secondary in the interface's own ifcfg file.
+
+    IPv4 uses IPADDRn/PREFIXn. initscripts reads IPADDR, IPADDR0, IPADDR1, ... and stops at the
+    first missing index >= 2, so a new address takes the lowest free index >= 1 and removing one
+    shifts every higher index down by one: no gap hides an address. IPv6 uses
+    IPV6ADDR_SECONDARIES (space separated) and sets IPV6INIT=yes.
+    """
+    if old_text is None:
+        if not present:
+            return None
+        raise PersistError("%s does not exist: secondaries are added to the interface's own ifcfg file" % path)
+    doc = parse(old_text, path)
+    iface = ipaddress.ip_interface(str(cidr))
+    ip = str(iface.ip)
+    if iface.version == 6:
+        current = (doc.get("IPV6ADDR_SECONDARIES") or "").split()
+        kept = [c for c in current if str(ipaddress.ip_interface(c).ip) != ip] if current else []
+        if present:
+            if iface.with_prefixlen in current:
+                kept = current
+            else:
+                kept.append(iface.with_prefixlen)
+            if doc.get("IPV6INIT") != "yes":
+                doc.set("IPV6INIT", "yes")
+        if kept:
+            doc.set("IPV6ADDR_SECONDARIES", " ".join(kept))
+        else:
+            doc.remove("IPV6ADDR_SECONDARIES")
+    else:
+        idx = _index_of(doc, ip)
+        if present:
+            if idx is None:
+                used = set(_indexes(doc))
+                n = 1
+                while n in used:
+                    n += 1
+                idx = str(n)
+                doc.set("IPADDR" + idx, ip)
+            doc.set("PREFIX" + idx, str(iface.network.prefixlen))
+            if doc.get("NETMASK" + idx) is not None:
+                doc.set("NETMASK" + idx, str(iface.netmask))
+        elif idx is not None:
+            for family in ("IPADDR", "PREFIX", "NETMASK", "BROADCAST"):
+                doc.remove(family + idx)
+            if idx and int(idx) >= 1:
+                for n in _indexes(doc):
+                    if n > int(idx):
+                        for family in ("IPADDR", "PREFIX", "NETMASK", "BROADCAST"):
+                            doc.rename("%s%d" % (family, n), "%s%d" % (family, n - 1))
+    new = doc.text()
+    return old_text if new.rstrip("\n") == old_text.rstrip("\n") else new

@@ -1,0 +1,403 @@
+# -*- coding: utf-8 -*-
+# Copyright: floating.vip developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan and apply a static VIP (vip_alias / vip_secondary).
+
+Order of work, so a failure never leaves a host half-configured:
+1. read everything and compute the whole plan (runtime action + every file's before/after),
+   validating all input and every path; nothing is written until the plan is complete;
+2. write the changed files atomically (rolled back if step 3 fails);
+3. change the runtime addresses over netlink;
+4. announce (GARP / unsolicited NA).
+check mode stops after step 1 and reports what steps 2-3 would change.
+"""
+
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import glob
+import ipaddress
+import os
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from . import addresses
+from . import announce as announcer
+from .persist import atomic, ifcfg, ifupdown, networkd, rc_local
+
+ALIAS_PERSIST = ("rc_local", "ifcfg")
+SECONDARY_PERSIST = ("rc_local", "ifcfg", "ifupdown", "networkd")
+IFNAMSIZ = 16
+IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
+LABEL_SUFFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class VipError(Exception):
+    """Bad input or an impossible request; nothing has been changed."""
+
+
+@dataclass
+class FileChange:
+    path: str
+    before: Optional[str]
+    after: Optional[str]  # None: the file is (or stays) absent
+    mode: int = 0o644  # for a new file
+    create_dir: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass
+class Plan:
+    kind: str  # "alias" or "secondary"
+    interface: str
+    iface: object  # ipaddress interface
+    label: Optional[str]
+    broadcast: Optional[str]
+    state: str
+    action: str  # add | change | remove | none
+    current: List[addresses.Addr]
+    targets: List[addresses.Addr]  # this IP already on the interface
+    files: List[FileChange] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def cidr(self) -> str:
+        return self.iface.with_prefixlen
+
+    @property
+    def changed_files(self) -> List[FileChange]:
+        return [f for f in self.files if f.changed]
+
+    @property
+    def changed(self) -> bool:
+        return self.action != "none" or bool(self.changed_files)
+
+
+# ---- input parsing (pure) -------------------------------------------------------------------
+
+def parse_address(address, netmask=None, family=None):
+    """`A.B.C.D/len`, `A.B.C.D/mask`, or `A.B.C.D` + netmask (dotted or a length) -> ip_interface."""
+    text = str(address or "").strip()
+    if not text:
+        raise VipError("address is required")
+    ip_part, _, prefix_part = text.partition("/")
+    try:
+        ip = ipaddress.ip_address(ip_part)
+    except ValueError:
+        raise VipError("malformed address %r: %r is not an IPv4 or IPv6 address" % (text, ip_part))
+    if family and ip.version != family:
+        raise VipError("address %s is not IPv%d" % (text, family))
+    if ip.is_multicast or ip.is_unspecified:
+        raise VipError("address %s is not a unicast address" % text)
+    iface = None
+    if prefix_part:
+        try:
+            iface = ipaddress.ip_interface("%s/%s" % (ip, prefix_part))
+        except ValueError:
+            raise VipError("malformed address %r: bad prefix length or netmask %r" % (text, prefix_part))
+    if netmask not in (None, ""):
+        mask = str(netmask).strip().lstrip("/")
+        if ip.version == 6 and not mask.isdigit():
+            raise VipError("malformed netmask %r: IPv6 takes a prefix length" % (netmask,))
+        try:
+            from_mask = ipaddress.ip_interface("%s/%s" % (ip, mask))
+        except ValueError:
+            raise VipError("malformed netmask %r" % (netmask,))
+        if iface is not None and iface.network.prefixlen != from_mask.network.prefixlen:
+            raise VipError("address %s and netmask %s disagree (/%d vs /%d)"
+                           % (text, netmask, iface.network.prefixlen, from_mask.network.prefixlen))
+        iface = from_mask
+    if iface is None:
+        raise VipError("address %s needs a prefix length (A.B.C.D/len) or a netmask" % text)
+    return iface
+
+
+def parse_label(interface: str, label) -> str:
+    """`eth0:0` as given, or an index n -> `<interface>:<n>`; at most 15 characters."""
+    text = str(label).strip()
+    if text.isdigit():
+        text = "%s:%s" % (interface, int(text))
+    if not text.startswith(interface + ":") or not LABEL_SUFFIX_RE.match(text[len(interface) + 1:]):
+        raise VipError("label %r must be '%s:<suffix>' (start with the interface name) or an index" % (text, interface))
+    if len(text) > IFNAMSIZ - 1:
+        raise VipError("label %r is %d characters long; the kernel allows at most %d" % (text, len(text), IFNAMSIZ - 1))
+    return text
+
+
+def parse_broadcast(iface, broadcast) -> Optional[str]:
+    """Given broadcast, or the subnet's broadcast address (none for /31 and /32, none for IPv6)."""
+    if iface.version == 6:
+        if broadcast:
+            raise VipError("broadcast does not apply to IPv6 addresses")
+        return None
+    if broadcast:
+        try:
+            return str(ipaddress.IPv4Address(str(broadcast).strip()))
+        except ValueError:
+            raise VipError("malformed broadcast address %r" % (broadcast,))
+    if iface.network.prefixlen >= 31:
+        return None
+    return str(iface.network.broadcast_address)
+
+
+def format_addr(a) -> str:
+    text = a.cidr
+    if a.broadcast:
+        text += " brd %s" % a.broadcast
+    if a.family == 4 and a.label and a.label != a.ifname:
+        text += " label %s" % a.label
+    return text
+
+
+def _sort_key(a):
+    return (a.family, int(ipaddress.ip_address(a.address)), a.prefixlen)
+
+
+# ---- planning (reads only) ------------------------------------------------------------------
+
+def _read(path):
+    return atomic.read_text(path)
+
+
+def _alias_files(params, plan, interface, ip):
+    """ifcfg-<label> for the alias, plus removal of any other alias file holding the same IP."""
+    directory = params.get("ifcfg_dir") or "/etc/sysconfig/network-scripts"
+    out = []
+    wanted = ifcfg.path_for(directory, plan.label) if plan.state == "present" else None
+    if wanted:
+        before = _read(wanted)
+        if before is not None:
+            ifcfg.parse(before, wanted)  # malformed -> error before anything changes
+        hw = addresses.link_mac(interface) if params.get("hwaddr") else None
+        values = ifcfg.alias_values(plan.label, plan.cidr, gateway=params.get("gateway"), hwaddr=hw)
+        out.append(FileChange(wanted, before, ifcfg.render_alias(before, values, wanted), ifcfg.NEW_FILE_MODE))
+    if plan.state == "absent" and plan.label:
+        candidates = [ifcfg.path_for(directory, plan.label)]
+    else:
+        candidates = sorted(glob.glob(os.path.join(glob.escape(directory), "ifcfg-%s:*" % glob.escape(interface))))
+    for path in candidates:
+        if path == wanted or path.endswith("~") or path.endswith(".bak"):
+            continue
+        before = _read(path)
+        if before is None:
+            continue
+        doc = ifcfg.parse(before, path)
+        if (doc.get("IPADDR") or "").strip() == ip:
+            out.append(FileChange(path, before, ifcfg.render_alias(before, None, path)))
+    return out
+
+
+def _file_plan(params, plan) -> List[FileChange]:
+    present = plan.state == "present"
+    interface = plan.interface
+    ip = str(plan.iface.ip)
+    files = []
+    for backend in params.get("persist") or []:
+        if backend == "rc_local":
+            path = params.get("rc_local_path") or "/etc/rc.local"
+            before = _read(path)
+            body = [rc_local.command(interface, plan.cidr, plan.label, plan.broadcast)] if present else None
+            files.append(FileChange(path, before, rc_local.render(before, interface, plan.cidr, body, path),
+                                    rc_local.NEW_FILE_MODE))
+        elif backend == "ifcfg" and plan.kind == "alias":
+            files.extend(_alias_files(params, plan, interface, ip))
+        elif backend == "ifcfg":
+            path = ifcfg.path_for(params.get("ifcfg_dir") or "/etc/sysconfig/network-scripts", interface)
+            before = _read(path)
+            files.append(FileChange(path, before, ifcfg.render_secondary(before, plan.cidr, present, path)))
+        elif backend == "ifupdown":
+            path = ifupdown.path_for(params.get("interfaces_d_dir") or "/etc/network/interfaces.d", interface, plan.cidr)
+            before = _read(path)
+            files.append(FileChange(path, before, ifupdown.render(before, interface, plan.cidr if present else None),
+                                    ifupdown.NEW_FILE_MODE))
+        elif backend == "networkd":
+            directory = params.get("networkd_dir") or "/etc/systemd/network"
+            try:
+                network_file = networkd.find_network_file(directory, interface, params.get("networkd_file"))
+            except atomic.PersistError:
+                if present:
+                    raise
+                continue  # no .network file for this interface: no drop-in of ours to remove
+            if present and _read(network_file) is None:
+                raise atomic.PersistError("%s does not exist: networkd would ignore a drop-in for it" % network_file)
+            path = networkd.path_for(network_file, plan.cidr)
+            before = _read(path)
+            files.append(FileChange(path, before, networkd.render(before, plan.cidr if present else None),
+                                    networkd.NEW_FILE_MODE, create_dir=True))
+        else:
+            raise VipError("unknown persistence back end %r for vip_%s" % (backend, plan.kind))
+    for change in files:
+        if change.changed:
+            atomic.check_writable(change.path, create_dir=change.create_dir)
+    return files
+
+
+def make_plan(params: Dict, kind: str) -> Plan:
+    """Validate params and compute the full plan without changing anything.
+
+    Raises VipError, addresses.AddressError or atomic.PersistError with a readable message.
+    """
+    interface = str(params.get("interface") or "").strip()
+    if not IFNAME_RE.match(interface):
+        raise VipError("interface %r is not a valid interface name" % interface)
+    state = params.get("state") or "present"
+    allowed = ALIAS_PERSIST if kind == "alias" else SECONDARY_PERSIST
+    for backend in params.get("persist") or []:
+        if backend not in allowed:
+            raise VipError("persist %r is not one of %s" % (backend, ", ".join(allowed)))
+    iface = parse_address(params.get("address"), params.get("netmask"), family=4 if kind == "alias" else None)
+    label = None
+    if kind == "alias":
+        if params.get("label") not in (None, ""):
+            label = parse_label(interface, params["label"])
+        elif state == "present":
+            raise VipError("label is required for an alias (e.g. %s:0 or 0)" % interface)
+    broadcast = parse_broadcast(iface, params.get("broadcast"))
+    addresses.link_index(interface)  # "interface X not found"
+
+    ip = str(iface.ip)
+    current = sorted(addresses.list_addresses(interface), key=_sort_key)
+    targets = [a for a in current if a.address == ip]
+    warnings = []
+    if state == "present":
+        elsewhere = sorted(set(a.ifname for a in addresses.find_address(ip) if a.ifname != interface))
+        if elsewhere and not params.get("force"):
+            raise VipError("address %s is already on %s; set force: true to add it to %s anyway"
+                           % (ip, ", ".join(elsewhere), interface))
+        if elsewhere:
+            warnings.append("address %s is also on %s (force: true)" % (ip, ", ".join(elsewhere)))
+        want_label = label or interface
+        if not targets:
+            action = "add"
+        elif len(targets) == 1 and targets[0].prefixlen == iface.network.prefixlen and (
+                iface.version == 6 or ((targets[0].label or interface) == want_label and targets[0].broadcast == broadcast)):
+            action = "none"
+        else:
+            action = "change"
+    else:
+        action = "remove" if targets else "none"
+
+    plan = Plan(kind, interface, iface, label, broadcast, state, action, current, targets, warnings=warnings)
+    plan.files = _file_plan(params, plan)
+    return plan
+
+
+def predicted_addresses(plan: Plan) -> List[addresses.Addr]:
+    """The interface's addresses once the plan is applied."""
+    after = [a for a in plan.current if a not in plan.targets] if plan.action != "none" else list(plan.current)
+    if plan.state == "present" and plan.action != "none":
+        after.append(addresses.Addr(
+            ifname=plan.interface, index=plan.current[0].index if plan.current else 0, family=plan.iface.version,
+            address=str(plan.iface.ip), prefixlen=plan.iface.network.prefixlen,
+            label=(plan.label or plan.interface) if plan.iface.version == 4 else None,
+            broadcast=plan.broadcast, scope=0, secondary=False))
+    return sorted(after, key=_sort_key)
+
+
+# ---- applying -------------------------------------------------------------------------------
+
+def _apply_runtime(plan: Plan) -> None:
+    kwargs = dict(label=plan.label, broadcast=plan.broadcast, nodad=plan.iface.version == 6)
+    if plan.action in ("change", "remove"):
+        for old in plan.targets:
+            addresses.delete_address(plan.interface, old.cidr)
+    if plan.action in ("add", "change"):
+        addresses.add_address(plan.interface, plan.cidr, **kwargs)
+
+
+def _write(change: FileChange, backup: bool) -> Optional[str]:
+    if change.after is None:
+        return atomic.remove_file(change.path, backup=backup)
+    return atomic.write_text(change.path, change.after, mode=change.mode, backup=backup, create_dir=change.create_dir)
+
+
+def apply(plan: Plan, announce_count: int = 3, backup: bool = False, sender=None) -> Dict:
+    """Write files, change the runtime, announce. Files are restored if the runtime change fails."""
+    backups, written = [], []
+    try:
+        for change in plan.changed_files:
+            made = _write(change, backup)
+            written.append(change)
+            if made:
+                backups.append(made)
+        _apply_runtime(plan)
+    except Exception:
+        for change in reversed(written):
+            try:
+                _write(FileChange(change.path, change.after, change.before, change.mode), False)
+            except Exception:  # keep the original error; the rollback is best effort
+                pass
+        raise
+    announced = 0
+    if plan.state == "present" and plan.action in ("add", "change") and announce_count > 0:
+        if addresses.link_is_up(plan.interface):
+            announced = (sender or announcer.announce)(plan.interface, str(plan.iface.ip), count=announce_count)
+        else:
+            plan.warnings.append("%s is down: no announcement sent" % plan.interface)
+    return {"backups": backups, "announced": announced}
+
+
+def diff_of(plan: Plan, after_addrs) -> List[Dict]:
+    diffs = [{
+        "before_header": "addresses on %s" % plan.interface,
+        "after_header": "addresses on %s" % plan.interface,
+        "before": "".join(format_addr(a) + "\n" for a in plan.current),
+        "after": "".join(format_addr(a) + "\n" for a in after_addrs),
+    }]
+    for change in plan.changed_files:
+        diffs.append({"before_header": change.path if change.before is not None else "%s (absent)" % change.path,
+                      "after_header": change.path if change.after is not None else "%s (absent)" % change.path,
+                      "before": change.before or "", "after": change.after or ""})
+    return diffs
+
+
+def result_of(plan: Plan, after_addrs, backups=None, announced=0) -> Dict:
+    return {
+        "changed": plan.changed,
+        "interface": plan.interface,
+        "address": plan.cidr,
+        "label": plan.label,
+        "action": plan.action,
+        "addresses_before": [a.cidr for a in plan.current],
+        "addresses_after": [a.cidr for a in after_addrs],
+        "files": [c.path for c in plan.changed_files],
+        "backups": backups or [],
+        "announced": announced,
+    }
+
+
+def execute(params: Dict, kind: str, check_mode: bool = False, sender=None):
+    """Plan, then (unless check_mode) apply. Returns (result, diff, warnings)."""
+    plan = make_plan(params, kind)
+    if check_mode:
+        after = predicted_addresses(plan)
+        return result_of(plan, after), diff_of(plan, after), plan.warnings
+    done = apply(plan, int(params.get("announce", 3) or 0), bool(params.get("backup")), sender=sender)
+    after = sorted(addresses.list_addresses(plan.interface), key=_sort_key)
+    return result_of(plan, after, done["backups"], done["announced"]), diff_of(plan, after), plan.warnings
+
+
+def run_module(module, kind: str) -> None:
+    """AnsibleModule glue shared by vip_alias and vip_secondary."""
+    from ansible.module_utils.basic import missing_required_lib
+
+    if not addresses.HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(addresses.PYROUTE2_IMPORT_ERROR))
+    try:
+        result, diff, warnings = execute(module.params, kind, check_mode=module.check_mode)
+    except (VipError, addresses.AddressError, atomic.PersistError) as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except Exception as exc:  # an unexpected failure still reports cleanly
+        module.fail_json(msg="%s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
+    for warning in warnings:
+        module.warn(warning)
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
