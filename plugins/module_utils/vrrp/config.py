@@ -437,8 +437,7 @@ def _vip_line(ctx, line, instance_if):
             ctx.warning(line, "virtual_ipaddress option '%s' is not implemented by vipd and is ignored" % opt)
         else:
             ctx.error(line, "unknown option '%s' in virtual_ipaddress" % opt)
-            ok = False
-            takes_value = False
+            return None
         i += 2 if takes_value else 1
     return vip if ok else None
 
@@ -493,8 +492,11 @@ class _Raw:
         self.excluded = []
         self.peers = []
         self.track_scripts = []
+        self.track_interfaces = []
+        self.defined_before = (set(), set())
         self.track_files = []
         self.auth_given = None
+        self.auth_type_line = None
         self.garp = {}
 
 
@@ -553,7 +555,7 @@ def _instance(ctx, node):
         elif k == "virtual_ipaddress_excluded":
             raw.excluded.extend(_vip_block(ctx, child))
         elif k == "track_interface":
-            inst.track_interfaces.extend(item for item, _line in _tracked(ctx, child, k))
+            raw.track_interfaces.extend(_tracked(ctx, child, k))
         elif k == "track_script":
             raw.track_scripts.extend(_tracked(ctx, child, k))
         elif k == "track_file":
@@ -597,6 +599,7 @@ def _authentication(ctx, node, inst, raw, bad):
     raw.auth_given = node
     for line in node.children:
         if line.keyword == "auth_type":
+            raw.auth_type_line = line
             value = ctx.one(line)
             if value in ("PASS", "AH"):
                 inst.auth_type = value
@@ -692,8 +695,11 @@ def _finish_instance(ctx, node, inst, raw, ok):
                 "garp_interval"):
         value = raw.garp.get(key)
         setattr(inst, key, value if value is not None else getattr(g, "vrrp_" + key))
+    inst.track_interfaces = [item for item, _line in raw.track_interfaces]
     inst.track_scripts = [item for item, _line in raw.track_scripts]
     inst.track_files = [item for item, _line in raw.track_files]
+    # keepalived resolves track_script/track_file when it reads the instance: defined-later is not found.
+    raw.defined_before = (set(ctx.config.scripts), set(ctx.config.track_files))
     ctx.pending_tracks.append((inst, raw))
     if inst.name in ctx.config.instances:
         ctx.error(node, "vrrp_instance %s is defined twice" % inst.name)
@@ -732,7 +738,7 @@ def _auth_checks(ctx, inst, raw):
     if node is None:
         return
     if inst.auth_type is None:
-        if inst.auth_pass is not None:
+        if inst.auth_pass is not None and raw.auth_type_line is None:
             ctx.warning(node, "authentication has auth_pass but no auth_type; ignored")
         inst.auth_pass = None
         return
@@ -783,12 +789,14 @@ def _cross_checks(ctx):
         else:
             seen[key] = inst.name
     for inst, raw in ctx.pending_tracks:
-        for (name, _weight), line in raw.track_scripts:
-            if name not in cfg.scripts:
-                ctx.error(line, "track_script %s: no vrrp_script %s is defined" % (name, name))
-        for (name, _weight), line in raw.track_files:
-            if name not in cfg.track_files:
-                ctx.error(line, "track_file %s: no track_file block %s is defined" % (name, name))
+        for kind, items, defined, before in (("vrrp_script", raw.track_scripts, cfg.scripts, raw.defined_before[0]),
+                                             ("track_file", raw.track_files, cfg.track_files, raw.defined_before[1])):
+            for (name, _weight), line in items:
+                if name not in defined:
+                    ctx.error(line, "%s: no %s %s is defined" % (line_kind(kind), kind, name))
+                elif name not in before:
+                    ctx.error(line, "%s %s is defined after vrrp_instance %s; keepalived needs it defined first"
+                              % (kind, name, inst.name))
     owner = {}
     for line, group in ctx.pending_groups:
         for name in [line.keyword] + line.values:
@@ -797,6 +805,34 @@ def _cross_checks(ctx):
             elif name in owner and owner[name] != group:
                 ctx.error(line, "vrrp_instance %s is already in vrrp_sync_group %s" % (name, owner[name]))
             owner.setdefault(name, group)
+
+
+def line_kind(kind):
+    return "track_script" if kind == "vrrp_script" else "track_file"
+
+
+def _sync_group_weights(ctx):
+    """keepalived 2.2.7 ignores tracking weights of sync-group members: a tracked failure means FAULT."""
+    cfg = ctx.config
+    for inst, raw in ctx.pending_tracks:
+        if cfg.sync_group_of(inst.name) is None:
+            continue
+        for kind, items, attr in (("tracked interface", raw.track_interfaces, "track_interfaces"),
+                                  ("tracked script", raw.track_scripts, "track_scripts"),
+                                  ("tracked file", raw.track_files, "track_files")):
+            fixed = []
+            for (name, weight), line in items:
+                effective = weight
+                if weight is None and attr == "track_scripts" and name in cfg.scripts:
+                    effective = cfg.scripts[name].weight
+                if weight is None and attr == "track_files" and name in cfg.track_files:
+                    effective = cfg.track_files[name].weight
+                if effective:
+                    ctx.warning(line, "weight of %s %s ignored: vrrp_instance %s is in a sync group (as keepalived)"
+                                % (kind, name, inst.name))
+                    weight = 0
+                fixed.append((name, weight))
+            setattr(inst, attr, fixed)
 
 
 def _parse_tokens(tokens, src):
@@ -824,6 +860,7 @@ def _parse_tokens(tokens, src):
         else:
             ctx.error(node, "unknown keyword '%s'" % k)
     _cross_checks(ctx)
+    _sync_group_weights(ctx)
     order = {name: i for i, name in enumerate(src.files)}
     messages = sorted(src.messages, key=lambda m: (order.get(m.file, len(order)), m.line))
     cfg = ctx.config

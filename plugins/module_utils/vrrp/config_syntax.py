@@ -101,8 +101,9 @@ def split_line(text, file, lineno, src):
             flush()
             end = text.find('"', i + 1)
             if end < 0:
+                # keepalived reports it and keeps the rest of the line; so do we (one error, not two).
                 src.error(file, lineno, "unterminated quoted string")
-                return tokens
+                end = n
             tokens.append(Token(text[i + 1:end], file, lineno, quoted=True))
             i = end
         else:

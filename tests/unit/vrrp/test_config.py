@@ -1,0 +1,391 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vrrp/config.py: the seeds' configs, a corpus of bad configs with exact `file:line: reason`,
+warnings for known-unimplemented keywords, lexer corners, includes, render round trips, and
+(when keepalived is installed) proof that every "good" fixture is also good for `keepalived -t`."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIGS = os.path.abspath(os.path.join(HERE, "..", "fixtures", "configs"))
+SEEDS = os.path.join(CONFIGS, "seeds")
+BAD = os.path.join(CONFIGS, "bad")
+GOOD = os.path.join(CONFIGS, "good")
+WARN = os.path.join(CONFIGS, "warn")
+SHARED_SEEDS = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", "shared", "seeds"))
+
+GOOD_FILES = sorted(glob.glob(os.path.join(SEEDS, "*.conf")) + glob.glob(os.path.join(GOOD, "*.conf")))
+BAD_FILES = sorted(glob.glob(os.path.join(BAD, "*.conf")))
+
+
+def _errors(text, name="t.conf"):
+    with pytest.raises(ConfigError) as info:
+        config.parse_text(text, name)
+    return [str(m) for m in info.value.errors]
+
+
+# ------------------------------------------------------------------ seeds
+
+SEED_EXPECT = {
+    "002_lc1.conf": dict(state="MASTER", interface="enp7s0f0", vrid=51, priority=101, advert_int=1.0,
+                         auth_type="PASS", auth_pass="123456", nopreempt=False, vips=["172.24.8.150/32"]),
+    "002_lc7.conf": dict(state="MASTER", interface="enp7s0f0", vrid=51, priority=100, advert_int=1.0,
+                         auth_type="PASS", auth_pass="123456", nopreempt=False, vips=["172.24.8.150/32"]),
+    "003_mysql_ha.conf": dict(state="BACKUP", interface="eth1", vrid=51, priority=150, advert_int=1.0,
+                              auth_type="PASS", auth_pass="1111", nopreempt=True, vips=["192.168.0.88/32"]),
+}
+
+
+def test_every_seed_fixture_has_expectations():
+    assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(SEEDS, "*.conf"))) == sorted(SEED_EXPECT)
+
+
+@pytest.mark.parametrize("name", sorted(SEED_EXPECT))
+def test_seed_parses_unchanged(name):
+    cfg = config.load(os.path.join(SEEDS, name))
+    assert cfg.warnings == []
+    assert list(cfg.instances) == ["VI_1"]
+    inst = cfg.instances["VI_1"]
+    want = dict(SEED_EXPECT[name])
+    assert [v.cidr for v in inst.vips] == want.pop("vips")
+    for key, value in want.items():
+        assert getattr(inst, key) == value, key
+    # keepalived defaults for everything the seeds leave out
+    assert (inst.version, inst.garp_master_delay, inst.garp_master_repeat, inst.preempt_delay) == (2, 5, 5, 0.0)
+    assert inst.vips[0].dev is None and inst.vips[0].label is None
+    assert inst.source == (os.path.join(SEEDS, name), 11 if name.startswith("003") else 1)
+
+
+def test_seed_global_defs():
+    g = config.load(os.path.join(SEEDS, "003_mysql_ha.conf")).global_defs
+    assert g.notification_email == ["saltstack@163.com"]
+    assert g.notification_email_from == "dba@dbserver.com"
+    assert (g.smtp_server, g.smtp_port, g.smtp_connect_timeout) == ("127.0.0.1", 25, 30)
+    assert g.router_id == "MySQL-HA"
+    assert g.vrrp_version == 2
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_SEEDS), reason="../shared/seeds is not beside this checkout")
+@pytest.mark.parametrize("name", sorted(SEED_EXPECT))
+def test_seed_fixture_is_verbatim(name):
+    """Each fixture is a byte-for-byte run of lines of a seed (README.txt says which)."""
+    with open(os.path.join(SEEDS, name), encoding="utf-8") as f:
+        fixture = f.read()
+    sources = []
+    for path in glob.glob(os.path.join(SHARED_SEEDS, "*.txt")):
+        with open(path, encoding="utf-8") as f:
+            sources.append(f.read())
+    assert any(("\n" + fixture) in ("\n" + text + "\n") for text in sources)
+
+
+# ------------------------------------------------------------------ bad corpus
+
+def test_bad_corpus_is_large_enough():
+    assert len(BAD_FILES) >= 25
+    for path in BAD_FILES:
+        assert os.path.exists(path[:-5] + ".expected"), path
+
+
+@pytest.mark.parametrize("path", BAD_FILES, ids=[os.path.basename(p) for p in BAD_FILES])
+def test_bad_config_reports_exact_errors(path, monkeypatch):
+    monkeypatch.chdir(BAD)
+    with open(path[:-5] + ".expected", encoding="utf-8") as f:
+        expected = [line for line in f.read().splitlines() if line]
+    with pytest.raises(ConfigError) as info:
+        config.load(os.path.basename(path))
+    assert [str(m) for m in info.value.messages] == expected
+    assert info.value.errors, "a bad config must hold at least one error"
+    assert str(info.value) == "\n".join(str(m) for m in info.value.errors)
+
+
+def test_all_errors_are_collected_across_instances():
+    text = ("vrrp_instance A {\n interface eth1\n virtual_router_id 0\n virtual_ipaddress {\n 198.51.100.1\n }\n}\n"
+            "vrrp_instance B {\n interface eth1\n virtual_router_id 2\n priority 900\n"
+            " virtual_ipaddress {\n 198.51.100.2\n }\n}\n")
+    assert _errors(text) == [
+        "t.conf:3: virtual_router_id '0' is not valid: must be an integer from 1 to 255",
+        "t.conf:11: priority '900' is not valid: must be an integer from 1 to 255",
+    ]
+
+
+# ------------------------------------------------------------------ warnings
+
+def test_known_unimplemented_keywords_are_warnings(monkeypatch):
+    monkeypatch.chdir(WARN)
+    cfg = config.load("unimplemented.conf")
+    assert [str(w) for w in cfg.warnings] == [
+        "unimplemented.conf:3: warning: keyword 'enable_snmp_vrrp' is not implemented by vipd and is ignored",
+        "unimplemented.conf:4: warning: keyword 'vrrp_strict' is not implemented by vipd and is ignored",
+        "unimplemented.conf:5: warning: keyword 'lvs_sync_daemon' is not implemented by vipd and is ignored",
+        "unimplemented.conf:7: warning: keyword 'static_ipaddress' is not implemented by vipd and is ignored",
+        "unimplemented.conf:10: warning: keyword 'virtual_server' is not implemented by vipd and is ignored",
+        "unimplemented.conf:20: warning: nopreempt has no effect with priority 255; ignored (as keepalived)",
+        "unimplemented.conf:21: warning: keyword 'use_vmac' is not implemented by vipd and is ignored",
+        "unimplemented.conf:22: warning: keyword 'debug' is not implemented by vipd and is ignored",
+        "unimplemented.conf:23: warning: VRRPv2 advert_int 1.4 must be whole seconds; rounded to 1 (as keepalived)",
+        "unimplemented.conf:26: warning: auth_pass is longer than 8 characters; truncated to 'toolongp' (as keepalived)",
+        "unimplemented.conf:29: warning: virtual_ipaddress option 'noprefixroute' is not implemented by vipd and is ignored",
+    ]
+    inst = cfg.instances["VI_1"]
+    # state MASTER without priority means priority 255 in keepalived (address owner)
+    assert (inst.priority, inst.state, inst.nopreempt) == (255, "MASTER", False)
+    assert (inst.auth_pass, inst.advert_int) == ("toolongp", 1.0)
+    assert cfg.warnings[0].level == "warning" and cfg.warnings[0].reason.startswith("keyword 'enable_snmp_vrrp'")
+
+
+def test_keepalived_priority_state_derivation():
+    base = "vrrp_instance V {\n interface eth1\n virtual_router_id 1\n%s virtual_ipaddress {\n 198.51.100.1\n }\n}\n"
+    assert config.parse_text(base % "").instances["V"].priority == 100
+    assert config.parse_text(base % "").instances["V"].state == "BACKUP"
+    assert config.parse_text(base % " priority 255\n").instances["V"].state == "MASTER"
+    assert config.parse_text(base % " state MASTER\n priority 120\n").instances["V"].priority == 120
+
+
+def test_v3_advert_int_rounding_and_ipv6_forces_v3():
+    text = ("vrrp_instance V {\n interface eth1\n virtual_router_id 1\n version 3\n advert_int 0.125\n"
+            " virtual_ipaddress {\n 198.51.100.1\n }\n}\n"
+            "vrrp_instance W {\n interface eth1\n virtual_router_id 1\n virtual_ipaddress {\n 2001:db8::1\n }\n"
+            " authentication {\n auth_type PASS\n auth_pass x\n }\n}\n")
+    cfg = config.parse_text(text, "t.conf")
+    assert cfg.instances["V"].advert_int == 0.13
+    assert cfg.instances["W"].version == 3 and cfg.instances["W"].family == 6
+    assert cfg.instances["W"].vips[0].cidr == "2001:db8::1/128"
+    assert cfg.instances["W"].auth_type is None
+    assert [str(w) for w in cfg.warnings] == [
+        "t.conf:5: warning: VRRPv3 advert_int 0.125 must be in units of 10 ms; rounded to 0.13 (as keepalived)",
+        "t.conf:16: warning: authentication is ignored with VRRP version 3 (as keepalived)",
+    ]
+
+
+def test_sync_group_member_tracking_weights_are_ignored_as_keepalived():
+    text = ("vrrp_script chk {\n script /bin/true\n weight -20\n}\n"
+            "vrrp_instance A {\n interface eth1\n virtual_router_id 1\n virtual_ipaddress {\n 198.51.100.1\n }\n"
+            " track_script {\n chk\n }\n track_interface {\n eth2\n eth3 weight 10\n }\n}\n"
+            "vrrp_sync_group G {\n group {\n A\n }\n}\n")
+    cfg = config.parse_text(text, "t.conf")
+    a = cfg.instances["A"]
+    assert a.track_scripts == [("chk", 0)]
+    assert a.track_interfaces == [("eth2", None), ("eth3", 0)]
+    assert [str(w) for w in cfg.warnings] == [
+        "t.conf:12: warning: weight of tracked script chk ignored: vrrp_instance A is in a sync group (as keepalived)",
+        "t.conf:16: warning: weight of tracked interface eth3 ignored: vrrp_instance A is in a sync group (as keepalived)",
+    ]
+    assert cfg.sync_group_of("A").name == "G"
+
+
+# ------------------------------------------------------------------ lexer
+
+@pytest.mark.parametrize("line, tokens", [
+    ("vrrp_instance VI_1{", ["vrrp_instance", "VI_1", "{"]),
+    ("global_defs{router_id x}", ["global_defs", "{", "router_id", "x", "}"]),
+    ("state MASTER # comment", ["state", "MASTER"]),
+    ("state MASTER ! comment", ["state", "MASTER"]),
+    ('notify "/bin/a b#c!d" tail', ["notify", "/bin/a b#c!d", "tail"]),
+    ("auth_pass ab\\#cd", ["auth_pass", "ab#cd"]),
+    ("  \t ", []),
+    ("# only a comment", []),
+])
+def test_split_line(line, tokens):
+    src = Source()
+    assert [t.value for t in split_line(line, "f", 7, src)] == tokens
+    assert src.messages == []
+
+
+def test_quoted_token_is_not_a_brace_and_lines_are_tracked():
+    src = Source()
+    toks = split_line('x "{" }', "f", 3, src)
+    assert [(t.value, t.quoted, t.is_open, t.is_close, t.line) for t in toks] == [
+        ("x", False, False, False, 3), ("{", True, False, False, 3), ("}", False, False, True, 3)]
+
+
+# ------------------------------------------------------------------ good fixtures and includes
+
+def test_full_fixture_values():
+    cfg = config.load(os.path.join(GOOD, "full_v2.conf"))
+    assert cfg.warnings == []
+    g = cfg.global_defs
+    assert g.notification_email == ["ops@example.com", "dba@example.com"]
+    assert (g.smtp_server, g.smtp_port, g.smtp_connect_timeout, g.router_id) == ("127.0.0.1", 2525, 10, "LVS_DEVEL")
+    assert (g.enable_script_security, g.script_user) == (True, "root")
+    s = cfg.scripts["chk_haproxy"]
+    assert (s.script, s.interval, s.timeout, s.weight, s.rise, s.fall, s.init_fail) == \
+        ("/bin/true haproxy", 2.0, 3.0, -20, 2, 3, True)
+    assert cfg.scripts["chk_tcp"].timeout is None
+    i = cfg.instances["VI_1"]
+    assert (i.state, i.interface, i.vrid, i.priority, i.advert_int, i.nopreempt) == ("BACKUP", "vethA", 51, 150, 2.0, True)
+    assert (i.auth_type, i.auth_pass, i.unicast_src_ip) == ("PASS", "s3cret", "198.51.100.1")
+    assert i.unicast_peers == ["198.51.100.2", "198.51.100.3"]
+    assert [(v.cidr, v.brd, v.dev, v.scope, v.label) for v in i.vips] == [
+        ("198.51.100.10/24", None, "vethA", None, "vethA:1"),
+        ("198.51.100.11/24", "198.51.100.255", "vethA", "global", "vethA:2"),
+        ("198.51.100.12/32", None, None, None, None)]
+    assert [v.cidr for v in i.excluded_vips] == ["203.0.113.10/24", "2001:db8::10/64"]
+    assert i.track_interfaces == [("vethB", None), ("vethC", 5)]
+    assert i.track_scripts == [("chk_haproxy", None), ("chk_tcp", 20)]
+    assert (i.notify_master, i.notify_backup, i.notify_fault) == ("/bin/true master", "/bin/true", "/bin/true fault")
+    assert (i.notify_stop, i.notify, i.smtp_alert, i.dont_track_primary) == ("/bin/true", "/bin/true", True, True)
+    assert (i.garp_master_delay, i.garp_master_repeat, i.garp_master_refresh, i.garp_master_refresh_repeat) == (3, 4, 60, 2)
+    assert list(cfg.instances) == ["VI_1", "VI_2", "VI_3"]
+    assert cfg.instances["VI_2"].priority == 100 and cfg.instances["VI_2"].state == "MASTER"
+    grp = cfg.sync_groups["VG_1"]
+    assert (grp.instances, grp.notify_master, grp.smtp_alert) == (["VI_2", "VI_3"], "/bin/true group master", True)
+
+
+def test_v3_fixture_and_global_version():
+    cfg = config.load(os.path.join(GOOD, "v3_ipv6.conf"))
+    fast, v6, owner = cfg.instances["V4_FAST"], cfg.instances["V6"], cfg.instances["OWNER"]
+    assert (fast.version, fast.advert_int, fast.preempt_delay, fast.state) == (3, 0.1, 2.5, "BACKUP")
+    # same VRID on the same interface is fine across address families
+    assert (v6.vrid, v6.family, v6.unicast_peers, v6.native_ipv6) == (10, 6, ["2001:db8::2"], True)
+    assert (owner.version, owner.priority, owner.state) == (2, 255, "MASTER")
+
+
+def test_glued_braces_and_comments():
+    cfg = config.load(os.path.join(GOOD, "glued_comments.conf"))
+    assert cfg.global_defs.router_id == "edge-1"
+    g = cfg.instances["VI_G"]
+    assert (g.state, g.priority, g.notify_master) == ("BACKUP", 90, "/bin/true a#b!c")
+    assert [(v.cidr, v.dev) for v in g.vips] == [("198.51.100.77/24", "vethA")]
+    h = cfg.instances["VI_H"]
+    assert (h.vrid, [v.cidr for v in h.vips], h.source[1]) == (78, ["203.0.113.78/24"], 13)
+
+
+def test_include_glob_relative_to_including_file(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # includes resolve against the file's directory, not the cwd
+    cfg = config.load(os.path.join(GOOD, "with_include.conf"))
+    assert list(cfg.instances) == ["INC_1", "INC_2"]
+    assert cfg.instances["INC_1"].track_scripts == [("chk_inc", None)]
+    assert cfg.instances["INC_1"].source == (os.path.join(GOOD, "include.d", "10-vi1.conf"), 1)
+    assert [os.path.basename(f) for f in cfg.files] == ["with_include.conf", "scripts.inc", "10-vi1.conf", "20-vi2.conf"]
+
+
+def test_include_loop_and_empty_glob(tmp_path):
+    (tmp_path / "a.conf").write_text("include b.conf\ninclude none/*.conf\n")
+    (tmp_path / "b.conf").write_text("\ninclude a.conf\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(str(tmp_path / "a.conf"))
+    msgs = [str(m) for m in info.value.messages]
+    assert msgs == ["%s:2: warning: include pattern 'none/*.conf' matches no file" % (tmp_path / "a.conf"),
+                    "%s:2: include loop: '%s' includes itself" % (tmp_path / "b.conf", tmp_path / "a.conf")]
+
+
+def test_unreadable_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        config.load(str(tmp_path / "nope.conf"))
+    assert "cannot read" in str(info.value)
+
+
+# ------------------------------------------------------------------ render round trip and fingerprint
+
+@pytest.mark.parametrize("path", GOOD_FILES, ids=[os.path.basename(p) for p in GOOD_FILES])
+def test_render_round_trip(path):
+    cfg = config.load(path)
+    again = config.parse_text(config.render_config(cfg), "rendered.conf")
+    assert again.instances == cfg.instances
+    assert again.scripts == cfg.scripts
+    assert again.sync_groups == cfg.sync_groups
+    assert again.global_defs == cfg.global_defs
+    scripts = "".join(config.render_script(s) for s in cfg.scripts.values())
+    for inst in cfg.instances.values():
+        back = config.parse_text(scripts + config.render_instance(inst), "one.conf").instances[inst.name]
+        assert back == inst
+        assert back.fingerprint() == inst.fingerprint()
+
+
+def test_fingerprint_ignores_source_but_not_behaviour():
+    cfg = config.load(os.path.join(SEEDS, "002_lc1.conf"))
+    inst = cfg.instances["VI_1"]
+    moved = config.parse_text("\n\n" + config.render_instance(inst), "elsewhere.conf").instances["VI_1"]
+    assert moved.source != inst.source and moved.fingerprint() == inst.fingerprint()
+    for change in ("priority", "advert_int"):
+        other = config.parse_text(config.render_instance(inst).replace(
+            "%s %s" % (change, "101" if change == "priority" else "1"), "%s 7" % change)).instances["VI_1"]
+        assert other.fingerprint() != inst.fingerprint()
+
+
+def test_render_quotes_commands_with_spaces():
+    text = config.render_instance(config.load(os.path.join(GOOD, "full_v2.conf")).instances["VI_1"])
+    assert '    notify_master "/bin/true master"\n' in text
+    assert "        198.51.100.11/24 brd 198.51.100.255 dev vethA scope global label vethA:2\n" in text
+
+
+# ------------------------------------------------------------------ extension hooks
+
+def test_register_block_and_instance_keyword():
+    seen = []
+
+    def block(ctx, node):
+        seen.append((node.keyword, node.values, [c.keyword for c in node.children]))
+        ctx.config.extensions.setdefault(node.keyword, {})[node.values[0]] = len(node.children)
+        if node.values[0] == "bad":
+            ctx.error(node, "bad check")
+
+    def kw(ctx, node, inst):
+        inst.extensions["track_check"] = node.values
+
+    config.register_block("vipd_check", block)
+    config.register_instance_keyword("track_check", kw, render=lambda i: ["track_check %s" % " ".join(i.extensions["track_check"])])
+    try:
+        text = ("vipd_check web {\n  tcp 198.51.100.5 80\n}\n"
+                "vrrp_instance V {\n interface eth1\n virtual_router_id 1\n track_check web\n"
+                " virtual_ipaddress {\n 198.51.100.1\n }\n}\n")
+        cfg = config.parse_text(text, "x.conf")
+        assert seen == [("vipd_check", ["web"], ["tcp"])]
+        assert cfg.extensions == {"vipd_check": {"web": 1}}
+        inst = cfg.instances["V"]
+        assert inst.extensions == {"track_check": ["web"]}
+        back = config.parse_text(text.split("vrrp_instance")[0] + config.render_instance(inst)).instances["V"]
+        assert back == inst
+        assert _errors("vipd_check bad {\n}\n", "y.conf") == ["y.conf:1: bad check"]
+    finally:
+        config.BLOCK_HANDLERS.pop("vipd_check", None)
+        config.INSTANCE_KEYWORDS.pop("track_check", None)
+    assert _errors("vipd_check web {\n}\n", "z.conf") == ["z.conf:1: unknown keyword 'vipd_check'"]
+
+
+# ------------------------------------------------------------------ keepalived agrees with "good"
+
+def _interfaces(cfg):
+    names = []
+    for inst in cfg.instances.values():
+        for name in [inst.interface] + [v.dev for v in inst.vips + inst.excluded_vips] + \
+                [n for n, _w in inst.track_interfaces]:
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+@pytest.mark.keepalived
+@pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed (Debian: apt-get install keepalived)")
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
+                    reason="keepalived -t checks that interfaces exist; needs root and iproute2 for a throwaway netns")
+@pytest.mark.parametrize("path", GOOD_FILES, ids=[os.path.basename(p) for p in GOOD_FILES])
+def test_good_fixture_is_keepalived_good(path, tmp_path):
+    """`keepalived -t` exits 0 on every fixture we call good, inside a netns holding its interfaces."""
+    cfg = config.load(path)
+    ns = "fvcfg-" + uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=20)
+    try:
+        names = _interfaces(cfg)
+        if len(names) % 2:
+            names.append("fvfill0")
+        for a, b in zip(names[0::2], names[1::2]):
+            subprocess.run(["ip", "-n", ns, "link", "add", a, "type", "veth", "peer", "name", b], check=True, timeout=20)
+            for dev in (a, b):
+                subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True, timeout=20)
+        proc = subprocess.run(["ip", "netns", "exec", ns, "keepalived", "-t", "-n", "-l", "-f", os.path.abspath(path),
+                               "-p", str(tmp_path / "k.pid"), "-r", str(tmp_path / "v.pid")],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, "keepalived -t rejected %s:\n%s%s" % (path, proc.stdout, proc.stderr)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False, timeout=20)
