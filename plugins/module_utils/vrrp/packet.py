@@ -9,6 +9,7 @@ PacketError whose .reason is one of DROP_REASONS, so the daemon counts drops by 
 """
 
 from __future__ import absolute_import, division, print_function
+from __future__ import annotations
 __metaclass__ = type
 
 import hmac

@@ -1,0 +1,337 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The VRRP state machine of one instance (RFC 3768 / RFC 5798 / RFC 9568, as keepalived 2.2.7 runs it).
+
+Pure: events in, actions out. Every call takes `now` (monotonic seconds); the caller calls on_timer()
+once now >= next_deadline. Actions are executed in list order; a Transition is always the last action
+of its batch, so notify hooks run after the addresses changed, as keepalived's do.
+
+Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_track.c decide:
+- a non-owner starts in Backup and waits a full Master_Down_Interval even with `state MASTER`
+  (only the address owner, priority 255, goes master at once); `state MASTER` clears nopreempt and
+  preempt_delay, and priority 255 clears nopreempt, as keepalived's config check does;
+- preempt_delay starts when the first lower-priority advert is seen in Backup; until it runs out,
+  lower-priority adverts are accepted; an equal or higher one cancels it;
+- a master answers a lower-priority advert (v2 and v3) and a priority-0 advert with an advert at once;
+- a master that loses to a higher advert or goes to Fault removes its VIPs (Fault also sends priority 0);
+- tracking changes the effective priority within 1..254 (never for the owner) and moves a backup's
+  deadline by the change in Skew_Time; it sends nothing by itself.
+"""
+
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+__metaclass__ = type
+
+import ipaddress
+from dataclasses import dataclass
+from enum import Enum
+
+PRIO_OWNER = 255
+PRIO_STOP = 0
+
+
+class State(str, Enum):
+    INIT = "INIT"
+    BACKUP = "BACKUP"
+    MASTER = "MASTER"
+    FAULT = "FAULT"
+    STOPPED = "STOPPED"
+
+    def __str__(self):
+        return self.value
+
+
+@dataclass
+class Params:
+    vrid: int
+    priority: int
+    advert_int: float
+    version: int
+    preempt: bool = True
+    preempt_delay: float = 0.0
+    primary_ip: str = "0.0.0.0"
+    start_state: State = State.BACKUP
+    # keepalived's default (no vrrp_lower_prio_no_advert): a master answers lower-priority adverts
+    lower_prio_advert: bool = True
+
+
+@dataclass(frozen=True)
+class SendAdvert:
+    priority: int
+
+
+@dataclass(frozen=True)
+class AddVips:
+    pass
+
+
+@dataclass(frozen=True)
+class RemoveVips:
+    pass
+
+
+@dataclass(frozen=True)
+class SendGarp:
+    pass
+
+
+@dataclass(frozen=True)
+class Transition:
+    old: State
+    new: State
+    reason: str
+
+
+def _ip_key(address):
+    """(family, integer) of an address, for the equal-priority tie-break; None if unparsable."""
+    try:
+        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
+    except ValueError:
+        return None
+    return ip.version, int(ip)
+
+
+class Machine:
+    """One VRRP instance. Attributes are the live state the daemon reports."""
+
+    def __init__(self, params):
+        if params.version not in (2, 3):
+            raise ValueError("version must be 2 or 3")
+        if not 1 <= params.priority <= PRIO_OWNER:
+            raise ValueError("priority must be 1..255")
+        if params.advert_int <= 0:
+            raise ValueError("advert_int must be positive")
+        self.params = params
+        self.base_priority = params.priority
+        self.effective_priority = params.priority
+        self.preempt = params.preempt
+        self.preempt_delay = float(params.preempt_delay or 0.0)
+        # keepalived's config check: these combinations cannot work, so it clears them
+        start_master = State(params.start_state) == State.MASTER
+        if params.priority == PRIO_OWNER or start_master:
+            self.preempt = True
+        if start_master or not self.preempt:
+            self.preempt_delay = 0.0
+        self._configured_int = self._quantize(params.advert_int)
+        self.advert_int = self._configured_int      # Master_Adver_Interval (v3: adopted from the master)
+        self.state = State.INIT
+        self.master_ip = None
+        self.master_priority = None
+        self.next_deadline = None
+        self.preempt_deadline = None                 # keepalived's preempt_time; None = not running
+        self.resigning = False
+        self.last_transition = None
+        self.last_reason = ""
+        self._timer_cause = "master down timer expired"
+        self._primary = _ip_key(params.primary_ip)
+
+    # --- RFC timers ---------------------------------------------------------------------------------
+
+    def _quantize(self, seconds):
+        # v3 carries centiseconds, v2 whole seconds; keep what the wire can say
+        if self.params.version == 3:
+            return max(1, min(4095, int(round(seconds * 100)))) / 100.0
+        return float(seconds)
+
+    @property
+    def skew_time(self):
+        """RFC 3768: (256 - Priority) / 256 s; RFC 5798: ((256 - Priority) * Master_Adver_Interval) / 256."""
+        weight = 256 - self.effective_priority
+        if self.params.version == 2:
+            return weight / 256.0
+        interval_cs = int(round(self.advert_int * 100))
+        return (weight * interval_cs) / 256.0 / 100.0
+
+    @property
+    def master_down_interval(self):
+        return 3 * self.advert_int + self.skew_time
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def start(self, now):
+        if self.state != State.INIT:
+            return []
+        if self.base_priority == PRIO_OWNER:
+            return self._become_master(now, "address owner (priority 255)")
+        self.state = State.BACKUP
+        self.next_deadline = now + self.master_down_interval
+        self._timer_cause = "no advert within master_down_interval after startup"
+        return self._transition(now, State.INIT, State.BACKUP, "startup: waiting master_down_interval for a master")
+
+    def on_advert(self, now, src_ip, priority, interval_cs):
+        """An advert that passed packet.decode() and packet.check_advert() for this instance."""
+        if self.state == State.BACKUP:
+            return self._backup_rx(now, src_ip, priority, interval_cs)
+        if self.state == State.MASTER:
+            if self.resigning:
+                return self._resigning_rx(now, src_ip, priority)
+            return self._master_rx(now, src_ip, priority, interval_cs)
+        return []
+
+    def on_timer(self, now):
+        if self.next_deadline is None or now < self.next_deadline:
+            return []
+        if self.state == State.BACKUP:
+            return self._become_master(now, self._timer_cause)
+        if self.state == State.MASTER:
+            if self.resigning:
+                return self._stop_resigned(now, "resigned: no new master seen within master_down_interval")
+            self.next_deadline = now + self._configured_int
+            return [SendAdvert(self.effective_priority)]
+        return []
+
+    def set_priority(self, now, effective_priority):
+        """Tracking moved the effective priority (keepalived: clamped to 1..254, owner unchanged)."""
+        if self.base_priority == PRIO_OWNER:
+            return []
+        new = max(1, min(PRIO_OWNER - 1, int(effective_priority)))
+        if new == self.effective_priority:
+            return []
+        old_skew = self.skew_time
+        self.effective_priority = new
+        if self.state == State.BACKUP and self.next_deadline is not None:
+            # the wait shrinks or grows by exactly the Skew_Time change
+            self.next_deadline += self.skew_time - old_skew
+        return []
+
+    def fault(self, now, reason):
+        if self.state in (State.FAULT, State.STOPPED):
+            return []
+        old = self.state
+        actions = []
+        if old == State.MASTER:
+            actions += [SendAdvert(PRIO_STOP), RemoveVips()]
+        self.resigning = False
+        self.next_deadline = None
+        self.master_ip = None
+        self.master_priority = None
+        return actions + self._transition(now, old, State.FAULT, reason or "fault")
+
+    def recover(self, now):
+        if self.state != State.FAULT:
+            return []
+        self.advert_int = self._configured_int
+        self.preempt_deadline = None
+        if self.base_priority == PRIO_OWNER:
+            return self._become_master(now, "fault cleared: address owner")
+        self.state = State.BACKUP
+        self.next_deadline = now + self.master_down_interval
+        self._timer_cause = "no advert within master_down_interval after fault cleared"
+        return self._transition(now, State.FAULT, State.BACKUP, "fault cleared")
+
+    def resign(self, now):
+        """Make-before-break stop: priority 0 now, VIPs kept until a new master speaks (or MDI passes)."""
+        if self.state == State.MASTER:
+            if self.resigning:
+                return []
+            self.resigning = True
+            self.next_deadline = now + self.master_down_interval
+            return [SendAdvert(PRIO_STOP)]
+        if self.state == State.STOPPED:
+            return []
+        old = self.state
+        self.next_deadline = None
+        return self._transition(now, old, State.STOPPED, "stopped")
+
+    # --- per-state receive rules --------------------------------------------------------------------
+
+    def _backup_rx(self, now, src_ip, priority, interval_cs):
+        eff = self.effective_priority
+        if priority == PRIO_STOP:
+            # RFC: the master resigned; take over after Skew_Time unless someone else speaks first
+            self.next_deadline = now + self.skew_time
+            self._timer_cause = "master %s resigned (priority 0)" % (src_ip,)
+            return []
+        delaying = self.preempt_delay > 0 and (self.preempt_deadline is None or self.preempt_deadline > now)
+        if not self.preempt or priority >= eff or delaying:
+            if self.params.version == 3 and interval_cs:
+                self.advert_int = interval_cs / 100.0
+            self.master_ip = src_ip
+            self.master_priority = priority
+            if self.preempt_delay > 0:
+                if priority >= eff:
+                    self.preempt_deadline = None
+                elif self.preempt_deadline is None:
+                    self.preempt_deadline = now + self.preempt_delay
+            self.next_deadline = now + self.master_down_interval
+            self._timer_cause = "no advert from master %s within master_down_interval" % (src_ip,)
+            return []
+        # preempt: ignore the lower-priority master so that our Master_Down_Timer runs out
+        self.master_ip = src_ip
+        self.master_priority = priority
+        self._timer_cause = "preempting lower priority (%d) master %s" % (priority, src_ip)
+        return []
+
+    def _master_rx(self, now, src_ip, priority, interval_cs):
+        eff = self.effective_priority
+        if priority == PRIO_STOP:
+            # another master resigned: answer at once so backups do not take over after Skew_Time
+            self.next_deadline = now + self._configured_int
+            return [SendAdvert(eff)]
+        cmp = self._compare_ip(src_ip)
+        if priority == eff:
+            if cmp == 0:
+                return []  # our own address: a looped-back advert or a misconfiguration
+            if eff == PRIO_OWNER:
+                # two address owners: keepalived lowers its own priority to 254 and lets the other win
+                self.base_priority = self.effective_priority = eff = PRIO_OWNER - 1
+        if priority < eff or (priority == eff and cmp < 0):
+            # adopt nothing; answer so the lower router sees a master and returns to Backup
+            if self.params.lower_prio_advert:
+                self.next_deadline = now + self._configured_int
+                return [SendAdvert(eff)]
+            return []
+        if self.params.version == 3 and interval_cs:
+            self.advert_int = interval_cs / 100.0
+        self.master_ip = src_ip
+        self.master_priority = priority
+        if priority > eff:
+            reason = "higher priority (%d > %d) advert from %s" % (priority, eff, src_ip)
+        else:
+            reason = "equal priority (%d) advert from higher address %s" % (priority, src_ip)
+        return self._leave_master(now, reason)
+
+    def _resigning_rx(self, now, src_ip, priority):
+        if priority > PRIO_STOP and self._compare_ip(src_ip) != 0:
+            self.master_ip = src_ip
+            self.master_priority = priority
+            return self._stop_resigned(now, "resigned: new master %s seen (priority %d)" % (src_ip, priority))
+        return []
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _compare_ip(self, src_ip):
+        """1 if src_ip is higher than our primary address, -1 if lower, 0 if equal or not comparable."""
+        other = _ip_key(src_ip)
+        if other is None or self._primary is None or other[0] != self._primary[0]:
+            return 0
+        return (other[1] > self._primary[1]) - (other[1] < self._primary[1])
+
+    def _transition(self, now, old, new, reason):
+        self.state = new
+        self.last_transition = now
+        self.last_reason = reason
+        return [Transition(old, new, reason)]
+
+    def _become_master(self, now, reason):
+        old = self.state
+        self.resigning = False
+        self.advert_int = self._configured_int       # a v3 master advertises its own interval
+        self.preempt_deadline = None
+        self.master_ip = self.params.primary_ip
+        self.master_priority = self.effective_priority
+        self.next_deadline = now + self._configured_int
+        actions = [AddVips(), SendAdvert(self.effective_priority), SendGarp()]
+        return actions + self._transition(now, old, State.MASTER, reason)
+
+    def _leave_master(self, now, reason):
+        self.preempt_deadline = None
+        self.next_deadline = now + self.master_down_interval
+        self._timer_cause = "no advert from master %s within master_down_interval" % (self.master_ip,)
+        return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, reason)
+
+    def _stop_resigned(self, now, reason):
+        self.resigning = False
+        self.next_deadline = None
+        return [RemoveVips()] + self._transition(now, State.MASTER, State.STOPPED, reason)
