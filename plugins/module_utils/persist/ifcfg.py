@@ -33,9 +33,29 @@ def path_for(ifcfg_dir: str, device: str) -> str:
 
 
 def quote(value: str) -> str:
+    """Bare when safe, else single quotes: sh and our parser then read back the same bytes."""
     if BARE.match(value):
         return value
-    return '"%s"' % re.sub(r'(["\\$`])', r"\\\1", value)
+    return "'%s'" % value.replace("'", "'\\''")
+
+
+def _expands(raw: str) -> bool:
+    """True when sh would expand something ($, `) outside single quotes: we cannot know the value."""
+    quoted = escaped = False
+    for char in raw:
+        if escaped:
+            escaped = False
+        elif char == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "\\":
+            escaped = True
+        elif char in "$`":
+            return True
+        elif char == "#":
+            break
+    return False
 
 
 class IfcfgFile:
@@ -54,6 +74,9 @@ class IfcfgFile:
             match = ASSIGN.match(line)
             if not match:
                 raise PersistError("%s:%d: malformed line (expected KEY=value): %s" % (path, no, stripped))
+            if _expands(match.group(2)):
+                raise PersistError("%s:%d: value of %s uses shell expansion ($ or `), which cannot be read safely"
+                                   % (path, no, match.group(1)))
             try:
                 words = shlex.split(match.group(2), comments=True, posix=True)
             except ValueError as exc:
