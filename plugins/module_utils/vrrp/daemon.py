@@ -1,0 +1,770 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vipd's asyncio loop: config -> one machine.Machine per instance -> netio.
+
+Everything timed uses the loop clock, which is time.monotonic(); wall time is only
+recorded for humans (last transition). Signals: SIGHUP reloads, SIGTERM/SIGINT resign
+make-before-break and exit 0.
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import asyncio
+import datetime
+import errno
+import ipaddress
+import json
+import logging
+import os
+import shlex
+import signal
+import sys
+from typing import Callable, Dict, List, Optional, Tuple
+
+from . import config
+from . import machine
+from . import netio
+from . import packet
+
+LOG = logging.getLogger("vipd")
+NOTIFY_TIMEOUT = 30.0
+RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
+AUTH_TYPES = {None: packet.AUTH_NONE, "PASS": packet.AUTH_PASS, "AH": packet.AUTH_AH}
+EXTRA_DROP_REASONS = ("peer",)  # unicast advert from an address that is not a unicast_peer
+
+
+def _wall() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _state_name(state) -> str:
+    return getattr(state, "name", None) or str(getattr(state, "value", state))
+
+
+class InstanceRuntime:
+    """One configured instance: its machine, its counters, the VIPs it holds.
+
+    Trackers (health checks, a LATER issue) drive it through set_priority(), fault() and recover().
+    """
+
+    def __init__(self, daemon: "Daemon", cfg):
+        self.daemon = daemon
+        self.cfg = cfg
+        self.name = cfg.name
+        self.family = cfg.family
+        self.ifname = cfg.interface
+        self.unicast = bool(cfg.unicast_peers)
+        self.machine = None
+        self.src_ip: Optional[str] = None
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.garp_handles: List[asyncio.Handle] = []
+        self.vips_held: List[str] = []
+        self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
+                         "send_errors": 0, "priority_zero_in": 0}
+        self.drops: Dict[str, int] = {}
+        self.last_transition: Optional[dict] = None
+        self.stale_vips: List[str] = []
+        self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
+        self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
+        self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
+
+    # ---- identity ------------------------------------------------------------------------------------
+
+    @property
+    def key(self) -> Tuple[str, int, int]:
+        return (self.ifname, self.cfg.vrid, self.family)
+
+    def all_vip_specs(self):
+        return list(self.cfg.vips) + list(self.cfg.excluded_vips)
+
+    def vip_dev(self, spec) -> str:
+        return spec.dev or self.ifname
+
+    def advertised_addresses(self) -> Tuple[str, ...]:
+        # Excluded VIPs are held but never advertised; a v2/v4 advert carries IPv4 addresses only.
+        out = []
+        for spec in self.cfg.vips:
+            ip = ipaddress.ip_interface(spec.cidr).ip
+            if ip.version == self.family:
+                out.append(str(ip))
+        return tuple(out[:255])
+
+    @property
+    def state(self):
+        if self.forced_stop:
+            return machine.State.STOPPED
+        return self.machine.state if self.machine else machine.State.INIT
+
+    # ---- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self, now: float, channel_ok: bool) -> None:
+        vip_ips = [ipaddress.ip_interface(s.cidr).ip for s in self.all_vip_specs()]
+        self.stale_vips = [s.cidr for s in self.all_vip_specs() if netio.vip_present(self.vip_dev(s), s.cidr)]
+        self.src_ip = self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
+        if not self.src_ip:
+            try:
+                self.src_ip = netio.primary_address(self.ifname, self.family, exclude=[str(i) for i in vip_ips])
+            except Exception as exc:  # interface gone: the instance goes to FAULT below
+                LOG.error("%s: cannot read addresses of %s: %s", self.name, self.ifname, exc)
+        # machine.start() puts every non-owner in BACKUP (keepalived); start_state only tunes preempt as `state MASTER` does.
+        start_state = machine.State.MASTER if self.cfg.state == "MASTER" else machine.State.BACKUP
+        if self.stale_vips and self.cfg.priority < 255:
+            # A crashed run may have left them: never assume we own them (the peer may be master now).
+            LOG.warning("%s: VIP(s) %s already present at start; starting as BACKUP", self.name, ", ".join(self.stale_vips))
+        params = machine.Params(vrid=self.cfg.vrid, priority=self.cfg.priority, advert_int=float(self.cfg.advert_int),
+                                version=self.cfg.version, preempt=not self.cfg.nopreempt,
+                                preempt_delay=float(self.cfg.preempt_delay or 0.0),
+                                primary_ip=self.src_ip or ("0.0.0.0" if self.family == 4 else "::"), start_state=start_state)
+        self.machine = machine.Machine(params)
+        LOG.info("%s: starting on %s vrid %d v%d prio %d from %s (%s)", self.name, self.ifname, self.cfg.vrid, self.cfg.version,
+                 self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
+        self.execute(self.machine.start(now))
+        if not channel_ok or not self.src_ip:
+            self.fault("no usable socket or source address on %s" % self.ifname)
+
+    def stop_now(self, reason: str) -> None:
+        """Immediate stop (reload of a changed instance): priority 0 if master, VIPs out, timers off."""
+        if self.machine is not None and self.state == machine.State.MASTER:
+            self.send_advert(0)
+        self.cancel_timers()
+        self.remove_vips()
+        old = self.state
+        self.forced_stop = True
+        LOG.info("%s: %s -> STOPPED (%s)", self.name, _state_name(old), reason)
+        self.run_notify(machine.State.STOPPED)
+
+    def cancel_timers(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.cancel_garps()
+
+    def cancel_garps(self) -> None:
+        for handle in self.garp_handles:
+            handle.cancel()
+        self.garp_handles = []
+
+    # ---- hooks for trackers (health checks are a later issue) -----------------------------------------
+
+    def set_priority(self, effective_priority: int) -> None:
+        self.execute(self.machine.set_priority(self.daemon.now(), effective_priority))
+
+    def fault(self, reason: str) -> None:
+        self.execute(self.machine.fault(self.daemon.now(), reason))
+
+    def recover(self) -> None:
+        self.execute(self.machine.recover(self.daemon.now()))
+
+    def resign(self) -> None:
+        self.execute(self.machine.resign(self.daemon.now()))
+
+    # ---- machine plumbing ----------------------------------------------------------------------------
+
+    def execute(self, actions) -> None:
+        # machine emits [AddVips, SendAdvert, SendGarp, Transition] on becoming master: advert before GARP, as keepalived.
+        for action in actions or []:
+            if isinstance(action, machine.SendAdvert):
+                self.send_advert(action.priority)
+            elif isinstance(action, machine.AddVips):
+                self.add_vips()
+            elif isinstance(action, machine.RemoveVips):
+                self.cancel_garps()
+                self.remove_vips()
+            elif isinstance(action, machine.SendGarp):
+                self.start_garp_schedule()
+            elif isinstance(action, machine.Transition):
+                self.on_transition(action)
+            else:
+                LOG.debug("%s: ignoring unknown action %r", self.name, action)
+        self.reschedule()
+
+    def reschedule(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        deadline = self.machine.next_deadline if self.machine else None
+        if deadline is not None:
+            self.timer = self.daemon.loop.call_at(deadline, self.on_timer)
+
+    def on_timer(self) -> None:
+        self.timer = None
+        now = self.daemon.now()
+        deadline = self.machine.next_deadline
+        if deadline is None:
+            return
+        if now < deadline:  # the loop may wake a hair early
+            self.reschedule()
+            return
+        self.execute(self.machine.on_timer(now))
+
+    def on_transition(self, action) -> None:
+        old, new = action.old, action.new
+        self.counters["transitions"] += 1
+        if new == machine.State.MASTER:
+            self.counters["became_master"] += 1
+        self.last_transition = {"time": _wall(), "monotonic": self.daemon.now(), "old": _state_name(old), "new": _state_name(new),
+                                "reason": str(action.reason)}
+        LOG.info("%s: %s -> %s (%s)", self.name, _state_name(old), _state_name(new), action.reason)
+        if new in (machine.State.BACKUP, machine.State.FAULT) and old != machine.State.MASTER:
+            # As keepalived: entering BACKUP removes VIPs still configured on the interface (left by a crashed run).
+            self.remove_stale()
+        self.run_notify(new)
+
+    # ---- wire ----------------------------------------------------------------------------------------
+
+    def send_advert(self, priority: int) -> None:
+        channel = self.daemon.channels.get((self.ifname, self.family))
+        if channel is None or not self.src_ip:
+            return
+        interval = self.machine.advert_int if self.machine else self.cfg.advert_int
+        advert = packet.Advert(version=self.cfg.version, vrid=self.cfg.vrid, priority=priority,
+                               interval_cs=int(round(float(interval) * 100)), addresses=self.advertised_addresses(),
+                               auth_type=self.auth_type if self.cfg.version == 2 else packet.AUTH_NONE,
+                               auth_data=self.auth_data if self.cfg.version == 2 else b"", family=self.family)
+        group = netio.MCAST_V4 if self.family == 4 else netio.MCAST_V6
+        for dst in (self.cfg.unicast_peers or [group]):
+            payload = packet.encode(advert, self.src_ip, dst, pseudo_header_checksum=(self.cfg.v3_checksum != "plain"))
+            try:
+                channel.send(payload, self.src_ip, dst)
+                self.counters["adverts_out"] += 1
+            except netio.NetIOError as exc:
+                self.counters["send_errors"] += 1
+                # Rate-limited by nature (once per advert interval); debug once the link is known bad.
+                (LOG.warning if self.counters["send_errors"] in (1, 10, 100, 1000) else LOG.debug)("%s: %s", self.name, exc)
+
+    def validate(self, rec) -> Optional[str]:
+        """Instance-level checks after packet.decode; returns a drop reason or None."""
+        advert = rec.advert
+        if self.unicast:
+            if rec.src not in self.cfg.unicast_peers:
+                return "peer"
+        elif rec.ttl != 255:
+            return "ttl"
+        if advert.family != self.family:
+            return "family"
+        try:
+            packet.check_advert(advert, self.cfg.vrid, self.cfg.version, auth_type=self.auth_type, auth_data=self.cfg.auth_pass or "",
+                                interval_cs=int(round(float(self.cfg.advert_int) * 100)))
+        except packet.PacketError as exc:
+            return exc.reason
+        return None
+
+    def on_advert(self, rec) -> None:
+        if rec.src == self.src_ip:
+            return  # our own, looped back by another socket on the link
+        reason = self.validate(rec)
+        if reason:
+            self.count_drop(reason, "%s from %s" % (reason, rec.src))
+            return
+        self.counters["adverts_in"] += 1
+        if rec.advert.priority == 0:
+            self.counters["priority_zero_in"] += 1
+        self.execute(self.machine.on_advert(self.daemon.now(), rec.src, rec.advert.priority, rec.advert.interval_cs))
+
+    def count_drop(self, reason: str, detail: str = "") -> None:
+        self.drops[reason] = self.drops.get(reason, 0) + 1
+        if self.drops[reason] in (1, 10, 100, 1000, 10000):
+            LOG.warning("%s: dropped advert (%s), %d so far", self.name, detail or reason, self.drops[reason])
+
+    # ---- addresses -----------------------------------------------------------------------------------
+
+    def add_vips(self) -> None:
+        for spec in self.all_vip_specs():
+            dev = self.vip_dev(spec)
+            try:
+                netio.vip_add(dev, spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope)
+                if spec.cidr not in self.vips_held:
+                    self.vips_held.append(spec.cidr)
+            except (netio.NetIOError, ValueError) as exc:
+                LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, dev, exc)
+        LOG.info("%s: VIPs added: %s", self.name, ", ".join(self.vips_held) or "none")
+
+    def remove_vips(self) -> None:
+        removed = []
+        for spec in self.all_vip_specs():
+            if spec.cidr not in self.vips_held:
+                continue
+            try:
+                netio.vip_remove(self.vip_dev(spec), spec.cidr)
+                removed.append(spec.cidr)
+            except (netio.NetIOError, ValueError) as exc:
+                LOG.error("%s: cannot remove VIP %s: %s", self.name, spec.cidr, exc)
+        self.vips_held = [c for c in self.vips_held if c not in removed]
+        if removed:
+            LOG.info("%s: VIPs removed: %s", self.name, ", ".join(removed))
+
+    def remove_stale(self) -> None:
+        if self.daemon.vip_owned_elsewhere is None:
+            return
+        for spec in self.all_vip_specs():
+            if spec.cidr in self.vips_held or self.daemon.vip_owned_elsewhere(self, spec):
+                continue
+            try:
+                if netio.vip_remove(self.vip_dev(spec), spec.cidr):
+                    LOG.info("%s: removed VIP %s left on %s", self.name, spec.cidr, self.vip_dev(spec))
+            except (netio.NetIOError, ValueError) as exc:
+                LOG.error("%s: cannot remove stale VIP %s: %s", self.name, spec.cidr, exc)
+
+    # ---- GARP / NA -----------------------------------------------------------------------------------
+
+    def start_garp_schedule(self) -> None:
+        """keepalived's pattern: a burst now, another after garp_master_delay, then optional refreshes."""
+        self.cancel_garps()
+        self.garp_burst(self.cfg.garp_master_repeat)
+        loop = self.daemon.loop
+        if self.cfg.garp_master_delay and self.cfg.garp_master_delay > 0:
+            self.garp_handles.append(loop.call_later(float(self.cfg.garp_master_delay), self._delayed_garp))
+        if self.cfg.garp_master_refresh and self.cfg.garp_master_refresh > 0:
+            self.garp_handles.append(loop.call_later(float(self.cfg.garp_master_refresh), self._refresh_garp))
+
+    def _delayed_garp(self) -> None:
+        if self.state == machine.State.MASTER:
+            self.garp_burst(self.cfg.garp_master_repeat)
+
+    def _refresh_garp(self) -> None:
+        if self.state != machine.State.MASTER:
+            return
+        self.garp_burst(self.cfg.garp_master_refresh_repeat)
+        self.garp_handles.append(self.daemon.loop.call_later(float(self.cfg.garp_master_refresh), self._refresh_garp))
+
+    def garp_burst(self, repeat: int) -> None:
+        repeat = int(repeat or 0)
+        interval = float(self.cfg.garp_interval or 0.0)
+        if repeat <= 0:
+            return
+        if interval <= 0:
+            self._garp_round(repeat)
+            return
+        # Spaced rounds go through the loop: announce's own sleep would block every other instance.
+        self._garp_round(1)
+        for i in range(1, repeat):
+            self.garp_handles.append(self.daemon.loop.call_later(i * interval, self._garp_round, 1))
+
+    def _garp_round(self, count: int) -> None:
+        for spec in self.all_vip_specs():
+            if spec.cidr not in self.vips_held:
+                continue
+            try:
+                self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, count)
+            except (netio.NetIOError, ValueError) as exc:
+                LOG.warning("%s: %s", self.name, exc)
+
+    # ---- notify scripts ------------------------------------------------------------------------------
+
+    def run_notify(self, state) -> None:
+        name = _state_name(state)
+        specific = {"MASTER": self.cfg.notify_master, "BACKUP": self.cfg.notify_backup, "FAULT": self.cfg.notify_fault,
+                    "STOPPED": self.cfg.notify_stop}.get(name)
+        word = "STOP" if name == "STOPPED" else name
+        prio = self.machine.effective_priority if self.machine else self.cfg.priority
+        if specific:
+            self.daemon.spawn_script(self.name, specific, [])
+        if self.cfg.notify:
+            self.daemon.spawn_script(self.name, self.cfg.notify, ["INSTANCE", self.name, word, str(prio)])
+
+    # ---- status --------------------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        m = self.machine
+        state = _state_name(self.state)
+        master = self.src_ip if state == "MASTER" else (getattr(m, "master_ip", None) if m else None)
+        return {
+            "name": self.name, "interface": self.ifname, "family": self.family, "vrid": self.cfg.vrid, "version": self.cfg.version,
+            "state": state, "priority": self.cfg.priority,
+            "effective_priority": m.effective_priority if m else self.cfg.priority,
+            "master": master or None, "source_ip": self.src_ip, "mode": "unicast" if self.unicast else "multicast",
+            "advert_int": m.advert_int if m else self.cfg.advert_int,
+            "vips": [s.cidr for s in self.cfg.vips], "excluded_vips": [s.cidr for s in self.cfg.excluded_vips],
+            "vips_held": list(self.vips_held),
+            "counters": dict(self.counters, drops=dict(self.drops)),
+            "last_transition": self.last_transition,
+        }
+
+
+class Daemon:
+    def __init__(self, config_path: str, control_socket: Optional[str] = None, pidfile: Optional[str] = None,
+                 on_ready: Optional[Callable[[], object]] = None):
+        self.config_path = config_path
+        self.control_socket = control_socket
+        self.pidfile = pidfile
+        self.on_ready = on_ready
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.cfg = None
+        self.instances: Dict[str, InstanceRuntime] = {}
+        self.retiring: List[InstanceRuntime] = []
+        self.channels: Dict[Tuple[str, int], netio.Channel] = {}
+        self.channel_errors: Dict[Tuple[str, int], str] = {}
+        self.interface_drops: Dict[str, Dict[str, int]] = {}
+        self.stopping = False
+        self.exit_code = 0
+        self.done: Optional[asyncio.Future] = None
+        self.server = None
+        self.scripts: set = set()
+        self.started = _wall()
+        self.reloads = {"ok": 0, "failed": 0}
+        self.vip_owned_elsewhere = self._vip_owned_elsewhere
+
+    def now(self) -> float:
+        return self.loop.time()  # time.monotonic()
+
+    # ---- channels ------------------------------------------------------------------------------------
+
+    def ensure_channels(self, instances) -> None:
+        wanted = set((i.ifname, i.family) for i in instances)
+        for key in sorted(wanted):
+            if key in self.channels:
+                continue
+            try:
+                channel = netio.Channel(key[0], key[1])
+            except netio.NetIOError as exc:
+                self.channel_errors[key] = str(exc)
+                LOG.error("%s", exc)
+                continue
+            self.channel_errors.pop(key, None)
+            self.channels[key] = channel
+            self.loop.add_reader(channel.fileno(), self.on_readable, channel)
+
+    def close_unused_channels(self) -> None:
+        used = set((i.ifname, i.family) for i in list(self.instances.values()) + self.retiring)
+        for key in list(self.channels):
+            if key not in used:
+                channel = self.channels.pop(key)
+                self.loop.remove_reader(channel.fileno())
+                channel.close()
+
+    def on_readable(self, channel: netio.Channel) -> None:
+        try:
+            incoming = channel.receive()
+        except netio.NetIOError as exc:
+            LOG.warning("%s", exc)
+            return
+        for item in incoming:
+            self.dispatch(item)
+
+    def find_instance(self, ifname: str, vrid: Optional[int], family: int) -> Optional[InstanceRuntime]:
+        if vrid is None:
+            return None
+        for inst in list(self.instances.values()) + self.retiring:
+            if inst.key == (ifname, vrid, family) and inst.machine is not None and inst.state != machine.State.STOPPED:
+                return inst
+        return None
+
+    def count_interface_drop(self, ifname: str, reason: str) -> None:
+        drops = self.interface_drops.setdefault(ifname, {})
+        drops[reason] = drops.get(reason, 0) + 1
+
+    def dispatch(self, item: netio.Incoming) -> None:
+        if item.received is None:
+            inst = self.find_instance(item.ifname, item.vrid_hint, item.family)
+            if inst is not None:
+                inst.count_drop(item.drop_reason, "%s from %s" % (item.error, item.src))
+            else:
+                self.count_interface_drop(item.ifname, item.drop_reason)
+            return
+        inst = self.find_instance(item.ifname, item.received.advert.vrid, item.family)
+        if inst is None:
+            # VRRP is link-wide: other routers' VRIDs are normal, counted per interface like keepalived's log line.
+            self.count_interface_drop(item.ifname, "vrid")
+            return
+        inst.on_advert(item.received)
+
+    def _vip_owned_elsewhere(self, runtime: InstanceRuntime, spec) -> bool:
+        ip = ipaddress.ip_interface(spec.cidr).ip
+        for other in self.instances.values():
+            if other is runtime:
+                continue
+            if any(ipaddress.ip_interface(c).ip == ip for c in other.vips_held):
+                return True
+        return False
+
+    # ---- scripts -------------------------------------------------------------------------------------
+
+    def spawn_script(self, instance: str, command: str, extra: List[str]) -> None:
+        try:
+            argv = shlex.split(command) + list(extra)
+        except ValueError as exc:
+            LOG.error("%s: cannot parse notify command %r: %s", instance, command, exc)
+            return
+        task = self.loop.create_task(self._run_script(instance, argv))
+        self.scripts.add(task)
+        task.add_done_callback(self.scripts.discard)
+
+    async def _run_script(self, instance: str, argv: List[str]) -> None:
+        # No shell, packet data never reaches argv; stdout/stderr are dropped so a chatty script cannot block us.
+        try:
+            proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=asyncio.subprocess.DEVNULL)
+        except OSError as exc:
+            LOG.error("%s: notify %s failed to start: %s", instance, argv[0], exc)
+            return
+        try:
+            code = await asyncio.wait_for(proc.wait(), NOTIFY_TIMEOUT)
+        except asyncio.TimeoutError:
+            LOG.warning("%s: notify %s timed out after %ss; killed", instance, argv[0], NOTIFY_TIMEOUT)
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+            await proc.wait()
+            return
+        if code != 0:
+            LOG.warning("%s: notify %s exited %s", instance, " ".join(argv), code)
+
+    # ---- start / reload / stop -----------------------------------------------------------------------
+
+    def start_instances(self, cfg, names) -> None:
+        runtimes = [InstanceRuntime(self, cfg.instances[name]) for name in names]
+        self.ensure_channels(runtimes)
+        now = self.now()
+        for runtime in runtimes:
+            self.instances[runtime.name] = runtime
+            runtime.start(now, (runtime.ifname, runtime.family) in self.channels)
+
+    def reload(self) -> dict:
+        """Parse the file again; keep unchanged instances untouched, restart changed, resign removed."""
+        if self.stopping:
+            return {"ok": False, "errors": ["shutting down"]}
+        try:
+            new = config.load(self.config_path)
+        except config.ConfigError as exc:
+            errors = [str(m) for m in exc.messages if getattr(m, "level", "error") == "error"] or [str(exc)]
+            for line in errors:
+                LOG.error("reload refused: %s", line)
+            LOG.error("reload refused: keeping the running configuration")
+            self.reloads["failed"] += 1
+            return {"ok": False, "errors": errors}
+        except OSError as exc:
+            LOG.error("reload refused: cannot read %s: %s", self.config_path, exc)
+            self.reloads["failed"] += 1
+            return {"ok": False, "errors": [str(exc)]}
+        for warning in getattr(new, "warnings", []) or []:
+            LOG.warning("%s", warning)
+        kept, changed, added, removed = [], [], [], []
+        for name, runtime in list(self.instances.items()):
+            inst = new.instances.get(name)
+            if inst is None:
+                removed.append(name)
+            elif inst.fingerprint() == runtime.cfg.fingerprint():
+                runtime.cfg = inst  # same behaviour; keep the newer source position for messages
+                kept.append(name)
+            else:
+                changed.append(name)
+        added = [n for n in new.instances if n not in self.instances]
+        new_keys = set((i.interface, i.vrid, i.family) for n, i in new.instances.items() if n not in kept)
+        for name in changed:
+            self.instances.pop(name).stop_now("configuration changed")
+        for name in removed:
+            runtime = self.instances.pop(name)
+            if runtime.key in new_keys or runtime.state != machine.State.MASTER:
+                runtime.stop_now("removed from the configuration")
+            else:
+                LOG.info("%s: removed from the configuration; resigning", name)
+                self.retiring.append(runtime)
+                runtime.resign()
+        self.cfg = new
+        self.start_instances(new, [n for n in new.instances if n in changed or n in added])
+        # Keep the file's order for status output.
+        self.instances = dict((n, self.instances[n]) for n in new.instances if n in self.instances)
+        self.close_unused_channels()
+        self.reloads["ok"] += 1
+        LOG.info("reload: %d kept, %d restarted, %d added, %d removed", len(kept), len(changed), len(added), len(removed))
+        return {"ok": True, "kept": kept, "restarted": changed, "added": added, "removed": removed}
+
+    def request_stop(self, why: str) -> None:
+        if self.stopping:
+            LOG.warning("%s again: stopping now", why)
+            for runtime in list(self.instances.values()) + self.retiring:
+                if runtime.state != machine.State.STOPPED:
+                    runtime.stop_now("forced stop")
+            self._finish()
+            return
+        self.stopping = True
+        LOG.info("%s: resigning every instance", why)
+        runtimes = list(self.instances.values()) + self.retiring
+        longest = 0.0
+        for runtime in runtimes:
+            if runtime.machine is None:
+                continue
+            longest = max(longest, float(runtime.machine.master_down_interval))
+            runtime.resign()
+        self.loop.call_later(longest + RESIGN_MARGIN, self._resign_deadline)
+        self._check_stopped()
+
+    def _resign_deadline(self) -> None:
+        for runtime in list(self.instances.values()) + self.retiring:
+            if runtime.state != machine.State.STOPPED:
+                runtime.stop_now("resign deadline")
+        self._finish()
+
+    def _check_stopped(self) -> None:
+        """Called after every event while stopping or retiring: finish once every machine is STOPPED."""
+        for runtime in list(self.retiring):
+            if runtime.state == machine.State.STOPPED:
+                self.retiring.remove(runtime)
+                runtime.cancel_timers()
+                runtime.remove_vips()
+                if not self.stopping:
+                    self.close_unused_channels()
+        if not self.stopping:
+            return
+        if all(r.state == machine.State.STOPPED for r in self.instances.values()) and not self.retiring:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.done is not None and not self.done.done():
+            for runtime in self.instances.values():
+                runtime.cancel_timers()
+                runtime.remove_vips()  # whatever the machine left (should be nothing)
+            self.done.set_result(self.exit_code)
+
+    # ---- control socket ------------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        return {
+            "ok": True, "pid": os.getpid(), "config": self.config_path, "started": self.started, "stopping": self.stopping,
+            "reloads": dict(self.reloads),
+            "instances": [r.status() for r in self.instances.values()],
+            "retiring": [r.status() for r in self.retiring],
+            "interface_drops": dict((k, dict(v)) for k, v in self.interface_drops.items()),
+            "channel_errors": dict(("%s/v%d" % k, v) for k, v in self.channel_errors.items()),
+        }
+
+    async def handle_client(self, reader, writer) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 5.0)
+            text = line.decode("utf-8", "replace").strip()
+            command = text
+            if text.startswith("{"):
+                command = str(json.loads(text).get("command", ""))
+            if command == "status":
+                reply = self.status()
+            elif command == "reload":
+                reply = self.reload()
+            elif command == "resign":
+                reply = {"ok": True, "resigning": True}
+                self.loop.call_soon(self.request_stop, "resign command")
+            else:
+                reply = {"ok": False, "error": "unknown command %r (status, reload, resign)" % command}
+            writer.write(json.dumps(reply, sort_keys=True).encode() + b"\n")
+            await writer.drain()
+        except (asyncio.TimeoutError, ValueError, OSError) as exc:
+            LOG.debug("control client: %s", exc)
+        finally:
+            writer.close()
+
+    async def open_control(self) -> None:
+        if not self.control_socket:
+            return
+        os.makedirs(os.path.dirname(self.control_socket) or ".", mode=0o755, exist_ok=True)
+        try:
+            os.unlink(self.control_socket)
+        except FileNotFoundError:
+            pass
+        old_umask = os.umask(0o177)  # socket 0600: reload/resign are privileged
+        try:
+            self.server = await asyncio.start_unix_server(self.handle_client, path=self.control_socket)
+        finally:
+            os.umask(old_umask)
+
+    # ---- pid file ------------------------------------------------------------------------------------
+
+    def write_pidfile(self) -> None:
+        if not self.pidfile:
+            return
+        try:
+            with open(self.pidfile) as handle:
+                other = int(handle.read().strip() or 0)
+            if other and other != os.getpid() and os.path.exists("/proc/%d" % other):
+                with open("/proc/%d/cmdline" % other, "rb") as handle:
+                    if b"vipd" in handle.read():
+                        raise RuntimeError("another vipd (pid %d) holds %s" % (other, self.pidfile))
+        except (OSError, ValueError):
+            pass
+        os.makedirs(os.path.dirname(self.pidfile) or ".", mode=0o755, exist_ok=True)
+        tmp = "%s.%d.tmp" % (self.pidfile, os.getpid())
+        with open(tmp, "w") as handle:
+            handle.write("%d\n" % os.getpid())
+        os.rename(tmp, self.pidfile)
+
+    def cleanup_files(self) -> None:
+        for path in (self.pidfile, self.control_socket):
+            if not path:
+                continue
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    # ---- main ----------------------------------------------------------------------------------------
+
+    async def main(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        self.done = self.loop.create_future()
+        try:
+            self.cfg = config.load(self.config_path)
+        except config.ConfigError as exc:
+            for message in exc.messages:
+                LOG.error("%s", message)
+            return 1
+        except OSError as exc:
+            LOG.error("cannot read %s: %s", self.config_path, exc)
+            return 1
+        for warning in getattr(self.cfg, "warnings", []) or []:
+            LOG.warning("%s", warning)
+        self.write_pidfile()
+        await self.open_control()
+        self.loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self.loop.add_signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
+        self.loop.add_signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
+        self.start_instances(self.cfg, list(self.cfg.instances))
+        LOG.info("vipd ready: %d instance(s), pid %d, control %s", len(self.instances), os.getpid(), self.control_socket or "-")
+        if self.on_ready:
+            self.on_ready()
+        watcher = self.loop.create_task(self._watch_stopping())
+        try:
+            return await self.done
+        finally:
+            watcher.cancel()
+            if self.server is not None:
+                self.server.close()
+            for channel in self.channels.values():
+                self.loop.remove_reader(channel.fileno())
+                channel.close()
+            self.channels = {}
+            if self.scripts:
+                await asyncio.wait(list(self.scripts), timeout=5.0)
+            self.cleanup_files()
+            LOG.info("vipd stopped")
+
+    async def _watch_stopping(self) -> None:
+        # Machines reach STOPPED from timers and adverts; polling the cheap predicate keeps those paths simple.
+        while True:
+            await asyncio.sleep(0.05 if (self.stopping or self.retiring) else 1.0)
+            self._check_stopped()
+
+
+def setup_logging(level: str = "info") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    # Under systemd the journal stamps each line; elsewhere a timestamp helps reading test logs.
+    fmt = "%(levelname)s %(message)s" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s vipd[%(process)d] %(levelname)s %(message)s"
+    handler.setFormatter(logging.Formatter(fmt))
+    LOG.handlers[:] = [handler]
+    LOG.setLevel(getattr(logging, level.upper(), logging.INFO))
+    LOG.propagate = False
+
+
+def run(config_path: str, pidfile: Optional[str] = None, control_socket: Optional[str] = None, log_level: str = "info",
+        on_ready: Optional[Callable[[], object]] = None) -> int:
+    setup_logging(log_level)
+    daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready)
+    try:
+        return asyncio.run(daemon.main())
+    except RuntimeError as exc:
+        LOG.error("%s", exc)
+        return 1
+    except OSError as exc:
+        LOG.error("%s", exc if exc.errno != errno.EPERM else "%s (vipd needs CAP_NET_ADMIN and CAP_NET_RAW)" % exc)
+        return 1

@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only I/O of the VRRP engine: raw protocol-112 sockets, VIP add/remove, GARP/NA.
+
+One Channel per (interface, family) is shared by every instance on that interface;
+the daemon dispatches what it receives by VRID. Sockets are non-blocking so the
+daemon can hand their file descriptors to asyncio's loop.add_reader().
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import asyncio
+import errno
+import ipaddress
+import socket
+import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from .. import addresses
+from .. import announce
+from . import packet
+
+IPPROTO_VRRP = 112
+MCAST_V4 = "224.0.0.18"
+MCAST_V6 = "ff02::12"
+# Not every Python exposes these constants; values are the Linux ABI.
+SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
+IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
+IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
+IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
+IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
+MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve the loop
+
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+
+
+_EXECUTOR = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def _netlink(func, *args, **kwargs):
+    """Call an addresses.* function on a worker thread and wait for it.
+
+    pyroute2 0.9's synchronous IPRoute drives an asyncio loop of its own, which fails inside the
+    daemon's running loop; one dedicated thread keeps calls ordered (make-before-break relies on it)
+    and the wait is a few milliseconds of netlink.
+    """
+    global _EXECUTOR
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func(*args, **kwargs)  # no loop here (modules, tests): call directly
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vipd-netlink")
+    return _EXECUTOR.submit(func, *args, **kwargs).result()
+
+
+class NetIOError(Exception):
+    """A socket or address operation failed; the message names the interface."""
+
+
+@dataclass
+class Incoming:
+    """One datagram off the wire: either a parsed packet or the reason it was dropped."""
+    ifname: str
+    family: int
+    src: str
+    dst: str
+    received: Optional[packet.Received] = None
+    drop_reason: Optional[str] = None
+    vrid_hint: Optional[int] = None  # VRID byte read from a packet that failed to parse, to count the drop per instance
+    error: str = ""
+
+
+class Channel:
+    """A raw protocol-112 socket bound to one interface and one family."""
+
+    def __init__(self, ifname: str, family: int = 4, multicast: bool = True):
+        self.ifname = ifname
+        self.family = family
+        self.multicast = multicast
+        try:
+            self.ifindex = _netlink(addresses.link_index, ifname)
+        except addresses.AddressError as exc:
+            raise NetIOError(str(exc))
+        self.sock = self._open()
+
+    def _open(self) -> socket.socket:
+        fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
+        sock = socket.socket(fam, socket.SOCK_RAW, IPPROTO_VRRP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.ifname.encode() + b"\0")
+            if self.family == 4:
+                # We write the IP header ourselves: the source must be the primary (or unicast_src_ip), never a VIP.
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+                mreqn = struct.pack("=4s4si", socket.inet_aton(MCAST_V4), socket.inet_aton("0.0.0.0"), self.ifindex)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
+                if self.multicast:
+                    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            else:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+                if self.multicast:
+                    mreq = socket.inet_pton(socket.AF_INET6, MCAST_V6) + struct.pack("=I", self.ifindex)
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise NetIOError("cannot open VRRP socket on %s (IPv%d): %s" % (self.ifname, self.family, exc))
+        return sock
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, payload: bytes, src: str, dst: str) -> None:
+        """Send one VRRP payload; raises NetIOError (the daemon logs and counts it, then carries on)."""
+        try:
+            if self.family == 4:
+                self.sock.sendto(packet.build_ipv4(payload, src, dst), (dst, 0))
+            else:
+                pktinfo = socket.inet_pton(socket.AF_INET6, src) + struct.pack("=I", self.ifindex)
+                scope = self.ifindex if ipaddress.ip_address(dst).is_link_local or ipaddress.ip_address(dst).is_multicast else 0
+                self.sock.sendmsg([payload], [(socket.IPPROTO_IPV6, IPV6_PKTINFO, pktinfo)], 0, (dst, 0, 0, scope))
+        except OSError as exc:
+            raise NetIOError("send to %s on %s failed: %s" % (dst, self.ifname, exc))
+
+    def receive(self) -> List[Incoming]:
+        """Drain what is queued (bounded) and parse it; never raises for bad packets."""
+        out = []
+        for _ in range(MAX_READS_PER_WAKEUP):
+            try:
+                if self.family == 4:
+                    data, addr = self.sock.recvfrom(65535)
+                    out.append(self._parse4(data, addr[0]))
+                else:
+                    data, ancdata, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
+                    out.append(self._parse6(data, ancdata, addr[0].split("%")[0]))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    break
+                raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
+        return out
+
+    def _parse4(self, data: bytes, src: str) -> Incoming:
+        dst = socket.inet_ntoa(data[16:20]) if len(data) >= 20 else ""
+        try:
+            # TTL is checked by the daemon: keepalived skips it for unicast peers, which only it knows about.
+            rec = packet.parse_ipv4(data, check_ttl=False)
+        except packet.PacketError as exc:
+            ihl = (data[0] & 0x0F) * 4 if data else 0
+            vrid = data[ihl + 1] if len(data) > ihl + 1 else None
+            return Incoming(self.ifname, 4, src, dst, drop_reason=exc.reason, vrid_hint=vrid, error=str(exc))
+        return Incoming(self.ifname, 4, rec.src, rec.dst, received=rec)
+
+    def _parse6(self, data: bytes, ancdata, src: str) -> Incoming:
+        hoplimit, dst = None, ""
+        for level, kind, value in ancdata:
+            if level == socket.IPPROTO_IPV6 and kind == IPV6_HOPLIMIT and len(value) >= 4:
+                hoplimit = struct.unpack("=i", value[:4])[0]
+            elif level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(value) >= 16:
+                dst = socket.inet_ntop(socket.AF_INET6, value[:16])
+        vrid = data[1] if len(data) > 1 else None
+        try:
+            rec = packet.parse_ipv6(data, src, dst or packet.MCAST_GROUP6, hoplimit, check_ttl=False)
+        except packet.PacketError as exc:
+            return Incoming(self.ifname, 6, src, dst, drop_reason=exc.reason, vrid_hint=vrid, error=str(exc))
+        return Incoming(self.ifname, 6, rec.src, rec.dst, received=rec)
+
+
+# ---- addresses -------------------------------------------------------------------------------------------
+
+
+def normalize_cidr(cidr: str) -> Tuple[str, str, int]:
+    """'A' or 'A/len' -> ('A/len', 'A', family); a bare address is a host address as in keepalived."""
+    iface = ipaddress.ip_interface(str(cidr).strip())
+    return "%s/%d" % (iface.ip, iface.network.prefixlen), str(iface.ip), iface.version
+
+
+def scope_value(scope) -> Optional[int]:
+    if scope in (None, ""):
+        return None
+    if isinstance(scope, int):
+        return scope
+    text = str(scope).strip().lower()
+    if text.isdigit():
+        return int(text)
+    if text not in SCOPES:
+        raise NetIOError("unknown scope %s" % scope)
+    return SCOPES[text]
+
+
+def primary_address(ifname: str, family: int = 4, exclude=()) -> Optional[str]:
+    """The address adverts are sent from: IPv4 the first primary address, IPv6 the link-local one.
+
+    Addresses in ``exclude`` (our VIPs) never count: a VIP in another subnet is a kernel 'primary' too.
+    """
+    excluded = set(str(ipaddress.ip_address(str(a).split("/")[0])) for a in exclude)
+    candidates = [a for a in _netlink(addresses.list_addresses, ifname, family=family) if a.address not in excluded]
+    if family == 6:
+        for a in candidates:
+            if ipaddress.ip_address(a.address).is_link_local:
+                return a.address
+        return None
+    for a in candidates:
+        if not a.secondary:
+            return a.address
+    return candidates[0].address if candidates else None
+
+
+def vip_present(ifname: str, cidr: str) -> bool:
+    _norm, ip, family = normalize_cidr(cidr)
+    try:
+        return any(a.address == ip for a in _netlink(addresses.list_addresses, ifname, family=family))
+    except addresses.AddressError:
+        return False
+
+
+def vip_add(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Optional[str] = None, scope=None) -> bool:
+    """Add a VIP (idempotent). IPv6 VIPs skip DAD: the address must answer at once, as keepalived does."""
+    norm, _ip, family = normalize_cidr(cidr)
+    try:
+        return _netlink(addresses.add_address, ifname, norm, label=label, broadcast=broadcast if family == 4 else None,
+                                     scope=scope_value(scope), nodad=(family == 6))
+    except addresses.AddressError as exc:
+        raise NetIOError(str(exc))
+
+
+def vip_remove(ifname: str, cidr: str) -> bool:
+    """Remove a VIP whatever prefix it was left behind with (a crashed run may have used another)."""
+    _norm, ip, family = normalize_cidr(cidr)
+    changed = False
+    try:
+        for a in _netlink(addresses.list_addresses, ifname, family=family):
+            if a.address == ip:
+                changed = _netlink(addresses.delete_address, ifname, a.cidr) or changed
+    except addresses.AddressError as exc:
+        raise NetIOError(str(exc))
+    return changed
+
+
+def announce_vip(ifname: str, cidr: str, count: int) -> int:
+    """GARP (IPv4, ARP request form as keepalived sends) or unsolicited NA (IPv6); returns frames sent."""
+    _norm, ip, family = normalize_cidr(cidr)
+    if count <= 0:
+        return 0
+    try:
+        if family == 4:
+            return int(announce.send_garp(ifname, ip, count=count, interval=0.0, forms=("request",)) or 0)
+        return int(announce.send_unsolicited_na(ifname, ip, count=count, interval=0.0) or 0)
+    except Exception as exc:  # announce raises its own error types; a failed GARP must not stop the daemon
+        raise NetIOError("announce %s on %s failed: %s" % (ip, ifname, exc))
