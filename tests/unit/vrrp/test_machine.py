@@ -424,7 +424,7 @@ class Lan:
             self.apply(ip, self.machines[ip].start(self.now))
 
     def run_until(self, until):
-        for _ in range(100000):
+        for _step in range(100000):
             due = [(mach.next_deadline, ip) for ip, mach in self.machines.items()
                    if ip in self.alive and mach.next_deadline is not None]
             if not due or min(due)[0] > until:

@@ -153,7 +153,7 @@ def test_v2_golden_bytes_by_hand():
     # words 2101 6401 0001 c633 640a sum to 1af40 -> folded af41 -> checksum 50be
     adv = Advert(version=2, vrid=1, priority=100, interval_cs=100, addresses=("198.51.100.10",))
     wire = packet.encode(adv, SRC, MCAST)
-    assert wire == bytes.fromhex("21016401000150be" "c633640a" "0000000000000000")
+    assert wire == bytes.fromhex("21016401000150be c633640a 0000000000000000")
     assert packet.decode(wire, SRC, MCAST) == (Advert(2, 1, 100, 100, ("198.51.100.10",), 0, b"\0" * 8), "plain")
 
 
@@ -395,6 +395,6 @@ def test_packet_error_reasons_are_closed():
     assert set(packet.DROP_REASONS) == {"ttl", "version", "type", "length", "checksum", "vrid", "auth_type",
                                         "auth", "interval", "family", "addr_count"}
     with pytest.raises(ValueError):
-        PacketError("nonsense")
+        raise PacketError("nonsense")
     err = PacketError("ttl", "TTL 64")
     assert isinstance(err, ValueError) and err.reason == "ttl" and str(err) == "ttl: TTL 64"
