@@ -241,3 +241,45 @@ def test_resign_command_over_control_socket(lab, cluster):
     assert n1.wait_exit(timeout=15) == 0
     assert not n1.has_vip()
     assert not os.path.exists(n1.socket) and not os.path.exists(n1.pidfile)
+
+
+def test_ipv6_vrrpv3_election_and_failover(lab, cluster):
+    vip6 = "2001:db8:5100::100"
+    n1 = cluster.node("server1", instance_conf(priority=150, vips=(vip6 + "/64",))).start()
+    n2 = cluster.node("server2", instance_conf(priority=100, vips=(vip6 + "/64",))).start()
+    n1.wait_state("MASTER")
+    n2.wait_state("BACKUP")
+    inst1 = n1.instance()
+    assert inst1["family"] == 6 and inst1["source_ip"].startswith("fe80::")
+    wait_until(lambda: n2.instance()["master"] == inst1["source_ip"], timeout=10, what="backup to hear the IPv6 master")
+    has6 = lambda host: vip6 in [a.get("local") for a in lab.addresses(host, family=6)]  # noqa: E731
+    wait_until(lambda: has6("server1") and not has6("server2"), timeout=10, what="IPv6 VIP on server1 only")
+    assert lab.ping("client1", vip6)
+    assert lab.neigh("client1", vip6) == lab.mac("server1")
+    n1.kill()
+    n2.wait_state("MASTER", timeout=10)
+    wait_until(lambda: has6("server2"), timeout=10, what="IPv6 VIP on server2")
+    # The unsolicited neighbour advertisement moves the client's entry without any client traffic.
+    wait_until(lambda: lab.neigh("client1", vip6) == lab.mac("server2"), timeout=10, what="client neighbour entry to move to server2")
+    assert n2.instance()["counters"]["drops"] == {}
+
+
+def test_notify_scripts_get_keepalived_arguments(lab, cluster):
+    out = os.path.join(lab.workdir, "notify.out")
+    hook = os.path.join(lab.workdir, "hook.sh")
+    with open(hook, "w") as handle:
+        handle.write('#!/bin/sh\necho "$*" >> %s\n' % out)
+    os.chmod(hook, 0o755)
+    # `notify` gets keepalived's arguments appended; notify_master runs exactly as written (no shell).
+    extra = "notify %s\nnotify_master \"%s master-hook\"" % (hook, hook)
+    n1 = cluster.node("server1", instance_conf(priority=150, extra=extra)).start()
+    n1.wait_state("MASTER")
+
+    def lines():
+        try:
+            with open(out) as handle:
+                return handle.read().split("\n")
+        except OSError:
+            return []
+    wait_until(lambda: "INSTANCE VI_1 MASTER 150" in lines() and "master-hook" in lines(), timeout=10, what="notify scripts to run")
+    assert "INSTANCE VI_1 BACKUP 150" in lines()
