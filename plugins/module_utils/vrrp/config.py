@@ -24,10 +24,17 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from . import config_keywords as kw
-from .config_model import (  # noqa: F401  (re-exported: config.py is the public entry)
+from .config_model import (
     Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec, VrrpScript,
 )
 from .config_syntax import Source, build_tree, lex_file, lex_text
+
+# config.py is the public entry: the model classes are re-exported from here.
+__all__ = [
+    "Config", "ConfigError", "GlobalDefs", "Instance", "Message", "SyncGroup", "TrackFile", "VipSpec", "VrrpScript",
+    "load", "parse_text", "render_instance", "render_script", "render_config", "register_block",
+    "register_instance_keyword", "BLOCK_HANDLERS", "INSTANCE_KEYWORDS",
+]
 
 # keyword -> handler(ctx, node); the handler stores its result in ctx.config.extensions[keyword].
 BLOCK_HANDLERS = {}
