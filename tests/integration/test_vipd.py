@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 
 import pytest
 
@@ -283,3 +284,21 @@ def test_notify_scripts_get_keepalived_arguments(lab, cluster):
             return []
     wait_until(lambda: "INSTANCE VI_1 MASTER 150" in lines() and "master-hook" in lines(), timeout=10, what="notify scripts to run")
     assert "INSTANCE VI_1 BACKUP 150" in lines()
+
+
+def test_sd_notify_ready_and_table_status(lab, cluster):
+    path = os.path.join(lab.workdir, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(path)
+        sock.settimeout(15)
+        n1 = cluster.node("server1", instance_conf(priority=150)).start(env={"NOTIFY_SOCKET": path})
+        assert sock.recv(256) == b"READY=1"
+    finally:
+        sock.close()
+    n1.wait_state("MASTER")
+    proc = launcher("status", "--control-socket", n1.socket)
+    assert proc.returncode == 0, proc.stderr
+    header, row = proc.stdout.splitlines()[:2]
+    assert header.split()[:4] == ["INSTANCE", "IFACE", "VRID", "STATE"]
+    assert row.split()[:7] == ["VI_1", "eth0", "51", "MASTER", "150", "150", lab.ip("server1")]

@@ -64,14 +64,14 @@ class VipdNode:
             handle.write(conf)
         os.chmod(self.conf_path, 0o600)
 
-    def start(self) -> "VipdNode":
+    def start(self, env: Optional[dict] = None) -> "VipdNode":
         assert self.proc is None or self.proc.poll() is not None, "already running"
         log = open(self.log_path, "a")
         try:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.netns, sys.executable, LAUNCHER, "run", "-f", self.conf_path, "--pidfile", self.pidfile,
                  "--control-socket", self.socket, "--log-level", "debug"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
         finally:
             log.close()
         wait_until(lambda: self.proc.poll() is not None or self.try_status() is not None, timeout=15, what="vipd on %s to answer" % self.host)
