@@ -82,8 +82,11 @@ class Plan:
 
 # ---- input parsing (pure) -------------------------------------------------------------------
 
-def parse_address(address, netmask=None, family=None):
-    """`A.B.C.D/len`, `A.B.C.D/mask`, or `A.B.C.D` + netmask (dotted or a length) -> ip_interface."""
+def parse_address(address, netmask=None, family=None, need_prefix=True):
+    """`A.B.C.D/len`, `A.B.C.D/mask`, or `A.B.C.D` + netmask (dotted or a length) -> ip_interface.
+
+    need_prefix=False (state absent: the address is matched by IP alone) allows a bare address.
+    """
     text = str(address or "").strip()
     if not text:
         raise VipError("address is required")
@@ -114,6 +117,8 @@ def parse_address(address, netmask=None, family=None):
             raise VipError("address %s and netmask %s disagree (/%d vs /%d)"
                            % (text, netmask, iface.network.prefixlen, from_mask.network.prefixlen))
         iface = from_mask
+    if iface is None and not need_prefix:
+        iface = ipaddress.ip_interface(str(ip))
     if iface is None:
         raise VipError("address %s needs a prefix length (A.B.C.D/len) or a netmask" % text)
     return iface
@@ -252,7 +257,8 @@ def make_plan(params: Dict, kind: str) -> Plan:
     for backend in params.get("persist") or []:
         if backend not in allowed:
             raise VipError("persist %r is not one of %s" % (backend, ", ".join(allowed)))
-    iface = parse_address(params.get("address"), params.get("netmask"), family=4 if kind == "alias" else None)
+    iface = parse_address(params.get("address"), params.get("netmask"), family=4 if kind == "alias" else None,
+                          need_prefix=state == "present")
     label = None
     if kind == "alias":
         if params.get("label") not in (None, ""):

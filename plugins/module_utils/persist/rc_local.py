@@ -83,8 +83,6 @@ def render(old_text: Optional[str], ifname: str, address: str, body: Optional[Li
     block = [] if body is None else [begin] + list(body) + [end]
     if start is not None:
         lines[start:stop + 1] = block
-        if body is None and start < len(lines) and not lines[start].strip() and (start == 0 or not lines[start - 1].strip()):
-            del lines[start]  # the blank line that was added with the block
     elif body is None:
         return old_text
     else:
@@ -92,6 +90,6 @@ def render(old_text: Optional[str], ifname: str, address: str, body: Optional[Li
         if at is None:
             lines += block
         else:
-            lines[at:at] = block + [""]
+            lines[at:at] = block
     new = "\n".join(lines) + "\n"
     return old_text if new.rstrip("\n") == old_text.rstrip("\n") else new
