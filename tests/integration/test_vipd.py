@@ -98,7 +98,7 @@ def test_election_hard_failure_stale_vip_and_preemption_back(lab, cluster):
     n1.kill()
     cluster.link("server1", up=False)
     n2.wait_state("MASTER", timeout=10)
-    wait_until(lambda: n2.has_vip(), timeout=10, what="VIP on server2")
+    wait_until(n2.has_vip, timeout=10, what="VIP on server2")
     # Without any traffic from the client, server2's gratuitous ARP updates the client's cache.
     wait_until(lambda: lab.neigh("client1", VIP) == lab.mac("server2"), timeout=10, what="client neighbour entry to move to server2")
     assert n2.instance()["counters"]["garps_sent"] >= 5
@@ -178,7 +178,7 @@ def test_unicast_mode(lab, cluster):
     wait_until(lambda: n2.instance()["counters"]["adverts_in"] >= 5, timeout=10, what="unicast adverts received")
     n1.kill()
     n2.wait_state("MASTER", timeout=10)
-    wait_until(lambda: n2.has_vip(), timeout=10, what="VIP on server2")
+    wait_until(n2.has_vip, timeout=10, what="VIP on server2")
     assert n2.instance()["counters"]["drops"] == {}
 
 
@@ -253,7 +253,9 @@ def test_ipv6_vrrpv3_election_and_failover(lab, cluster):
     inst1 = n1.instance()
     assert inst1["family"] == 6 and inst1["source_ip"].startswith("fe80::")
     wait_until(lambda: n2.instance()["master"] == inst1["source_ip"], timeout=10, what="backup to hear the IPv6 master")
-    has6 = lambda host: vip6 in [a.get("local") for a in lab.addresses(host, family=6)]  # noqa: E731
+
+    def has6(host):
+        return vip6 in [a.get("local") for a in lab.addresses(host, family=6)]
     wait_until(lambda: has6("server1") and not has6("server2"), timeout=10, what="IPv6 VIP on server1 only")
     assert lab.ping("client1", vip6)
     assert lab.neigh("client1", vip6) == lab.mac("server1")

@@ -29,7 +29,7 @@ def launcher(*args: str, timeout: float = 20, netns: Optional[str] = None) -> su
     argv = [sys.executable, LAUNCHER] + list(args)
     if netns:
         argv = ["ip", "netns", "exec", netns] + argv
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False)
 
 
 def instance_conf(name: str = "VI_1", vrid: int = 51, priority: int = 100, vips=(VIP + "/24",), version: int = 3,
@@ -164,7 +164,7 @@ def sample_holders(cluster: Cluster, hosts: List[str], until, vip: str = VIP, ti
     """Sample who holds the VIP, hosts in the given order, until ``until()`` is true (bounded)."""
     samples = []
     deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / interval) + 1):
+    for _sample in range(int(timeout / interval) + 1):
         samples.append([h for h in hosts if cluster.nodes[h].has_vip(vip)])
         if until() or time.monotonic() > deadline:
             break

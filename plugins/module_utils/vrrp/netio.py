@@ -145,7 +145,7 @@ class Channel:
     def receive(self) -> List[Incoming]:
         """Drain what is queued (bounded) and parse it; never raises for bad packets."""
         out = []
-        for _ in range(MAX_READS_PER_WAKEUP):
+        for _read in range(MAX_READS_PER_WAKEUP):
             try:
                 if self.family == 4:
                     data, addr = self.sock.recvfrom(65535)
@@ -214,7 +214,7 @@ def primary_address(ifname: str, family: int = 4, exclude=()) -> Optional[str]:
 
     Addresses in ``exclude`` (our VIPs) never count: a VIP in another subnet is a kernel 'primary' too.
     """
-    excluded = set(str(ipaddress.ip_address(str(a).split("/")[0])) for a in exclude)
+    excluded = set(str(ipaddress.ip_address(str(a).split("/", 1)[0])) for a in exclude)
     candidates = [a for a in _netlink(addresses.list_addresses, ifname, family=family) if a.address not in excluded]
     if family == 6:
         for a in candidates:
@@ -240,7 +240,7 @@ def vip_add(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Opti
     norm, _ip, family = normalize_cidr(cidr)
     try:
         return _netlink(addresses.add_address, ifname, norm, label=label, broadcast=broadcast if family == 4 else None,
-                                     scope=scope_value(scope), nodad=(family == 6))
+                        scope=scope_value(scope), nodad=(family == 6))
     except addresses.AddressError as exc:
         raise NetIOError(str(exc))
 
