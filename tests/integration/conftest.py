@@ -123,7 +123,8 @@ def run_playbook(lab: Lab, playbook: str, *, check: bool = False, diff: bool = F
     if structured:
         start = proc.stdout.find("{")
         data = json.loads(proc.stdout[start:]) if start >= 0 else {"plays": [], "stats": {}}
-        run.stats = {h: dict(s) for h, s in data.get("stats", {}).items()}
+        # The json callback says "failures"; the text recap says "failed": offer both.
+        run.stats = {h: dict(s, failed=s.get("failures", 0)) for h, s in data.get("stats", {}).items()}
         for play in data.get("plays", []):
             for task in play.get("tasks", []):
                 for host, res in task.get("hosts", {}).items():
