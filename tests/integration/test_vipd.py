@@ -139,6 +139,7 @@ def test_graceful_resignation_is_make_before_break(lab, cluster):
     log1 = n1.log()
     # The old master released the VIP only after hearing the new master (not on its timeout).
     assert "VIPs removed" in log1
+    assert "MASTER -> STOPPED (resigned: new master %s seen" % lab.ip("server2") in log1
     assert "vipd stopped" in log1
 
 
