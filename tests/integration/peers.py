@@ -236,11 +236,16 @@ class Node:
         return [p for p in proc_tree(self.main_pid) if _comm(p) in ("keepalived", "python", "python3", "vipd")
                 or _comm(p).startswith("python")]
 
+    def terminate(self):
+        """SIGTERM (graceful resignation) without waiting; see :meth:`stop`."""
+        if self.running():
+            os.kill(self.main_pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 15) -> int:
         """SIGTERM (graceful resignation) and wait for the exit; returns the exit status."""
         if not self.running():
             return self._reap()
-        os.kill(self.main_pid, signal.SIGTERM)
+        self.terminate()
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -351,10 +356,16 @@ class Node:
         """Received packets refused or misread, by reason (only non-zero reasons)."""
         if self.impl == "vipd":
             out: Dict[str, int] = {}
-            for inst in (self._status_or_none() or {}).get("instances", []):
+            status = self._status_or_none() or {}
+            for inst in status.get("instances", []) + status.get("retiring", []):
                 for reason, count in ((inst.get("counters") or {}).get("drops") or {}).items():
                     if count:
                         out[reason] = out.get(reason, 0) + int(count)
+            # Drops before an instance matched (e.g. a checksum the daemon could not attribute).
+            for ifname, drops in (status.get("interface_drops") or {}).items():
+                for reason, count in drops.items():
+                    if count:
+                        out["%s/%s" % (ifname, reason)] = int(count)
             return out
         out = {}
         for key, count in self.keepalived_stats().items():
