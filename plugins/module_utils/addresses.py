@@ -157,7 +157,7 @@ def list_addresses(ifname: Optional[str] = None, family=None) -> List[Addr]:
 
 def find_address(address: str, family=None) -> List[Addr]:
     """Every interface holding this IP (any prefix length)."""
-    ip = ipaddress.ip_address(str(address).split("/")[0])
+    ip = ipaddress.ip_address(str(address).split("/", maxsplit=1)[0])
     return [a for a in list_addresses(family=family or ip.version) if ipaddress.ip_address(a.address) == ip]
 
 

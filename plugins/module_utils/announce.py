@@ -147,7 +147,7 @@ def send_unsolicited_na(ifname: str, ipv6, count: int = 3, interval: float = 0.0
 
 def announce(ifname: str, address, count: int = 3, interval: float = 0.0, src_mac=None, **kwargs) -> int:
     """GARP for IPv4, unsolicited NA for IPv6; address may carry a /len suffix."""
-    ip = ipaddress.ip_address(str(address).split("/")[0])
+    ip = ipaddress.ip_address(str(address).split("/", maxsplit=1)[0])
     if ip.version == 4:
         return send_garp(ifname, ip, count=count, interval=interval, src_mac=src_mac, **kwargs)
     return send_unsolicited_na(ifname, ip, count=count, interval=interval, src_mac=src_mac, **kwargs)

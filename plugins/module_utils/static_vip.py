@@ -90,7 +90,7 @@ def parse_address(address, netmask=None, family=None, need_prefix=True):
     text = str(address or "").strip()
     if not text:
         raise VipError("address is required")
-    ip_part, _, prefix_part = text.partition("/")
+    ip_part, prefix_part = (text.split("/", 1) + [""])[:2]
     try:
         ip = ipaddress.ip_address(ip_part)
     except ValueError:

@@ -21,18 +21,22 @@ description:
     rename), and restored if the runtime change then fails.
   - See C(docs/static-vips.md) in the collection for exactly what each back end writes.
 author:
-  - floating.vip developers
+  - floating.vip developers (@floating-vip)
 requirements:
   - pyroute2 on the managed host
   - root (CAP_NET_ADMIN, and CAP_NET_RAW to announce)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Predicts exactly the C(changed), files and address set of a real run; sends nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the interface's address set and every changed file, before and after.
   platform:
+    description: Target OS/families that can be operated against.
+    support: full
     platforms: posix
 options:
   interface:

@@ -103,8 +103,8 @@ class IfcfgFile:
 
     def remove(self, key: str) -> None:
         keep = [(line, k) for line, k in zip(self.lines, self.keys) if k != key]
-        self.lines = [line for line, _ in keep]
-        self.keys = [k for _, k in keep]
+        self.lines = [pair[0] for pair in keep]
+        self.keys = [pair[1] for pair in keep]
         self.values.pop(key, None)
 
     def rename(self, old: str, new: str) -> None:

@@ -42,7 +42,7 @@ def _names(text: str) -> List[str]:
             section = line[1:-1]
             continue
         if section == "Match" and "=" in line:
-            key, _, value = line.partition("=")
+            key, value = line.split("=", 1)
             if key.strip() == "Name":
                 names = names + value.split() if value.strip() else []
     return names

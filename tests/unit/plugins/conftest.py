@@ -24,8 +24,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 def _collections_root():
     root = os.path.join(REPO, ".build", "collections")
     link = os.path.join(root, "ansible_collections", "floating", "vip")
-    if os.path.isdir(os.path.join(link, "plugins")) and os.path.samefile(os.path.join(link, "plugins"),
-                                                                           os.path.join(REPO, "plugins")):
+    linked = os.path.join(link, "plugins")
+    if os.path.isdir(linked) and os.path.samefile(linked, os.path.join(REPO, "plugins")):
         return root
     # Fresh checkout without `make setup`: a private link farm pointing at this checkout.
     root = tempfile.mkdtemp(prefix="fvu-coll-")
@@ -70,14 +70,14 @@ class Netns:
         full_env["PYTHONPATH"] = COLLECTIONS + os.pathsep + full_env.get("PYTHONPATH", "")
         full_env.update(env or {})
         proc = subprocess.run(["ip", "netns", "exec", self.name, sys.executable, "-c", textwrap.dedent(code)],
-                              capture_output=True, text=True, timeout=timeout, env=full_env)
+                              capture_output=True, text=True, timeout=timeout, env=full_env, check=False)
         if proc.returncode != 0:
             raise AssertionError("netns python failed (%d):\n%s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     def run(self, argv, timeout=60, **kwargs):
         return subprocess.run(["ip", "netns", "exec", self.name] + list(argv), capture_output=True, text=True,
-                              timeout=timeout, **kwargs)
+                              timeout=timeout, check=False, **kwargs)
 
     def addrs(self, dev=None):
         out = json.loads(self.ip("-j", "addr", "show", "dev", dev or self.dev).stdout)

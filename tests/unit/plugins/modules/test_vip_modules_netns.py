@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 
 import pytest
 
@@ -18,7 +19,7 @@ def run(netns, tmp_path, module, check=False, diff=True, **args):
     env = dict(os.environ)
     from conftest import COLLECTIONS
     env["PYTHONPATH"] = COLLECTIONS
-    proc = netns.run(["python3" if False else __import__("sys").executable, "-m", MOD % module, str(path)], env=env)
+    proc = netns.run([sys.executable, "-m", MOD % module, str(path)], env=env)
     out = json.loads(proc.stdout)
     out.pop("invocation", None)
     return out
@@ -154,7 +155,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("bad,message", BAD, ids=[m for _, m in BAD])
+@pytest.mark.parametrize("bad,message", BAD, ids=[case[1] for case in BAD])
 def test_bad_input_fails_cleanly_and_changes_nothing(netns, tmp_path, etc, bad, message):
     before = snapshot(netns, tmp_path)
     out = run(netns, tmp_path, "vip_alias", **alias_args(etc, **bad))
