@@ -8,6 +8,7 @@ SIGINT/SIGTERM, waits GRACE seconds for late replies, then prints one JSON objec
     {"target", "interval", "sent", "received", "t_first", "t_last",
      "gaps": [{"start", "end", "lost"}...],   # runs of unanswered probes, longest first
      "outage": seconds,                       # longest run: first lost send -> next answered send
+     "late": replies slower than MAX_RTT (counted as lost), "silence": longest time between two replies,
      "answered": [monotonic send times of answered probes, only with --times]}
 
 Times are CLOCK_MONOTONIC seconds, the same clock every process on this machine reads (network
@@ -76,9 +77,10 @@ def summarize(sent_times, answered, interval, end_open=True):
 
 
 class Prober:
-    def __init__(self, target: str, interval: float = 0.005):
+    def __init__(self, target: str, interval: float = 0.005, max_rtt: float = 0.05):
         self.target = target
         self.interval = interval
+        self.max_rtt = max_rtt
         self.ident = (os.getpid() ^ int(time.time() * 1000)) & 0xFFFF
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         self.sock.setblocking(False)
@@ -133,11 +135,18 @@ class Prober:
         return self.result()
 
     def result(self, times: bool = False) -> dict:
-        gaps = summarize(self.sent, self.answered, self.interval)
+        # A reply that comes too late (held in some queue while nobody owned the address) did not
+        # serve the client: it counts as lost.
+        timely = set(seq for seq, t in self.answered.items() if t - self.sent[seq] <= self.max_rtt)
+        gaps = summarize(self.sent, timely, self.interval)
+        recv = sorted(self.answered.values())
+        silence = max((b - a for a, b in zip(recv, recv[1:])), default=0.0)
         out = {
             "target": self.target, "interval": self.interval, "sent": len(self.sent), "received": len(self.answered),
+            "late": len(self.answered) - len(timely), "max_rtt": self.max_rtt,
             "t_first": self.sent[0] if self.sent else None, "t_last": self.sent[-1] if self.sent else None,
             "gaps": gaps[:20], "outage": (gaps[0]["end"] - gaps[0]["start"]) if gaps else 0.0,
+            "silence": silence,  # longest time between two replies received, whatever their lateness
         }
         if times:
             out["answered"] = sorted(self.sent[s] for s in self.answered)
@@ -195,10 +204,11 @@ def main(argv=None) -> int:
     parser.add_argument("--interval", type=float, default=0.005, help="seconds between probes (default 0.005)")
     parser.add_argument("--duration", type=float, default=0, help="seconds to run; 0 = until SIGINT/SIGTERM")
     parser.add_argument("--grace", type=float, default=0.3, help="seconds to wait for late replies at the end")
+    parser.add_argument("--max-rtt", type=float, default=0.05, help="a reply later than this counts as lost (default 0.05)")
     parser.add_argument("--times", action="store_true", help="also list the send time of every answered probe")
     parser.add_argument("--ready-file", help="touched once the socket is open (callers wait for it)")
     args = parser.parse_args(argv)
-    prober = Prober(args.target, args.interval)
+    prober = Prober(args.target, args.interval, args.max_rtt)
 
     def on_signal(_sig, _frame):
         prober.stop = True
