@@ -19,6 +19,7 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import importlib
 import ipaddress
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -33,13 +34,17 @@ from .config_syntax import Source, build_tree, lex_file, lex_text
 __all__ = [
     "Config", "ConfigError", "GlobalDefs", "Instance", "Message", "SyncGroup", "TrackFile", "VipSpec", "VrrpScript",
     "load", "parse_text", "render_instance", "render_script", "render_config", "register_block",
-    "register_instance_keyword", "BLOCK_HANDLERS", "INSTANCE_KEYWORDS",
+    "register_instance_keyword", "register_validator", "BLOCK_HANDLERS", "INSTANCE_KEYWORDS", "VALIDATORS", "split_command", "script_quote",
 ]
 
 # keyword -> handler(ctx, node); the handler stores its result in ctx.config.extensions[keyword].
 BLOCK_HANDLERS = {}
 # keyword -> (handler(ctx, node, instance), render(instance) -> list of lines or None)
 INSTANCE_KEYWORDS = {}
+# fn(ctx) run after every parse (see register_validator).
+VALIDATORS = []
+# Sibling modules that register extensions (imported by _load_extensions()).
+EXTENSIONS = ("checks",)
 
 SCOPES = ("global", "universe", "site", "link", "host", "nowhere")
 IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
@@ -50,6 +55,23 @@ FALSE_WORDS = ("false", "no", "off")
 def register_block(keyword, handler):
     """Let another module own a top-level `keyword ... { }` block (for vipd extensions)."""
     BLOCK_HANDLERS[keyword] = handler
+
+
+def register_validator(fn):
+    """Let another module check the whole config after parsing: fn(ctx) reports with ctx.error/ctx.warning."""
+    if fn not in VALIDATORS:
+        VALIDATORS.append(fn)
+
+
+def _load_extensions():
+    # vipd's own blocks (vipd_check) and validators (script security) live in vrrp/checks.py, which
+    # registers itself here; imported on first parse so `vipd check`, `vipd run` and modules agree.
+    # Inside an Ansible module payload checks.py may be absent: the config is then read without them.
+    for name in EXTENSIONS:
+        try:
+            importlib.import_module("." + name, __package__)
+        except ImportError:
+            pass
 
 
 def register_instance_keyword(keyword, handler, render=None):
@@ -151,7 +173,18 @@ class Context:
         if not node.args:
             self.error(node, "keyword '%s' needs a script" % node.keyword)
             return None
-        return " ".join(_quote_word(t.value) if len(node.args) > 1 else t.value for t in node.args)
+        if len(node.args) == 1:
+            token = node.args[0]
+            if not token.quoted:
+                return token.value
+            # keepalived reads the line with alloc_strvec_quoted_escaped(): backslash escapes resolve here,
+            # and split_command() splits the resulting string into argv (a second pass, as keepalived does).
+            try:
+                return split_command('"%s"' % token.value)[0]
+            except ValueError as exc:
+                self.error(node, "cannot parse script '%s': %s" % (token.value, exc))
+                return None
+        return " ".join(_quote_word(t.value) for t in node.args)
 
     def ip(self, node, text, what="IP address"):
         try:
@@ -165,6 +198,80 @@ class Context:
             self.error(node, "invalid %s '%s' (1-15 characters, no '/', ':' or spaces)" % (what, text))
             return None
         return text
+
+
+ESCAPES = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def split_command(text):
+    """argv of a script command as keepalived 2.2.7 splits it (lib/parser.c alloc_strvec_quoted_escaped).
+
+    Words split on white space; '...' and "..." group (quotes removed, no shell expansion); a backslash
+    escapes the next character (C escapes \\n \\t \\xHH \\NNN \\cX as keepalived). Raises ValueError on an
+    unterminated quote or a trailing backslash.
+    """
+    words = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t\n\r\f\v":
+            i += 1
+        if i >= n:
+            break
+        word, quote, started = [], None, False
+        while i < n:
+            ch = text[i]
+            if ch == "\\":
+                i += 1
+                if i >= n:
+                    raise ValueError("backslash at the end of '%s'" % text)
+                ch = text[i]
+                if ch == "x" and i + 1 < n and text[i + 1] in "0123456789abcdefABCDEF":
+                    j = i + 1
+                    while j < n and text[j] in "0123456789abcdefABCDEF":
+                        j += 1
+                    word.append(chr(int(text[i + 1:j], 16) & 0xFF))
+                    i = j
+                elif ch == "c" and i + 1 < n:
+                    word.append(chr(ord(text[i + 1]) & 0x1F))
+                    i += 2
+                elif "0" <= ch <= "7":
+                    j = i
+                    while j < n and j < i + 3 and "0" <= text[j] <= "7":
+                        j += 1
+                    word.append(chr(int(text[i:j], 8) & 0xFF))
+                    i = j
+                else:
+                    word.append(ESCAPES.get(ch, ch))
+                    i += 1
+                started = True
+                continue
+            if quote:
+                if ch == quote:
+                    quote = None
+                else:
+                    word.append(ch)
+                i += 1
+                continue
+            if ch in "'\"":
+                quote, started = ch, True
+                i += 1
+                continue
+            if ch in " \t\n\r\f\v":
+                break
+            word.append(ch)
+            i += 1
+        if quote:
+            raise ValueError("missing terminating %s in '%s'" % (quote, text))
+        if word or started:
+            words.append("".join(word))
+    return words
+
+
+def script_quote(value):
+    """Config text for a script command that command() reads back to `value` (quoted and escaped as needed)."""
+    if value and not re.search(r"[\s\"'\\#!{}]", value):
+        return value
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _quote_word(word):
@@ -843,6 +950,7 @@ def _sync_group_weights(ctx):
 
 
 def _parse_tokens(tokens, src):
+    _load_extensions()
     tree = build_tree(tokens, src)
     ctx = Context(src)
     ctx.pending_tracks = []
@@ -868,6 +976,8 @@ def _parse_tokens(tokens, src):
             ctx.error(node, "unknown keyword '%s'" % k)
     _cross_checks(ctx)
     _sync_group_weights(ctx)
+    for validator in VALIDATORS:
+        validator(ctx)
     order = {name: i for i, name in enumerate(src.files)}
     messages = sorted(src.messages, key=lambda m: (order.get(m.file, len(order)), m.line))
     cfg = ctx.config
@@ -957,7 +1067,7 @@ def render_instance(instance):
     block("track_file", _render_tracked(i.track_files))
     for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
         if getattr(i, key):
-            out.append("    %s %s" % (key, _cmd(getattr(i, key))))
+            out.append("    %s %s" % (key, script_quote(getattr(i, key))))
     if i.smtp_alert is not None:
         out.append("    smtp_alert %s" % ("true" if i.smtp_alert else "false"))
     for key in ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat"):
@@ -980,7 +1090,7 @@ def render_instance(instance):
 
 def render_script(script):
     s = script
-    out = ["vrrp_script %s {" % s.name, "    script %s" % _cmd(s.script),
+    out = ["vrrp_script %s {" % s.name, "    script %s" % script_quote(s.script),
            "    interval %d" % int(s.interval)]
     if s.timeout is not None:
         out.append("    timeout %d" % int(s.timeout))
@@ -1028,7 +1138,7 @@ def render_config(config):
         text += "\nvrrp_sync_group %s {\n    group {\n%s    }\n" % (grp.name, "".join("        %s\n" % n for n in grp.instances))
         for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if getattr(grp, key):
-                text += "    %s %s\n" % (key, _cmd(getattr(grp, key)))
+                text += "    %s %s\n" % (key, script_quote(getattr(grp, key)))
         if grp.smtp_alert is not None:
             text += "    smtp_alert %s\n" % ("true" if grp.smtp_alert else "false")
         text += "}\n"

@@ -99,7 +99,7 @@ def split_line(text, file, lineno, src):
             tokens.append(Token(ch, file, lineno))
         elif ch == '"':
             flush()
-            end = text.find('"', i + 1)
+            end = _closing_quote(text, i + 1)
             if end < 0:
                 # keepalived reports it and keeps the rest of the line; so do we (one error, not two).
                 src.error(file, lineno, "unterminated quoted string")
@@ -111,6 +111,20 @@ def split_line(text, file, lineno, src):
         i += 1
     flush()
     return tokens
+
+
+def _closing_quote(text, start):
+    """Index of the '"' closing a quote opened before `start`; a backslash escapes the next character
+    (keepalived's decomment() does not end a quote at '\\"'); -1 when unterminated."""
+    i = start
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return i
+        i += 1
+    return -1
 
 
 def lex_text(text, filename, src, depth=0, stack=()):

@@ -19,18 +19,17 @@ import ipaddress
 import json
 import logging
 import os
-import shlex
 import signal
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
+from . import health
 from . import machine
 from . import netio
 from . import packet
 
 LOG = logging.getLogger("vipd")
-NOTIFY_TIMEOUT = 30.0
 RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
 AUTH_TYPES = {None: packet.AUTH_NONE, "PASS": packet.AUTH_PASS, "AH": packet.AUTH_AH}
 EXTRA_DROP_REASONS = ("peer",)  # unicast advert from an address that is not a unicast_peer
@@ -47,7 +46,8 @@ def _state_name(state) -> str:
 class InstanceRuntime:
     """One configured instance: its machine, its counters, the VIPs it holds.
 
-    Trackers (health checks, a LATER issue) drive it through set_priority(), fault() and recover().
+    Trackers (health.py: checks, links, files, sync groups) drive it through apply_tracking(),
+    set_priority(), fault() and recover().
     """
 
     def __init__(self, daemon: "Daemon", cfg):
@@ -68,6 +68,9 @@ class InstanceRuntime:
         self.last_transition: Optional[dict] = None
         self.stale_vips: List[str] = []
         self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
+        self.tracking = None  # tracking.InstanceTracking, filled by health.Health.attach()
+        self.held = False  # keepalived's INIT: waiting for the first result of a weight-0 check
+        self.fault_causes: Dict[str, str] = {}  # "socket" | "tracking" | "group" -> reason; FAULT until empty
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
 
@@ -121,9 +124,51 @@ class InstanceRuntime:
         self.machine = machine.Machine(params)
         LOG.info("%s: starting on %s vrid %d v%d prio %d from %s (%s)", self.name, self.ifname, self.cfg.vrid, self.cfg.version,
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
-        self.execute(self.machine.start(now))
+        ev = self.daemon.health.attach(self)
+        self.execute(self.machine.set_priority(now, ev.priority))
         if not channel_ok or not self.src_ip:
-            self.fault("no usable socket or source address on %s" % self.ifname)
+            self.execute(self.machine.start(now))
+            self.fault_causes["socket"] = "no usable socket or source address on %s" % self.ifname
+            self.fault(self.fault_causes["socket"])
+        elif ev.faults:
+            self.fault_causes["tracking"] = ev.fault_reason
+            self.fault(ev.fault_reason)  # INIT -> FAULT, as keepalived starts an instance whose tracking is down
+        elif ev.pending:
+            self.held = True
+            LOG.info("%s: waiting for the first result of %s", self.name, ", ".join(ev.pending))
+        else:
+            self.execute(self.machine.start(now))
+        self.daemon.health.after_start(self)
+
+    def apply_tracking(self, ev) -> None:
+        """New tracking result: effective priority, FAULT on a fault, recovery when every cause is gone."""
+        if self.machine is None or self.forced_stop or self.state == machine.State.STOPPED or self.daemon.stopping:
+            return
+        now = self.daemon.now()
+        self.execute(self.machine.set_priority(now, ev.priority))
+        if ev.faults:
+            self.fault_causes["tracking"] = ev.fault_reason
+            self.held = False
+            if self.state != machine.State.FAULT:
+                self.fault(ev.fault_reason)
+            return
+        self.fault_causes.pop("tracking", None)
+        if ev.pending:
+            return
+        if self.held:
+            self.held = False
+            self.execute(self.machine.start(now))
+            return
+        self.try_recover()
+
+    def try_recover(self) -> None:
+        # A sync-group member stays in FAULT while another member has a fault of its own (keepalived).
+        self.fault_causes.pop("group", None)
+        blocker = self.daemon.health.group_blocker(self)
+        if blocker:
+            self.fault_causes["group"] = blocker
+        if self.state == machine.State.FAULT and not self.fault_causes:
+            self.recover()
 
     def stop_now(self, reason: str) -> None:
         """Immediate stop (reload of a changed instance): priority 0 if master, VIPs out, timers off."""
@@ -134,7 +179,7 @@ class InstanceRuntime:
         old = self.state
         self.forced_stop = True
         LOG.info("%s: %s -> STOPPED (%s)", self.name, _state_name(old), reason)
-        self.run_notify(machine.State.STOPPED)
+        self.daemon.health.on_transition(self, old, machine.State.STOPPED, reason)
 
     def cancel_timers(self) -> None:
         if self.timer is not None:
@@ -211,7 +256,7 @@ class InstanceRuntime:
         if new in (machine.State.BACKUP, machine.State.FAULT) and old != machine.State.MASTER:
             # As keepalived: entering BACKUP removes VIPs still configured on the interface (left by a crashed run).
             self.remove_stale()
-        self.run_notify(new)
+        self.daemon.health.on_transition(self, old, new, action.reason)
 
     # ---- wire ----------------------------------------------------------------------------------------
 
@@ -355,15 +400,7 @@ class InstanceRuntime:
     # ---- notify scripts ------------------------------------------------------------------------------
 
     def run_notify(self, state) -> None:
-        name = _state_name(state)
-        specific = {"MASTER": self.cfg.notify_master, "BACKUP": self.cfg.notify_backup, "FAULT": self.cfg.notify_fault,
-                    "STOPPED": self.cfg.notify_stop}.get(name)
-        word = "STOP" if name == "STOPPED" else name
-        prio = self.machine.effective_priority if self.machine else self.cfg.priority
-        if specific:
-            self.daemon.spawn_script(self.name, specific, [])
-        if self.cfg.notify:
-            self.daemon.spawn_script(self.name, self.cfg.notify, ["INSTANCE", self.name, word, str(prio)])
+        self.daemon.health.notify_instance(self, _state_name(state))
 
     # ---- status --------------------------------------------------------------------------------------
 
@@ -381,6 +418,8 @@ class InstanceRuntime:
             "vips_held": list(self.vips_held),
             "counters": dict(self.counters, drops=dict(self.drops)),
             "last_transition": self.last_transition,
+            "fault_causes": dict(self.fault_causes), "held": self.held,
+            "tracking": self.daemon.health.instance_status(self),
         }
 
 
@@ -402,7 +441,7 @@ class Daemon:
         self.exit_code = 0
         self.done: Optional[asyncio.Future] = None
         self.server = None
-        self.scripts: set = set()
+        self.health = health.Health(self)
         self.started = _wall()
         self.reloads = {"ok": 0, "failed": 0}
         self.vip_owned_elsewhere = self._vip_owned_elsewhere
@@ -480,39 +519,6 @@ class Daemon:
                 return True
         return False
 
-    # ---- scripts -------------------------------------------------------------------------------------
-
-    def spawn_script(self, instance: str, command: str, extra: List[str]) -> None:
-        try:
-            argv = shlex.split(command) + list(extra)
-        except ValueError as exc:
-            LOG.error("%s: cannot parse notify command %r: %s", instance, command, exc)
-            return
-        task = self.loop.create_task(self._run_script(instance, argv))
-        self.scripts.add(task)
-        task.add_done_callback(self.scripts.discard)
-
-    async def _run_script(self, instance: str, argv: List[str]) -> None:
-        # No shell, packet data never reaches argv; stdout/stderr are dropped so a chatty script cannot block us.
-        try:
-            proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                                                        stderr=asyncio.subprocess.DEVNULL)
-        except OSError as exc:
-            LOG.error("%s: notify %s failed to start: %s", instance, argv[0], exc)
-            return
-        try:
-            code = await asyncio.wait_for(proc.wait(), NOTIFY_TIMEOUT)
-        except asyncio.TimeoutError:
-            LOG.warning("%s: notify %s timed out after %ss; killed", instance, argv[0], NOTIFY_TIMEOUT)
-            try:
-                proc.kill()
-            except ProcessLookupError:
-                pass
-            await proc.wait()
-            return
-        if code != 0:
-            LOG.warning("%s: notify %s exited %s", instance, " ".join(argv), code)
-
     # ---- start / reload / stop -----------------------------------------------------------------------
 
     def start_instances(self, cfg, names) -> None:
@@ -565,7 +571,9 @@ class Daemon:
                 self.retiring.append(runtime)
                 runtime.resign()
         self.cfg = new
+        self.health.configure(new)
         self.start_instances(new, [n for n in new.instances if n in changed or n in added])
+        self.health.reattach(kept)
         # Keep the file's order for status output.
         self.instances = dict((n, self.instances[n]) for n in new.instances if n in self.instances)
         self.close_unused_channels()
@@ -630,6 +638,7 @@ class Daemon:
             "retiring": [r.status() for r in self.retiring],
             "interface_drops": dict((k, dict(v)) for k, v in self.interface_drops.items()),
             "channel_errors": dict(("%s/v%d" % k, v) for k, v in self.channel_errors.items()),
+            "health": self.health.status(),
         }
 
     async def handle_client(self, reader, writer) -> None:
@@ -716,6 +725,8 @@ class Daemon:
             LOG.warning("%s", warning)
         self.write_pidfile()
         await self.open_control()
+        self.health.open(self.loop)
+        self.health.configure(self.cfg)
         self.loop.add_signal_handler(signal.SIGHUP, self.reload)
         self.loop.add_signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
         self.loop.add_signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
@@ -734,8 +745,7 @@ class Daemon:
                 self.loop.remove_reader(channel.fileno())
                 channel.close()
             self.channels = {}
-            if self.scripts:
-                await asyncio.wait(list(self.scripts), timeout=5.0)
+            await self.health.close(timeout=5.0)
             self.cleanup_files()
             LOG.info("vipd stopped")
 

@@ -1,0 +1,307 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The daemon's tracking glue: check runners, link events, track files, sync groups, notify and mail.
+
+daemon.py calls: open(loop), configure(cfg) (start and every reload), attach(runtime) when an
+instance starts (returns its first tracking.Evaluation), after_start(runtime), on_transition(...)
+for every state change, instance_status()/status() for `vipd status`, close() at exit.
+Each source of change (a check flips, a link moves, a file changes) re-evaluates only the
+instances watching it and hands the result to InstanceRuntime.apply_tracking().
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import asyncio
+import logging
+import os
+from typing import Dict, List, Optional
+
+from . import checks
+from . import machine
+from . import mailer
+from . import notify
+from . import tracking
+
+LOG = logging.getLogger("vipd")
+FILE_POLL = 1.0  # track_file: keepalived uses inotify; a 1 s poll of a tiny file is as good here
+HOOKS = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOPPED": "notify_stop"}
+S = machine.State
+
+
+def _name(state) -> str:
+    return getattr(state, "name", None) or str(state)
+
+
+class Health:
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.loop = None
+        self.cfg = None
+        self.runners: Dict[str, checks.CheckRunner] = {}
+        self.links: Optional[tracking.LinkMonitor] = None
+        self.files: Dict[str, int] = {}
+        self.file_task: Optional[asyncio.Task] = None
+        self.notifier: Optional[notify.Notifier] = None
+        self.mailer: Optional[mailer.Mailer] = None
+        self.group_states: Dict[str, str] = {}
+        self._syncing = False
+
+    # ---- life cycle ----------------------------------------------------------------------------------
+
+    def open(self, loop) -> None:
+        self.loop = loop
+        self.notifier = notify.Notifier(loop)
+        try:
+            self.links = tracking.LinkMonitor(self.on_link)
+            self.links.open(loop)
+        except OSError as exc:
+            LOG.error("link monitor unavailable (interface tracking off): %s", exc)
+            self.links = None
+
+    def configure(self, cfg) -> None:
+        self.cfg = cfg
+        g = cfg.global_defs
+        self.notifier.user, self.notifier.group = (g.script_user if g.script_user != "root" else None), g.script_group
+        if self.mailer is not None:
+            self.mailer.close()
+        self.mailer = mailer.Mailer(self.loop, g.smtp_server, g.smtp_port, g.smtp_connect_timeout, g.notification_email_from,
+                                    g.notification_email, g.router_id)
+        builtins = checks.builtins_of(cfg)
+        wanted = set(name for inst in cfg.instances.values() for name, _w in inst.track_scripts)
+        for name in list(self.runners):
+            runner = self.runners[name]
+            if name not in wanted or runner.script != cfg.scripts.get(name) or runner.builtin != builtins.get(name):
+                runner.stop()
+                del self.runners[name]
+        for name in sorted(wanted):
+            if name not in self.runners and name in cfg.scripts:
+                runner = checks.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=g.script_user, group=g.script_group)
+                self.runners[name] = runner
+                runner.start(self.loop)
+        for tf in cfg.track_files.values():
+            _init_file(tf)
+        self.files = dict((name, tracking.read_track_file(tf.file)) for name, tf in cfg.track_files.items())
+        if cfg.track_files and self.file_task is None:
+            self.file_task = self.loop.create_task(self._poll_files())
+        self.group_states = dict((name, self.group_states.get(name)) for name in cfg.sync_groups)
+
+    def reattach(self, names: List[str]) -> None:
+        """Instances kept across a reload: rebuild their tracking from the new config."""
+        for name in names:
+            runtime = self.daemon.instances.get(name)
+            if runtime is not None and runtime.machine is not None:
+                self.attach(runtime)
+                runtime.apply_tracking(runtime.tracking.evaluate())
+
+    async def close(self, timeout: float = 5.0) -> None:
+        for runner in self.runners.values():
+            runner.stop()
+        self.runners = {}
+        if self.file_task is not None:
+            self.file_task.cancel()
+            self.file_task = None
+        if self.links is not None:
+            self.links.close()
+            self.links = None
+        if self.notifier is not None:
+            await self.notifier.drain(timeout)
+        if self.mailer is not None:
+            self.mailer.close()
+
+    # ---- building an instance's tracking ------------------------------------------------------------
+
+    def attach(self, runtime):
+        cfg = runtime.cfg
+        t = tracking.InstanceTracking(cfg.priority)
+        for name, weight in cfg.track_scripts:
+            script = self.cfg.scripts.get(name)
+            if script is None:
+                continue
+            runner = self.runners.get(name)
+            t.add("script", name, script.weight if weight is None else weight, script.weight_reverse,
+                  runner.status if runner else None)
+        for ifname, weight in cfg.track_interfaces:
+            t.add("interface", ifname, weight or 0, False, self.link_state(ifname))
+        if not cfg.dont_track_primary:
+            t.add("own_interface", cfg.interface, 0, False, self.link_state(cfg.interface))
+        for name, weight in cfg.track_files:
+            tf = self.cfg.track_files.get(name)
+            if tf is not None:
+                t.add("file", name, tf.weight if weight is None else weight, tf.weight_reverse, self.files.get(name, 0))
+        runtime.tracking = t
+        return t.evaluate()
+
+    def after_start(self, runtime) -> None:
+        blocker = self.group_blocker(runtime)
+        if blocker and runtime.state != S.FAULT:
+            runtime.fault_causes["group"] = blocker
+            runtime.held = False
+            runtime.fault(blocker)
+
+    def link_state(self, ifname: str) -> Optional[bool]:
+        return self.links.is_up(ifname) if self.links is not None else None
+
+    # ---- sources of change ---------------------------------------------------------------------------
+
+    def _update(self, kinds, name, value) -> None:
+        for runtime in list(self.daemon.instances.values()):
+            if runtime.tracking is None:
+                continue
+            changed = False
+            for kind in kinds:
+                changed = runtime.tracking.update(kind, name, value) or changed
+            if changed:
+                runtime.apply_tracking(runtime.tracking.evaluate())
+
+    def on_check(self, name: str, ok: bool, detail: str) -> None:
+        LOG.info("check %s %s (%s)", name, "succeeded" if ok else "failed", detail)
+        self._update(("script",), name, ok)
+
+    def on_link(self, ifname: str, up: bool) -> None:
+        LOG.info("link %s is %s", ifname, "up" if up else "down")
+        self._update(("interface", "own_interface"), ifname, up)
+
+    async def _poll_files(self) -> None:
+        while True:
+            await asyncio.sleep(FILE_POLL)
+            for name, tf in list(self.cfg.track_files.items()):
+                value = tracking.read_track_file(tf.file)
+                if value != self.files.get(name):
+                    LOG.info("track_file %s (%s) now %d", name, tf.file, value)
+                    self.files[name] = value
+                    self._update(("file",), name, value)
+
+    # ---- sync groups ---------------------------------------------------------------------------------
+
+    def members(self, runtime) -> list:
+        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
+        if group is None:
+            return []
+        return [self.daemon.instances[n] for n in group.instances if n != runtime.name and n in self.daemon.instances]
+
+    def group_blocker(self, runtime) -> Optional[str]:
+        """Why `runtime` must stay in FAULT for its group: another member has a fault of its own."""
+        for other in self.members(runtime):
+            own = [r for k, r in other.fault_causes.items() if k != "group"]
+            if own:
+                return "sync group %s: %s is FAULT (%s)" % (self.cfg.sync_group_of(runtime.name).name, other.name, "; ".join(own))
+        return None
+
+    def _sync(self, runtime, old, new) -> None:
+        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
+        if group is None or self._syncing or self.daemon.stopping:
+            return
+        self._syncing = True
+        try:
+            why = "sync group %s: %s %s -> %s" % (group.name, runtime.name, _name(old), _name(new))
+            for other in self.members(runtime):
+                if other.machine is None or other.forced_stop:
+                    continue
+                if new == S.FAULT:
+                    other.fault_causes["group"] = why
+                    other.held = False
+                    if other.state != S.FAULT:
+                        other.fault(why)
+                elif old == S.FAULT:
+                    if other.state == S.FAULT:
+                        other.try_recover()
+                elif new == S.BACKUP and old == S.MASTER and other.state == S.MASTER and not other.machine.resigning:
+                    # keepalived vrrp_sync_backup(): the others leave MASTER with it.
+                    other.execute(other.machine._leave_master(self.daemon.now(), why))
+                elif new == S.MASTER and other.state == S.BACKUP:
+                    # keepalived vrrp_sync_master(): the others follow it to MASTER.
+                    other.execute(other.machine._become_master(self.daemon.now(), why))
+        finally:
+            self._syncing = False
+
+    def group_state(self, group) -> str:
+        states = [_name(self.daemon.instances[n].state) for n in group.instances if n in self.daemon.instances]
+        if "FAULT" in states:
+            return "FAULT"
+        if states and all(s == "MASTER" for s in states):
+            return "MASTER"
+        if states and all(s == "STOPPED" for s in states):
+            return "STOPPED"
+        return "BACKUP"
+
+    # ---- transitions: notify, mail, groups -----------------------------------------------------------
+
+    def on_transition(self, runtime, old, new, reason="") -> None:
+        self.notify_instance(runtime, _name(new))
+        alert = runtime.cfg.smtp_alert
+        if alert and self.mailer is not None:
+            self.mailer.alert("INSTANCE", runtime.name, _name(old), _name(new), self._prio(runtime), str(reason))
+        if new in (S.FAULT, S.BACKUP, S.MASTER) or old == S.FAULT:
+            self._sync(runtime, old, new)
+        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
+        if group is not None:
+            state = self.group_state(group)
+            previous = self.group_states.get(group.name)
+            if state != previous:
+                self.group_states[group.name] = state
+                self.notify_group(group, state)
+                if group.smtp_alert and self.mailer is not None:
+                    self.mailer.alert("GROUP", group.name, previous or "INIT", state, 0, str(reason))
+
+    @staticmethod
+    def _prio(runtime) -> int:
+        return runtime.machine.effective_priority if runtime.machine else runtime.cfg.priority
+
+    def notify_instance(self, runtime, state: str) -> None:
+        if self.notifier is None:
+            return
+        specific = getattr(runtime.cfg, HOOKS.get(state, ""), None) if state in HOOKS else None
+        if specific:
+            self.notifier.fire(runtime.name, HOOKS[state], specific)
+        if runtime.cfg.notify:
+            self.notifier.fire(runtime.name, "notify", runtime.cfg.notify, notify.generic_args("INSTANCE", runtime.name, state, self._prio(runtime)))
+
+    def notify_group(self, group, state: str) -> None:
+        LOG.info("sync group %s: %s", group.name, state)
+        specific = getattr(group, HOOKS.get(state, ""), None) if state in HOOKS else None
+        owner = "group " + group.name
+        if specific:
+            self.notifier.fire(owner, HOOKS[state], specific)
+        if group.notify:
+            # keepalived send_group_notifies(): priority 0 for a group.
+            self.notifier.fire(owner, "notify", group.notify, notify.generic_args("GROUP", group.name, state, 0))
+
+    # ---- status --------------------------------------------------------------------------------------
+
+    def instance_status(self, runtime) -> list:
+        t = runtime.tracking
+        if t is None:
+            return []
+        out = []
+        for item in t.items.values():
+            effect = tracking.effect_of(item) if not (item.kind == "script" and item.value is None and item.weight == 0) else "pending"
+            out.append({"kind": item.kind, "name": item.name, "weight": item.weight, "reverse": item.reverse,
+                        "value": item.value, "effect": effect})
+        return out
+
+    def status(self) -> dict:
+        return {
+            "checks": [r.describe() for r in self.runners.values()],
+            "links": dict(self.links.state) if self.links is not None else None,
+            "files": dict(self.files),
+            "groups": dict(self.group_states),
+            "notify": {"runs": self.notifier.runs if self.notifier else 0, "coalesced": self.notifier.coalesced if self.notifier else 0,
+                       "running": len(self.notifier.running) if self.notifier else 0},
+            "mail": self.mailer.counters() if self.mailer is not None else None,
+        }
+
+
+def _init_file(tf) -> None:
+    """keepalived init_file: create the file with the value (0 by default), or overwrite it when asked."""
+    if tf.init_file is None:
+        return
+    if os.path.exists(tf.file) and not tf.init_overwrite:
+        return
+    try:
+        with open(tf.file, "w") as handle:
+            handle.write("%d\n" % tf.init_file)
+    except OSError as exc:
+        LOG.error("track_file %s: cannot write %s: %s", tf.name, tf.file, exc)

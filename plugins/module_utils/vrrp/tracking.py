@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What decides an instance's effective priority and FAULT besides VRRP itself.
+
+- InstanceTracking (pure): every tracked object of one instance -- scripts / vipd_checks, interfaces
+  (track_interface and the instance's own interface), track_file values -- folded into
+  (effective priority, fault reasons, pending) exactly as keepalived 2.2.7 adds its weights.
+- LinkMonitor: link up/down from an rtnetlink socket (RTMGRP_LINK events plus a dump), read in the
+  asyncio loop, in the daemon's own network namespace; no pyroute2 and no /sys (which may belong to
+  another namespace when vipd was started through nsenter).
+- read_track_file(): keepalived's track_file value (strtol of the first bytes; missing or empty = 0).
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import re
+import socket
+import struct
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .checks import FAULT, clamp_priority, weight_contribution
+
+IFF_UP = 0x1
+IFF_RUNNING = 0x40
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
+NLMSG_DONE, NLMSG_ERROR = 3, 2
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+RTMGRP_LINK = 1
+IFLA_IFNAME = 3
+
+
+# ---------------------------------------------------------------- pure folding
+
+@dataclass
+class Tracked:
+    kind: str            # "script" | "interface" | "own_interface" | "file"
+    name: str
+    weight: int = 0
+    reverse: bool = False
+    value: object = None  # script/interface: True/False/None (unknown); file: int
+
+
+def file_effect(weight: int, reverse: bool, value: int):
+    """keepalived track_file.c: weight 0 -> non-zero is FAULT; else value*weight, -254 or below is FAULT."""
+    mult = -1 if reverse else 1
+    if weight == 0:
+        return FAULT if (value != 0) == (mult == 1) else 0
+    effect = max(-254, min(253, value * weight * mult))
+    return FAULT if effect == -254 else effect
+
+
+def effect_of(item: Tracked):
+    if item.kind == "own_interface":
+        return FAULT if item.value is False else 0
+    if item.kind == "file":
+        return file_effect(item.weight, item.reverse, int(item.value or 0))
+    return weight_contribution(item.weight, item.reverse, item.value)
+
+
+@dataclass
+class Evaluation:
+    priority: int
+    faults: List[str] = field(default_factory=list)
+    pending: List[str] = field(default_factory=list)
+
+    @property
+    def fault_reason(self) -> str:
+        return "; ".join(self.faults)
+
+
+class InstanceTracking:
+    """The tracked objects of one instance and their current values."""
+
+    def __init__(self, base_priority: int):
+        self.base = int(base_priority)
+        self.items: Dict[Tuple[str, str], Tracked] = {}
+
+    def add(self, kind: str, name: str, weight: Optional[int] = 0, reverse: bool = False, value=None) -> None:
+        self.items[(kind, name)] = Tracked(kind, name, int(weight or 0), reverse, value)
+
+    def update(self, kind: str, name: str, value) -> bool:
+        item = self.items.get((kind, name))
+        if item is None or item.value == value:
+            return False
+        item.value = value
+        return True
+
+    def watches(self, kind: str, name: str) -> bool:
+        return (kind, name) in self.items
+
+    def evaluate(self) -> Evaluation:
+        total = 0
+        ev = Evaluation(priority=self.base)
+        for item in self.items.values():
+            if item.kind == "script" and item.value is None and item.weight == 0:
+                ev.pending.append("%s %s" % (item.kind, item.name))
+                continue
+            effect = effect_of(item)
+            if effect == FAULT:
+                ev.faults.append(_fault_text(item))
+            else:
+                total += effect
+        ev.priority = clamp_priority(self.base, total)
+        return ev
+
+
+def _fault_text(item: Tracked) -> str:
+    if item.kind in ("interface", "own_interface"):
+        return "%sinterface %s down" % ("tracked " if item.kind == "interface" else "", item.name)
+    if item.kind == "file":
+        return "track_file %s value %s" % (item.name, item.value)
+    return "%s %s %s" % ("check", item.name, "succeeded (reverse)" if item.value else "failed")
+
+
+# ---------------------------------------------------------------- track_file
+
+STRTOL_RE = re.compile(r"^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+
+
+def read_track_file(path: str) -> int:
+    """Value as keepalived reads it: strtol(buf, NULL, 0) of the first 127 bytes; unreadable or empty = 0."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(127).decode("ascii", "replace")
+    except OSError:
+        return 0
+    match = STRTOL_RE.match(text)
+    if not match:
+        return 0
+    digits = match.group(2)
+    if digits[:2].lower() == "0x":
+        value = int(digits, 16)
+    elif digits.startswith("0"):
+        value = int(digits, 8)
+    else:
+        value = int(digits)
+    return -value if match.group(1) == "-" else value
+
+
+# ---------------------------------------------------------------- links over rtnetlink
+
+def parse_link_messages(data: bytes) -> List[Tuple[int, str, int]]:
+    """(msg type, ifname, flags) of each RTM_NEWLINK / RTM_DELLINK in a netlink datagram."""
+    out = []
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind, _flags, _seq, _pid = struct.unpack_from("=IHHII", data, offset)
+        if length < 16:
+            break
+        if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= 32:
+            _family, _pad, _type, _index, flags, _change = struct.unpack_from("=BBHiII", data, offset + 16)
+            name = None
+            pos = offset + 32
+            end = offset + length
+            while pos + 4 <= end:
+                rta_len, rta_type = struct.unpack_from("=HH", data, pos)
+                if rta_len < 4:
+                    break
+                if rta_type == IFLA_IFNAME:
+                    name = data[pos + 4:pos + rta_len].split(b"\0", 1)[0].decode("utf-8", "replace")
+                pos += (rta_len + 3) & ~3
+            if name is not None:
+                out.append((kind, name, flags))
+        offset += (length + 3) & ~3
+    return out
+
+
+def link_is_usable(flags: int) -> bool:
+    # keepalived's IF_ISUP: administratively up and running (carrier).
+    return bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
+
+
+class LinkMonitor:
+    """Every link's usable state in this network namespace, kept current from kernel events."""
+
+    def __init__(self, on_change: Callable[[str, bool], None]):
+        self.on_change = on_change
+        self.state: Dict[str, bool] = {}
+        self.sock: Optional[socket.socket] = None
+        self.loop = None
+
+    def open(self, loop) -> None:
+        self.loop = loop
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+        sock.bind((0, RTMGRP_LINK))
+        sock.setblocking(False)
+        self.sock = sock
+        self._dump()
+        loop.add_reader(sock.fileno(), self._readable)
+
+    def _dump(self) -> None:
+        # rtgenmsg (family AF_UNSPEC) padded to ifinfomsg's size, as iproute2 sends it.
+        body = struct.pack("=BBHiII", socket.AF_UNSPEC, 0, 0, 0, 0, 0)
+        header = struct.pack("=IHHII", 16 + len(body), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+        self.sock.send(header + body)
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno == 105:  # ENOBUFS: events were lost; ask for the whole picture again
+                    self._dump()
+                    continue
+                return
+            for kind, name, flags in parse_link_messages(data):
+                up = link_is_usable(flags) if kind == RTM_NEWLINK else False
+                old = self.state.get(name)
+                self.state[name] = up
+                if old != up:
+                    self.on_change(name, up)
+
+    def is_up(self, name: str) -> Optional[bool]:
+        return self.state.get(name)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            if self.loop is not None:
+                self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
