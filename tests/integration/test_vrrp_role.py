@@ -1,0 +1,143 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/vrrp_pair.yml and playbooks/status.yml (role floating.vip.vrrp, modules vrrp_info and
+vrrp_instance) against the namespace lab: vipd in pidfile mode (vrrp_service_manager: none, from
+playbooks/vars/vrrp_lab.yml), a client that follows the VIP by ARP."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.lab import wait_until
+
+from .conftest import REPO, play, run_playbook
+
+pytestmark = pytest.mark.lab
+
+VIP = "198.51.100.50"
+PAIR = os.path.join(REPO, "playbooks", "vrrp_pair.yml")
+STATUS = os.path.join(REPO, "playbooks", "status.yml")
+LAB_RUN = "/etc/vipd/lab/run"
+
+
+def holders(lab, ip=VIP):
+    return [name for name in lab.server_names() if any(a.get("local") == ip for a in lab.addresses(name, 4))]
+
+
+def wait_holder(lab, name, timeout=15):
+    return wait_until(lambda: holders(lab) == [name], timeout=timeout, interval=0.1, what="%s alone holding %s" % (name, VIP))
+
+
+def vipd_pid(lab, name):
+    proc = lab.run(name, ["cat", LAB_RUN + "/vipd.pid"])
+    return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def client_follows(lab, server, timeout=10):
+    """client1 reaches the VIP and its ARP entry names `server`'s MAC."""
+    def ok():
+        lab.ping("client1", VIP, count=1, timeout=1)
+        return lab.neigh("client1", VIP) == lab.mac(server)
+    return wait_until(ok, timeout=timeout, interval=0.2, what="client1's ARP entry for %s -> %s" % (VIP, server))
+
+
+def table(run):
+    """The status play's fleet table rows (host -> (state, vips))."""
+    rows = {}
+    for res in run.results.get("server1", []):
+        if res["_task"] == "Fleet table":
+            for line in res["msg"][1:]:
+                cols = line.split()
+                rows[cols[0]] = (cols[4] if cols[4] != "NOT" else "NOT RUNNING", cols[-1])
+    return rows
+
+
+def test_pair_converges_is_idempotent_fails_over_and_preempts_back(lab):
+    first = run_playbook(lab, PAIR)
+    assert first.rc == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    assert first.changed("server1") > 0 and first.changed("server2") > 0
+    wait_holder(lab, "server1")
+    client_follows(lab, "server1")
+
+    # Second run: nothing to do, nothing restarted or reloaded.
+    again = run_playbook(lab, PAIR)
+    assert again.rc == 0 and again.changed("server1") == 0 and again.changed("server2") == 0, again.stats
+    # The config the role wrote is 0600 and validated; the daemon runs from the lab paths.
+    assert lab.run("server1", ["stat", "-c", "%a", "/etc/vipd/vipd.conf"], check=True).stdout.strip() == "600"
+
+    status = run_playbook(lab, STATUS)
+    assert status.rc == 0, status.stdout[-3000:]
+    assert table(status) == {"server1": ("MASTER", VIP + "/24"), "server2": ("BACKUP", "-")}
+
+    # Stop vipd on the master (SIGTERM: make-before-break resign): the backup takes the VIP and tells the client.
+    pid = vipd_pid(lab, "server1")
+    assert pid
+    lab.run("server1", ["kill", "-TERM", str(pid)], check=True)
+    wait_holder(lab, "server2")
+    client_follows(lab, "server2")
+    status = run_playbook(lab, STATUS)
+    assert status.rc == 0, status.stdout[-3000:]
+    assert table(status) == {"server1": ("NOT RUNNING", "-"), "server2": ("MASTER", VIP + "/24")}
+
+    # The play starts vipd again on server1; with the higher priority it preempts back.
+    back = run_playbook(lab, PAIR)
+    assert back.rc == 0 and back.changed("server1") == 1 and back.changed("server2") == 0, back.stats
+    wait_holder(lab, "server1")
+    client_follows(lab, "server1")
+
+
+def test_status_fails_on_two_masters(lab):
+    assert run_playbook(lab, PAIR).rc == 0
+    wait_holder(lab, "server1")
+    # Split the pair: server2 stops hearing adverts (nftables in its own namespace, VRRP only).
+    nft = "table inet fvsplit {\n  chain in {\n    type filter hook input priority 0;\n    meta l4proto 112 drop\n  }\n}\n"
+    lab.run("server2", ["nft", "-f", "-"], input=nft, check=True)
+    wait_until(lambda: sorted(holders(lab)) == ["server1", "server2"], timeout=15, interval=0.2, what="both servers master")
+    status = run_playbook(lab, STATUS)
+    assert status.rc != 0
+    assert "VRID 50 has 2 masters: server1, server2" in status.stdout
+    # Healed, the lower priority gives way and the check passes again.
+    lab.run("server2", ["nft", "delete", "table", "inet", "fvsplit"], check=True)
+    wait_holder(lab, "server1")
+    assert run_playbook(lab, STATUS).rc == 0
+
+
+def test_vrrp_instance_module_adds_an_instance_and_reloads(lab):
+    assert run_playbook(lab, PAIR).rc == 0
+    wait_holder(lab, "server1")
+    tasks = """    - name: Second VIP as its own conf.d instance, reloaded over the control socket
+      floating.vip.vrrp_instance:
+        name: VI_EXTRA
+        interface: eth0
+        virtual_router_id: 61
+        priority: "{{ 120 if inventory_hostname == 'server2' else 110 }}"
+        virtual_ipaddresses: ["198.51.100.61/24 dev eth0"]
+        track_scripts: [chk_service]
+        reload: true
+        control_socket: /etc/vipd/lab/run/vipd.sock
+      register: extra
+
+    - name: The same VRID on the same interface is refused
+      floating.vip.vrrp_instance:
+        name: VI_CLASH
+        interface: eth0
+        virtual_router_id: 50
+        virtual_ipaddresses: ["198.51.100.62/24"]
+      register: clash
+      failed_when: clash is not failed or 'already used by instance VI_SERVICE' not in clash.msg
+
+    - name: Live state
+      floating.vip.vrrp_info:
+        control_socket: /etc/vipd/lab/run/vipd.sock
+      register: info
+"""
+    run = run_playbook(lab, play("servers", tasks))
+    assert run.rc == 0, run.stdout[-3000:]
+    extra = [r for r in run.results["server1"] if r["_task"].startswith("Second VIP")][0]
+    assert extra["changed"] and extra["reloaded"] and extra["path"] == "/etc/vipd/conf.d/VI_EXTRA.conf"
+    info = [r for r in run.results["server1"] if r["_task"] == "Live state"][0]
+    assert info["running"] and sorted(i["name"] for i in info["instances"]) == ["VI_EXTRA", "VI_SERVICE"]
+    # The reload kept VI_SERVICE where it was, and VI_EXTRA elects server2 (priority 120).
+    wait_until(lambda: holders(lab, "198.51.100.61") == ["server2"], timeout=15, interval=0.2, what="server2 holding .61")
+    assert holders(lab) == ["server1"]
+    assert not os.path.exists("/etc/vipd/conf.d/VI_EXTRA.conf"), "a lab host wrote through to the real /etc"
