@@ -1,8 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared fixtures for the static-VIP unit tests.
 
-Makes `ansible_collections.floating.vip` importable from the checkout, and builds a
-throwaway network namespace (veth pair, 198.51.100.0/24 and 2001:db8::/32 only) in which
+Builds a throwaway network namespace (veth pair, 198.51.100.0/24 and 2001:db8::/32 only) in which
 the netlink and AF_PACKET code runs for real. The namespace is always deleted.
 """
 from __future__ import annotations
@@ -12,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import uuid
 
@@ -21,22 +19,10 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
-def _collections_root():
-    root = os.path.join(REPO, ".build", "collections")
-    link = os.path.join(root, "ansible_collections", "floating", "vip")
-    linked = os.path.join(link, "plugins")
-    if os.path.isdir(linked) and os.path.samefile(linked, os.path.join(REPO, "plugins")):
-        return root
-    # Fresh checkout without `make setup`: a private link farm pointing at this checkout.
-    root = tempfile.mkdtemp(prefix="fvu-coll-")
-    os.makedirs(os.path.join(root, "ansible_collections", "floating"))
-    os.symlink(REPO, os.path.join(root, "ansible_collections", "floating", "vip"))
-    return root
+# tests/unit/conftest.py put the collection on sys.path; subprocesses get the same root.
+from ansible_collections.floating.vip.plugins import module_utils as _mu  # noqa: E402
 
-
-COLLECTIONS = _collections_root()
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
+COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(_mu.__file__), *[".."] * 5))
 
 MU = "ansible_collections.floating.vip.plugins.module_utils"
 
@@ -60,6 +46,7 @@ class Netns:
         self.name = name
         self.dev = "vip0"
         self.peer = "peer0"
+        self.collections = COLLECTIONS
 
     def ip(self, *args, check=True):
         return _ip(*args, ns=self.name, check=check)

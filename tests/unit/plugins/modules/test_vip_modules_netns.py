@@ -17,8 +17,7 @@ def run(netns, tmp_path, module, check=False, diff=True, **args):
     args.update(_ansible_check_mode=check, _ansible_diff=diff)
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     env = dict(os.environ)
-    from conftest import COLLECTIONS
-    env["PYTHONPATH"] = COLLECTIONS
+    env["PYTHONPATH"] = netns.collections
     proc = netns.run([sys.executable, "-m", MOD % module, str(path)], env=env)
     out = json.loads(proc.stdout)
     out.pop("invocation", None)
