@@ -202,9 +202,9 @@ def test_alias_persists_to_rc_local_and_ifcfg(lab):
     ok(run_playbook(lab, playbook(("server1", [alias(persist=["rc_local", "ifcfg"], state="absent")]))), "server1")
     assert held(lab, "server1", VIP) is None
     assert lab.read_etc("server1", IFCFG_DIR + "/ifcfg-eth0:0") is None
-    # The user's lines are back as they were (the module may leave the blank line it put before its block).
+    # The user's file is back exactly as it was.
     restored = lab.read_etc("server1", "/etc/rc.local")
-    assert [line for line in restored.splitlines() if line.strip()] == user_rc.splitlines(), restored
+    assert restored == user_rc, restored
 
 
 def test_alias_creates_rc_local_executable(lab):

@@ -82,6 +82,9 @@ def render(old_text: Optional[str], ifname: str, address: str, body: Optional[Li
     start, stop = _find_block(lines, begin, end, path)
     block = [] if body is None else [begin] + list(body) + [end]
     if start is not None:
+        if body is None and 0 < start and stop + 1 < len(lines) and not lines[start - 1].strip() \
+                and not lines[stop + 1].strip():
+            stop += 1  # the blank line that framed the block goes with it, leaving one, not two
         lines[start:stop + 1] = block
     elif body is None:
         return old_text

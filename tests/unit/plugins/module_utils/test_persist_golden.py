@@ -196,3 +196,8 @@ def test_atomic_checks(tmp_path):
     with pytest.raises(atomic.PersistError):
         atomic.read_text(str(tmp_path))  # a directory cannot be read as a file
     assert atomic.read_text(str(tmp_path / "nope")) is None
+
+
+def test_rc_local_removing_from_a_created_file_leaves_no_doubled_blank_line():
+    created = rc_local.render(None, "eth0", "198.51.100.10/24", ALIAS_CMD)
+    assert rc_local.render(created, "eth0", "198.51.100.10/24", None) == "#!/bin/sh\n\nexit 0\n"
