@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/floating-vip/venv}"
-APT_PACKAGES=(iproute2 iputils-ping arping tcpdump nftables keepalived python3-venv kmod)
+# podman/runc/debootstrap: Molecule scenarios build their images locally (no registry here).
+APT_PACKAGES=(iproute2 iputils-ping arping tcpdump nftables keepalived python3-venv kmod podman runc debootstrap uidmap)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -32,7 +33,7 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements-hash" 2>/dev/null)"
   echo "bootstrap: creating venv $VENV"
   rm -rf "$VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements/test.txt 2> >(grep -v "is ignored: it is neither" >&2)
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements/test.txt -r requirements/molecule.txt 2> >(grep -v "is ignored: it is neither" >&2)
   echo "$want" >"$VENV/.requirements-hash"
 fi
 
