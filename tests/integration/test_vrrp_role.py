@@ -8,15 +8,19 @@ import os
 
 import pytest
 
+from tests.benchmarks.prober import ProbeProcess
 from tests.lab import wait_until
 
 from .conftest import REPO, play, run_playbook
+from .peers import InstanceSpec, Node, render_config
 
 pytestmark = pytest.mark.lab
 
 VIP = "198.51.100.50"
 PAIR = os.path.join(REPO, "playbooks", "vrrp_pair.yml")
 STATUS = os.path.join(REPO, "playbooks", "status.yml")
+MIGRATE = os.path.join(REPO, "playbooks", "migrate_from_keepalived.yml")
+STATIC = os.path.join(REPO, "playbooks", "static_vip.yml")
 LAB_RUN = "/etc/vipd/lab/run"
 
 
@@ -141,3 +145,76 @@ def test_vrrp_instance_module_adds_an_instance_and_reloads(lab):
     wait_until(lambda: holders(lab, "198.51.100.61") == ["server2"], timeout=15, interval=0.2, what="server2 holding .61")
     assert holders(lab) == ["server1"]
     assert not os.path.exists("/etc/vipd/conf.d/VI_EXTRA.conf"), "a lab host wrote through to the real /etc"
+
+
+def test_migrate_from_keepalived_keeps_the_vip_reachable(lab):
+    """A live keepalived pair moves to vipd node by node while client1 pings the VIP every 5 ms."""
+    nodes = {}
+    for rank, server in enumerate(lab.server_names()):
+        spec = InstanceSpec(name="VI_1", vrid=50, priority=150 - 10 * rank, vips=(VIP + "/24",),
+                            state="MASTER" if rank == 0 else "BACKUP")
+        nodes[server] = Node(lab, server, "keepalived", render_config([spec], notify_script="@NOTIFY@"))
+    prober = None
+    try:
+        for node in nodes.values():
+            node.start()
+        wait_holder(lab, "server1")
+        client_follows(lab, "server1")
+        peers_dir = os.path.dirname(nodes["server1"].dir)
+        extra = {
+            "vrrp_migrate_vips": [VIP],
+            "vrrp_migrate_config_from": peers_dir + "/{{ inventory_hostname }}-keepalived/vrrp.conf",
+            "vrrp_keepalived_pidfile": peers_dir + "/{{ inventory_hostname }}-keepalived/main.pid",
+        }
+        prober = ProbeProcess(lab.host("client1").netns, VIP, workdir=lab.workdir).start()
+        run = run_playbook(lab, MIGRATE, extra_vars=extra, timeout=400, structured=False)
+        result = prober.finish()
+        prober = None
+        assert run.rc == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        # Backups first, the master last.
+        order = [host for task, status, host in _results(run.stdout) if task == "Stop keepalived (pidfile)" and status == "changed"]
+        assert order == ["server2", "server1"], run.stdout[-6000:]
+        # status.yml ran at the end: one master (server1 may still be waiting to preempt back).
+        assert "VRID 50: master server" in run.stdout, run.stdout[-3000:]
+        for node in nodes.values():
+            assert not node.running()
+        wait_holder(lab, "server1")
+        client_follows(lab, "server1")
+        print("migration: %d probes, %d answered, longest gap %.3f s, gaps %s"
+              % (result["sent"], result["received"], result["outage"], result["gaps"][:3]))
+        assert result["sent"] > 100 and not any(g.get("open") for g in result["gaps"])
+        assert result["outage"] < 3.0, result["gaps"][:3]
+    finally:
+        if prober is not None:
+            prober.kill()
+        for node in nodes.values():
+            if node.running():
+                node.kill()
+
+
+def _results(stdout):
+    """(task name, status, host) of each result line of the default callback, in order."""
+    task, out = None, []
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK ["):line.rindex("]")]
+        elif task and line.split(":")[0] in ("ok", "changed", "skipping", "failed", "fatal") and ": [" in line:
+            out.append((task, line.split(":")[0], line.split("[", 1)[1].split("]", 1)[0]))
+    return out
+
+
+def test_static_vip_playbook(lab):
+    vips = {"static_vips": [
+        {"address": "198.51.100.100/24", "interface": "eth0", "label": "eth0:0", "persist": ["rc_local"]},
+        {"address": "2001:db8:5100::100/64", "interface": "eth0"},
+    ], "static_vip_hosts": "server1"}
+    first = run_playbook(lab, STATIC, extra_vars=vips)
+    assert first.rc == 0, first.stdout[-3000:]
+    assert first.changed("server1") == 2
+    addrs = {(a["local"], a.get("label")) for a in lab.addresses("server1")}
+    assert ("198.51.100.100", "eth0:0") in addrs and ("2001:db8:5100::100", None) in addrs
+    assert "198.51.100.100" in (lab.read_etc("server1", "/etc/rc.local") or "")
+    assert run_playbook(lab, STATIC, extra_vars=vips).changed("server1") == 0
+    gone = dict(vips, static_vips=[dict(v, state="absent") for v in vips["static_vips"]])
+    assert run_playbook(lab, STATIC, extra_vars=gone).changed("server1") == 2
+    assert not {a["local"] for a in lab.addresses("server1")} & {"198.51.100.100", "2001:db8:5100::100"}
