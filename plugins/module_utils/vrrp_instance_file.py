@@ -288,7 +288,7 @@ def keepalived_test(path: str, keepalived: Optional[str] = None) -> Optional[Lis
     if not binary:
         return None
     proc = subprocess.run([binary, "-t", "-l", "-f", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=60)
+                          universal_newlines=True, timeout=60, check=False)
     if proc.returncode == 0:
         return []
     lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]

@@ -15,11 +15,11 @@ version_added: 0.1.0
 description:
   - Asks the local vipd over its control socket for the state of every instance (state, priority,
     current master, VIPs held, counters).
-  - When vipd is not running, returns O(running=false) with a message instead of failing, so a play
+  - When vipd is not running, returns RV(running=false) with a message instead of failing, so a play
     across a fleet can tell stopped nodes from failed tasks.
   - Changes nothing.
 author:
-  - floating.vip developers
+  - floating.vip developers (@floating-vip)
 options:
   control_socket:
     description: vipd's control socket (C(vipd run --control-socket)).
@@ -32,9 +32,16 @@ options:
 extends_documentation_fragment: []
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
+    details: Reads only; the same in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
 seealso:
   - module: floating.vip.vrrp_instance
 """
@@ -56,7 +63,7 @@ running:
   type: bool
 msg:
   description: Why vipd is considered not running.
-  returned: when O(running=false)
+  returned: when RV(running=false)
   type: str
 instances:
   description: One entry per configured instance.
@@ -79,7 +86,7 @@ instances:
             "counters": {"adverts_in": 0, "adverts_out": 42, "drops": {}, "transitions": 2}}]
 daemon:
   description: What the daemon says about itself (everything in its reply besides the instances).
-  returned: when O(running=true)
+  returned: when RV(running=true)
   type: dict
 """
 

@@ -22,7 +22,7 @@ description:
     used by another file the daemon reads (the other files of O(conf_dir) and the main configuration).
   - The file is written atomically (temp file and rename) with mode C(0600), since it may hold C(auth_pass).
 author:
-  - floating.vip developers
+  - floating.vip developers (@floating-vip)
 options:
   name:
     description: Instance name (C(vrrp_instance NAME)); also the file name C(NAME.conf).
@@ -175,9 +175,17 @@ options:
 extends_documentation_fragment: []
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
+    details: Validates, plans and diffs exactly as a real run; writes and reloads nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+    details: Shows the instance file before and after, C(auth_pass) masked.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
 notes:
   - Diffs and returned content show C(auth_pass) as C(********).
 seealso:
@@ -328,17 +336,19 @@ def main():
     try:
         vif.apply(plan, validate_keepalived=keepalived and p["validate_keepalived"], keepalived_main=main_config if keepalived else None)
     except vif.InstanceFileError as exc:
-        module.fail_json(msg=str(exc), **dict(result, changed=False))
+        result["changed"] = False
+        module.fail_json(msg=str(exc), **result)
     except (OSError, vif.atomic.PersistError) as exc:
-        module.fail_json(msg="cannot write %s: %s" % (plan.path, exc), **dict(result, changed=False))
+        result["changed"] = False
+        module.fail_json(msg="cannot write %s: %s" % (plan.path, exc), **result)
 
     if p["reload"]:
         try:
             result["reloaded"], result["reload_detail"] = vif.reload_daemon(p["backend"], p["control_socket"], pidfile)
         except vif.ReloadError as exc:
             vif.restore(plan)
-            module.fail_json(msg="the daemon refused the new configuration (previous file restored): %s" % exc,
-                             **dict(result, changed=False))
+            result["changed"] = False
+            module.fail_json(msg="the daemon refused the new configuration (previous file restored): %s" % exc, **result)
         except OSError as exc:
             module.fail_json(msg="cannot reload %s: %s" % (p["backend"], exc), **result)
     module.exit_json(**result)

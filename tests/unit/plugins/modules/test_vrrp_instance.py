@@ -55,7 +55,7 @@ def run_module(name, args, check=False, diff=False, env=None, netns=None):
     try:
         prefix = ["ip", "netns", "exec", netns] if netns else []
         proc = subprocess.run(prefix + [sys.executable, os.path.join(MODULES, name + ".py"), handle.name],
-                              capture_output=True, text=True, timeout=60, env=full_env)
+                              capture_output=True, text=True, timeout=60, env=full_env, check=False)
     finally:
         os.unlink(handle.name)
     try:
@@ -280,7 +280,7 @@ class FakeDaemon:
         self.thread.start()
 
     def serve(self):
-        for _ in range(4):  # bounded: a test makes at most a few requests
+        for dummy in range(4):  # bounded: a test makes at most a few requests
             try:
                 conn, _addr = self.sock.accept()
             except OSError:
@@ -341,7 +341,7 @@ def test_module_reload_by_sighup_to_the_pidfile(tmp):
             f.write("%d\n" % proc.pid)
         rc, res = run_module("vrrp_instance", args)
         assert rc == 0 and res["reloaded"] is True and res["reload_detail"] == "SIGHUP to pid %d" % proc.pid
-        for _ in range(50):  # bounded: 5 s
+        for dummy in range(50):  # bounded: 5 s
             if os.path.exists(marker):
                 break
             time.sleep(0.1)
