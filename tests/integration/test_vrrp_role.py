@@ -218,3 +218,71 @@ def test_static_vip_playbook(lab):
     gone = dict(vips, static_vips=[dict(v, state="absent") for v in vips["static_vips"]])
     assert run_playbook(lab, STATIC, extra_vars=gone).changed("server1") == 2
     assert not {a["local"] for a in lab.addresses("server1")} & {"198.51.100.100", "2001:db8:5100::100"}
+
+
+def test_role_template_passes_vipd_check_and_keepalived_t(lab):
+    """Every variable the role knows, rendered by its template, is valid for both daemons."""
+    template = os.path.join(REPO, "roles", "vrrp", "templates", "vrrp.conf.j2")
+    tasks = """    - name: Render the role's template
+      ansible.builtin.template:
+        src: %s
+        dest: /etc/fv-template-test.conf
+        mode: "0600"
+      vars:
+        vrrp_include_dir: /etc/fv-template-test.d
+        vrrp_global:
+          router_id: lab1
+          notification_email: [ops@example.org]
+          notification_email_from: vipd@example.org
+          smtp_server: 198.51.100.250
+          smtp_connect_timeout: 10
+          vrrp_version: 2
+          enable_script_security: true
+          script_user: root
+          vrrp_garp_master_delay: 2
+        vrrp_scripts:
+          - {name: chk_web, script: /usr/bin/test -e /etc/hostname, interval: 2, timeout: 1, weight: -30, rise: 2, fall: 2, user: root}
+        vrrp_instances:
+          - name: VI_A
+            state: MASTER
+            interface: eth0
+            virtual_router_id: 71
+            priority: 150
+            advert_int: 1
+            authentication: {auth_type: PASS, auth_pass: s3cret}
+            unicast_src_ip: 198.51.100.11
+            unicast_peers: [198.51.100.12]
+            virtual_ipaddresses:
+              - 198.51.100.71/24 dev eth0 label eth0:71
+              - {address: 198.51.100.72/24, dev: eth0, scope: global}
+            virtual_ipaddresses_excluded: [{address: "2001:db8:5100::71/64", dev: eth0}]
+            track_scripts: [{name: chk_web, weight: 0}]
+            notify_master: /bin/true master
+            notify: /bin/true
+            garp_master_refresh: 30
+          - name: VI_B
+            interface: eth0
+            virtual_router_id: 72
+            priority: 90
+            version: 3
+            preempt: false
+            virtual_ipaddresses: ["2001:db8:5100::72/64"]
+          - name: VI_C
+            interface: eth0
+            virtual_router_id: 73
+            preempt_delay: 5
+            virtual_ipaddresses: [198.51.100.73/24]
+            track_interfaces: [{interface: lo, weight: -10}]
+            track_scripts: [{name: chk_web, weight: -40}]
+            smtp_alert: true
+        vrrp_sync_groups:
+          - {name: SG_1, instances: [VI_A, VI_B], notify_master: /bin/true group}
+""" % template
+    run = run_playbook(lab, play("server1", tasks))
+    assert run.rc == 0, run.stdout[-3000:]
+    vipd = os.path.join(REPO, "roles", "vrrp", "files", "vipd")
+    check = lab.run("server1", [lab.python, vipd, "check", "-f", "/etc/fv-template-test.conf"])
+    assert check.returncode == 0, check.stderr
+    # keepalived checks interfaces too: run inside the lab host, whose eth0 exists.
+    kt = lab.run("server1", ["keepalived", "-t", "-l", "-f", "/etc/fv-template-test.conf"])
+    assert kt.returncode == 0, kt.stdout + kt.stderr
