@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import threading
@@ -38,6 +39,7 @@ from tests.lab import Lab, wait_until  # noqa: E402
 HIGH, LOW = 150, 100
 ADVERT_INT = {2: 1.0, 3: 0.1}
 SETTLE = 0.3  # probing before an event and after recovery, seconds
+FAILURES = os.path.join(os.environ.get("TMPDIR", "/tmp"), "floating-vip-bench-failures")
 GARP_WINDOW = 6.5  # > garp_master_delay (5 s): the delayed second burst is counted too (first rep)
 
 
@@ -72,74 +74,37 @@ def _outage(result: dict) -> float:
     return result["outage"]
 
 
+def _save_logs(lab: Lab, name: str) -> str:
+    """Copy the daemons' logs and the capture out of the lab before it is torn down."""
+    dest = os.path.join(FAILURES, "%s-%s" % (name, lab.prefix.rstrip("-")))
+    shutil.copytree(os.path.join(lab.workdir, "peers"), dest, ignore=shutil.ignore_patterns("*.sock"), dirs_exist_ok=True)
+    return dest
+
+
 def failover_runs(impl: str, version: int, reps: int, interval: float) -> Dict[str, List[float]]:
-    adv = ADVERT_INT[version]
-    out: Dict[str, List[float]] = {"start_to_master": [], "hard": [], "preempt": [], "graceful": [],
+    out: Dict[str, List[float]] = {"start_to_master": [], "hard": [], "hard_from_last_advert": [], "preempt": [], "graceful": [],
                                    "graceful_silence": [], "garps_1s": [], "garps_window": []}
     lab = Lab(servers=2, clients=1)
     lab.up()
     _servers_do_not_forward(lab)
-    client_ns = lab.host("client1").netns
     capture = Capture(lab).start()
     nodes: List[Node] = []
     try:
         for rep in range(reps):
-            _reset(lab)
-            high = Node(lab, "server1", impl, _pair_config(version, HIGH), tag="r%d" % rep)
-            low = Node(lab, "server2", impl, _pair_config(version, LOW), tag="r%d" % rep)
-            nodes = [high, low]
-            low.start(wait=False)
-            high.start(wait=False)
-            wait_until(high.holds, timeout=30, interval=0.005, what="%s to hold the VIP" % high)
-            out["start_to_master"].append(time.monotonic() - high.started_at)
-            wait_until(lambda: high.is_master() and low.state() == "BACKUP" and not low.holds(), timeout=30,
-                       interval=0.02, what="election")
-            wait_until(lambda: lab.ping("client1", VIP, timeout=1), timeout=10, interval=0.1, what="VIP reachable")
-
-            # Hard failure.
-            probe = ProbeProcess(client_ns, VIP, interval, workdir=lab.workdir).start()
-            time.sleep(SETTLE)
-            fail_wall = time.time()
-            high.hard_fail()
-            wait_until(low.is_master, timeout=30, interval=0.005, what="takeover")
-            time.sleep(SETTLE)
-            out["hard"].append(_outage(probe.finish()))
-            if rep == 0:
-                time.sleep(max(0.0, GARP_WINDOW - SETTLE))
-            frames = capture.read()
-            takeover = [f.ts for f in frames if f.kind == "arp" and f.ts >= fail_wall and f.src_mac == lab.mac("server2")
-                        and f.arp_sender_ip == VIP]
-            first = takeover[0] if takeover else fail_wall
-            out["garps_1s"].append(capture.garps(VIP, frames, since=first, until=first + 1.0).get(lab.mac("server2"), 0))
-            if rep == 0:
-                out["garps_window"].append(capture.garps(VIP, frames, since=first, until=first + GARP_WINDOW)
-                                           .get(lab.mac("server2"), 0))
-
-            # Back, preempting.
-            high.flush_vips()
-            high.link(True)
-            probe = ProbeProcess(client_ns, VIP, interval, workdir=lab.workdir).start()
-            time.sleep(SETTLE)
-            high.start(wait=False)
-            wait_until(lambda: high.is_master() and not low.holds(), timeout=30, interval=0.005, what="preemption")
-            time.sleep(SETTLE)
-            out["preempt"].append(_outage(probe.finish()))
-
-            # Graceful.
-            time.sleep(2 * adv)
-            probe = ProbeProcess(client_ns, VIP, interval, workdir=lab.workdir).start()
-            time.sleep(SETTLE)
-            high.terminate()
-            wait_until(low.is_master, timeout=30, interval=0.005, what="takeover after SIGTERM")
-            high.stop()
-            time.sleep(SETTLE)
-            result = probe.finish()
-            out["graceful"].append(_outage(result))
-            out["graceful_silence"].append(result["silence"])
+            probes: List[ProbeProcess] = []
+            try:
+                _one_cycle(lab, capture, impl, version, rep, interval, out, nodes, probes)
+            except Exception as exc:
+                # One bad cycle is a result, not the end of the run: keep the daemons' logs, go on.
+                saved = _save_logs(lab, "%s-v%d-rep%d" % (impl, version, rep + 1))
+                log("%s v%d rep %d FAILED: %s (logs: %s)" % (impl, version, rep + 1, exc, saved))
+                out.setdefault("failures", []).append("rep %d: %s" % (rep + 1, exc))
+                for key, values in out.items():
+                    if key not in ("failures", "garps_window") and len(values) < rep + 1:
+                        values.append(float("nan"))
+                for probe in probes:
+                    probe.kill()
             stop_all(nodes)
-            log("%s v%d rep %d: hard %.3fs preempt %.3fs graceful %.3fs start->master %.2fs garps %d"
-                % (impl, version, rep + 1, out["hard"][-1], out["preempt"][-1], out["graceful"][-1],
-                   out["start_to_master"][-1], out["garps_1s"][-1]))
     finally:
         stop_all(nodes)
         capture.stop()
@@ -147,6 +112,83 @@ def failover_runs(impl: str, version: int, reps: int, interval: float) -> Dict[s
         if problems:
             log("lab teardown problems: %s" % problems)
     return out
+
+
+def _one_cycle(lab: Lab, capture: Capture, impl: str, version: int, rep: int, interval: float,
+               out: Dict[str, List[float]], nodes: List[Node], probes: List[ProbeProcess]):
+    """One start / hard failure / preemption / graceful stop cycle; appends one value per metric."""
+    adv = ADVERT_INT[version]
+    client_ns = lab.host("client1").netns
+    _reset(lab)
+    high = Node(lab, "server1", impl, _pair_config(version, HIGH), tag="r%d" % rep)
+    low = Node(lab, "server2", impl, _pair_config(version, LOW), tag="r%d" % rep)
+    nodes[:] = [high, low]
+    low.start(wait=False)
+    high.start(wait=False)
+    wait_until(high.holds, timeout=30, interval=0.005, what="%s to hold the VIP" % high)
+    out["start_to_master"].append(time.monotonic() - high.started_at)
+    wait_until(lambda: high.is_master() and low.state() == "BACKUP" and not low.holds(), timeout=30,
+               interval=0.02, what="election")
+    wait_until(lambda: lab.ping("client1", VIP, timeout=1), timeout=10, interval=0.1, what="VIP reachable")
+
+    # Hard failure.
+    probe = ProbeProcess(client_ns, VIP, interval, workdir=lab.workdir)
+    probes.append(probe)
+    probe.start()
+    time.sleep(SETTLE)
+    fail_wall = time.time()
+    wall_minus_mono = fail_wall - time.monotonic()  # pcap stamps are wall clock, the prober's monotonic
+    high.hard_fail()
+    wait_until(low.is_master, timeout=30, interval=0.005, what="takeover")
+    time.sleep(SETTLE)
+    result = probe.finish()
+    out["hard"].append(_outage(result))
+    if rep == 0:
+        time.sleep(max(0.0, GARP_WINDOW - SETTLE))
+    frames = capture.read()
+    # The outage depends on where in its advert interval the master died; measured from the dead
+    # master's last advert instead, it is Master_Down_Interval plus the implementation's own delay.
+    last_advert = [f.ts for f in frames if f.kind == "vrrp" and f.src_ip == lab.ip("server1") and f.ts < fail_wall]
+    if result["gaps"] and last_advert and out["hard"][-1] == out["hard"][-1]:
+        out["hard_from_last_advert"].append(result["gaps"][0]["end"] - (last_advert[-1] - wall_minus_mono))
+    else:
+        out["hard_from_last_advert"].append(float("nan"))
+    takeover = [f.ts for f in frames if f.kind == "arp" and f.ts >= fail_wall and f.src_mac == lab.mac("server2")
+                and f.arp_sender_ip == VIP]
+    first = takeover[0] if takeover else fail_wall
+    out["garps_1s"].append(capture.garps(VIP, frames, since=first, until=first + 1.0).get(lab.mac("server2"), 0))
+    if rep == 0:
+        out["garps_window"].append(capture.garps(VIP, frames, since=first, until=first + GARP_WINDOW)
+                                   .get(lab.mac("server2"), 0))
+
+    # Back, preempting.
+    high.flush_vips()
+    high.link(True)
+    probe = ProbeProcess(client_ns, VIP, interval, workdir=lab.workdir)
+    probes.append(probe)
+    probe.start()
+    time.sleep(SETTLE)
+    high.start(wait=False)
+    wait_until(lambda: high.is_master() and not low.holds(), timeout=30, interval=0.005, what="preemption")
+    time.sleep(SETTLE)
+    out["preempt"].append(_outage(probe.finish()))
+
+    # Graceful.
+    time.sleep(2 * adv)
+    probe = ProbeProcess(client_ns, VIP, interval, workdir=lab.workdir)
+    probes.append(probe)
+    probe.start()
+    time.sleep(SETTLE)
+    high.terminate()
+    wait_until(low.is_master, timeout=30, interval=0.005, what="takeover after SIGTERM")
+    high.stop()
+    time.sleep(SETTLE)
+    result = probe.finish()
+    out["graceful"].append(_outage(result))
+    out["graceful_silence"].append(result["silence"])
+    log("%s v%d rep %d: hard %.3fs preempt %.3fs graceful %.3fs start->master %.2fs garps %d"
+        % (impl, version, rep + 1, out["hard"][-1], out["preempt"][-1], out["graceful"][-1],
+           out["start_to_master"][-1], out["garps_1s"][-1]))
 
 
 def idle_run(impl: str, instances: int, seconds: float, results: dict, key: str):
@@ -202,7 +244,7 @@ def render_table(results: dict, args) -> str:
     interval_ms = args.interval * 1000
     rows = [("Metric (min/median/max)", "vipd", "keepalived", "Target", "Result")]
     fo = results.get("failover", {})
-    for version in args.versions:
+    for version in ([] if args.skip_failover else args.versions):
         v = fo.get("vipd/v%d" % version, {})
         k = fo.get("keepalived/v%d" % version, {})
         tag = "v%d adv %gs" % (version, ADVERT_INT[version])
@@ -213,6 +255,12 @@ def render_table(results: dict, args) -> str:
             verdict += " (%+.1f%%)" % (100.0 * (vm - km) / km)
         rows.append(("%s hard failure outage" % tag, _fmt(v.get("hard", [])), _fmt(k.get("hard", [])),
                      "median within 5% of keepalived", verdict))
+        vm, km = _median(v.get("hard_from_last_advert", [])), _median(k.get("hard_from_last_advert", []))
+        verdict = "-"
+        if vm is not None and km:
+            verdict = ("PASS" if abs(vm - km) <= 0.05 * km else "FAIL") + " (%+.1f%%)" % (100.0 * (vm - km) / km)
+        rows.append(("%s hard failure, dead master's last advert -> first reply" % tag, _fmt(v.get("hard_from_last_advert", [])),
+                     _fmt(k.get("hard_from_last_advert", [])), "median within 5% of keepalived", verdict))
         gm = _median(v.get("graceful", []))
         rows.append(("%s graceful stop outage" % tag, _fmt(v.get("graceful", [])), _fmt(k.get("graceful", [])),
                      "median <= %g ms (1 probe)" % interval_ms,
@@ -227,7 +275,7 @@ def render_table(results: dict, args) -> str:
         rows.append(("%s GARPs per takeover, %.1f s" % (tag, GARP_WINDOW), _fmt(v.get("garps_window", []), 1.0, ""),
                      _fmt(k.get("garps_window", []), 1.0, ""), "", ""))
     idle = results.get("idle", {})
-    for n in args.idle_instances:
+    for n in ([] if args.skip_idle else args.idle_instances):
         v, k = idle.get("vipd/%d" % n, {}), idle.get("keepalived/%d" % n, {})
 
         def cell(d, field, fmt):
@@ -239,8 +287,8 @@ def render_table(results: dict, args) -> str:
             verdict = "PASS" if v["cpu"] <= 2 * k["cpu"] else "FAIL"
             if k["cpu"] > 0:
                 verdict += " (%.1fx)" % (v["cpu"] / k["cpu"])
-        rows.append(("CPU s over %gs as master, %d inst" % (args.idle_seconds, n), cell(v, "cpu", "%.2f s"),
-                     cell(k, "cpu", "%.2f s"), "<= 2x keepalived", verdict))
+        rows.append(("CPU s over %gs as master, %d inst" % (args.idle_seconds, n), cell(v, "cpu", "%.3f s"),
+                     cell(k, "cpu", "%.3f s"), "<= 2x keepalived", verdict))
         rows.append(("RSS as master, %d inst" % n, cell(v, "rss_kb", "%d kB"), cell(k, "rss_kb", "%d kB"),
                      "<= 30 MB", "-" if "rss_kb" not in v else ("PASS" if v["rss_kb"] <= 30 * 1024 else "FAIL")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

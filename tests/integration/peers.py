@@ -131,10 +131,21 @@ def proc_tree(pid: int) -> List[int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    """CPU time of one process (all its threads), in seconds.
+
+    /proc/PID/task/TID/schedstat (nanoseconds on CPU) where the kernel has it: utime + stime in
+    /proc/PID/stat count whole clock ticks (10 ms), too coarse for an idle daemon.
+    """
+    try:
+        total = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def rss_kb(pid: int) -> int:
