@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make bench`: every benchmark, one table each. Options are passed on (see failover.py --help)."""
+"""`make bench`: every benchmark, one table each.
+
+Options go to failover.py (see its --help), except ``--no-health``, which skips the
+health-check benchmark (health_failover.py, run with its own defaults).
+"""
 from __future__ import annotations
 
 import os
@@ -12,7 +16,19 @@ from tests.benchmarks import failover  # noqa: E402
 
 
 def main(argv=None) -> int:
-    return failover.main(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    health = "--no-health" not in argv
+    argv = [a for a in argv if a != "--no-health"]
+    rc = failover.main(argv)
+    if health and rc == 0 and "-h" not in argv and "--help" not in argv:
+        try:
+            from tests.benchmarks import health_failover
+        except ImportError:
+            return rc
+        sys.stdout.flush()
+        print()
+        rc = health_failover.main([])
+    return rc
 
 
 if __name__ == "__main__":
