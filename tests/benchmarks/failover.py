@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Failover benchmark: vipd pairs and keepalived pairs side by side, on the namespace lab.
 
@@ -21,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -149,7 +149,7 @@ def _one_cycle(lab: Lab, capture: Capture, impl: str, version: int, rep: int, in
     # The outage depends on where in its advert interval the master died; measured from the dead
     # master's last advert instead, it is Master_Down_Interval plus the implementation's own delay.
     last_advert = [f.ts for f in frames if f.kind == "vrrp" and f.src_ip == lab.ip("server1") and f.ts < fail_wall]
-    if result["gaps"] and last_advert and out["hard"][-1] == out["hard"][-1]:
+    if result["gaps"] and last_advert and not math.isnan(out["hard"][-1]):
         out["hard_from_last_advert"].append(result["gaps"][0]["end"] - (last_advert[-1] - wall_minus_mono))
     else:
         out["hard_from_last_advert"].append(float("nan"))
@@ -204,7 +204,7 @@ def idle_run(impl: str, instances: int, seconds: float, results: dict, key: str)
         wait_until(lambda: all(node.state(s.name) == "MASTER" for s in specs), timeout=60, interval=0.2,
                    what="%d instances master" % instances)
         time.sleep(1.0)  # past the GARP burst
-        cpu0, _ = node.resources()
+        cpu0 = node.resources()[0]
         time.sleep(seconds)
         cpu1, rss = node.resources()
         # The second GARP burst (garp_master_delay) falls inside the window for both: same work.
@@ -218,7 +218,7 @@ def idle_run(impl: str, instances: int, seconds: float, results: dict, key: str)
 
 
 def _stats(values: List[float]):
-    vals = [v for v in values if v == v]  # drop NaN (failed measurements)
+    vals = [v for v in values if not math.isnan(v)]  # drop failed measurements
     if not vals:
         return None
     return min(vals), statistics.median(vals), max(vals), len(values) - len(vals)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Client-side outage prober: ICMP echo to one address every INTERVAL over a raw socket.
 
@@ -169,7 +168,7 @@ class ProbeProcess:
         import subprocess  # controller only: the prober itself needs no subprocess
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + timeout
-        for _ in range(int(timeout / 0.005) + 1):
+        for _attempt in range(int(timeout / 0.005) + 1):
             if os.path.exists(self.ready) or self.proc.poll() is not None or time.monotonic() > deadline:
                 break
             time.sleep(0.005)
@@ -199,7 +198,7 @@ class ProbeProcess:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("target")
     parser.add_argument("--interval", type=float, default=0.005, help="seconds between probes (default 0.005)")
     parser.add_argument("--duration", type=float, default=0, help="seconds to run; 0 = until SIGINT/SIGTERM")

@@ -212,6 +212,7 @@ class Node:
         self.proc = self.lab.popen(self.host, self.argv(), stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         log.close()
+
         # nsenter forks (to enter the PID namespace) and waits: the daemon is its child.
         def child():
             if self.proc.poll() is not None:
@@ -449,7 +450,7 @@ def parse_keepalived_stats(text: str, name: Optional[str] = None) -> Dict[str, i
         if name is not None and instance != name:
             continue
         stripped = line.strip()
-        key, _, value = stripped.partition(":")
+        key, _sep, value = stripped.partition(":")
         value = value.strip()
         if not value:
             section = key
@@ -598,4 +599,3 @@ def _decode_frame(ts: float, pkt: bytes) -> Frame:
             fr.version, fr.vrid, fr.priority = vrrp[0] >> 4, vrrp[1], vrrp[2]
         return fr
     return Frame(ts, src_mac, "other")
-

@@ -74,7 +74,7 @@ def _steady(nodes, master: Node, capture: Capture, seconds: float, version: int,
     start_wall = time.time()
     deadline = time.monotonic() + seconds
     samples = 0
-    for _ in range(int(seconds / 0.1) + 2):
+    for _sample in range(int(seconds / 0.1) + 2):
         masters = _masters(nodes)
         assert masters == [master], "expected only %s as master, got %s" % (master, masters)
         samples += 1
