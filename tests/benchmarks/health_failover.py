@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Health-check failover benchmark: time from service failure to the client-visible VIP move.
 
@@ -116,7 +115,7 @@ def fmt(values) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--setups", default=",".join(SETUPS))
     args = parser.parse_args(argv)

@@ -231,7 +231,8 @@ def test_one_mail_per_transition_and_a_dead_server_changes_nothing(env):
                              "-c", "aiosmtpd.handlers.Mailbox", maildir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def listening():
-            out = subprocess.run(["ip", "netns", "exec", lab.host("server1").netns, "ss", "-ltn"], capture_output=True, text=True, timeout=10).stdout
+            out = subprocess.run(["ip", "netns", "exec", lab.host("server1").netns, "ss", "-ltn"], capture_output=True, text=True, timeout=10,
+                                 check=False).stdout
             return "127.0.0.1:2525" in out
         wait_until(listening, timeout=15, interval=0.1, what="SMTP sink")
         gdefs = ("global_defs {\n    router_id lab1\n    notification_email {\n        ops@example.com\n    }\n"
@@ -292,7 +293,8 @@ VIP_B = "203.0.113.100"
 
 
 def _holds(lab, host, vip, dev):
-    out = subprocess.run(["ip", "-n", lab.host(host).netns, "-4", "-o", "addr", "show", "dev", dev], capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run(["ip", "-n", lab.host(host).netns, "-4", "-o", "addr", "show", "dev", dev], capture_output=True, text=True, timeout=10,
+                         check=False).stdout
     return (" %s/" % vip) in out
 
 
@@ -353,6 +355,3 @@ def test_vipd_check_failure_hands_vip_to_keepalived_and_back(env):
         assert not ka.invalid_packets() and not vipd.instance()["counters"]["drops"]
     finally:
         ka.kill()
-
-
-

@@ -747,6 +747,11 @@ class Daemon:
             self.channels = {}
             await self.health.close(timeout=5.0)
             self.cleanup_files()
+            # Already stopping: a repeated SIGTERM/SIGINT/SIGHUP during teardown must not turn a clean exit into
+            # death by signal (asyncio.run would restore SIG_DFL for handlers still registered).
+            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                self.loop.remove_signal_handler(sig)
+                signal.signal(sig, signal.SIG_IGN)
             LOG.info("vipd stopped")
 
     async def _watch_stopping(self) -> None:

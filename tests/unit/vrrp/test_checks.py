@@ -191,7 +191,7 @@ def _alive(pid):
 
 def _wait_gone(pid, timeout=5.0):
     deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / 0.05) + 1):
+    for _attempt in range(int(timeout / 0.05) + 1):
         if not _alive(pid) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
