@@ -1,0 +1,92 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Molecule scenarios (extensions/molecule) run from pytest, so CI counts them.
+
+Each test runs ``molecule test -s NAME`` from the collection root (molecule finds the scenarios under
+extensions/molecule/ because galaxy.yml is there): destroy, syntax, create, converge, idempotence, verify,
+destroy. The systemd image is built once with extensions/molecule/images/build.sh, or reused.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.conftest import ensure_collection_link
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MOLECULE_DIR = os.path.join(REPO, "extensions", "molecule")
+CONTAINERS_CONF = os.path.join(MOLECULE_DIR, "containers.conf")
+BUILD = os.path.join(MOLECULE_DIR, "images", "build.sh")
+BIN = os.path.dirname(sys.executable)
+TAIL_LINES = 120
+
+pytestmark = [pytest.mark.molecule]
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env.update({
+        "PATH": BIN + os.pathsep + env.get("PATH", ""),
+        "CONTAINERS_CONF": CONTAINERS_CONF,
+        "ANSIBLE_COLLECTIONS_PATH": ensure_collection_link(),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "NO_COLOR": "1",
+        "PY_COLORS": "0",
+    })
+    # molecule writes its own ansible.cfg into the scenario's ephemeral directory and points ANSIBLE_CONFIG at it.
+    env.pop("ANSIBLE_CONFIG", None)
+    return env
+
+
+def _tail(text: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _leftovers(scenario_prefix: str) -> list:
+    """Containers of ours still present (by name prefix, as every platform in a scenario is named)."""
+    proc = subprocess.run(["podman", "ps", "-a", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=_env(), timeout=60, check=False)
+    names = []
+    for container in json.loads(proc.stdout or "[]"):
+        names += [n for n in container.get("Names", []) if n.startswith(scenario_prefix)]
+    return names
+
+
+@pytest.fixture(scope="module")
+def molecule_image():
+    if os.geteuid() != 0:
+        pytest.skip("the Molecule scenarios need root (rootful podman, debootstrap)")
+    if not os.path.exists(os.path.join(BIN, "molecule")):
+        pytest.fail("molecule is not installed in %s: the bootstrap must install requirements/molecule.txt" % BIN)
+    proc = subprocess.run([BUILD], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(), timeout=1200,
+                          check=False)
+    assert proc.returncode == 0, "building the Molecule image failed (%s):\n%s" % (BUILD, _tail(proc.stdout))
+    return "localhost/floating-vip-systemd:bookworm"
+
+
+@pytest.mark.parametrize("scenario, prefix", [
+    ("default", "fv-mol-default-"),
+    ("keepalived_mix", "fv-mol-kamix-"),
+])
+def test_molecule_scenario(molecule_image, scenario, prefix):
+    assert shutil.which("podman"), "podman is missing although the image build installs it"
+    try:
+        proc = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=_env(), timeout=1500, check=False)
+    finally:
+        left = _leftovers(prefix)
+        if left:
+            # The test sequence ends with destroy; this only runs when molecule itself died (timeout, crash).
+            subprocess.run([os.path.join(BIN, "molecule"), "destroy", "-s", scenario], cwd=REPO, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, env=_env(), timeout=300, check=False)
+    assert proc.returncode == 0, "molecule test -s %s failed (rc %d); last %d lines:\n%s" % (
+        scenario, proc.returncode, TAIL_LINES, _tail(proc.stdout))
+    for step in ("converge", "idempotence", "verify", "destroy"):
+        assert "%s: Executed: Successful" % step in proc.stdout, "molecule did not run %s successfully:\n%s" % (
+            step, _tail(proc.stdout))
+    assert not left, "containers left behind after molecule test -s %s: %s" % (scenario, left)
