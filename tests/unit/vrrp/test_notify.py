@@ -31,8 +31,10 @@ def test_one_run_per_hook_and_the_latest_queued_wins(tmp_path):
         return n
 
     n = asyncio.run(scenario())
-    lines = out.read_text().split("\n")
-    assert sorted(lines[:2]) == ["BACKUP", "OTHER"] and lines[2:] == ["FAULT", ""]
+    lines = out.read_text().splitlines()
+    # VI_1's hook ran BACKUP then FAULT (MASTER coalesced away); VI_2's ran alongside, in any order.
+    assert [line for line in lines if line != "OTHER"] == ["BACKUP", "FAULT"]
+    assert lines.count("OTHER") == 1 and len(lines) == 3
     assert (n.runs, n.coalesced) == (3, 1)
 
 
