@@ -210,10 +210,10 @@ class Health:
                         other.try_recover()
                 elif new == S.BACKUP and old == S.MASTER and other.state == S.MASTER and not other.machine.resigning:
                     # keepalived vrrp_sync_backup(): the others leave MASTER with it.
-                    other.execute(other.machine._leave_master(self.daemon.now(), why))
+                    other.execute(other.machine.sync_backup(self.daemon.now(), why))
                 elif new == S.MASTER and other.state == S.BACKUP:
                     # keepalived vrrp_sync_master(): the others follow it to MASTER.
-                    other.execute(other.machine._become_master(self.daemon.now(), why))
+                    other.execute(other.machine.sync_master(self.daemon.now(), why))
         finally:
             self._syncing = False
 

@@ -234,6 +234,21 @@ class Machine:
         self.next_deadline = None
         return self._transition(now, old, State.STOPPED, "stopped")
 
+    def sync_backup(self, now, reason):
+        """A sync-group peer left MASTER: follow it to BACKUP (keepalived vrrp_sync_backup()).
+
+        Only a master that is not resigning moves; anything else is left alone ([]).
+        """
+        if self.state != State.MASTER or self.resigning:
+            return []
+        return self._leave_master(now, reason)
+
+    def sync_master(self, now, reason):
+        """A sync-group peer became MASTER: follow it (keepalived vrrp_sync_master()). Only from BACKUP."""
+        if self.state != State.BACKUP:
+            return []
+        return self._become_master(now, reason)
+
     # --- per-state receive rules --------------------------------------------------------------------
 
     def _backup_rx(self, now, src_ip, priority, interval_cs):

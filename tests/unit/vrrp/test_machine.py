@@ -505,3 +505,64 @@ def test_lan_v3_mixed_intervals_single_master():
     takeover = T0 + lan.history[-1][0]
     assert takeover == pytest.approx(last_advert + 0.3 + 0.0609375, abs=1e-5)
     assert lan.machines[B].advert_int == 1.0            # as master, its own interval again
+
+
+# --- sync groups (keepalived vrrp_sync_backup / vrrp_sync_master) ------------------------------------
+
+def test_sync_backup_takes_a_master_to_backup_with_a_fresh_master_down_timer():
+    mach = master(100)
+    acts = mach.sync_backup(T0 + 0.4, "sync group G: VI_2 MASTER -> BACKUP")
+    assert acts[:-1] == [RemoveVips()]
+    t = only_transition(acts)
+    assert (t.old, t.new, t.reason) == (State.MASTER, State.BACKUP, "sync group G: VI_2 MASTER -> BACKUP")
+    assert mach.state == State.BACKUP
+    assert mach.next_deadline == approx(T0 + 0.4 + 3 + 156 / 256)
+    # no advert from anyone: it takes over again after Master_Down_Interval, as keepalived does
+    assert mach.on_timer(T0 + 0.4 + 3 + 156 / 256 - 1e-6) == []
+    assert mach.on_timer(T0 + 0.4 + 3 + 156 / 256)[:3] == MASTER_ACTIONS
+
+
+@pytest.mark.parametrize("prepare", ["backup", "fault", "resigning", "stopped"])
+def test_sync_backup_leaves_non_masters_and_a_resigning_master_alone(prepare):
+    if prepare == "backup":
+        mach = started(100)
+    elif prepare == "fault":
+        mach = started(100)
+        mach.fault(T0, "tracking")
+    elif prepare == "resigning":
+        mach = master(100)
+        mach.resign(T0)
+    else:
+        mach = started(100)
+        mach.resign(T0)
+    state, deadline, resigning = mach.state, mach.next_deadline, mach.resigning
+    assert mach.sync_backup(T0 + 0.5, "sync") == []
+    assert (mach.state, mach.next_deadline, mach.resigning) == (state, deadline, resigning)
+
+
+def test_sync_master_takes_a_backup_to_master_at_once():
+    mach = started(100)
+    mach.on_advert(T0 + 1, B, 200, 100)                  # a master is alive: B
+    acts = mach.sync_master(T0 + 1.25, "sync group G: VI_2 BACKUP -> MASTER")
+    assert acts[:-1] == MASTER_ACTIONS
+    t = only_transition(acts)
+    assert (t.old, t.new) == (State.BACKUP, State.MASTER)
+    assert mach.master_ip == A and mach.next_deadline == approx(T0 + 1.25 + 1.0)
+    assert mach.on_timer(T0 + 2.25) == [SendAdvert(100)]
+
+
+@pytest.mark.parametrize("prepare", ["master", "fault", "stopped", "init"])
+def test_sync_master_only_moves_a_backup(prepare):
+    if prepare == "master":
+        mach = master(100)
+    elif prepare == "fault":
+        mach = started(100)
+        mach.fault(T0, "tracking")
+    elif prepare == "stopped":
+        mach = started(100)
+        mach.resign(T0)
+    else:
+        mach = mk(100)
+    state, deadline = mach.state, mach.next_deadline
+    assert mach.sync_master(T0 + 0.5, "sync") == []
+    assert (mach.state, mach.next_deadline) == (state, deadline)
