@@ -344,7 +344,7 @@ def test_register_block_and_instance_keyword():
         assert cfg.extensions == {"vipd_check": {"web": 1}}
         inst = cfg.instances["V"]
         assert inst.extensions == {"track_check": ["web"]}
-        back = config.parse_text(text.split("vrrp_instance")[0] + config.render_instance(inst)).instances["V"]
+        back = config.parse_text(text.split("vrrp_instance", maxsplit=1)[0] + config.render_instance(inst)).instances["V"]
         assert back == inst
         assert _errors("vipd_check bad {\n}\n", "y.conf") == ["y.conf:1: bad check"]
     finally:
