@@ -47,14 +47,34 @@ def _tail(text: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _leftovers(scenario_prefix: str) -> list:
-    """Containers of ours still present (by name prefix, as every platform in a scenario is named)."""
-    proc = subprocess.run(["podman", "ps", "-a", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=_env(), timeout=60, check=False)
+def _podman(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman"] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+                          timeout=120, check=False)
+
+
+def _leftovers(prefix: str) -> list:
+    """Containers and networks of ours still present (every one in a scenario is named PREFIX...)."""
     names = []
-    for container in json.loads(proc.stdout or "[]"):
-        names += [n for n in container.get("Names", []) if n.startswith(scenario_prefix)]
+    for container in json.loads(_podman("ps", "-a", "--format", "json").stdout or "[]"):
+        names += [n for n in container.get("Names", []) if n.startswith(prefix)]
+    names += [n for n in _podman("network", "ls", "--format", "{{.Name}}").stdout.split() if n.startswith(prefix.rstrip("-"))]
     return names
+
+
+def _clean_up(scenario: str, prefix: str) -> list:
+    """After molecule died before its own destroy: molecule destroy, then podman directly (molecule may be what broke)."""
+    if not _leftovers(prefix):
+        return []
+    subprocess.run([os.path.join(BIN, "molecule"), "destroy", "-s", scenario], cwd=REPO, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env=_env(), timeout=300, check=False)
+    left = _leftovers(prefix)
+    for name in left:
+        if _podman("container", "exists", name).returncode == 0:
+            _podman("rm", "--force", "--time", "5", name)
+    for name in left:
+        if _podman("network", "exists", name).returncode == 0:
+            _podman("network", "rm", name)
+    return left
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +99,8 @@ def test_molecule_scenario(molecule_image, scenario, prefix):
         proc = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env=_env(), timeout=1500, check=False)
     finally:
-        left = _leftovers(prefix)
-        if left:
-            # The test sequence ends with destroy; this only runs when molecule itself died (timeout, crash).
-            subprocess.run([os.path.join(BIN, "molecule"), "destroy", "-s", scenario], cwd=REPO, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, env=_env(), timeout=300, check=False)
+        # The test sequence ends with destroy; this only finds something when molecule itself died (timeout, crash).
+        left = _clean_up(scenario, prefix)
     assert proc.returncode == 0, "molecule test -s %s failed (rc %d); last %d lines:\n%s" % (
         scenario, proc.returncode, TAIL_LINES, _tail(proc.stdout))
     for step in ("converge", "idempotence", "verify", "destroy"):
