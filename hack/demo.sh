@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: a lab of namespace hosts, a VIP alias on server1 persisted to rc.local and ifcfg, the client
 # reaching it, then the VIP moved to server2 and the client's ARP entry following the gratuitous ARP alone.
+# Then, on the same lab, a VRRP pair run by vipd fails over live and preempts back (hack/demo_vrrp.sh).
 # Everything happens inside network namespaces this script creates (198.51.100.0/24) and is torn down on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +28,11 @@ lab() { python -m tests.lab "$@"; }
 on() { local host=$1; shift; lab exec "$PREFIX" "$host" -- "$@"; }
 neigh_mac() { ip -n "${PREFIX}client1" neigh show to "$VIP" dev eth0 | grep -o 'lladdr [0-9a-f:]*' | cut -d' ' -f2 || true; }
 
-PREFIX="" TCPDUMP_PID="" WORK=$(mktemp -d /tmp/floating-vip-demo.XXXXXX)
+PREFIX="" TCPDUMP_PID="" PROBER_PID="" WORK=$(mktemp -d /tmp/floating-vip-demo.XXXXXX)
 cleanup() {
   local rc=$?
   [[ -n $TCPDUMP_PID ]] && kill "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
+  if [[ -n $PROBER_PID ]]; then kill "$PROBER_PID" 2>/dev/null; wait "$PROBER_PID" 2>/dev/null || true; fi
   if [[ -n $PREFIX ]]; then
     step "Tear the lab down"
     lab down "$PREFIX" && say "namespaces ${PREFIX}* and their /etc overlays are gone"
@@ -93,3 +95,7 @@ say "server1's rc.local and ifcfg-eth0:0 no longer carry the VIP; server2's do:"
 show on server1 ls /etc/sysconfig/network-scripts/
 show on server1 cat /etc/rc.local
 show on server2 cat /etc/sysconfig/network-scripts/ifcfg-eth0:0
+
+# Part two, on the same lab: a VRRP pair with vipd, a hard failure under a 5 ms probe, preemption back.
+# shellcheck source=hack/demo_vrrp.sh
+source hack/demo_vrrp.sh
