@@ -1,7 +1,7 @@
 # The second half of `make demo`, sourced by hack/demo.sh on the same lab (its helpers step/say/show/on,
 # PREFIX, INVENTORY, S1_MAC, S2_MAC, WORK and its EXIT trap, which tears the lab down).
 # server1 and server2 become a VRRP pair run by vipd (playbooks/vrrp_pair.yml); a client probes the VRRP
-# VIP every 5 ms while server1's vipd is killed with SIGKILL, then restarted by re-running the play.
+# VIP every 5 ms while server1 fails hard (vipd SIGKILLed, link cut), then restarted by re-running the play.
 
 VRRP_VIP=198.51.100.50
 VRRP_PLAYBOOK=playbooks/vrrp_pair.yml
@@ -75,13 +75,15 @@ show on client1 ping -n -c 2 -W 2 "$VRRP_VIP"
 show ip -n "${PREFIX}client1" neigh show to "$VRRP_VIP"
 arp_is "$S1_MAC" && say "OK: $VRRP_VIP -> $S1_MAC (server1)" || { say "UNEXPECTED: $(vrrp_mac)"; exit 1; }
 
-step "Hard failure: SIGKILL server1's vipd while the client probes the VIP every 5 ms"
+step "Hard failure of server1: its vipd SIGKILLed and its link cut, while the client probes the VIP every 5 ms"
 probe_start
 sleep 0.5
 VIPD_PID=$(on server1 cat "$LAB_PIDFILE")
 say "server1's vipd is PID $VIPD_PID (in server1's PID namespace):  kill -KILL $VIPD_PID"
 KILLED_AT=$EPOCHREALTIME
 on server1 kill -KILL "$VIPD_PID"
+say "and the host drops off the network:  ip link set eth0 down"
+on server1 ip link set eth0 down
 say "No priority-0 advert goes out: server2 notices only when the adverts stop, after"
 say "Master_Down_Interval = 3 x 1 s + (256 - 140)/256 s = 3.45 s; then it adds the VIP and sends gratuitous ARP."
 wait_for 10 "MASTER on server2" is_master server2
@@ -90,19 +92,19 @@ say "interval runs from server1's last advert, which went out up to 1 s before t
 wait_for 5 "client ARP entry -> server2" arp_is "$S2_MAC"
 sleep 1
 probe_stop
-say "The daemon died, not the host: server1's kernel kept answering for the VIP until server2's"
-say "gratuitous ARP moved the client, so the client lost nothing. (A host that dies with its daemon"
-say "costs about Master_Down_Interval: see the hard-failure rows in docs/benchmarks.md.)"
+say "The longest gap above is the client-visible outage of a dead master: about Master_Down_Interval,"
+say "the floor the protocol sets (keepalived's is the same: see the hard-failure rows in docs/benchmarks.md)."
 
 step "After the failover: server2 is master and the client's ARP entry is server2's MAC ($S2_MAC)"
 fleet
 show ip -n "${PREFIX}client1" neigh show to "$VRRP_VIP"
 arp_is "$S2_MAC" && say "OK: $VRRP_VIP -> $S2_MAC (server2), learnt from server2's gratuitous ARP" || { say "UNEXPECTED: $(vrrp_mac)"; exit 1; }
-say "A killed daemon cannot clean up: server1 still holds the address (the client no longer goes there);"
+say "A killed daemon cannot clean up: server1 still holds the address on its dead link;"
 say "its vipd removes it when it starts again, before it takes anything back."
 show on server1 ip -br addr show dev eth0
 
-step "Restart server1's vipd (re-run the play) and watch it preempt: priority 150 > 140"
+step "server1 comes back: link up, vipd restarted (re-run the play); watch it preempt: priority 150 > 140"
+on server1 ip link set eth0 up
 probe_start
 say "ansible-playbook -i INVENTORY $VRRP_PLAYBOOK   (the play starts vipd again where it is not running)"
 play "$VRRP_PLAYBOOK" -e "vrrp_pair_vip=${VRRP_VIP}/24"
