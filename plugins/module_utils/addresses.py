@@ -13,19 +13,55 @@ from __future__ import annotations
 __metaclass__ = type
 
 import errno
+import importlib.util
 import ipaddress
+import os
 import socket
+import struct
+import sys
 from dataclasses import dataclass
 from typing import List, Optional
 
+
+def _import_pyroute2_lazily():
+    """Make `import pyroute2.netlink...` load only the submodules it names.
+
+    pyroute2 0.9's package __init__ imports the whole library (NDB, IPDB, nftables, wireguard, asyncio
+    and ssl...): about 23 MB of RSS in a 10 MB interpreter, while this file needs the netlink message
+    classes (about 0.5 MB). The package module is created from its spec but its __init__ only runs when
+    something asks for a top-level name (`from pyroute2 import IPRoute` still works, it just pays then).
+    """
+    if "pyroute2" in sys.modules:
+        return
+    spec = importlib.util.find_spec("pyroute2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("No module named 'pyroute2'")
+    package = importlib.util.module_from_spec(spec)
+    state = {"loaded": False}
+
+    def __getattr__(name):
+        # Submodules are the import system's business; anything else is a top-level name: load the package.
+        if name.startswith("__") or state["loaded"] or importlib.util.find_spec("pyroute2." + name) is not None:
+            raise AttributeError(name)
+        state["loaded"] = True
+        spec.loader.exec_module(package)
+        return package.__dict__[name] if name in package.__dict__ else getattr(package, name)
+
+    package.__getattr__ = __getattr__
+    sys.modules["pyroute2"] = package
+
+
 try:
-    from pyroute2 import IPRoute
+    _import_pyroute2_lazily()
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
     from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 except ImportError as exc:  # the modules report this through missing_required_lib()
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = exc
+    sys.modules.pop("pyroute2", None)
 
     class NetlinkError(Exception):  # type: ignore[no-redef]
         code = 0
@@ -60,9 +96,83 @@ def _require():
         raise AddressError("pyroute2 is required: %s" % PYROUTE2_IMPORT_ERROR)
 
 
-def _ipr():
-    _require()
-    return IPRoute()
+RTM_NEWLINK, RTM_GETLINK = 16, 18
+RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
+NETLINK_TIMEOUT = 5.0
+_NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+
+
+class _Rtnl:
+    """One request/response conversation on an rtnetlink socket; pyroute2 encodes and decodes the messages.
+
+    A plain blocking socket per call: no event loop, no thread, so it works the same inside vipd's asyncio
+    loop, in an Ansible module and in tests, in whatever network namespace the caller is in.
+    """
+
+    def __init__(self):
+        _require()
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
+        self.sock.settimeout(NETLINK_TIMEOUT)  # a lost reply must not hang the daemon
+        self.seq = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def request(self, msg, msg_type, flags=0, dump=False):
+        """Send msg; return the decoded replies of a dump, [] for an acknowledged change; NetlinkError on error."""
+        self.seq += 1
+        msg["header"]["type"] = msg_type
+        # A dump ends with NLMSG_DONE; anything else asks for an ack, so every request ends with a message we wait for.
+        flags |= NLM_F_DUMP if dump else NLM_F_ACK
+        msg["header"]["flags"] = NLM_F_REQUEST | flags
+        msg["header"]["sequence_number"] = self.seq
+        try:
+            msg.encode()
+        except (struct.error, ValueError, TypeError) as exc:
+            raise AddressError("cannot encode netlink request: %s" % exc)
+        self.sock.send(msg.data)
+        out = []
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+            except socket.timeout:
+                raise AddressError("no netlink reply within %g s" % NETLINK_TIMEOUT)
+            offset = 0
+            while offset + _NLMSG_HEADER.size <= len(data):
+                length, kind, _flags, seq, _port = _NLMSG_HEADER.unpack_from(data, offset)
+                if length < _NLMSG_HEADER.size:
+                    return out
+                chunk = data[offset:offset + length]
+                offset += (length + 3) & ~3
+                if seq != self.seq:
+                    continue
+                if kind == NLMSG_DONE:
+                    return out
+                if kind == NLMSG_ERROR:
+                    code = struct.unpack_from("=i", chunk, _NLMSG_HEADER.size)[0]
+                    if code:
+                        raise NetlinkError(-code, os.strerror(-code))
+                    return out  # the acknowledgement of a change
+                reply = type(msg)(chunk)
+                reply.decode()
+                out.append(reply)
+
+
+def _links():
+    """{index: name} of the links in this namespace."""
+    return dict((int(index), name) for index, name in socket.if_nameindex())
+
+
+def _get_link(index):
+    # ifinfmsg pulls in 30 more pyroute2 modules (1.4 MB); only the modules ask for link details
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+    msg = ifinfmsg()
+    msg["index"] = index
+    with _Rtnl() as rtnl:
+        return rtnl.request(msg, RTM_GETLINK)[0]
 
 
 def _family_const(family):
@@ -84,17 +194,19 @@ def parse_cidr(cidr):
 
 
 def link_index(ifname: str) -> int:
-    with _ipr() as ipr:
-        found = ipr.link_lookup(ifname=ifname)
-    if not found:
+    _require()
+    try:
+        return int(socket.if_nametoindex(ifname))
+    except (OSError, ValueError, TypeError):
         raise AddressError("interface %s not found" % ifname)
-    return int(found[0])
 
 
 def _link(ifname):
     index = link_index(ifname)
-    with _ipr() as ipr:
-        return ipr.get_links(index)[0]
+    try:
+        return _get_link(index)
+    except NetlinkError:
+        raise AddressError("interface %s not found" % ifname)
 
 
 def link_mac(ifname: str) -> str:
@@ -110,8 +222,8 @@ def link_is_up(ifname: str) -> bool:
 
 
 def link_names() -> List[str]:
-    with _ipr() as ipr:
-        return sorted(str(m.get_attr("IFLA_IFNAME")) for m in ipr.get_links())
+    _require()
+    return sorted(_links().values())
 
 
 def _to_addr(msg, names) -> Addr:
@@ -139,12 +251,11 @@ def _to_addr(msg, names) -> Addr:
 def list_addresses(ifname: Optional[str] = None, family=None) -> List[Addr]:
     fam = _family_const(family)
     index = link_index(ifname) if ifname else None
-    with _ipr() as ipr:
-        names = dict((int(m["index"]), str(m.get_attr("IFLA_IFNAME"))) for m in ipr.get_links())
-        kwargs = {}
-        if fam is not None:
-            kwargs["family"] = fam
-        msgs = ipr.get_addr(**kwargs)
+    names = _links()
+    request = ifaddrmsg()
+    request["family"] = fam or socket.AF_UNSPEC
+    with _Rtnl() as rtnl:
+        msgs = rtnl.request(request, RTM_GETADDR, dump=True)
     out = []
     for msg in msgs:
         if msg["family"] not in (socket.AF_INET, socket.AF_INET6):
@@ -170,28 +281,38 @@ def add_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: 
     """Add cidr to ifname. Returns False when exactly that address/prefix is already there."""
     iface = parse_cidr(cidr)
     index = link_index(ifname)
-    kwargs = dict(index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+    msg = _addr_msg(index, iface)
     if iface.version == 4:
         if label:
             if len(label) > 15:
                 raise AddressError("label %s is longer than 15 characters" % label)
-            kwargs["label"] = label
+            msg["attrs"].append(["IFA_LABEL", label])
         if broadcast:
-            kwargs["broadcast"] = str(broadcast)
-    else:
-        kwargs["family"] = socket.AF_INET6
-        if nodad:
-            kwargs["flags"] = IFA_F_NODAD
+            msg["attrs"].append(["IFA_BROADCAST", str(broadcast)])
+    elif nodad:
+        msg["flags"] = IFA_F_NODAD
     if scope is not None:
-        kwargs["scope"] = int(scope)
-    with _ipr() as ipr:
+        msg["scope"] = int(scope)
+    with _Rtnl() as rtnl:
         try:
-            ipr.addr("add", **kwargs)
+            rtnl.request(msg, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
         except NetlinkError as exc:
             if exc.code == errno.EEXIST:
                 return False
             _raise("add", ifname, cidr, exc)
     return True
+
+
+def _addr_msg(index, iface):
+    """An ifaddrmsg for index and an ip_interface, as `ip addr` builds it (IPv4: IFA_LOCAL = IFA_ADDRESS)."""
+    msg = ifaddrmsg()
+    msg["index"] = index
+    msg["family"] = socket.AF_INET if iface.version == 4 else socket.AF_INET6
+    msg["prefixlen"] = iface.network.prefixlen
+    msg["attrs"] = [["IFA_ADDRESS", str(iface.ip)]]
+    if iface.version == 4:
+        msg["attrs"].append(["IFA_LOCAL", str(iface.ip)])
+    return msg
 
 
 def _same(a: Addr, b: Addr) -> bool:
@@ -210,12 +331,9 @@ def delete_address(ifname: str, cidr: str) -> bool:
     target = [a for a in before if a.address == str(iface.ip) and a.prefixlen == iface.network.prefixlen]
     if not target:
         return False
-    kwargs = dict(index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
-    if iface.version == 6:
-        kwargs["family"] = socket.AF_INET6
-    with _ipr() as ipr:
+    with _Rtnl() as rtnl:
         try:
-            ipr.addr("del", **kwargs)
+            rtnl.request(_addr_msg(index, iface), RTM_DELADDR)
         except NetlinkError as exc:
             if exc.code == errno.EADDRNOTAVAIL:
                 return False

@@ -23,13 +23,14 @@ __metaclass__ = type
 import asyncio
 import ipaddress
 import grp
+import importlib
 import os
 import pwd
 import signal
 import socket
-import ssl
 import stat
 import struct
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, List, Optional
@@ -178,9 +179,28 @@ def _host_header(host: str, port: int, default_port: int) -> str:
     return host if port == default_port else "%s:%d" % (host, port)
 
 
+def ssl_module():
+    """ssl, imported on the first https check only (it maps OpenSSL: about 4.5 MB of RSS).
+
+    The daemon imports asyncio with ssl held back (cli.import_asyncio_without_ssl), so asyncio's own
+    modules saw `ssl = None`; they get the real module here, before the first TLS connection.
+    """
+    import ssl
+    for name, module in sorted(sys.modules.items()):
+        if name.startswith("asyncio.") and module is not None and getattr(module, "ssl", ssl) is None:
+            if name == "asyncio.sslproto":
+                # it defines names from ssl at import time (SSLAgainErrors...): run it again, now with ssl;
+                # selector_events and base_events look SSLProtocol up on the module at each use
+                importlib.reload(module)
+            else:
+                module.ssl = ssl
+    return ssl
+
+
 async def _http_exchange(host, port, path, tls, tls_verify, server_name):
     context = None
     if tls:
+        ssl = ssl_module()
         context = ssl.create_default_context()
         if not tls_verify:
             context.check_hostname = False
@@ -210,9 +230,9 @@ async def http_probe(host: str, port: int, path: str = "/", timeout: float = 2.0
         data = await asyncio.wait_for(_http_exchange(host, port, path, tls, tls_verify, server_name), timeout)
     except asyncio.TimeoutError:
         return Result(False, "%s: no complete answer within %gs" % (where, timeout))
-    except ssl.SSLError as exc:
-        return Result(False, "%s: TLS: %s" % (where, exc.reason or exc))
     except OSError as exc:
+        if tls and isinstance(exc, ssl_module().SSLError):
+            return Result(False, "%s: TLS: %s" % (where, exc.reason or exc))
         return Result(False, "%s: %s" % (where, exc.strerror or exc))
     head, _sep, body = data.partition(b"\r\n\r\n")
     words = head.split(b"\r\n", 1)[0].split()

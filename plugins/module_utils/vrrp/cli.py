@@ -136,11 +136,31 @@ def sd_notify(message: str) -> bool:
         sock.close()
 
 
+def import_asyncio_without_ssl() -> None:
+    """Import asyncio with ssl held back: asyncio imports it for TLS transports that only an https
+    vipd_check uses, and ssl maps OpenSSL (about 4.5 MB of RSS). checks.ssl_module() imports ssl and
+    hands it to asyncio's modules on the first https check. If this Python's asyncio insists on ssl,
+    it is imported as usual."""
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # type: ignore[assignment]  # makes `import ssl` raise ImportError
+    try:
+        import asyncio  # noqa: F401  pylint: disable=unused-import
+    except ImportError:
+        pass
+    finally:
+        if sys.modules.get("ssl", 0) is None:
+            del sys.modules["ssl"]
+    if "asyncio" not in sys.modules:
+        import asyncio  # noqa: F401,F811  pylint: disable=unused-import,reimported
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return cmd_check(args.config)
     if args.command == "run":
+        import_asyncio_without_ssl()
         from . import daemon  # imported late: `check` and `status` need no pyroute2
         return daemon.run(args.config, pidfile=args.pidfile, control_socket=args.control_socket, log_level=args.log_level,
                           on_ready=lambda: sd_notify("READY=1"))

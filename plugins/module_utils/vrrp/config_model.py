@@ -11,7 +11,6 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import hashlib
 import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
@@ -182,14 +181,14 @@ class Instance:
         return not self.nopreempt
 
     def fingerprint(self):
-        """Stable digest of everything that affects behaviour (not where it was read from).
+        """Canonical text of everything that affects behaviour (not where it was read from).
 
-        Equal fingerprints mean a reload may keep the running instance untouched.
+        Equal fingerprints mean a reload may keep the running instance untouched. The text itself, not a
+        hash of it: exact, and hashlib would map OpenSSL's libcrypto (3 MB of RSS) into the daemon.
         """
         data = asdict(self)
         data.pop("source", None)
-        blob = json.dumps(data, sort_keys=True, default=repr, separators=(",", ":"))
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return json.dumps(data, sort_keys=True, default=repr, separators=(",", ":"))
 
 
 @dataclass

@@ -73,6 +73,8 @@ class InstanceRuntime:
         self.fault_causes: Dict[str, str] = {}  # "socket" | "tracking" | "group" -> reason; FAULT until empty
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
+        # (priority, interval_cs, src_ip) -> [(frame, dst)]: an idle master re-sends the same bytes every interval
+        self._advert_cache: Dict[tuple, list] = {}
 
     # ---- identity ------------------------------------------------------------------------------------
 
@@ -260,20 +262,34 @@ class InstanceRuntime:
 
     # ---- wire ----------------------------------------------------------------------------------------
 
+    def advert_frames(self, channel, priority: int) -> list:
+        """[(frame, dst)] for this priority, encoded once per (priority, interval, source) and then reused."""
+        interval = self.machine.advert_int if self.machine else self.cfg.advert_int
+        key = (priority, int(round(float(interval) * 100)), self.src_ip, channel)
+        frames = self._advert_cache.get(key)
+        if frames is not None:
+            return frames
+        advert = packet.Advert(version=self.cfg.version, vrid=self.cfg.vrid, priority=priority,
+                               interval_cs=key[1], addresses=self.advertised_addresses(),
+                               auth_type=self.auth_type if self.cfg.version == 2 else packet.AUTH_NONE,
+                               auth_data=self.auth_data if self.cfg.version == 2 else b"", family=self.family)
+        group = netio.MCAST_V4 if self.family == 4 else netio.MCAST_V6
+        frames = []
+        for dst in (self.cfg.unicast_peers or [group]):
+            payload = packet.encode(advert, self.src_ip, dst, pseudo_header_checksum=(self.cfg.v3_checksum != "plain"))
+            frames.append((channel.frame(payload, self.src_ip, dst), dst))
+        if len(self._advert_cache) >= 8:  # priorities move with tracking: keep the few recent ones
+            self._advert_cache.clear()
+        self._advert_cache[key] = frames
+        return frames
+
     def send_advert(self, priority: int) -> None:
         channel = self.daemon.channels.get((self.ifname, self.family))
         if channel is None or not self.src_ip:
             return
-        interval = self.machine.advert_int if self.machine else self.cfg.advert_int
-        advert = packet.Advert(version=self.cfg.version, vrid=self.cfg.vrid, priority=priority,
-                               interval_cs=int(round(float(interval) * 100)), addresses=self.advertised_addresses(),
-                               auth_type=self.auth_type if self.cfg.version == 2 else packet.AUTH_NONE,
-                               auth_data=self.auth_data if self.cfg.version == 2 else b"", family=self.family)
-        group = netio.MCAST_V4 if self.family == 4 else netio.MCAST_V6
-        for dst in (self.cfg.unicast_peers or [group]):
-            payload = packet.encode(advert, self.src_ip, dst, pseudo_header_checksum=(self.cfg.v3_checksum != "plain"))
+        for frame, dst in self.advert_frames(channel, priority):
             try:
-                channel.send(payload, self.src_ip, dst)
+                channel.send_frame(frame, self.src_ip, dst)
                 self.counters["adverts_out"] += 1
             except netio.NetIOError as exc:
                 self.counters["send_errors"] += 1
@@ -445,6 +461,7 @@ class Daemon:
         self.started = _wall()
         self.reloads = {"ok": 0, "failed": 0}
         self.vip_owned_elsewhere = self._vip_owned_elsewhere
+        self._watch_wakeup: Optional[asyncio.Event] = None  # created in main(): 3.9 binds an Event to a loop
 
     def now(self) -> float:
         return self.loop.time()  # time.monotonic()
@@ -569,6 +586,7 @@ class Daemon:
             else:
                 LOG.info("%s: removed from the configuration; resigning", name)
                 self.retiring.append(runtime)
+                self._wake_watcher()
                 runtime.resign()
         self.cfg = new
         self.health.configure(new)
@@ -590,6 +608,7 @@ class Daemon:
             self._finish()
             return
         self.stopping = True
+        self._wake_watcher()
         LOG.info("%s: resigning every instance", why)
         runtimes = list(self.instances.values()) + self.retiring
         longest = 0.0
@@ -734,6 +753,7 @@ class Daemon:
         LOG.info("vipd ready: %d instance(s), pid %d, control %s", len(self.instances), os.getpid(), self.control_socket or "-")
         if self.on_ready:
             self.on_ready()
+        self._watch_wakeup = asyncio.Event()
         watcher = self.loop.create_task(self._watch_stopping())
         try:
             return await self.done
@@ -754,10 +774,18 @@ class Daemon:
                 signal.signal(sig, signal.SIG_IGN)
             LOG.info("vipd stopped")
 
+    def _wake_watcher(self) -> None:
+        if self._watch_wakeup is not None:
+            self._watch_wakeup.set()
+
     async def _watch_stopping(self) -> None:
         # Machines reach STOPPED from timers and adverts; polling the cheap predicate keeps those paths simple.
+        # It only polls while something is stopping: an idle master must not wake up for it.
         while True:
-            await asyncio.sleep(0.05 if (self.stopping or self.retiring) else 1.0)
+            if not (self.stopping or self.retiring):
+                self._watch_wakeup.clear()
+                await self._watch_wakeup.wait()
+            await asyncio.sleep(0.05)
             self._check_stopped()
 
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 __metaclass__ = type
 
 import logging
-import smtplib
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import List, Optional
 
 LOG = logging.getLogger("vipd")
@@ -31,8 +28,11 @@ BODIES = {
 
 
 def build_message(router_id: str, sender: str, recipients: List[str], kind: str, name: str, old: str, new: str,
-                  priority: int, reason: str = "") -> EmailMessage:
+                  priority: int, reason: str = ""):
     """keepalived's subject `[router_id] VRRP Instance NAME - Entering STATE state`, plus old/new in the body."""
+    # email and smtplib (about 3 MB of RSS) load on the first alert only: most configs never send mail.
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
     what = "VRRP Group" if kind == "GROUP" else "VRRP Instance"
     msg = EmailMessage()
     msg["From"] = sender
@@ -85,7 +85,8 @@ class Mailer:
         future.add_done_callback(self._done)
         return future
 
-    def _send(self, msg: EmailMessage) -> None:
+    def _send(self, msg) -> None:
+        import smtplib
         with smtplib.SMTP(self.server, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(msg)
 

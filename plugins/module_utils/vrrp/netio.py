@@ -12,13 +12,10 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import asyncio
 import errno
 import ipaddress
 import socket
 import struct
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -41,26 +38,11 @@ MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve 
 SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 
 
-_EXECUTOR = None
-_EXECUTOR_LOCK = threading.Lock()
-
-
 def _netlink(func, *args, **kwargs):
-    """Call an addresses.* function on a worker thread and wait for it.
-
-    pyroute2 0.9's synchronous IPRoute drives an asyncio loop of its own, which fails inside the
-    daemon's running loop; one dedicated thread keeps calls ordered (make-before-break relies on it)
-    and the wait is a few milliseconds of netlink.
-    """
-    global _EXECUTOR
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return func(*args, **kwargs)  # no loop here (modules, tests): call directly
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vipd-netlink")
-    return _EXECUTOR.submit(func, *args, **kwargs).result()
+    """Call an addresses.* function. Each call is a short blocking netlink exchange on its own socket
+    (no event loop, no thread), so it is safe inside the daemon's running loop and keeps calls ordered,
+    which make-before-break relies on."""
+    return func(*args, **kwargs)
 
 
 class NetIOError(Exception):
@@ -92,6 +74,7 @@ class Channel:
         except addresses.AddressError as exc:
             raise NetIOError(str(exc))
         self.sock = self._open()
+        self._v6_ancillary = {}  # (src, dst) -> (cmsg list, address): computed once per destination
 
     def _open(self) -> socket.socket:
         fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
@@ -130,15 +113,26 @@ class Channel:
     def close(self) -> None:
         self.sock.close()
 
+    def frame(self, payload: bytes, src: str, dst: str) -> bytes:
+        """What send_frame() writes: IPv4 with our own header (IP_HDRINCL), IPv6 the VRRP payload itself."""
+        return packet.build_ipv4(payload, src, dst) if self.family == 4 else bytes(payload)
+
     def send(self, payload: bytes, src: str, dst: str) -> None:
         """Send one VRRP payload; raises NetIOError (the daemon logs and counts it, then carries on)."""
+        self.send_frame(self.frame(payload, src, dst), src, dst)
+
+    def send_frame(self, frame: bytes, src: str, dst: str) -> None:
+        """Send bytes from frame(); the daemon caches them, so a steady master does no encoding."""
         try:
             if self.family == 4:
-                self.sock.sendto(packet.build_ipv4(payload, src, dst), (dst, 0))
+                self.sock.sendto(frame, (dst, 0))
             else:
-                pktinfo = socket.inet_pton(socket.AF_INET6, src) + struct.pack("=I", self.ifindex)
-                scope = self.ifindex if ipaddress.ip_address(dst).is_link_local or ipaddress.ip_address(dst).is_multicast else 0
-                self.sock.sendmsg([payload], [(socket.IPPROTO_IPV6, IPV6_PKTINFO, pktinfo)], 0, (dst, 0, 0, scope))
+                ancillary = self._v6_ancillary.get((src, dst))
+                if ancillary is None:
+                    pktinfo = socket.inet_pton(socket.AF_INET6, src) + struct.pack("=I", self.ifindex)
+                    scope = self.ifindex if ipaddress.ip_address(dst).is_link_local or ipaddress.ip_address(dst).is_multicast else 0
+                    ancillary = self._v6_ancillary[(src, dst)] = ([(socket.IPPROTO_IPV6, IPV6_PKTINFO, pktinfo)], (dst, 0, 0, scope))
+                self.sock.sendmsg([frame], ancillary[0], 0, ancillary[1])
         except OSError as exc:
             raise NetIOError("send to %s on %s failed: %s" % (dst, self.ifname, exc))
 

@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 from __future__ import annotations
 __metaclass__ = type
 
-import hmac
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -224,6 +223,16 @@ def decode(payload, src, dst, family=4):
                   addresses=addresses, auth_type=auth_type, auth_data=auth_data, family=family), form
 
 
+def _same_bytes(a: bytes, b: bytes) -> bool:
+    """Constant-time equality for the 8-byte PASS field (hmac.compare_digest would map OpenSSL's libcrypto)."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for x, y in zip(a, b):
+        diff |= x ^ y
+    return diff == 0
+
+
 def check_advert(advert, vrid, version, auth_type=AUTH_NONE, auth_data=b"", interval_cs=None, addr_count=None):
     """The per-instance receive rules (RFC 3768 7.1, as keepalived applies them); raises PacketError.
 
@@ -239,7 +248,7 @@ def check_advert(advert, vrid, version, auth_type=AUTH_NONE, auth_data=b"", inte
     if version == 2:
         if advert.auth_type != auth_type:
             raise PacketError("auth_type", "auth type %d, expected %d" % (advert.auth_type, auth_type))
-        if auth_type == AUTH_PASS and not hmac.compare_digest(bytes(advert.auth_data), auth_pass_bytes(auth_data)):
+        if auth_type == AUTH_PASS and not _same_bytes(bytes(advert.auth_data), auth_pass_bytes(auth_data)):
             raise PacketError("auth", "wrong password")
         if interval_cs is not None and advert.interval_cs != interval_cs:
             raise PacketError("interval", "interval %d cs, configured %d cs" % (advert.interval_cs, interval_cs))

@@ -1,0 +1,117 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What vipd loads, and what it leaves out until a configuration needs it (RSS: docs/benchmarks.md).
+
+Each case runs in a fresh interpreter: sys.modules is what is being checked.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+LAUNCH = """
+import importlib, importlib.util, sys
+d = %r
+spec = importlib.util.spec_from_file_location("vipd_engine", d + "/__init__.py", submodule_search_locations=[d])
+m = importlib.util.module_from_spec(spec); sys.modules["vipd_engine"] = m; spec.loader.exec_module(m)
+""" % os.path.join(REPO, "plugins", "module_utils")
+
+
+def run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", LAUNCH + textwrap.dedent(code)], capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_daemon_imports_leave_out_ssl_mail_hashlib_and_most_of_pyroute2():
+    out = run("""
+        cli = importlib.import_module("vipd_engine.vrrp.cli")
+        cli.import_asyncio_without_ssl()
+        importlib.import_module("vipd_engine.vrrp.daemon")
+        heavy = ("ssl", "_ssl", "hashlib", "_hashlib", "smtplib", "email.message", "pyroute2.ndb", "pyroute2.iproute",
+                 "pyroute2.ipdb", "pyroute2.netlink.nlsocket")
+        print(sorted(k for k in heavy if k in sys.modules))
+        print(len([k for k in sys.modules if k.startswith("pyroute2")]))
+    """).split("\n")
+    assert out[0] == "[]"
+    assert int(out[1]) <= 10  # the package shell, netlink, rtnl, ifaddrmsg, exceptions, common, config
+
+
+def test_pyroute2_top_level_names_still_work_after_the_lazy_import():
+    out = run("""
+        addresses = importlib.import_module("vipd_engine.addresses")
+        assert addresses.HAS_PYROUTE2
+        assert "pyroute2.ndb" not in sys.modules
+        from pyroute2 import IPRoute, NetlinkError
+        import pyroute2
+        print(IPRoute.__name__, NetlinkError is addresses.NetlinkError, bool(pyroute2.__version__))
+    """)
+    assert out.split() == ["IPRoute", "True", "True"]
+
+
+def test_https_check_gets_ssl_back_into_asyncio():
+    # A plain TCP server: the TLS handshake must fail as TLS does, not with asyncio's "no ssl module".
+    out = run("""
+        cli = importlib.import_module("vipd_engine.vrrp.cli")
+        cli.import_asyncio_without_ssl()
+        import asyncio
+        checks = importlib.import_module("vipd_engine.vrrp.checks")
+        assert "ssl" not in sys.modules
+        async def main():
+            async def handle(reader, writer):
+                await reader.read(10)
+                writer.write(b"HTTP/1.0 200 OK\\r\\n\\r\\nnot tls")
+                await writer.drain()
+                writer.close()
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            result = await checks.http_probe("127.0.0.1", port, tls=True, tls_verify=False, timeout=5)
+            plain = await checks.http_probe("127.0.0.1", port, tls=False, timeout=5)
+            server.close()
+            return result, plain
+        result, plain = asyncio.run(main())
+        print(result.ok, plain.ok)
+        print(result.detail)
+        print(sys.modules["asyncio.sslproto"].ssl is sys.modules["ssl"])
+    """).split("\n")
+    assert out[0] == "False True"
+    assert "TLS" in out[1] and "ssl module" not in out[1]
+    assert out[2] == "True"
+
+
+def test_https_check_succeeds_against_a_tls_server(tmp_path):
+    """A full TLS exchange in a daemon that imported asyncio without ssl (self-signed cert, tls_verify off)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl command not installed")
+    key, cert = str(tmp_path / "key.pem"), str(tmp_path / "cert.pem")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                    "-subj", "/CN=localhost"], check=True, capture_output=True, timeout=60)
+    out = run("""
+        cli = importlib.import_module("vipd_engine.vrrp.cli")
+        cli.import_asyncio_without_ssl()
+        import asyncio
+        checks = importlib.import_module("vipd_engine.vrrp.checks")
+        async def main():
+            ssl = checks.ssl_module()
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(%r, %r)
+            async def handle(reader, writer):
+                await reader.readline()
+                writer.write(b"HTTP/1.0 200 OK\\r\\n\\r\\nhealthy")
+                await writer.drain()
+                writer.close()
+            server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+            port = server.sockets[0].getsockname()[1]
+            result = await checks.http_probe("127.0.0.1", port, tls=True, tls_verify=False, expect_body="healthy", timeout=5)
+            server.close()
+            return result
+        print(asyncio.run(main()))
+    """ % (cert, key))
+    assert "ok=True" in out, out
