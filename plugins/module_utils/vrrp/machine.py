@@ -234,6 +234,19 @@ class Machine:
         self.next_deadline = None
         return self._transition(now, old, State.STOPPED, "stopped")
 
+    def advance_advert(self, now, deadline):
+        """Send the next advert earlier, at `deadline` (now < deadline < next_deadline); never later.
+
+        The daemon uses it to put every master of one interval on one phase, so that it wakes once per
+        interval for all of them instead of once per instance. An advert that comes early only restarts
+        the backups' Master_Down_Timer sooner. Only a master that is not resigning moves.
+        """
+        if self.state != State.MASTER or self.resigning or self.next_deadline is None:
+            return []
+        if now < deadline < self.next_deadline:
+            self.next_deadline = deadline
+        return []
+
     def sync_backup(self, now, reason):
         """A sync-group peer left MASTER: follow it to BACKUP (keepalived vrrp_sync_backup()).
 

@@ -566,3 +566,32 @@ def test_sync_master_only_moves_a_backup(prepare):
     state, deadline = mach.state, mach.next_deadline
     assert mach.sync_master(T0 + 0.5, "sync") == []
     assert (mach.state, mach.next_deadline) == (state, deadline)
+
+
+# --- advance_advert: the daemon batches masters' timers (never later, only a master that is not resigning) ---
+
+def test_advance_advert_moves_a_masters_next_advert_earlier_only():
+    mach = master(100)                                   # next advert at T0 + 1
+    assert mach.advance_advert(T0 + 0.2, T0 + 0.6) == []
+    assert mach.next_deadline == approx(T0 + 0.6)
+    mach.advance_advert(T0 + 0.2, T0 + 0.9)              # later than the current deadline: ignored
+    assert mach.next_deadline == approx(T0 + 0.6)
+    mach.advance_advert(T0 + 0.7, T0 + 0.65)             # in the past: ignored
+    assert mach.next_deadline == approx(T0 + 0.6)
+    assert mach.on_timer(T0 + 0.6) == [SendAdvert(100)]
+    assert mach.next_deadline == approx(T0 + 1.6)        # the interval runs from the advert sent early
+
+
+@pytest.mark.parametrize("prepare", ["backup", "resigning", "fault"])
+def test_advance_advert_never_moves_a_backup_or_a_resigning_master(prepare):
+    if prepare == "backup":
+        mach = started(100)
+    elif prepare == "resigning":
+        mach = master(100)
+        mach.resign(T0)
+    else:
+        mach = started(100)
+        mach.fault(T0, "tracking")
+    deadline = mach.next_deadline
+    mach.advance_advert(T0 + 0.1, T0 + 0.2)
+    assert mach.next_deadline == deadline
