@@ -252,14 +252,45 @@ def vip_remove(ifname: str, cidr: str) -> bool:
     return changed
 
 
+_ANNOUNCE_SOCKETS = {}  # ifname -> AF_PACKET socket, kept open
+
+
+def _announce_socket(ifname: str) -> socket.socket:
+    """A send-only AF_PACKET socket bound to ifname, opened once.
+
+    Protocol 0 registers no receive hook, so bind() is immediate; binding with ETH_P_ARP (and closing any
+    packet socket) waits for an RCU grace period, 15-30 ms here: the GARP then left that long after the
+    advert, and the resigning master, which drops the VIP on that advert, lost the client for a few probes.
+    """
+    sock = _ANNOUNCE_SOCKETS.get(ifname)
+    if sock is None:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        try:
+            sock.bind((ifname, 0))
+        except OSError:
+            sock.close()
+            raise
+        _ANNOUNCE_SOCKETS[ifname] = sock
+    return sock
+
+
 def announce_vip(ifname: str, cidr: str, count: int) -> int:
     """GARP (IPv4, ARP request form as keepalived sends) or unsolicited NA (IPv6); returns frames sent."""
     _norm, ip, family = normalize_cidr(cidr)
     if count <= 0:
         return 0
-    try:
-        if family == 4:
-            return int(announce.send_garp(ifname, ip, count=count, interval=0.0, forms=("request",)) or 0)
-        return int(announce.send_unsolicited_na(ifname, ip, count=count, interval=0.0) or 0)
-    except Exception as exc:  # announce raises its own error types; a failed GARP must not stop the daemon
-        raise NetIOError("announce %s on %s failed: %s" % (ip, ifname, exc))
+    for attempt in (1, 2):
+        try:
+            sock = _announce_socket(ifname)
+            mac = sock.getsockname()[4]  # the interface's current hardware address, in this namespace
+            frame = announce.garp_frame(mac, ip, "request") if family == 4 else announce.na_frame(mac, ip)
+            for _round in range(count):
+                sock.send(frame)
+            return count
+        except (OSError, ValueError) as exc:
+            stale = _ANNOUNCE_SOCKETS.pop(ifname, None)
+            if stale is not None:
+                stale.close()
+            if attempt == 2 or isinstance(exc, ValueError):
+                raise NetIOError("announce %s on %s failed: %s" % (ip, ifname, exc))
+    return 0
