@@ -24,7 +24,10 @@ def installed(tmp_path_factory):
     tarballs = list(work.glob("floating-vip-*.tar.gz"))
     assert len(tarballs) == 1, tarballs
     dest = work / "collections"
-    _run([str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(dest), str(tarballs[0])])
+    # Only the fresh install may be visible: `make test` points ANSIBLE_COLLECTIONS_PATH at the checkout,
+    # where ansible-galaxy would find floating.vip "already installed" and install nothing.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest))
+    _run([str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(dest), str(tarballs[0])], env=env)
     return dest
 
 
