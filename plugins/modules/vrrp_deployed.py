@@ -58,19 +58,8 @@ options:
       name: {description: Unit name without C(.service)., type: str, required: true}
       active: {description: "Must be active (V(true)) or stopped (V(false)); not compared when omitted.", type: bool}
       enabled: {description: "Must be enabled (V(true)) or not (V(false)); not compared when omitted.", type: bool}
-extends_documentation_fragment: []
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Reads only; the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
+extends_documentation_fragment:
+  - floating.vip.read_only
 seealso:
   - module: floating.vip.vrrp_info
 """

@@ -29,19 +29,8 @@ options:
     description: Seconds to wait for the daemon's answer.
     type: float
     default: 5
-extends_documentation_fragment: []
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Reads only; the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
+extends_documentation_fragment:
+  - floating.vip.read_only
 seealso:
   - module: floating.vip.vrrp_instance
 """
