@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Callable, List, Optional
 
 from . import config
+from .packet import inet_checksum
 
 TERM_GRACE = 2.0  # keepalived: SIGTERM at the timeout, SIGKILL 2 s later
 HTTP_MAX_READ = 1 << 20
@@ -246,15 +247,6 @@ async def http_probe(host: str, port: int, path: str = "/", timeout: float = 2.0
     return Result(True, "%s: status %d" % (where, status))
 
 
-def _icmp_checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
-
-
 _ICMP_SEQ = [0]
 
 
@@ -264,7 +256,7 @@ def echo_request(ident: int, seq: int, family: int = 4, payload: bytes = b"vipd-
     header = struct.pack("!BBHHH", kind, 0, 0, ident, seq)
     if family == 6:
         return header + payload
-    return struct.pack("!BBHHH", kind, 0, _icmp_checksum(header + payload), ident, seq) + payload
+    return struct.pack("!BBHHH", kind, 0, inet_checksum(header + payload), ident, seq) + payload
 
 
 def parse_echo_reply(data: bytes, family: int = 4):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, tracking
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, packet, tracking
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.checks import FAULT, RiseFall, clamp_priority, weight_contribution
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Params, State, Transition
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking import InstanceTracking, file_effect
@@ -347,7 +347,7 @@ def test_safe_script_and_group_writable_parent(tmp_path):
 
 def test_echo_request_checksum_and_reply_parsing():
     req = checks.echo_request(0x1234, 7, 4, b"x")
-    assert checks._icmp_checksum(req) == 0
+    assert packet.inet_checksum(req) == 0
     reply = bytes([0x45]) + bytes(19) + struct.pack("!BBHHH", 0, 0, 0, 0x1234, 7)
     assert checks.parse_echo_reply(reply, 4) == (0x1234, 7)
     assert checks.parse_echo_reply(struct.pack("!BBHHH", 129, 0, 0, 1, 2), 6) == (1, 2)
