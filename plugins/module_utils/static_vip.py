@@ -27,13 +27,11 @@ from typing import Dict, List, Optional
 
 from . import addresses
 from . import announce as announcer
+from .inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error
 from .persist import atomic, ifcfg, ifupdown, networkd, rc_local
 
 ALIAS_PERSIST = ("rc_local", "ifcfg")
 SECONDARY_PERSIST = ("rc_local", "ifcfg", "ifupdown", "networkd")
-IFNAMSIZ = 16
-IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
-LABEL_SUFFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 class VipError(Exception):
@@ -250,8 +248,9 @@ def make_plan(params: Dict, kind: str) -> Plan:
     Raises VipError, addresses.AddressError or atomic.PersistError with a readable message.
     """
     interface = str(params.get("interface") or "").strip()
-    if not IFNAME_RE.match(interface):
-        raise VipError("interface %r is not a valid interface name" % interface)
+    problem = ifname_error(interface)
+    if problem:
+        raise VipError("interface: " + problem)
     state = params.get("state") or "present"
     allowed = ALIAS_PERSIST if kind == "alias" else SECONDARY_PERSIST
     for backend in params.get("persist") or []:

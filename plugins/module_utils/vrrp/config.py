@@ -24,6 +24,7 @@ import ipaddress
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from .. import inet
 from . import config_keywords as kw
 from .config_model import (
     Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec, VrrpScript,
@@ -46,8 +47,7 @@ VALIDATORS = []
 # Sibling modules that register extensions (imported by _load_extensions()).
 EXTENSIONS = ("checks",)
 
-SCOPES = ("global", "universe", "site", "link", "host", "nowhere")
-IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
+SCOPES = tuple(inet.SCOPES)
 TRUE_WORDS = ("true", "yes", "on")
 FALSE_WORDS = ("false", "no", "off")
 
@@ -194,8 +194,8 @@ class Context:
             return None
 
     def ifname(self, node, text, what="interface name"):
-        if not IFNAME_RE.match(text) or text in (".", ".."):
-            self.error(node, "invalid %s '%s' (1-15 characters, no '/', ':' or spaces)" % (what, text))
+        if not inet.is_ifname(text):
+            self.error(node, "invalid %s %s (%s)" % (what, inet.safe_repr(text), inet.IFNAME_RULE))
             return None
         return text
 

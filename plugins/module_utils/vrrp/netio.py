@@ -21,6 +21,7 @@ from typing import List, Optional, Tuple
 
 from .. import addresses
 from .. import announce
+from .. import inet
 from . import packet
 
 IPPROTO_VRRP = 112
@@ -35,7 +36,7 @@ IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
 MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve the loop
 
-SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+SCOPES = inet.SCOPES
 
 
 def _netlink(func, *args, **kwargs):

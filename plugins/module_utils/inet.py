@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: floating.vip developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Names shared by the modules, the persistence writers and the VRRP engine (pure, no I/O).
+
+Interface names reach shell lines (rc.local), file names (ifcfg-NAME), keepalived config lines and
+netlink. The kernel accepts almost any byte in a name (`x$(id>&2)` is a valid veth name), so we accept
+only what real interfaces use: letters, digits and `_ . - @`, 1-15 characters, not `.` or `..`.
+"""
+
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import re
+from typing import Optional
+
+IFNAMSIZ = 16
+IFNAME_RE = re.compile(r"\A[A-Za-z0-9_.@-]{1,15}\Z")
+# What may follow "IFNAME:" in an address label (eth0:0, eth0:db).
+LABEL_SUFFIX_RE = re.compile(r"\A[A-Za-z0-9_.@-]+\Z")
+IFNAME_RULE = "1-15 characters from letters, digits and '_ . - @', not '.' or '..'"
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+
+
+def ifname_error(name) -> Optional[str]:
+    """None when `name` is an acceptable interface name, else the reason (never echoing control characters)."""
+    if not isinstance(name, str) or not IFNAME_RE.match(name) or name in (".", ".."):
+        return "invalid interface name %s (%s)" % (safe_repr(name), IFNAME_RULE)
+    return None
+
+
+def is_ifname(name) -> bool:
+    return ifname_error(name) is None
+
+
+def safe_repr(value, limit: int = 64) -> str:
+    """repr() of a value for an error message: escapes control characters and line separators, truncated."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[:limit] + "...'"
+    return text.encode("ascii", "backslashreplace").decode("ascii")
