@@ -20,7 +20,6 @@ __metaclass__ = type
 import glob
 import ipaddress
 import os
-import re
 import traceback
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
