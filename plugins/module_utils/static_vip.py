@@ -10,6 +10,13 @@ Order of work, so a failure never leaves a host half-configured:
 3. change the runtime addresses over netlink;
 4. announce (GARP / unsolicited NA).
 check mode stops after step 1 and reports what steps 2-3 would change.
+
+Every option is checked by type first (clean_params): text options must be text (numbers are
+accepted as their text) without control characters or line separators, booleans booleans, the
+persistence paths text. Values then reach files only through the persistence writers, which check
+and quote them again themselves (rc.local words go through shlex.quote). Every failure is
+VipError, addresses.AddressError or atomic.PersistError, and run_module turns anything else into a
+fail_json message too.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,17 +27,28 @@ __metaclass__ = type
 import glob
 import ipaddress
 import os
-import traceback
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from . import addresses
 from . import announce as announcer
-from .inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error
-from .persist import atomic, ifcfg, ifupdown, networkd, rc_local
+from .inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error, safe_repr
+from .persist import atomic, ifcfg, ifupdown, networkd, rc_local, values
 
 ALIAS_PERSIST = ("rc_local", "ifcfg")
 SECONDARY_PERSIST = ("rc_local", "ifcfg", "ifupdown", "networkd")
+STATES = ("present", "absent")
+MAX_ANNOUNCE = 100
+COMMON_TEXT = ("interface", "address", "netmask", "broadcast", "state")
+COMMON_PATHS = ("rc_local_path", "ifcfg_dir")
+COMMON_BOOLS = ("backup", "force")
+OPTIONS = {
+    "alias": {"text": COMMON_TEXT + ("label", "gateway"), "paths": COMMON_PATHS, "bools": COMMON_BOOLS + ("hwaddr",)},
+    "secondary": {"text": COMMON_TEXT + ("networkd_file",), "paths": COMMON_PATHS + ("interfaces_d_dir", "networkd_dir"),
+                  "bools": COMMON_BOOLS},
+}
+DIGITS = re.compile(r"\A[0-9]+\Z")
 
 
 class VipError(Exception):
@@ -79,71 +97,150 @@ class Plan:
 
 # ---- input parsing (pure) -------------------------------------------------------------------
 
+def _text(name, value):
+    """A text option: None, text without control characters or line separators, or a number as text."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise VipError("%s must be a string, not %s" % (name, type(value).__name__))
+    char = values.unsafe_char(value)
+    if char is not None:
+        raise VipError("%s %s holds a control character or line separator (%s)" % (name, safe_repr(value), safe_repr(char)))
+    return value
+
+
+def clean_params(params, kind: str) -> Dict:
+    """The options of vip_<kind> checked by type; raises VipError naming the option."""
+    if kind not in OPTIONS:
+        raise VipError("unknown kind %s" % safe_repr(kind))
+    if not isinstance(params, dict):
+        raise VipError("parameters must be a mapping, not %s" % type(params).__name__)
+    spec = OPTIONS[kind]
+    known = set(spec["text"]) | set(spec["paths"]) | set(spec["bools"]) | {"persist", "announce"}
+    for key, value in params.items():
+        if key not in known and value is not None and not (isinstance(key, str) and key.startswith("_ansible")):
+            raise VipError("%s is not an option of vip_%s" % (safe_repr(key), kind))
+    out = {}
+    for name in spec["text"]:
+        out[name] = _text(name, params.get(name))
+    for name in spec["paths"]:
+        out[name] = _text(name, params.get(name))
+        if out[name] is not None and "\0" in out[name]:
+            raise VipError("%s %s holds a NUL character" % (name, safe_repr(out[name])))
+    for name in spec["bools"]:
+        value = params.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise VipError("%s must be a boolean, not %s" % (name, type(value).__name__))
+        out[name] = bool(value)
+    out["state"] = out["state"] or "present"
+    if out["state"] not in STATES:
+        raise VipError("state %s is not one of %s" % (safe_repr(out["state"]), ", ".join(STATES)))
+    persist = params.get("persist")
+    if persist is None:
+        persist = []
+    if not isinstance(persist, (list, tuple)):
+        raise VipError("persist must be a list, not %s" % type(persist).__name__)
+    allowed = ALIAS_PERSIST if kind == "alias" else SECONDARY_PERSIST
+    for backend in persist:
+        if not isinstance(backend, str) or backend not in allowed:
+            raise VipError("persist %s is not one of %s" % (safe_repr(backend), ", ".join(allowed)))
+    out["persist"] = list(persist)
+    announce = params.get("announce", 3)
+    if announce is None:
+        announce = 0
+    if isinstance(announce, str) and DIGITS.match(announce.strip()):
+        announce = int(announce.strip())
+    if isinstance(announce, bool) or not isinstance(announce, int) or not 0 <= announce <= MAX_ANNOUNCE:
+        raise VipError("announce must be a whole number from 0 to %d, not %s" % (MAX_ANNOUNCE, safe_repr(announce)))
+    out["announce"] = announce
+    return out
+
+
 def parse_address(address, netmask=None, family=None, need_prefix=True):
     """`A.B.C.D/len`, `A.B.C.D/mask`, or `A.B.C.D` + netmask (dotted or a length) -> ip_interface.
 
     need_prefix=False (state absent: the address is matched by IP alone) allows a bare address.
     """
-    text = str(address or "").strip()
+    text = _text("address", address)
+    text = (text or "").strip()
     if not text:
         raise VipError("address is required")
     ip_part, prefix_part = (text.split("/", 1) + [""])[:2]
     try:
-        ip = ipaddress.ip_address(ip_part)
-    except ValueError:
-        raise VipError("malformed address %r: %r is not an IPv4 or IPv6 address" % (text, ip_part))
+        ip = values.address(ip_part)
+    except atomic.PersistError:
+        raise VipError("malformed address %s: %s is not an IPv4 or IPv6 address (no zone index)"
+                       % (safe_repr(text), safe_repr(ip_part)))
     if family and ip.version != family:
-        raise VipError("address %s is not IPv%d" % (text, family))
+        raise VipError("address %s is not IPv%d" % (safe_repr(text), family))
     if ip.is_multicast or ip.is_unspecified:
-        raise VipError("address %s is not a unicast address" % text)
+        raise VipError("address %s is not a unicast address" % safe_repr(text))
     iface = None
     if prefix_part:
-        try:
-            iface = ipaddress.ip_interface("%s/%s" % (ip, prefix_part))
-        except ValueError:
-            raise VipError("malformed address %r: bad prefix length or netmask %r" % (text, prefix_part))
+        iface = _with_prefix(ip, prefix_part)
+        if iface is None:
+            raise VipError("malformed address %s: bad prefix length or netmask %s" % (safe_repr(text), safe_repr(prefix_part)))
+    netmask = _text("netmask", netmask)
     if netmask not in (None, ""):
-        mask = str(netmask).strip().lstrip("/")
-        if ip.version == 6 and not mask.isdigit():
-            raise VipError("malformed netmask %r: IPv6 takes a prefix length" % (netmask,))
-        try:
-            from_mask = ipaddress.ip_interface("%s/%s" % (ip, mask))
-        except ValueError:
-            raise VipError("malformed netmask %r" % (netmask,))
+        mask = netmask.strip()
+        mask = mask[1:] if mask.startswith("/") else mask
+        if ip.version == 6 and not DIGITS.match(mask):
+            raise VipError("malformed netmask %s: IPv6 takes a prefix length" % safe_repr(netmask))
+        from_mask = _with_prefix(ip, mask)
+        if from_mask is None:
+            raise VipError("malformed netmask %s" % safe_repr(netmask))
         if iface is not None and iface.network.prefixlen != from_mask.network.prefixlen:
             raise VipError("address %s and netmask %s disagree (/%d vs /%d)"
-                           % (text, netmask, iface.network.prefixlen, from_mask.network.prefixlen))
+                           % (safe_repr(text), safe_repr(netmask), iface.network.prefixlen, from_mask.network.prefixlen))
         iface = from_mask
     if iface is None and not need_prefix:
         iface = ipaddress.ip_interface(str(ip))
     if iface is None:
-        raise VipError("address %s needs a prefix length (A.B.C.D/len) or a netmask" % text)
+        raise VipError("address %s needs a prefix length (A.B.C.D/len) or a netmask" % safe_repr(text))
     return iface
+
+
+def _with_prefix(ip, prefix_text: str):
+    """ip_interface of ip with a prefix length or a dotted netmask (ASCII, no spaces), or None."""
+    if not prefix_text or not prefix_text.isascii() or prefix_text != prefix_text.strip() or "%" in prefix_text:
+        return None
+    try:
+        return ipaddress.ip_interface("%s/%s" % (ip, prefix_text))
+    except ValueError:
+        return None
 
 
 def parse_label(interface: str, label) -> str:
     """`eth0:0` as given, or an index n -> `<interface>:<n>`; at most 15 characters."""
-    text = str(label).strip()
-    if text.isdigit():
+    text = _text("label", label)
+    text = (text or "").strip()
+    if DIGITS.match(text):
         text = "%s:%s" % (interface, int(text))
     if not text.startswith(interface + ":") or not LABEL_SUFFIX_RE.match(text[len(interface) + 1:]):
-        raise VipError("label %r must be '%s:<suffix>' (start with the interface name) or an index" % (text, interface))
+        raise VipError("label %s must be '%s:<suffix>' (start with the interface name) or an index"
+                       % (safe_repr(text), interface))
     if len(text) > IFNAMSIZ - 1:
-        raise VipError("label %r is %d characters long; the kernel allows at most %d" % (text, len(text), IFNAMSIZ - 1))
+        raise VipError("label %s is %d characters long; the kernel allows at most %d"
+                       % (safe_repr(text), len(text), IFNAMSIZ - 1))
     return text
 
 
 def parse_broadcast(iface, broadcast) -> Optional[str]:
     """Given broadcast, or the subnet's broadcast address (none for /31 and /32, none for IPv6)."""
+    broadcast = _text("broadcast", broadcast)
+    if broadcast is not None:
+        broadcast = broadcast.strip()
     if iface.version == 6:
         if broadcast:
             raise VipError("broadcast does not apply to IPv6 addresses")
         return None
     if broadcast:
         try:
-            return str(ipaddress.IPv4Address(str(broadcast).strip()))
-        except ValueError:
-            raise VipError("malformed broadcast address %r" % (broadcast,))
+            return str(values.address(broadcast, 4, "broadcast"))
+        except atomic.PersistError:
+            raise VipError("malformed broadcast address %s" % safe_repr(broadcast))
     if iface.network.prefixlen >= 31:
         return None
     return str(iface.network.broadcast_address)
@@ -178,8 +275,8 @@ def _alias_files(params, plan, interface, ip):
         if before is not None:
             ifcfg.parse(before, wanted)  # malformed -> error before anything changes
         hw = addresses.link_mac(interface) if params.get("hwaddr") else None
-        values = ifcfg.alias_values(plan.label, plan.cidr, gateway=params.get("gateway"), hwaddr=hw)
-        out.append(FileChange(wanted, before, ifcfg.render_alias(before, values, wanted), ifcfg.NEW_FILE_MODE))
+        wanted_values = ifcfg.alias_values(plan.label, plan.cidr, gateway=params.get("gateway"), hwaddr=hw)
+        out.append(FileChange(wanted, before, ifcfg.render_alias(before, wanted_values, wanted), ifcfg.NEW_FILE_MODE))
     if plan.state == "absent" and plan.label:
         candidates = [ifcfg.path_for(directory, plan.label)]
     else:
@@ -234,7 +331,7 @@ def _file_plan(params, plan) -> List[FileChange]:
             files.append(FileChange(path, before, networkd.render(before, plan.cidr if present else None),
                                     networkd.NEW_FILE_MODE, create_dir=True))
         else:
-            raise VipError("unknown persistence back end %r for vip_%s" % (backend, plan.kind))
+            raise VipError("unknown persistence back end %s for vip_%s" % (safe_repr(backend), plan.kind))
     for change in files:
         if change.changed:
             atomic.check_writable(change.path, create_dir=change.create_dir)
@@ -246,15 +343,12 @@ def make_plan(params: Dict, kind: str) -> Plan:
 
     Raises VipError, addresses.AddressError or atomic.PersistError with a readable message.
     """
-    interface = str(params.get("interface") or "").strip()
+    params = clean_params(params, kind)
+    interface = (params.get("interface") or "").strip()
     problem = ifname_error(interface)
     if problem:
         raise VipError("interface: " + problem)
-    state = params.get("state") or "present"
-    allowed = ALIAS_PERSIST if kind == "alias" else SECONDARY_PERSIST
-    for backend in params.get("persist") or []:
-        if backend not in allowed:
-            raise VipError("persist %r is not one of %s" % (backend, ", ".join(allowed)))
+    state = params["state"]
     iface = parse_address(params.get("address"), params.get("netmask"), family=4 if kind == "alias" else None,
                           need_prefix=state == "present")
     label = None
@@ -264,6 +358,11 @@ def make_plan(params: Dict, kind: str) -> Plan:
         elif state == "present":
             raise VipError("label is required for an alias (e.g. %s:0 or 0)" % interface)
     broadcast = parse_broadcast(iface, params.get("broadcast"))
+    if kind == "alias" and (params.get("gateway") or "").strip():
+        try:
+            params["gateway"] = str(values.address(params["gateway"].strip(), 4, "gateway"))
+        except atomic.PersistError as exc:
+            raise VipError(str(exc))
     addresses.link_index(interface)  # "interface X not found"
 
     ip = str(iface.ip)
@@ -317,9 +416,12 @@ def _apply_runtime(plan: Plan) -> None:
 
 
 def _write(change: FileChange, backup: bool) -> Optional[str]:
-    if change.after is None:
-        return atomic.remove_file(change.path, backup=backup)
-    return atomic.write_text(change.path, change.after, mode=change.mode, backup=backup, create_dir=change.create_dir)
+    try:
+        if change.after is None:
+            return atomic.remove_file(change.path, backup=backup)
+        return atomic.write_text(change.path, change.after, mode=change.mode, backup=backup, create_dir=change.create_dir)
+    except (OSError, ValueError) as exc:
+        raise atomic.PersistError("cannot write %s: %s" % (safe_repr(change.path, 200), getattr(exc, "strerror", None) or exc))
 
 
 def apply(plan: Plan, announce_count: int = 3, backup: bool = False, sender=None) -> Dict:
@@ -383,9 +485,18 @@ def execute(params: Dict, kind: str, check_mode: bool = False, sender=None):
     if check_mode:
         after = predicted_addresses(plan)
         return result_of(plan, after), diff_of(plan, after), plan.warnings
-    done = apply(plan, int(params.get("announce", 3) or 0), bool(params.get("backup")), sender=sender)
+    clean = clean_params(params, kind)
+    done = apply(plan, clean["announce"], clean["backup"], sender=sender)
     after = sorted(addresses.list_addresses(plan.interface), key=_sort_key)
     return result_of(plan, after, done["backups"], done["announced"]), diff_of(plan, after), plan.warnings
+
+
+def _message(exc) -> str:
+    """An error's text with any control character or line separator escaped."""
+    text = str(exc)
+    if values.unsafe_char(text) is None:
+        return text
+    return "".join(safe_repr(c)[1:-1] if values.unsafe_char(c) else c for c in text)
 
 
 def run_module(module, kind: str) -> None:
@@ -397,9 +508,9 @@ def run_module(module, kind: str) -> None:
     try:
         result, diff, warnings = execute(module.params, kind, check_mode=module.check_mode)
     except (VipError, addresses.AddressError, atomic.PersistError) as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except Exception as exc:  # an unexpected failure still reports cleanly
-        module.fail_json(msg="%s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
+        module.fail_json(msg=_message(exc), changed=False)
+    except Exception as exc:  # pylint: disable=broad-except  # an unexpected failure still reports cleanly
+        module.fail_json(msg="unexpected error (%s): %s" % (type(exc).__name__, _message(exc)), changed=False)
     for warning in warnings:
         module.warn(warning)
     if module._diff:

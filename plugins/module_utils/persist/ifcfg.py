@@ -7,6 +7,12 @@ initscripts sources these files as shell, so they are parsed as shell assignment
 `KEY=value` per line (value quoted '...' or "..." or bare), comments and blank lines. Anything
 else (two words, unbalanced quotes, a command) is refused as malformed rather than guessed at.
 Lines are edited in place: unknown keys, comments and order survive.
+
+Every value written is checked by type first (alias_values, render_secondary), and set() itself
+refuses a key that is not a shell name and a value holding a control character or a line
+separator, then quotes the value for sh (bare only when every character is inert, else single
+quotes), so initscripts and our reader see the same single line. Reader errors are PersistError
+`file:line: reason`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,20 +26,25 @@ import re
 import shlex
 from typing import Dict, List, Optional
 
+from . import values as check
 from .atomic import PersistError
+from ..inet import safe_repr
 
-ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-BARE = re.compile(r"^[A-Za-z0-9_.:/@+,%=-]*$")
-INDEXED = re.compile(r"^(IPADDR|PREFIX|NETMASK|BROADCAST)([0-9]*)$")
+ASSIGN = re.compile(r"\A[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z")
+KEY = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
+BARE = re.compile(r"\A[A-Za-z0-9_.:/@+,%=-]*\Z")
+INDEXED = re.compile(r"\A(IPADDR|PREFIX|NETMASK|BROADCAST)([0-9]*)\Z")
 NEW_FILE_MODE = 0o644
 
 
 def path_for(ifcfg_dir: str, device: str) -> str:
-    return os.path.join(ifcfg_dir, "ifcfg-%s" % device)
+    """ifcfg-<device>; device is an interface name or an alias label (checked: no `/`, no `..`)."""
+    return os.path.join(ifcfg_dir, "ifcfg-%s" % check.label(device, "device"))
 
 
 def quote(value: str) -> str:
     """Bare when safe, else single quotes: sh and our parser then read back the same bytes."""
+    check.one_line(value, "value")
     if BARE.match(value):
         return value
     return "'%s'" % value.replace("'", "'\\''")
@@ -41,18 +52,23 @@ def quote(value: str) -> str:
 
 def _expands(raw: str) -> bool:
     """True when sh would expand something ($, `) outside single quotes: we cannot know the value."""
-    quoted = escaped = False
+    quoted = None
+    escaped = False
     for char in raw:
         if escaped:
             escaped = False
-        elif char == "'":
-            quoted = not quoted
-        elif quoted:
-            continue
+        elif quoted == "'":
+            if char == "'":
+                quoted = None
         elif char == "\\":
             escaped = True
         elif char in "$`":
             return True
+        elif quoted == '"':
+            if char == '"':
+                quoted = None
+        elif char in "'\"":
+            quoted = char
         elif char == "#":
             break
     return False
@@ -63,17 +79,23 @@ class IfcfgFile:
 
     def __init__(self, text: str = "", path: str = "ifcfg"):
         self.path = path
-        self.lines = text.splitlines()
+        self.lines = text.split("\n")  # as sh splits lines
+        if self.lines and self.lines[-1] == "":
+            self.lines.pop()
         self.keys = []  # per line: key or None
         self.values = {}  # type: Dict[str, str]
+        self.line_of = {}  # type: Dict[str, int]
         for no, line in enumerate(self.lines, 1):
-            stripped = line.strip()
+            stripped = line.strip(" \t")
             if not stripped or stripped.startswith("#"):
                 self.keys.append(None)
                 continue
             match = ASSIGN.match(line)
             if not match:
-                raise PersistError("%s:%d: malformed line (expected KEY=value): %s" % (path, no, stripped))
+                raise PersistError("%s:%d: malformed line (expected KEY=value): %s" % (path, no, safe_repr(stripped)))
+            if match.group(2)[:1] in (" ", "\t"):
+                raise PersistError("%s:%d: malformed value for %s: blank after '=' (sh would run the rest as a command)"
+                                   % (path, no, match.group(1)))
             if _expands(match.group(2)):
                 raise PersistError("%s:%d: value of %s uses shell expansion ($ or `), which cannot be read safely"
                                    % (path, no, match.group(1)))
@@ -83,14 +105,23 @@ class IfcfgFile:
                 raise PersistError("%s:%d: malformed value for %s: %s" % (path, no, match.group(1), exc))
             if len(words) > 1:
                 raise PersistError("%s:%d: malformed value for %s: unquoted spaces" % (path, no, match.group(1)))
+            if _bare_hash(match.group(2)):
+                raise PersistError("%s:%d: value of %s has an unquoted '#' inside a word (sh and this reader"
+                                   " would disagree); quote it" % (path, no, match.group(1)))
             self.keys.append(match.group(1))
             self.values[match.group(1)] = words[0] if words else ""  # shell: the last assignment wins
+            self.line_of[match.group(1)] = no
 
     def get(self, key: str) -> Optional[str]:
         return self.values.get(key)
 
     def set(self, key: str, value: str) -> None:
-        line = "%s=%s" % (key, quote(value))
+        if not isinstance(key, str) or not KEY.match(key):
+            raise PersistError("%s: invalid key %s" % (self.path, safe_repr(key)))
+        try:
+            line = "%s=%s" % (key, quote(value))
+        except PersistError as exc:
+            raise PersistError("%s: %s: %s" % (self.path, key, exc))
         idx = [i for i, k in enumerate(self.keys) if k == key]
         if idx:
             if self.values.get(key) != value:
@@ -106,6 +137,7 @@ class IfcfgFile:
         self.lines = [pair[0] for pair in keep]
         self.keys = [pair[1] for pair in keep]
         self.values.pop(key, None)
+        self.line_of.pop(key, None)
 
     def rename(self, old: str, new: str) -> None:
         for i, k in enumerate(self.keys):
@@ -114,6 +146,12 @@ class IfcfgFile:
                 self.keys[i] = new
         if old in self.values:
             self.values[new] = self.values.pop(old)
+        if old in self.line_of:
+            self.line_of[new] = self.line_of.pop(old)
+
+    def where(self, key: str) -> str:
+        """`path:line` of the assignment of key that counts (the last), for error messages."""
+        return "%s:%d" % (self.path, self.line_of.get(key, 0))
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n" if self.lines else ""
@@ -124,13 +162,14 @@ def parse(text: str, path: str = "ifcfg") -> IfcfgFile:
 
 
 def alias_values(device: str, cidr: str, gateway: Optional[str] = None, hwaddr: Optional[str] = None) -> Dict[str, str]:
-    iface = ipaddress.IPv4Interface(str(cidr))
-    values = {"DEVICE": device, "ONBOOT": "yes", "BOOTPROTO": "static", "IPADDR": str(iface.ip),
+    """The values of an alias file, each checked by type (label, IPv4 address/prefix, IPv4 gateway, MAC)."""
+    iface = check.interface(cidr, 4)
+    values = {"DEVICE": check.label(device, "device"), "ONBOOT": "yes", "BOOTPROTO": "static", "IPADDR": str(iface.ip),
               "NETMASK": str(iface.netmask), "PREFIX": str(iface.network.prefixlen)}
-    if gateway:
-        values["GATEWAY"] = str(gateway)
-    if hwaddr:
-        values["HWADDR"] = str(hwaddr).upper()
+    if gateway not in (None, ""):
+        values["GATEWAY"] = str(check.address(gateway, 4, "gateway"))
+    if hwaddr not in (None, ""):
+        values["HWADDR"] = check.mac(hwaddr)
     values["USERCTL"] = "no"
     return values
 
@@ -156,6 +195,36 @@ def render_alias(old_text: Optional[str], values: Optional[Dict[str, str]], path
         doc.set(key, value)
     new = doc.text()
     return old_text if old_text is not None and new.rstrip("\n") == old_text.rstrip("\n") else new
+
+
+def _bare_hash(raw: str) -> bool:
+    """True when a `#` outside quotes is inside a word: sh keeps it, shlex would start a comment."""
+    quoted = None
+    escaped = False
+    prev = "="  # the value follows `KEY=`: a `#` right there is part of the word for sh
+    for char in raw:
+        if escaped:
+            escaped = False
+        elif quoted:
+            if char == quoted:
+                quoted = None
+            elif char == "\\" and quoted == '"':
+                escaped = True
+        elif char in "'\"":
+            quoted = char
+        elif char == "\\":
+            escaped = True
+        elif char == "#":
+            return prev not in " \t"
+        prev = char
+    return False
+
+
+def _v6_word(doc: IfcfgFile, word: str):
+    try:
+        return check.interface(word, 6, "IPV6ADDR_SECONDARIES entry")
+    except PersistError as exc:
+        raise PersistError("%s: %s" % (doc.where("IPV6ADDR_SECONDARIES"), exc))
 
 
 def _index_of(doc: IfcfgFile, ip: str) -> Optional[str]:
@@ -187,12 +256,12 @@ def render_secondary(old_text: Optional[str], cidr: str, present: bool, path: st
         if not present:
             return None
         raise PersistError("%s does not exist: secondaries are added to the interface's own ifcfg file" % path)
+    iface = check.interface(cidr)
     doc = parse(old_text, path)
-    iface = ipaddress.ip_interface(str(cidr))
     ip = str(iface.ip)
     if iface.version == 6:
         current = (doc.get("IPV6ADDR_SECONDARIES") or "").split()
-        kept = [c for c in current if str(ipaddress.ip_interface(c).ip) != ip] if current else []
+        kept = [c for c in current if str(_v6_word(doc, c).ip) != ip]
         if present:
             if iface.with_prefixlen in current:
                 kept = current

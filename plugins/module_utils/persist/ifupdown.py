@@ -12,6 +12,7 @@ them when the interface comes up, so an extra address is its own stanza:
 (`inet6 static` for IPv6). The file names use only [A-Za-z0-9_-] because Debian's
 `source-directory` skips names with dots; `source /etc/network/interfaces.d/*` reads any name.
 The interface itself must be brought up by ifupdown (`auto eth0` / `allow-hotplug eth0`).
+The interface name and the address are checked by type before they are written (values.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,10 +20,11 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import ipaddress
 import os
 import re
 from typing import Optional
+
+from . import values
 
 NEW_FILE_MODE = 0o644
 HEADER = "# Managed by floating.vip (vip_secondary); changes here are overwritten."
@@ -33,15 +35,16 @@ def safe_name(text: str) -> str:
 
 
 def path_for(interfaces_d_dir: str, ifname: str, cidr: str) -> str:
-    ip = str(ipaddress.ip_interface(str(cidr)).ip)
-    return os.path.join(interfaces_d_dir, "floating-vip-%s-%s" % (safe_name(ifname), safe_name(ip)))
+    ip = str(values.interface(cidr).ip)
+    return os.path.join(interfaces_d_dir, "floating-vip-%s-%s" % (safe_name(values.ifname(ifname)), safe_name(ip)))
 
 
 def render(old_text: Optional[str], ifname: str, cidr: Optional[str]) -> Optional[str]:
     """The whole file (it is ours alone); cidr=None deletes it (returns None)."""
+    name = values.ifname(ifname)
     if cidr is None:
         return None
-    iface = ipaddress.ip_interface(str(cidr))
+    iface = values.interface(cidr)
     family = "inet" if iface.version == 4 else "inet6"
-    new = "%s\niface %s %s static\n    address %s\n" % (HEADER, ifname, family, iface.with_prefixlen)
+    new = "%s\niface %s %s static\n    address %s\n" % (HEADER, name, family, iface.with_prefixlen)
     return old_text if old_text == new else new

@@ -11,7 +11,10 @@
 `networkd_file` when given (a name inside networkd_dir, or an absolute path); otherwise the
 first `*.network` in networkd_dir, in lexical order as networkd itself picks, whose [Match]
 Name= (space-separated, shell globs, `!` negation) matches the interface. Files under /run and
-/usr/lib are not searched: name the file when it lives there.
+/usr/lib are not searched: name the file when it lives there. A .network file that is a symlink to
+/dev/null (systemd's way to mask a file) is skipped, as networkd does; any other file that cannot be
+read safely (see atomic.resolve) is an error rather than a guess. The address is checked by type
+before it is written (values.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,12 +23,13 @@ from __future__ import annotations
 __metaclass__ = type
 
 import fnmatch
-import ipaddress
 import os
 import re
 from typing import List, Optional
 
+from . import values
 from .atomic import PersistError, read_text
+from ..inet import safe_repr
 
 NEW_FILE_MODE = 0o644
 HEADER = "# Managed by floating.vip (vip_secondary); changes here are overwritten."
@@ -34,7 +38,7 @@ HEADER = "# Managed by floating.vip (vip_secondary); changes here are overwritte
 def _names(text: str) -> List[str]:
     """The Name= patterns of a .network file's [Match] section (later lines add; empty resets)."""
     section, names = None, []
-    for raw in text.splitlines():
+    for raw in text.split("\n"):
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
@@ -59,25 +63,31 @@ def matches(text: str, ifname: str) -> bool:
 
 
 def find_network_file(networkd_dir: str, ifname: str, networkd_file: Optional[str] = None) -> str:
+    values.ifname(ifname)
+    values.one_line(networkd_dir, "networkd_dir")
     if networkd_file:
+        values.one_line(networkd_file, "networkd_file")
         path = networkd_file if os.path.isabs(networkd_file) else os.path.join(networkd_dir, networkd_file)
         if not path.endswith(".network"):
-            raise PersistError("networkd_file %s must name a .network file" % networkd_file)
+            raise PersistError("networkd_file %s must name a .network file" % safe_repr(networkd_file))
         return path
     try:
         names = sorted(n for n in os.listdir(networkd_dir) if n.endswith(".network"))
-    except OSError as exc:
-        raise PersistError("cannot read %s: %s" % (networkd_dir, exc.strerror or exc))
+    except (OSError, ValueError) as exc:
+        raise PersistError("cannot read %s: %s" % (safe_repr(networkd_dir), getattr(exc, "strerror", None) or exc))
     for name in names:
         path = os.path.join(networkd_dir, name)
+        if os.path.islink(path) and os.path.realpath(path) == os.devnull:
+            continue  # masked
         text = read_text(path)
         if text is not None and matches(text, ifname):
             return path
-    raise PersistError("no .network file in %s matches interface %s; create one or set networkd_file" % (networkd_dir, ifname))
+    raise PersistError("no .network file in %s matches interface %s; create one or set networkd_file"
+                      % (safe_repr(networkd_dir), ifname))
 
 
 def path_for(network_file: str, cidr: str) -> str:
-    ip = str(ipaddress.ip_interface(str(cidr)).ip)
+    ip = str(values.interface(cidr).ip)
     return os.path.join(network_file + ".d", "floating-vip-%s.conf" % re.sub(r"[^A-Za-z0-9_.-]", "_", ip))
 
 
@@ -85,6 +95,6 @@ def render(old_text: Optional[str], cidr: Optional[str]) -> Optional[str]:
     """The whole drop-in (it is ours alone); cidr=None deletes it (returns None)."""
     if cidr is None:
         return None
-    iface = ipaddress.ip_interface(str(cidr))
+    iface = values.interface(cidr)
     new = "%s\n[Network]\nAddress=%s\n" % (HEADER, iface.with_prefixlen)
     return old_text if old_text == new else new
