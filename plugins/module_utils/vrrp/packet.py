@@ -193,6 +193,10 @@ def decode(payload, src, dst, family=4):
     if ptype != VRRP_TYPE_ADVERT:
         raise PacketError("type", "type %d" % ptype)
     vrid, priority, count = payload[1], payload[2], payload[3]
+    if vrid == 0:
+        # RFC 3768 5.3.3 / RFC 5798 5.2.3: VRID is 1..255; 0 is what no router may send (found by fuzzing:
+        # decode() accepted an advert that encode() refuses)
+        raise PacketError("vrid", "VRID 0")
     alen = 4 if family == 4 else 16
     expected = HEADER_LEN + count * alen + (AUTH_DATA_LEN if version == 2 else 0)
     if len(payload) < expected:

@@ -146,7 +146,7 @@ def check_decoded(result, payload, family, src, dst):
     advert, form = result
     assert isinstance(advert, Advert)
     assert advert.version in (2, 3) and advert.family == family
-    assert 0 <= advert.vrid <= 255 and 0 <= advert.priority <= 255 and advert.interval_cs > 0
+    assert 1 <= advert.vrid <= 255 and 0 <= advert.priority <= 255 and advert.interval_cs > 0
     assert len(advert.addresses) == payload[3]
     for a in advert.addresses:
         assert ipaddress.ip_address(a).version == family
@@ -156,6 +156,28 @@ def check_decoded(result, payload, family, src, dst):
         assert advert.auth_type in (0, 1, 2) and len(advert.auth_data) == 8
     else:
         assert form in ref_forms(payload, src, dst, family)
+    # whatever was accepted can be sent again: encode() takes it and decode() gives it back
+    esrc, edst = (src, dst) if src is not None else ("198.51.100.1", packet.MCAST_GROUP4)
+    wire = packet.encode(advert, esrc, edst, pseudo_header_checksum=form == packet.CHECKSUM_PSEUDO)
+    assert packet.decode(wire, esrc, edst, family=family)[0] == advert
+
+
+def test_vrid_zero_is_dropped():
+    """Found by tests/fuzz/fuzz_packet.py: decode() accepted VRID 0, which encode() (and the RFCs) refuse."""
+    for version, family, src, dst in ((2, 4, "198.51.100.1", packet.MCAST_GROUP4), (3, 4, None, None),
+                                      (3, 6, "fe80::1", packet.MCAST_GROUP6)):
+        good = Advert(version=version, vrid=1, priority=100, interval_cs=100, family=family,
+                      addresses=("198.51.100.9",) if family == 4 else ("2001:db8::9",))
+        wire = bytearray(packet.encode(good, src or "198.51.100.1", dst or packet.MCAST_GROUP4, pseudo_header_checksum=src is not None))
+        wire[1] = 0
+        wire[6:8] = b"\0\0"
+        wire = fix_checksum(bytes(wire), src, dst, family, pseudo=src is not None and version == 3)
+        try:
+            packet.decode(wire, src, dst, family=family)
+        except PacketError as exc:
+            assert exc.reason == "vrid"
+        else:
+            raise AssertionError("VRID 0 accepted (v%d, IPv%d)" % (version, family))
 
 
 # --- 1. anything in -> an advert or a typed drop ---------------------------------------------------
