@@ -57,12 +57,12 @@ def test_check_reports_every_error_with_file_line(tmp_path):
 
 
 def test_check_warning_only_exits_0(tmp_path):
-    text = instance_conf(extra="garp_lower_prio_repeat 2")
+    text = instance_conf(extra="down_timer_adverts 2")
     conf = _write(tmp_path, "warn.conf", text)
     proc = launcher("check", "-f", conf)
     assert proc.returncode == 0, proc.stderr
-    line = text.splitlines().index("    garp_lower_prio_repeat 2") + 1
-    assert "%s:%d: " % (conf, line) in proc.stderr and "garp_lower_prio_repeat" in proc.stderr
+    line = text.splitlines().index("    down_timer_adverts 2") + 1
+    assert "%s:%d: " % (conf, line) in proc.stderr and "down_timer_adverts" in proc.stderr
 
 
 def test_check_missing_file_fails(tmp_path):
@@ -204,6 +204,7 @@ def test_reload_keeps_unchanged_instance_and_refuses_bad_config(lab, cluster):
     n1.wait_state("MASTER", "VI_2")
     before = n1.instance("VI_1")
     assert before["counters"]["transitions"] == 2  # INIT -> BACKUP -> MASTER
+    before2 = n1.instance("VI_2")
 
     # VI_2 changes (priority), VI_1 does not.
     n1.write_conf(conf(120))
@@ -218,7 +219,10 @@ def test_reload_keeps_unchanged_instance_and_refuses_bad_config(lab, cluster):
     assert n1.instance("VI_2")["priority"] == 120
     log = n1.log()
     assert "VI_1: VIPs removed" not in log
-    assert "VI_2: MASTER -> STOPPED (configuration changed)" in log
+    # A priority change is applied in place (issue 9): no restart, no VIP removed, no transition.
+    assert "VI_2: MASTER -> STOPPED" not in log and "VI_2: VIPs removed" not in log
+    assert "VI_2: priority 150 -> 120 by reload" in log
+    assert n1.instance("VI_2")["counters"]["transitions"] == before2["counters"]["transitions"]
     assert n1.has_vip(VIP) and n1.has_vip(VIP2)
 
     # A broken file is refused, every error logged as file:line, and the running config stays.

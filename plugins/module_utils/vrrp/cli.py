@@ -17,11 +17,15 @@ import os
 import socket
 import sys
 
+from typing import Optional
+
+from .. import inet
 from . import config
 
 DEFAULT_PIDFILE = "/run/vipd/vipd.pid"
 DEFAULT_CONTROL_SOCKET = "/run/vipd/vipd.sock"
 CONTROL_TIMEOUT = 10.0
+EXIT_MISSING_DEPENDENCY = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
-    check = sub.add_parser("check", help="validate a configuration (like keepalived -t)")
+    check = sub.add_parser("check", help="validate a configuration (like keepalived -t) and that this host can run it")
     check.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE")
+    check.add_argument("--syntax-only", action="store_true",
+                       help="check the configuration only, not this host's dependencies (e.g. on a controller without pyroute2)")
 
     status = sub.add_parser("status", help="show the live state of a running vipd")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -48,8 +54,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_check(path: str) -> int:
-    """Exit 0 when valid (warnings printed), 1 with every error as FILE:LINE: reason."""
+def missing_dependency() -> Optional[str]:
+    """One line naming what `vipd run` cannot work without on this host, or None when nothing is missing."""
+    try:
+        from .. import addresses
+        has, error = addresses.HAS_PYROUTE2, addresses.PYROUTE2_IMPORT_ERROR
+    except ImportError as exc:  # pragma: no cover - the module itself guards the import
+        has, error = False, exc
+    if has:
+        return None
+    reason = inet.safe_repr(str(error)) if error is not None else "not importable"
+    return ("vipd: missing dependency pyroute2 (%s; Python %s at %s): install it with `apt install python3-pyroute2` "
+            "or `pip install pyroute2`" % (reason, ".".join(str(v) for v in sys.version_info[:3]), sys.executable or "python"))
+
+
+def cmd_check(path: str, syntax_only: bool = False) -> int:
+    """Exit 0 when valid (warnings printed), 1 with every error as FILE:LINE: reason.
+
+    Unless syntax_only, a missing runtime dependency (pyroute2) is an error too: a host where `vipd run`
+    would refuse to start does not pass `vipd check`."""
+    status = _check_config(path)
+    if not syntax_only:
+        missing = missing_dependency()
+        if missing:
+            sys.stderr.write(missing + "\n")
+            status = 1
+    return status
+
+
+def _check_config(path: str) -> int:
     try:
         cfg = config.load(path)
     except config.ConfigError as exc:
@@ -158,8 +191,13 @@ def import_asyncio_without_ssl() -> None:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
-        return cmd_check(args.config)
+        return cmd_check(args.config, syntax_only=args.syntax_only)
     if args.command == "run":
+        missing = missing_dependency()
+        if missing:
+            # Refuse to start: without netlink the daemon could only sit in FAULT forever.
+            sys.stderr.write(missing + "\n")
+            return EXIT_MISSING_DEPENDENCY
         import_asyncio_without_ssl()
         from . import daemon  # imported late: `check` and `status` need no pyroute2
         return daemon.run(args.config, pidfile=args.pidfile, control_socket=args.control_socket, log_level=args.log_level,
@@ -168,6 +206,9 @@ def main(argv=None) -> int:
     if reply is None:
         return 2
     if args.command == "status":
+        if not args.json and reply.get("ok") is False:  # refused by the control socket (control.py): say why
+            sys.stderr.write("vipd: status failed: %s\n" % inet.safe_repr(str(reply.get("error", "unknown error")), 300))
+            return 1
         sys.stdout.write((json.dumps(reply, indent=2, sort_keys=True) if args.json else format_status(reply)) + "\n")
         return 0 if reply.get("ok", True) else 1
     if not reply.get("ok"):

@@ -333,6 +333,14 @@ def _global_defs(ctx, node):
             value = ctx.decimal(child, Decimal(0), Decimal(1))
             if value is not None:
                 g.vrrp_garp_interval = _seconds(value)
+        elif k in ("vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat"):
+            value = ctx.integer(child, 0, 2 ** 31 - 1)
+            if value is not None:
+                setattr(g, k, value)
+        elif k in ("vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert"):
+            value = ctx.boolean(child)
+            if value is not None:
+                setattr(g, k, value)
         elif k in kw.GLOBAL_DEFS:
             ctx.unimplemented(child)
         else:
@@ -682,6 +690,10 @@ def _instance(ctx, node):
             raw.garp[k] = bad(ctx.integer(child, 0, 2 ** 31))
         elif k in ("garp_master_repeat", "garp_master_refresh_repeat"):
             raw.garp[k] = bad(ctx.integer(child, 1, 2 ** 31))
+        elif k in ("garp_lower_prio_delay", "garp_lower_prio_repeat"):
+            raw.garp[k] = bad(ctx.integer(child, 0, 2 ** 31 - 1))
+        elif k in ("lower_prio_no_advert", "higher_prio_send_advert"):
+            raw.garp[k] = bad(ctx.boolean(child))
         elif k == "garp_interval":
             # Not a vrrp_instance keyword in keepalived 2.2.7 (there: global vrrp_garp_interval); a vipd extension.
             value = bad(ctx.decimal(child, Decimal(0), Decimal(1)))
@@ -809,6 +821,16 @@ def _finish_instance(ctx, node, inst, raw, ok):
                 "garp_interval"):
         value = raw.garp.get(key)
         setattr(inst, key, value if value is not None else getattr(g, "vrrp_" + key))
+    # keepalived 2.2.7 vrrp.c: unset lower-priority GARP values come from the globals, whose own default is
+    # vrrp_garp_master_repeat / vrrp_garp_master_delay.
+    for key, fallback in (("garp_lower_prio_delay", "vrrp_garp_master_delay"), ("garp_lower_prio_repeat", "vrrp_garp_master_repeat"),
+                          ("lower_prio_no_advert", None), ("higher_prio_send_advert", None)):
+        value = raw.garp.get(key)
+        if value is None:
+            value = getattr(g, "vrrp_" + key)
+        if value is None:
+            value = getattr(g, fallback)
+        setattr(inst, key, value)
     inst.track_interfaces = [item for item, _line in raw.track_interfaces]
     inst.track_scripts = [item for item, _line in raw.track_scripts]
     inst.track_files = [item for item, _line in raw.track_files]
@@ -1074,6 +1096,11 @@ def render_instance(instance):
         out.append("    %s %d" % (key, getattr(i, key)))
     if i.garp_interval:
         out.append("    garp_interval %s" % _fmt_seconds(i.garp_interval))
+    for key in ("garp_lower_prio_delay", "garp_lower_prio_repeat"):
+        out.append("    %s %d" % (key, getattr(i, key)))
+    for key in ("lower_prio_no_advert", "higher_prio_send_advert"):
+        if getattr(i, key):
+            out.append("    " + key)
     if i.v3_checksum != "pseudo":
         out.append("    v3_checksum %s" % i.v3_checksum)
     for key in ("native_ipv6", "dont_track_primary"):

@@ -82,6 +82,11 @@ class GlobalDefs:
     vrrp_garp_master_refresh: int = 0
     vrrp_garp_master_refresh_repeat: int = 1
     vrrp_garp_interval: float = 0.0
+    # keepalived 2.2.7: unset lower-priority GARP settings take vrrp_garp_master_repeat / vrrp_garp_master_delay.
+    vrrp_garp_lower_prio_delay: Optional[int] = None
+    vrrp_garp_lower_prio_repeat: Optional[int] = None
+    vrrp_lower_prio_no_advert: bool = False
+    vrrp_higher_prio_send_advert: bool = False
 
 
 @dataclass
@@ -158,6 +163,11 @@ class Instance:
     garp_master_refresh: int = 0
     garp_master_refresh_repeat: int = 1
     garp_interval: float = 0.0
+    # A master that hears a lower-priority advert re-announces its VIPs (keepalived's defaults: 5 now, 5 after 5 s).
+    garp_lower_prio_delay: int = 5
+    garp_lower_prio_repeat: int = 5
+    lower_prio_no_advert: bool = False
+    higher_prio_send_advert: bool = False
     v3_checksum: str = "pseudo"
     native_ipv6: bool = False
     dont_track_primary: bool = False

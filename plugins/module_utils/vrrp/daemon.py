@@ -22,6 +22,8 @@ import math
 import os
 import signal
 import sys
+import tempfile
+import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
@@ -44,6 +46,12 @@ def _state_name(state) -> str:
     return getattr(state, "name", None) or str(getattr(state, "value", state))
 
 
+def restart_key(cfg) -> tuple:
+    """What an instance cannot change without a restart: its socket (interface, family), its identity on the wire
+    (VRID, version) and the source address its machine compares in elections. Everything else a reload applies in place."""
+    return (cfg.interface, cfg.vrid, cfg.family, cfg.version, cfg.unicast_src_ip, getattr(cfg, "mcast_src_ip", None))
+
+
 class InstanceRuntime:
     """One configured instance: its machine, its counters, the VIPs it holds.
 
@@ -64,7 +72,7 @@ class InstanceRuntime:
         self.garp_handles: List[asyncio.Handle] = []
         self.vips_held: List[str] = []
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
-                         "send_errors": 0, "priority_zero_in": 0}
+                         "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
         self.last_transition: Optional[dict] = None
         self.stale_vips: List[str] = []
@@ -76,6 +84,7 @@ class InstanceRuntime:
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
         # (priority, interval_cs, src_ip) -> [(frame, dst)]: an idle master re-sends the same bytes every interval
         self._advert_cache: Dict[tuple, list] = {}
+        self._lower_garp_handle: Optional[asyncio.TimerHandle] = None
 
     # ---- identity ------------------------------------------------------------------------------------
 
@@ -116,15 +125,10 @@ class InstanceRuntime:
             except Exception as exc:  # interface gone: the instance goes to FAULT below
                 LOG.error("%s: cannot read addresses of %s: %s", self.name, self.ifname, exc)
         # machine.start() puts every non-owner in BACKUP (keepalived); start_state only tunes preempt as `state MASTER` does.
-        start_state = machine.State.MASTER if self.cfg.state == "MASTER" else machine.State.BACKUP
         if self.stale_vips and self.cfg.priority < 255:
             # A crashed run may have left them: never assume we own them (the peer may be master now).
             LOG.warning("%s: VIP(s) %s already present at start; starting as BACKUP", self.name, ", ".join(self.stale_vips))
-        params = machine.Params(vrid=self.cfg.vrid, priority=self.cfg.priority, advert_int=float(self.cfg.advert_int),
-                                version=self.cfg.version, preempt=not self.cfg.nopreempt,
-                                preempt_delay=float(self.cfg.preempt_delay or 0.0),
-                                primary_ip=self.src_ip or ("0.0.0.0" if self.family == 4 else "::"), start_state=start_state)
-        self.machine = machine.Machine(params)
+        self.machine = machine.Machine(self.params())
         LOG.info("%s: starting on %s vrid %d v%d prio %d from %s (%s)", self.name, self.ifname, self.cfg.vrid, self.cfg.version,
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
@@ -142,6 +146,60 @@ class InstanceRuntime:
         else:
             self.execute(self.machine.start(now))
         self.daemon.health.after_start(self)
+
+    def params(self) -> machine.Params:
+        cfg = self.cfg
+        start_state = machine.State.MASTER if cfg.state == "MASTER" else machine.State.BACKUP
+        return machine.Params(vrid=cfg.vrid, priority=cfg.priority, advert_int=float(cfg.advert_int), version=cfg.version,
+                              preempt=not cfg.nopreempt, preempt_delay=float(cfg.preempt_delay or 0.0),
+                              primary_ip=self.src_ip or ("0.0.0.0" if self.family == 4 else "::"), start_state=start_state,
+                              lower_prio_advert=not getattr(cfg, "lower_prio_no_advert", False),
+                              lower_prio_garp=int(getattr(cfg, "garp_lower_prio_repeat", 5) or 0) > 0,
+                              higher_prio_send_advert=bool(getattr(cfg, "higher_prio_send_advert", False)))
+
+    def update_in_place(self, cfg) -> None:
+        """A reload changed what can change without a restart: VIPs, priority, timers, tracking, auth, peers, hooks.
+
+        The machine keeps its state: a master stays master with its VIPs (new ones added and announced,
+        dropped ones removed) and advertises a new priority at once; a backup keeps waiting. Tracking is
+        rebuilt by health.reattach() right after.
+        """
+        old_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
+        self.cfg = cfg
+        self.unicast = bool(cfg.unicast_peers)
+        self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
+        self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
+        self._advert_cache.clear()
+        new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
+        if self.machine is None:
+            return
+        # Drop VIPs that left the configuration (or moved to another device) first, then add the new ones.
+        for cidr in list(self.vips_held):
+            if new_specs.get(cidr) != old_specs.get(cidr):
+                try:
+                    netio.vip_remove(old_specs.get(cidr) or self.ifname, cidr)
+                    LOG.info("%s: VIP %s removed (no longer configured)", self.name, cidr)
+                except (netio.NetIOError, ValueError) as exc:
+                    LOG.error("%s: cannot remove VIP %s: %s", self.name, cidr, exc)
+                self.vips_held.remove(cidr)
+        added = [c for c in new_specs if c not in self.vips_held]
+        if self.state == machine.State.MASTER and not self.machine.resigning and added:
+            for spec in self.all_vip_specs():
+                if spec.cidr not in added:
+                    continue
+                try:
+                    netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope)
+                    self.vips_held.append(spec.cidr)
+                    self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
+                    LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
+                except (netio.NetIOError, ValueError) as exc:
+                    LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), exc)
+        ev = self.daemon.health.attach(self)
+        old_prio = self.machine.effective_priority
+        self.execute(self.machine.reconfigure(self.daemon.now(), self.params(), ev.priority))
+        if self.machine.effective_priority != old_prio:
+            LOG.info("%s: priority %d -> %d by reload (%s keeps its state)", self.name, old_prio, self.machine.effective_priority,
+                     _state_name(self.state))
 
     def apply_tracking(self, ev) -> None:
         """New tracking result: effective priority, FAULT on a fault, recovery when every cause is gone."""
@@ -222,7 +280,10 @@ class InstanceRuntime:
                 self.cancel_garps()
                 self.remove_vips()
             elif isinstance(action, machine.SendGarp):
-                self.start_garp_schedule()
+                if action.kind == "lower_prio":
+                    self.lower_prio_garp()
+                else:
+                    self.start_garp_schedule()
             elif isinstance(action, machine.Transition):
                 self.on_transition(action)
             else:
@@ -254,6 +315,8 @@ class InstanceRuntime:
         self.counters["transitions"] += 1
         if new == machine.State.MASTER:
             self.counters["became_master"] += 1
+        elif old == machine.State.MASTER:
+            self.counters["released_master"] += 1
         self.last_transition = {"time": _wall(), "monotonic": self.daemon.now(), "old": _state_name(old), "new": _state_name(new),
                                 "reason": str(action.reason)}
         LOG.info("%s: %s -> %s (%s)", self.name, _state_name(old), _state_name(new), action.reason)
@@ -293,6 +356,8 @@ class InstanceRuntime:
             try:
                 channel.send_frame(frame, self.src_ip, dst)
                 self.counters["adverts_out"] += 1
+                if priority == 0:
+                    self.counters["priority_zero_out"] += 1
             except netio.NetIOError as exc:
                 self.counters["send_errors"] += 1
                 # Rate-limited by nature (once per advert interval); debug once the link is known bad.
@@ -383,6 +448,28 @@ class InstanceRuntime:
         if self.cfg.garp_master_refresh and self.cfg.garp_master_refresh > 0:
             self.garp_handles.append(loop.call_later(float(self.cfg.garp_master_refresh), self._refresh_garp))
 
+    def lower_prio_garp(self) -> None:
+        """keepalived vrrp_state_master_rx: a master that hears a lower priority re-announces its VIPs
+        (garp_lower_prio_repeat now, again after garp_lower_prio_delay), so that clients that followed the
+        lower router's GARP during a split brain or a spurious takeover come back. One delayed round pending at most."""
+        repeat = int(getattr(self.cfg, "garp_lower_prio_repeat", 0) or 0)
+        if repeat <= 0:
+            return
+        LOG.info("%s: lower priority advert heard: re-announcing VIPs", self.name)
+        self._garp_round(repeat)
+        delay = float(getattr(self.cfg, "garp_lower_prio_delay", 0) or 0)
+        pending = self._lower_garp_handle
+        if delay > 0 and (pending is None or pending.cancelled() or pending not in self.garp_handles):
+            self._lower_garp_handle = self.daemon.loop.call_later(delay, self._delayed_lower_garp)
+            self.garp_handles.append(self._lower_garp_handle)
+
+    def _delayed_lower_garp(self) -> None:
+        if self._lower_garp_handle in self.garp_handles:
+            self.garp_handles.remove(self._lower_garp_handle)
+        self._lower_garp_handle = None
+        if self.state == machine.State.MASTER:
+            self._garp_round(int(getattr(self.cfg, "garp_lower_prio_repeat", 0) or 0))
+
     def _delayed_garp(self) -> None:
         if self.state == machine.State.MASTER:
             self.garp_burst(self.cfg.garp_master_repeat)
@@ -462,6 +549,8 @@ class Daemon:
         self.health = health.Health(self)
         self.started = _wall()
         self.reloads = {"ok": 0, "failed": 0}
+        self.handled_signals: List[int] = []
+        self.ready = False
         self.vip_owned_elsewhere = self._vip_owned_elsewhere
         self._watch_wakeup: Optional[asyncio.Event] = None  # created in main(): 3.9 binds an Event to a loop
 
@@ -590,7 +679,7 @@ class Daemon:
             return {"ok": False, "errors": [str(exc)]}
         for warning in getattr(new, "warnings", []) or []:
             LOG.warning("%s", warning)
-        kept, changed, added, removed = [], [], [], []
+        kept, updated, changed, added, removed = [], [], [], [], []
         for name, runtime in list(self.instances.items()):
             inst = new.instances.get(name)
             if inst is None:
@@ -598,6 +687,8 @@ class Daemon:
             elif inst.fingerprint() == runtime.cfg.fingerprint():
                 runtime.cfg = inst  # same behaviour; keep the newer source position for messages
                 kept.append(name)
+            elif restart_key(inst) == restart_key(runtime.cfg) and runtime.machine is not None and not runtime.forced_stop:
+                updated.append(name)
             else:
                 changed.append(name)
         added = [n for n in new.instances if n not in self.instances]
@@ -615,14 +706,17 @@ class Daemon:
                 runtime.resign()
         self.cfg = new
         self.health.configure(new)
+        for name in updated:
+            self.instances[name].update_in_place(new.instances[name])
         self.start_instances(new, [n for n in new.instances if n in changed or n in added])
-        self.health.reattach(kept)
+        self.health.reattach(kept + updated)
         # Keep the file's order for status output.
         self.instances = dict((n, self.instances[n]) for n in new.instances if n in self.instances)
         self.close_unused_channels()
         self.reloads["ok"] += 1
-        LOG.info("reload: %d kept, %d restarted, %d added, %d removed", len(kept), len(changed), len(added), len(removed))
-        return {"ok": True, "kept": kept, "restarted": changed, "added": added, "removed": removed}
+        LOG.info("reload: %d kept, %d updated in place, %d restarted, %d added, %d removed", len(kept), len(updated), len(changed),
+                 len(added), len(removed))
+        return {"ok": True, "kept": kept, "updated": updated, "restarted": changed, "added": added, "removed": removed}
 
     def request_stop(self, why: str) -> None:
         if self.stopping:
@@ -756,6 +850,7 @@ class Daemon:
     async def main(self) -> int:
         self.loop = asyncio.get_running_loop()
         self.done = self.loop.create_future()
+        self.install_signal_handlers()
         try:
             self.cfg = config.load(self.config_path)
         except config.ConfigError as exc:
@@ -771,10 +866,9 @@ class Daemon:
         await self.open_control()
         self.health.open(self.loop)
         self.health.configure(self.cfg)
-        self.loop.add_signal_handler(signal.SIGHUP, self.reload)
-        self.loop.add_signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
-        self.loop.add_signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
-        self.start_instances(self.cfg, list(self.cfg.instances))
+        if not self.stopping:
+            self.start_instances(self.cfg, list(self.cfg.instances))
+        self.ready = True
         LOG.info("vipd ready: %d instance(s), pid %d, control %s", len(self.instances), os.getpid(), self.control_socket or "-")
         if self.on_ready:
             self.on_ready()
@@ -792,12 +886,209 @@ class Daemon:
             self.channels = {}
             await self.health.close(timeout=5.0)
             self.cleanup_files()
-            # Already stopping: a repeated SIGTERM/SIGINT/SIGHUP during teardown must not turn a clean exit into
-            # death by signal (asyncio.run would restore SIG_DFL for handlers still registered).
-            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-                self.loop.remove_signal_handler(sig)
-                signal.signal(sig, signal.SIG_IGN)
+            # Already stopping: a repeated signal during teardown must not turn a clean exit into death by signal
+            # (asyncio.run would restore SIG_DFL for handlers still registered).
+            for sig in self.handled_signals:
+                try:
+                    self.loop.remove_signal_handler(sig)
+                    signal.signal(sig, signal.SIG_IGN)
+                except (ValueError, OSError, RuntimeError):
+                    pass
             LOG.info("vipd stopped")
+
+    # ---- signals and dumps ----------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        """SIGHUP reload, SIGUSR1 data dump, SIGUSR2 stats dump, SIGPIPE ignored, every other catchable
+        terminating signal a make-before-break resignation (see RESIGN_SIGNAL_NAMES)."""
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        table = [(signal.SIGHUP, self.on_sighup), (signal.SIGUSR1, self.dump_data), (signal.SIGUSR2, self.dump_stats)]
+        table += [(num, self.on_resign_signal) for num in resign_signals()]
+        for num, handler in table:
+            args = (num,) if handler == self.on_resign_signal else ()
+            try:
+                self.loop.add_signal_handler(num, handler, *args)
+            except (ValueError, OSError, RuntimeError) as exc:  # a number this kernel or libc keeps for itself
+                LOG.debug("cannot handle signal %d: %s", num, exc)
+                continue
+            self.handled_signals.append(num)
+
+    def on_resign_signal(self, num: int) -> None:
+        self.request_stop(signal_name(num))
+
+    def on_sighup(self) -> None:
+        if not self.ready or self.stopping:
+            LOG.warning("SIGHUP ignored: %s", "shutting down" if self.stopping else "still starting")
+            return
+        self.reload()
+
+    def dump_data(self) -> Optional[str]:
+        """SIGUSR1: keepalived's vrrp_print_data() layout in $TMPDIR/keepalived.data (never a password)."""
+        try:
+            path = write_dump("keepalived.data", self.data_text())
+        except Exception as exc:  # a dump must never take the daemon down
+            LOG.error("cannot write keepalived.data in %s: %s", dump_dir(), exc)
+            return None
+        LOG.info("data dump written to %s", path)
+        return path
+
+    def dump_stats(self) -> Optional[str]:
+        """SIGUSR2: keepalived's vrrp_print_stats() layout in $TMPDIR/keepalived.stats."""
+        try:
+            path = write_dump("keepalived.stats", self.stats_text())
+        except Exception as exc:
+            LOG.error("cannot write keepalived.stats in %s: %s", dump_dir(), exc)
+            return None
+        LOG.info("stats dump written to %s", path)
+        return path
+
+    def _epoch(self, monotonic: Optional[float]) -> Optional[float]:
+        if monotonic is None or self.loop is None:
+            return None
+        return time.time() - (self.now() - monotonic)
+
+    def data_text(self) -> str:
+        lines = ["------< Global definitions >------"]
+        g = getattr(self.cfg, "global_defs", None)
+        if g is not None:
+            lines.append(" Router ID = %s" % (g.router_id or os.uname()[1]))
+            lines.append(" Default VRRP version = %d" % g.vrrp_version)
+            lines.append(" Gratuitous ARP delay = %d" % g.vrrp_garp_master_delay)
+            lines.append(" Gratuitous ARP repeat = %d" % g.vrrp_garp_master_repeat)
+            lines.append(" Gratuitous ARP refresh timer = %d" % g.vrrp_garp_master_refresh)
+            lines.append(" Gratuitous ARP refresh repeat = %d" % g.vrrp_garp_master_refresh_repeat)
+            lines.append(" Gratuitous ARP lower priority delay = %d" % (
+                g.vrrp_garp_master_delay if g.vrrp_garp_lower_prio_delay is None else g.vrrp_garp_lower_prio_delay))
+            lines.append(" Gratuitous ARP lower priority repeat = %d" % (
+                g.vrrp_garp_master_repeat if g.vrrp_garp_lower_prio_repeat is None else g.vrrp_garp_lower_prio_repeat))
+            lines.append(" Send advert after receive lower priority advert = %s" % ("false" if g.vrrp_lower_prio_no_advert else "true"))
+            lines.append(" Send advert after receive higher priority advert = %s" % ("true" if g.vrrp_higher_prio_send_advert else "false"))
+        runtimes = list(self.instances.values()) + self.retiring
+        if runtimes:
+            lines.append("------< VRRP Topology >------")
+        for r in runtimes:
+            lines.extend(self._instance_lines(r))
+        groups = getattr(self.cfg, "sync_groups", None) or {}
+        if groups:
+            lines.append("------< VRRP Sync groups >------")
+            for group in groups.values():
+                lines.append(" VRRP Sync Group = %s, %s" % (group.name, self.health.group_state(group)))
+                lines.append("   VRRP member instances = %d" % len(group.instances))
+                lines.extend("     %s" % name for name in group.instances)
+        scripts = getattr(self.cfg, "scripts", None) or {}
+        if scripts:
+            lines.append("------< VRRP Scripts >------")
+            for script in scripts.values():
+                lines.append(" VRRP Script = %s" % script.name)
+                lines.append("   Command = %s" % script.script)
+                lines.append("   Interval = %g sec" % script.interval)
+                lines.append("   Weight = %d%s" % (script.weight, " reverse" if script.weight_reverse else ""))
+                lines.append("   Rise = %d" % script.rise)
+                lines.append("   Fall = %d" % script.fall)
+        return "\n".join(lines) + "\n"
+
+    def _instance_lines(self, r: InstanceRuntime) -> List[str]:
+        cfg, m = r.cfg, r.machine
+        state = _state_name(r.state)
+        out = [" VRRP Instance = %s" % r.name, "   VRRP Version = %d" % cfg.version]
+        group = self.cfg.sync_group_of(r.name) if self.cfg is not None else None
+        if group is not None:
+            out.append("   Sync group = %s" % group.name)
+        if r.family == 6:
+            out.append("   Using Native IPv6")
+        out.append("   State = %s" % state)
+        if state == "BACKUP" and m is not None:
+            out.append("   Master router = %s" % (m.master_ip or "(none)"))
+            out.append("   Master priority = %d" % (m.master_priority or 0))
+            if cfg.version == 3:
+                out.append("   Master advert int = %.2f sec" % m.advert_int)
+        out.append("   Flags:" if r.unicast else "   Flags: none")
+        if r.unicast:
+            out.append("     Using unicast")
+        out.append("   Number of interface and track script faults = %d" % len(r.fault_causes))
+        last = r.last_transition
+        when = self._epoch(last.get("monotonic")) if last else None
+        if when is not None:
+            out.append("   Last transition = %.6f (%s)" % (when, time.ctime(when)))
+        else:
+            out.append("   Last transition = 0.000000 (never)")
+        out.append("   Interface = %s" % r.ifname)
+        if getattr(cfg, "dont_track_primary", False):
+            out.append("   VRRP interface tracking disabled")
+        src_cfg = cfg.unicast_src_ip or getattr(cfg, "mcast_src_ip", None)
+        out.append("   Using src_ip = %s%s" % (r.src_ip or "(none)", " (from configuration)" if src_cfg else ""))
+        if not r.unicast:
+            out.append("   Multicast address %s" % (netio.MCAST_V4 if r.family == 4 else netio.MCAST_V6))
+        out.append("   Gratuitous ARP delay = %d" % cfg.garp_master_delay)
+        out.append("   Gratuitous ARP repeat = %d" % cfg.garp_master_repeat)
+        out.append("   Gratuitous ARP refresh = %d" % cfg.garp_master_refresh)
+        out.append("   Gratuitous ARP refresh repeat = %d" % cfg.garp_master_refresh_repeat)
+        out.append("   Gratuitous ARP lower priority delay = %d" % getattr(cfg, "garp_lower_prio_delay", 5))
+        out.append("   Gratuitous ARP lower priority repeat = %d" % getattr(cfg, "garp_lower_prio_repeat", 5))
+        out.append("   Send advert after receive lower priority advert = %s" % ("false" if getattr(cfg, "lower_prio_no_advert", False) else "true"))
+        out.append("   Send advert after receive higher priority advert = %s" % ("true" if getattr(cfg, "higher_prio_send_advert", False) else "false"))
+        out.append("   Virtual Router ID = %d" % cfg.vrid)
+        out.append("   Priority = %d" % (m.base_priority if m else cfg.priority))
+        out.append("   Effective priority = %d" % (m.effective_priority if m else cfg.priority))
+        out.append("   Total priority = %d" % (m.effective_priority if m else cfg.priority))
+        interval = float(cfg.advert_int)
+        out.append("   Advert interval = %d sec" % interval if cfg.version == 2 else "   Advert interval = %d milli-sec" % round(interval * 1000))
+        if state == "BACKUP" and cfg.version == 3 and m is not None:
+            out.append("   Master advert interval = %d milli-sec" % round(m.advert_int * 1000))
+        out.append("   Preempt = %s" % ("disabled" if (m is not None and not m.preempt) or (m is None and cfg.nopreempt) else "enabled"))
+        delay = m.preempt_delay if m is not None else float(cfg.preempt_delay or 0)
+        if delay:
+            out.append("   Preempt delay = %g secs" % delay)
+        if cfg.auth_type:
+            # keepalived prints the password here; vipd never writes it anywhere.
+            out.append("   Authentication type = %s" % ("IPSEC_AH" if cfg.auth_type == "AH" else "SIMPLE_PASSWORD"))
+        elif cfg.version == 2:
+            out.append("   Authentication type = none")
+        if cfg.vips:
+            out.append("   Virtual IP (%d):" % len(cfg.vips))
+            out.extend("     %s dev %s scope %s%s" % (s.cidr, r.vip_dev(s), s.scope or "global", " label %s" % s.label if s.label else "")
+                       for s in cfg.vips)
+        if cfg.excluded_vips:
+            out.append("   Virtual IP Excluded :")
+            out.extend("     %s dev %s scope %s" % (s.cidr, r.vip_dev(s), s.scope or "global") for s in cfg.excluded_vips)
+        if r.unicast:
+            out.append("   Unicast Peer :")
+            out.extend("     %s" % peer for peer in cfg.unicast_peers)
+        if cfg.track_interfaces:
+            out.append("   Tracked interfaces :")
+            out.extend("     %s weight %d" % (name, weight or 0) for name, weight in cfg.track_interfaces)
+        if cfg.track_scripts:
+            out.append("   Tracked scripts :")
+            out.extend("     %s weight %s" % (name, "default" if weight is None else weight) for name, weight in cfg.track_scripts)
+        out.append("   VIPs held = %s" % (", ".join(r.vips_held) or "none"))
+        return out
+
+    def stats_text(self) -> str:
+        lines = []
+        for r in list(self.instances.values()) + self.retiring:
+            c, d = r.counters, r.drops
+            lines += [
+                "VRRP Instance: %s" % r.name,
+                "  Advertisements:",
+                "    Received: %d" % c["adverts_in"],
+                "    Sent: %d" % c["adverts_out"],
+                "  Became master: %d" % c["became_master"],
+                "  Released master: %d" % c.get("released_master", 0),
+                "  Packet Errors:",
+                "    Length: %d" % d.get("length", 0),
+                "    TTL: %d" % d.get("ttl", 0),
+                "    Invalid Type: %d" % d.get("type", 0),
+                "    Advertisement Interval: %d" % d.get("interval", 0),
+                "    Address List: %d" % d.get("addr_count", 0),
+                "  Authentication Errors:",
+                "    Invalid Type: %d" % d.get("auth_type", 0),
+                "    Type Mismatch: %d" % 0,
+                "    Failure: %d" % d.get("auth", 0),
+                "  Priority Zero:",
+                "    Received: %d" % c["priority_zero_in"],
+                "    Sent: %d" % c.get("priority_zero_out", 0),
+            ]
+        return "\n".join(lines) + ("\n" if lines else "")
 
     def _wake_watcher(self) -> None:
         if self._watch_wakeup is not None:
@@ -812,6 +1103,66 @@ class Daemon:
                 await self._watch_wakeup.wait()
             await asyncio.sleep(0.05)
             self._check_stopped()
+
+
+# ---- signals -------------------------------------------------------------------------------------------
+# signal(7): every catchable signal whose default action is Term or Core, except the synchronous hardware faults
+# (SIGSEGV, SIGBUS, SIGFPE, SIGILL): a handler that returns from a real fault re-executes the faulting instruction,
+# so those stay fatal (a crash is a crash). SIGHUP reloads, SIGUSR1/SIGUSR2 dump, SIGPIPE is ignored; every other
+# one resigns make-before-break as SIGTERM does.
+RESIGN_SIGNAL_NAMES = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGXFSZ", "SIGPWR",
+                       "SIGSTKFLT", "SIGIO", "SIGPOLL", "SIGABRT", "SIGTRAP", "SIGSYS")
+LINUX_SIGNAL_NUMBERS = {"SIGSTKFLT": 16, "SIGPWR": 30, "SIGIO": 29, "SIGPOLL": 29, "SIGSYS": 31}
+
+
+def resign_signals() -> List[int]:
+    """The signals that make vipd resign and exit 0 (Linux numbers where this Python lacks a name)."""
+    out = []
+    for name in RESIGN_SIGNAL_NAMES:
+        num = getattr(signal, name, None)
+        if num is None and sys.platform.startswith("linux"):
+            num = LINUX_SIGNAL_NUMBERS.get(name)
+        if num is not None and int(num) not in out:
+            out.append(int(num))
+    rtmin, rtmax = getattr(signal, "SIGRTMIN", None), getattr(signal, "SIGRTMAX", None)
+    if rtmin is None and sys.platform.startswith("linux"):
+        rtmin, rtmax = 34, 64  # glibc keeps 32 and 33 for itself
+    if rtmin is not None and rtmax is not None:
+        out.extend(n for n in range(int(rtmin), int(rtmax) + 1) if n not in out)
+    return out
+
+
+def signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        rtmin = int(getattr(signal, "SIGRTMIN", 34))
+        return "SIGRTMIN+%d" % (num - rtmin) if num >= rtmin else "signal %d" % num
+
+
+def dump_dir() -> str:
+    """keepalived writes its dumps to $TMPDIR, default /tmp."""
+    return os.environ.get("TMPDIR") or "/tmp"
+
+
+def write_dump(name: str, text: str) -> str:
+    """Write text to dump_dir()/name atomically (temp file in the same directory, 0600, renamed over)."""
+    directory = dump_dir()
+    fd, tmp = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        path = os.path.join(directory, name)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
 
 
 def setup_logging(level: str = "info") -> None:

@@ -13,7 +13,12 @@ Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_t
   preempt_delay, and priority 255 clears nopreempt, as keepalived's config check does;
 - preempt_delay starts when the first lower-priority advert is seen in Backup; until it runs out,
   lower-priority adverts are accepted; an equal or higher one cancels it;
-- a master answers a lower-priority advert (v2 and v3) and a priority-0 advert with an advert at once;
+- a master answers a lower-priority advert (v2 and v3) and a priority-0 advert with an advert at once
+  (unless lower_prio_no_advert), and re-announces its VIPs (garp_lower_prio_repeat, on by default): after a
+  split brain heals, clients that followed the loser's GARP come back; with higher_prio_send_advert a master
+  that yields answers the higher advert first, so the winner hears a lower one whichever crossed first;
+- reconfigure() applies a reload in place (priority, timers, preempt); a master whose priority falls only
+  advertises the lower value and keeps its VIPs until the higher router's advert is seen (make-before-break);
 - a master that loses to a higher advert or goes to Fault removes its VIPs (Fault also sends priority 0);
 - tracking changes the effective priority within 1..254 (never for the owner) and moves a backup's
   deadline by the change in Skew_Time; it sends nothing by itself.
@@ -54,6 +59,10 @@ class Params:
     start_state: State = State.BACKUP
     # keepalived's default (no vrrp_lower_prio_no_advert): a master answers lower-priority adverts
     lower_prio_advert: bool = True
+    # keepalived's garp_lower_prio_repeat > 0 (its default): a master re-announces on a lower-priority advert
+    lower_prio_garp: bool = True
+    # keepalived's higher_prio_send_advert (default off): a master answers a higher advert before it yields
+    higher_prio_send_advert: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,8 @@ class RemoveVips:
 
 @dataclass(frozen=True)
 class SendGarp:
-    pass
+    """Announce the VIPs: "master" = the takeover schedule, "lower_prio" = keepalived's garp_lower_prio_* one."""
+    kind: str = "master"
 
 
 @dataclass(frozen=True)
@@ -105,14 +115,7 @@ class Machine:
         self.params = params
         self.base_priority = params.priority
         self.effective_priority = params.priority
-        self.preempt = params.preempt
-        self.preempt_delay = float(params.preempt_delay or 0.0)
-        # keepalived's config check: these combinations cannot work, so it clears them
-        start_master = State(params.start_state) == State.MASTER
-        if params.priority == PRIO_OWNER or start_master:
-            self.preempt = True
-        if start_master or not self.preempt:
-            self.preempt_delay = 0.0
+        self._apply_preempt(params)
         self._configured_int = self._quantize(params.advert_int)
         self.advert_int = self._configured_int      # Master_Adver_Interval (v3: adopted from the master)
         self.state = State.INIT
@@ -125,6 +128,16 @@ class Machine:
         self.last_reason = ""
         self._timer_cause = "master down timer expired"
         self._primary = _ip_key(params.primary_ip)
+
+    def _apply_preempt(self, params):
+        self.preempt = params.preempt
+        self.preempt_delay = float(params.preempt_delay or 0.0)
+        # keepalived's config check: these combinations cannot work, so it clears them
+        start_master = State(params.start_state) == State.MASTER
+        if params.priority == PRIO_OWNER or start_master:
+            self.preempt = True
+        if start_master or not self.preempt:
+            self.preempt_delay = 0.0
 
     # --- RFC timers ---------------------------------------------------------------------------------
 
@@ -247,6 +260,55 @@ class Machine:
             self.next_deadline = deadline
         return []
 
+    def reconfigure(self, now, params, effective_priority=None):
+        """A reload changed this instance in place: priority, timers, preempt, the lower/higher-advert options.
+
+        VRID, version and the primary address cannot change in place (the daemon restarts the instance).
+        A master that now has another priority advertises it at once and keeps its VIPs: if a backup now
+        outranks it, that backup ignores the lower adverts, takes over when its Master_Down_Timer runs out
+        (at most Master_Down_Interval after the last higher advert it accepted), and this master removes its
+        VIPs only when it hears the new master's advert: make-before-break, as on SIGTERM.
+        A backup's wait moves by the change in Skew_Time (or restarts at Master_Down_Interval on a new interval).
+        """
+        if params.version != self.params.version or params.vrid != self.params.vrid:
+            raise ValueError("a VRID or version change needs a restart")
+        if not 1 <= params.priority <= PRIO_OWNER:
+            raise ValueError("priority must be 1..255")
+        if params.advert_int <= 0:
+            raise ValueError("advert_int must be positive")
+        old_eff, old_skew = self.effective_priority, self.skew_time
+        old_int = self._configured_int
+        self.params = params
+        self._primary = _ip_key(params.primary_ip)
+        self.base_priority = params.priority
+        self._apply_preempt(params)
+        if self.preempt_delay <= 0:
+            self.preempt_deadline = None
+        self._configured_int = self._quantize(params.advert_int)
+        interval_changed = self._configured_int != old_int
+        if self.state != State.BACKUP or params.version == 2:
+            self.advert_int = self._configured_int   # a v3 backup keeps the interval its master advertises
+        if self.base_priority == PRIO_OWNER:
+            self.effective_priority = PRIO_OWNER
+        else:
+            wanted = params.priority if effective_priority is None else effective_priority
+            self.effective_priority = max(1, min(PRIO_OWNER - 1, int(wanted)))
+        if self.state == State.BACKUP:
+            if self.base_priority == PRIO_OWNER:
+                return self._become_master(now, "reload: address owner (priority 255)")
+            if self.next_deadline is not None:
+                if interval_changed:
+                    self.next_deadline = now + self.master_down_interval
+                else:
+                    self.next_deadline += self.skew_time - old_skew
+            return []
+        if self.state == State.MASTER and not self.resigning:
+            self.master_priority = self.effective_priority
+            if self.effective_priority != old_eff or interval_changed:
+                self.next_deadline = now + self._configured_int
+                return [SendAdvert(self.effective_priority)]
+        return []
+
     def sync_backup(self, now, reason):
         """A sync-group peer left MASTER: follow it to BACKUP (keepalived vrrp_sync_backup()).
 
@@ -298,18 +360,26 @@ class Machine:
             self.next_deadline = now + self._configured_int
             return [SendAdvert(eff)]
         cmp = self._compare_ip(src_ip)
-        if priority == eff:
-            if cmp == 0:
-                return []  # our own address: a looped-back advert or a misconfiguration
-            if eff == PRIO_OWNER:
-                # two address owners: keepalived lowers its own priority to 254 and lets the other win
-                self.base_priority = self.effective_priority = eff = PRIO_OWNER - 1
+        if priority == eff and cmp == 0:
+            return []  # our own address: a looped-back advert or a misconfiguration
+        # keepalived sends this before it looks at an owner conflict, with the priority it had
+        answer_higher = self.params.higher_prio_send_advert and (priority > eff or (priority == eff and cmp > 0))
+        if priority == eff and cmp != 0 and eff == PRIO_OWNER:
+            # two address owners: keepalived lowers its own priority to 254 and lets the other win
+            self.base_priority = self.effective_priority = PRIO_OWNER - 1
+        sent_at = eff
+        eff = self.effective_priority
         if priority < eff or (priority == eff and cmp < 0):
-            # adopt nothing; answer so the lower router sees a master and returns to Backup
+            # adopt nothing; answer so the lower router sees a master and returns to Backup, and re-announce
+            # the VIPs: clients that followed the lower router's GARP (split brain, spurious takeover) come back
+            actions = []
             if self.params.lower_prio_advert:
                 self.next_deadline = now + self._configured_int
-                return [SendAdvert(eff)]
-            return []
+                actions.append(SendAdvert(eff))
+            if self.params.lower_prio_garp:
+                actions.append(SendGarp("lower_prio"))
+            return actions
+        actions = [SendAdvert(sent_at)] if answer_higher else []
         if self.params.version == 3 and interval_cs:
             self.advert_int = interval_cs / 100.0
         self.master_ip = src_ip
@@ -318,7 +388,7 @@ class Machine:
             reason = "higher priority (%d > %d) advert from %s" % (priority, eff, src_ip)
         else:
             reason = "equal priority (%d) advert from higher address %s" % (priority, src_ip)
-        return self._leave_master(now, reason)
+        return actions + self._leave_master(now, reason)
 
     def _resigning_rx(self, now, src_ip, priority):
         if priority > PRIO_STOP and self._compare_ip(src_ip) != 0:

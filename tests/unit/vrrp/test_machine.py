@@ -256,14 +256,14 @@ def test_master_equal_priority_tie_break_on_primary_address_as_integers():
     assert acts[0] == RemoveVips() and acts[-1].new == State.BACKUP
     assert "equal priority" in acts[-1].reason
     mach = master(100, ip=high)
-    assert mach.on_advert(T0 + 0.5, low, 100, 100) == [SendAdvert(100)]
+    assert mach.on_advert(T0 + 0.5, low, 100, 100) == [SendAdvert(100), SendGarp("lower_prio")]
     assert mach.state == State.MASTER
 
 
 def test_master_answers_lower_priority_advert_at_once_and_adopts_nothing():
     for version in (2, 3):
         mach = master(200, version=version)
-        assert mach.on_advert(T0 + 0.3, B, 100, 50) == [SendAdvert(200)]
+        assert mach.on_advert(T0 + 0.3, B, 100, 50) == [SendAdvert(200), SendGarp("lower_prio")]  # keepalived's defaults
         assert mach.state == State.MASTER and mach.advert_int == 1.0
         assert mach.master_ip == A
         assert mach.next_deadline == T0 + 1.3          # the answer restarts the advert timer
@@ -271,7 +271,7 @@ def test_master_answers_lower_priority_advert_at_once_and_adopts_nothing():
 
 def test_master_lower_prio_no_advert_option():
     mach = master(200, lower_prio_advert=False)
-    assert mach.on_advert(T0 + 0.3, B, 100, 100) == []
+    assert mach.on_advert(T0 + 0.3, B, 100, 100) == [SendGarp("lower_prio")]
     assert mach.next_deadline == T0 + 1.0
 
 
