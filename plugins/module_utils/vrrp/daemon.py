@@ -16,7 +16,6 @@ import asyncio
 import datetime
 import errno
 import ipaddress
-import json
 import logging
 import math
 import os
@@ -27,6 +26,7 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
+from . import control
 from . import health
 from . import machine
 from . import netio
@@ -779,42 +779,20 @@ class Daemon:
             "health": self.health.status(),
         }
 
-    async def handle_client(self, reader, writer) -> None:
-        try:
-            line = await asyncio.wait_for(reader.readline(), 5.0)
-            text = line.decode("utf-8", "replace").strip()
-            command = text
-            if text.startswith("{"):
-                command = str(json.loads(text).get("command", ""))
-            if command == "status":
-                reply = self.status()
-            elif command == "reload":
-                reply = self.reload()
-            elif command == "resign":
-                reply = {"ok": True, "resigning": True}
-                self.loop.call_soon(self.request_stop, "resign command")
-            else:
-                reply = {"ok": False, "error": "unknown command %r (status, reload, resign)" % command}
-            writer.write(json.dumps(reply, sort_keys=True).encode() + b"\n")
-            await writer.drain()
-        except (asyncio.TimeoutError, ValueError, OSError) as exc:
-            LOG.debug("control client: %s", exc)
-        finally:
-            writer.close()
+    def control_resign(self) -> dict:
+        self.loop.call_soon(self.request_stop, "resign command")
+        return {"ok": True, "resigning": True}
 
     async def open_control(self) -> None:
+        """The control socket (control.py: bounded flat JSON requests, peer credentials checked)."""
         if not self.control_socket:
             return
-        os.makedirs(os.path.dirname(self.control_socket) or ".", mode=0o755, exist_ok=True)
-        try:
-            os.unlink(self.control_socket)
-        except FileNotFoundError:
-            pass
-        old_umask = os.umask(0o177)  # socket 0600: reload/resign are privileged
-        try:
-            self.server = await asyncio.start_unix_server(self.handle_client, path=self.control_socket)
-        finally:
-            os.umask(old_umask)
+        self.server = control.ControlServer(self.control_socket, {
+            "status": lambda _request: self.status(),
+            "reload": lambda _request: self.reload(),
+            "resign": lambda _request: self.control_resign(),
+        })
+        await self.server.start()
 
     # ---- pid file ------------------------------------------------------------------------------------
 
