@@ -25,7 +25,10 @@ author:
   - floating.vip developers (@floating-vip)
 options:
   name:
-    description: Instance name (C(vrrp_instance NAME)); also the file name C(NAME.conf).
+    description:
+      - Instance name (C(vrrp_instance NAME)); also the file name C(NAME.conf) in O(conf_dir).
+      - 1-64 characters from letters, digits and C(_ . -), not starting with C(.) or C(-). The file must be
+        a regular file directly inside O(conf_dir) (a symbolic link there is refused).
     type: str
     required: true
   state:
@@ -74,7 +77,10 @@ options:
         choices: [PASS, AH]
         default: PASS
       auth_pass:
-        description: Password (keepalived uses the first 8 characters).
+        description:
+          - Password, 1-64 printable ASCII characters without spaces, quotes, backslash, C(#), C(!), C({), C(}) or C($).
+          - keepalived uses the first 8 characters; a longer one is cut to 8 in the file, with a warning.
+          - Never shown in results, diffs, warnings or errors.
         type: str
   unicast_src_ip:
     description: Source address for unicast adverts.
@@ -109,7 +115,10 @@ options:
     elements: raw
     default: []
   notify_master:
-    description: Command run on becoming MASTER.
+    description:
+      - Command run on becoming MASTER, split as keepalived splits it (quotes group words, a backslash
+        escapes the next character); the value is written so that keepalived reads back exactly this text.
+      - No control characters or line separators, not even as backslash escapes.
     type: str
   notify_backup:
     description: Command run on becoming BACKUP.
@@ -161,8 +170,11 @@ options:
   reload:
     description:
       - Reload the running daemon when the file changed. vipd is asked over its control socket (a refused
-        configuration restores the previous file and fails); otherwise SIGHUP goes to the PID in O(pidfile).
-        Nothing is done when the daemon is not running.
+        configuration restores the previous file and fails); otherwise SIGHUP goes to the PID in O(pidfile),
+        once C(/proc/PID/cmdline) shows that PID is vipd (or keepalived for O(backend=keepalived)).
+      - Nothing is done when the daemon is not running; a pidfile naming another process (a stale pidfile)
+        is not signalled, and a warning says so.
+      - Errors of the daemon about files other than the instance file are reported as C(FILE:LINE) only.
     type: bool
     default: false
   control_socket:
@@ -262,53 +274,60 @@ from dataclasses import asdict
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.floating.vip.plugins.module_utils import vrrp_instance_file as vif
 
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    initial_state=dict(type="str", choices=["MASTER", "BACKUP"], default="BACKUP"),
+    interface=dict(type="str"),
+    virtual_router_id=dict(type="int", aliases=["vrid"]),
+    priority=dict(type="int", default=100),
+    advert_int=dict(type="float", default=1),
+    version=dict(type="int", choices=[2, 3]),
+    preempt=dict(type="bool", default=True),
+    preempt_delay=dict(type="float"),
+    authentication=dict(type="dict", options=dict(
+        auth_type=dict(type="str", choices=["PASS", "AH"], default="PASS"),
+        auth_pass=dict(type="str", no_log=True),
+    )),
+    unicast_src_ip=dict(type="str"),
+    unicast_peers=dict(type="list", elements="str"),
+    virtual_ipaddresses=dict(type="list", elements="raw", default=[]),
+    virtual_ipaddresses_excluded=dict(type="list", elements="raw", default=[]),
+    track_interfaces=dict(type="list", elements="raw", default=[]),
+    track_scripts=dict(type="list", elements="raw", default=[]),
+    notify_master=dict(type="str"),
+    notify_backup=dict(type="str"),
+    notify_fault=dict(type="str"),
+    notify_stop=dict(type="str"),
+    notify=dict(type="str"),
+    smtp_alert=dict(type="bool"),
+    garp_master_delay=dict(type="int"),
+    garp_master_repeat=dict(type="int"),
+    garp_master_refresh=dict(type="int"),
+    garp_master_refresh_repeat=dict(type="int"),
+    garp_interval=dict(type="float"),
+    backend=dict(type="str", choices=["vipd", "keepalived"], default="vipd"),
+    conf_dir=dict(type="path"),
+    main_config=dict(type="path"),
+    validate_keepalived=dict(type="bool", default=True),
+    reload=dict(type="bool", default=False),
+    control_socket=dict(type="path", default="/run/vipd/vipd.sock"),
+    pidfile=dict(type="path"),
+)
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            initial_state=dict(type="str", choices=["MASTER", "BACKUP"], default="BACKUP"),
-            interface=dict(type="str"),
-            virtual_router_id=dict(type="int", aliases=["vrid"]),
-            priority=dict(type="int", default=100),
-            advert_int=dict(type="float", default=1),
-            version=dict(type="int", choices=[2, 3]),
-            preempt=dict(type="bool", default=True),
-            preempt_delay=dict(type="float"),
-            authentication=dict(type="dict", options=dict(
-                auth_type=dict(type="str", choices=["PASS", "AH"], default="PASS"),
-                auth_pass=dict(type="str", no_log=True),
-            )),
-            unicast_src_ip=dict(type="str"),
-            unicast_peers=dict(type="list", elements="str"),
-            virtual_ipaddresses=dict(type="list", elements="raw", default=[]),
-            virtual_ipaddresses_excluded=dict(type="list", elements="raw", default=[]),
-            track_interfaces=dict(type="list", elements="raw", default=[]),
-            track_scripts=dict(type="list", elements="raw", default=[]),
-            notify_master=dict(type="str"),
-            notify_backup=dict(type="str"),
-            notify_fault=dict(type="str"),
-            notify_stop=dict(type="str"),
-            notify=dict(type="str"),
-            smtp_alert=dict(type="bool"),
-            garp_master_delay=dict(type="int"),
-            garp_master_repeat=dict(type="int"),
-            garp_master_refresh=dict(type="int"),
-            garp_master_refresh_repeat=dict(type="int"),
-            garp_interval=dict(type="float"),
-            backend=dict(type="str", choices=["vipd", "keepalived"], default="vipd"),
-            conf_dir=dict(type="path"),
-            main_config=dict(type="path"),
-            validate_keepalived=dict(type="bool", default=True),
-            reload=dict(type="bool", default=False),
-            control_socket=dict(type="path", default="/run/vipd/vipd.sock"),
-            pidfile=dict(type="path"),
-        ),
-        required_if=[("state", "present", ("interface", "virtual_router_id"))],
-        supports_check_mode=True,
-    )
-    p = module.params
+
+class Outcome(Exception):
+    """How run() ends: exit (failed=False) or fail; main() turns it into exit_json/fail_json."""
+
+    def __init__(self, result, msg=None):
+        super(Outcome, self).__init__(msg)
+        self.result = result
+        self.msg = msg
+
+
+def run(p, check_mode=False, diff=False, warn=None):
+    """The module's work on its params; raises Outcome (or any exception, which main() reports)."""
+    warn = warn or (lambda text: None)
     conf_dir, main_config, dummy, pidfile = vif.BACKENDS[p["backend"]]
     conf_dir = p["conf_dir"] or conf_dir
     main_config = p["main_config"] or main_config
@@ -318,9 +337,13 @@ def main():
     try:
         plan = vif.plan(p, conf_dir, main_config)
     except vif.InstanceFileError as exc:
-        module.fail_json(msg=str(exc), path=vif.instance_path(conf_dir, p["name"]) if vif._NAME.match(p["name"] or "") else None)
+        try:
+            path = vif.instance_path(conf_dir, p["name"])
+        except vif.InstanceFileError:
+            path = None
+        raise Outcome(dict(changed=False, path=path), str(exc))
     for warning in plan.warnings:
-        module.warn(warning)
+        warn(warning)
     result = dict(changed=plan.changed, path=plan.path, content=vif.masked(plan.after) or "", parser_warnings=plan.warnings,
                   reloaded=False)
     if plan.instance is not None:
@@ -328,29 +351,64 @@ def main():
         data.pop("auth_pass", None)
         data.pop("source", None)
         result["instance"] = data
-    if module._diff:
+    if diff:
         result["diff"] = plan.diff()
-    if module.check_mode or not plan.changed:
-        module.exit_json(**result)
+    if check_mode or not plan.changed:
+        raise Outcome(result)
 
     try:
         vif.apply(plan, validate_keepalived=keepalived and p["validate_keepalived"], keepalived_main=main_config if keepalived else None)
     except vif.InstanceFileError as exc:
         result["changed"] = False
-        module.fail_json(msg=str(exc), **result)
+        raise Outcome(result, str(exc))
     except (OSError, vif.atomic.PersistError) as exc:
         result["changed"] = False
-        module.fail_json(msg="cannot write %s: %s" % (plan.path, exc), **result)
+        raise Outcome(result, "cannot write %s: %s" % (plan.path, getattr(exc, "strerror", None) or exc))
 
     if p["reload"]:
         try:
-            result["reloaded"], result["reload_detail"] = vif.reload_daemon(p["backend"], p["control_socket"], pidfile)
+            result["reloaded"], result["reload_detail"] = vif.reload_daemon(p["backend"], p["control_socket"], pidfile, plan.path)
         except vif.ReloadError as exc:
             vif.restore(plan)
             result["changed"] = False
-            module.fail_json(msg="the daemon refused the new configuration (previous file restored): %s" % exc, **result)
+            raise Outcome(result, "the daemon refused the new configuration (previous file restored): %s" % exc)
         except OSError as exc:
-            module.fail_json(msg="cannot reload %s: %s" % (p["backend"], exc), **result)
+            raise Outcome(result, "cannot reload %s: %s" % (p["backend"], getattr(exc, "strerror", None) or exc))
+        if not result["reloaded"] and "not signalled" in result["reload_detail"]:
+            warn(result["reload_detail"])
+    raise Outcome(result)
+
+
+def _safe(value, secrets):
+    """A result value with the secrets (and their effective first 8 characters) masked."""
+    if isinstance(value, str):
+        return vif.scrub(value, secrets)
+    if isinstance(value, dict):
+        return dict((k, _safe(v, secrets)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_safe(v, secrets) for v in value]
+    return value
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        required_if=[("state", "present", ("interface", "virtual_router_id"))],
+        supports_check_mode=True,
+    )
+    secrets = vif.secrets_of(module.params)
+    try:
+        run(module.params, module.check_mode, module._diff, lambda text: module.warn(vif.clean(_safe(text, secrets))))
+        outcome = Outcome(dict(changed=False), "internal error: the module ended without a result")
+    except Outcome as exc:
+        outcome = exc
+    except Exception as exc:  # pylint: disable=broad-except
+        # Every failure is a JSON answer: never a traceback (which could quote a value) instead of one.
+        detail = "; ".join(vif._messages(exc)) if isinstance(exc, vif.config.ConfigError) else str(exc)[:500]
+        outcome = Outcome(dict(changed=False), "internal error (%s): %s" % (type(exc).__name__, detail))
+    result = _safe(outcome.result, secrets)
+    if outcome.msg is not None:
+        module.fail_json(msg=vif.clean(_safe(outcome.msg, secrets)), **result)
     module.exit_json(**result)
 
 

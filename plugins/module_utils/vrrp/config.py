@@ -267,11 +267,27 @@ def split_command(text):
     return words
 
 
+# What rendered text never holds raw (besides the "\n" ending each line): control characters (\t \r \v \f
+# \x1c-\x1e \x85 ...), line and paragraph separators, lone surrogates. A script escapes the controls
+# (\NNN, as keepalived reads them); any other value holding one cannot be written and is a ValueError.
+_RAW_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_RAW_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def script_quote(value):
-    """Config text for a script command that command() reads back to `value` (quoted and escaped as needed)."""
-    if value and not re.search(r"[\s\"'\\#!{}]", value):
+    """Config text for a script command that command() reads back to `value` (quoted and escaped as needed).
+
+    Control characters are written as octal escapes; a value with U+2028/U+2029 (no escape exists for them)
+    or a lone surrogate is a ValueError, so the text never holds a second line.
+    """
+    if not isinstance(value, str):
+        raise ValueError("a script is text, not %s" % type(value).__name__)
+    if value and not re.search(r"[\s\"'\\#!{}]", value) and not _RAW_UNSAFE.search(value):
         return value
-    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+    if re.search("[\u2028\u2029\ud800-\udfff]", value):
+        raise ValueError("script %s holds a line separator: it cannot be written in keepalived syntax" % inet.safe_repr(value))
+    text = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % _RAW_CONTROL.sub(lambda m: "\\%03o" % ord(m.group()), text)
 
 
 def _quote_word(word):
@@ -1025,28 +1041,52 @@ def load(path):
 # ---------------------------------------------------------------- rendering
 
 def _fmt_seconds(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) < float("inf"):
+        raise ValueError("cannot render %s as seconds" % inet.safe_repr(value))
     return ("%.6f" % value).rstrip("0").rstrip(".")
 
 
 def _render_vip(vip):
-    words = [vip.cidr]
+    words = [_cmd(vip.cidr, "virtual_ipaddress")]
     if vip.brd:
-        words += ["brd", vip.brd]
+        words += ["brd", _cmd(vip.brd, "brd")]
     if vip.dev:
-        words += ["dev", vip.dev]
+        words += ["dev", _cmd(vip.dev, "dev")]
     if vip.scope:
-        words += ["scope", vip.scope]
+        words += ["scope", _cmd(str(vip.scope), "scope")]
     if vip.label:
-        words += ["label", vip.label]
+        words += ["label", _cmd(vip.label, "label")]
     return " ".join(words)
 
 
 def _render_tracked(items):
-    return ["%s weight %d" % (n, w) if w is not None else n for n, w in items]
+    return ["%s weight %d" % (_cmd(n, "name"), w) if w is not None else _cmd(n, "name") for n, w in items]
 
 
-def _cmd(value):
-    return '"%s"' % value if re.search(r'\s', value) else value
+def _cmd(value, what="value", secret=False):
+    """`value` as one token the lexer reads back unchanged: a bare word, or "quoted" when it holds white
+    space, # ! { or }. ValueError when no token can hold it (empty, not text, a double quote, a trailing
+    backslash, a control character or line separator); a secret is never quoted in the error."""
+    shown = "(not shown)" if secret else inet.safe_repr(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError("cannot render %s %s: not a non-empty text" % (what, shown))
+    if '"' in value or value.endswith("\\") or _RAW_UNSAFE.search(value):
+        raise ValueError("cannot render %s %s in keepalived syntax (double quote, trailing backslash,"
+                         " control character or line separator)" % (what, shown))
+    # `include` first on a line would be read as the directive: quoted, it is a plain word again.
+    return '"%s"' % value if re.search(r'[\s#!{}]', value) or value == "include" else value
+
+
+def quote_token(value, what="value", secret=False):
+    """Public name of _cmd() for writers that build keepalived text themselves (vrrp_instance_file)."""
+    return _cmd(value, what, secret)
+
+
+def _check_rendered(text):
+    """The last guard: rendered text has no line break but its newlines, nor any other raw control character."""
+    if _RAW_UNSAFE.search(text.replace("\n", "")):
+        raise ValueError("rendered text would hold a control character or line separator")
+    return text
 
 
 def render_instance(instance):
@@ -1055,9 +1095,9 @@ def render_instance(instance):
     track_script / track_file names must be defined in the same text (see render_config).
     """
     i = instance
-    out = ["vrrp_instance %s {" % i.name,
-           "    state %s" % i.state,
-           "    interface %s" % i.interface,
+    out = ["vrrp_instance %s {" % _cmd(i.name, "instance name"),
+           "    state %s" % _cmd(i.state, "state"),
+           "    interface %s" % _cmd(i.interface, "interface"),
            "    virtual_router_id %d" % i.vrid,
            "    priority %d" % i.priority,
            "    advert_int %s" % _fmt_seconds(i.advert_int),
@@ -1069,11 +1109,11 @@ def render_instance(instance):
     if i.auth_type:
         out += ["    authentication {", "        auth_type %s" % i.auth_type]
         if i.auth_pass is not None:
-            out.append("        auth_pass %s" % _cmd(i.auth_pass))
+            out.append("        auth_pass %s" % _cmd(i.auth_pass, "auth_pass", secret=True))
         out.append("    }")
     for key in ("unicast_src_ip", "mcast_src_ip"):
         if getattr(i, key):
-            out.append("    %s %s" % (key, getattr(i, key)))
+            out.append("    %s %s" % (key, _cmd(getattr(i, key), key)))
 
     def block(keyword, lines):
         if lines:
@@ -1081,7 +1121,7 @@ def render_instance(instance):
             out.extend("        " + line for line in lines)
             out.append("    }")
 
-    block("unicast_peer", i.unicast_peers)
+    block("unicast_peer", [_cmd(p, "unicast_peer") for p in i.unicast_peers])
     block("virtual_ipaddress", [_render_vip(v) for v in i.vips])
     block("virtual_ipaddress_excluded", [_render_vip(v) for v in i.excluded_vips])
     block("track_interface", _render_tracked(i.track_interfaces))
@@ -1102,7 +1142,7 @@ def render_instance(instance):
         if getattr(i, key):
             out.append("    " + key)
     if i.v3_checksum != "pseudo":
-        out.append("    v3_checksum %s" % i.v3_checksum)
+        out.append("    v3_checksum %s" % _cmd(i.v3_checksum, "v3_checksum"))
     for key in ("native_ipv6", "dont_track_primary"):
         if getattr(i, key):
             out.append("    " + key)
@@ -1112,23 +1152,23 @@ def render_instance(instance):
         if render is not None:
             out.extend("    " + line for line in (render(i) or []))
     out.append("}")
-    return "\n".join(out) + "\n"
+    return _check_rendered("\n".join(out) + "\n")
 
 
 def render_script(script):
     s = script
-    out = ["vrrp_script %s {" % s.name, "    script %s" % script_quote(s.script),
+    out = ["vrrp_script %s {" % _cmd(s.name, "vrrp_script name"), "    script %s" % script_quote(s.script),
            "    interval %d" % int(s.interval)]
     if s.timeout is not None:
         out.append("    timeout %d" % int(s.timeout))
     out.append("    weight %d%s" % (s.weight, " reverse" if s.weight_reverse else ""))
     out += ["    rise %d" % s.rise, "    fall %d" % s.fall]
     if s.user:
-        out.append("    user %s%s" % (s.user, " " + s.group if s.group else ""))
+        out.append("    user %s%s" % (_cmd(s.user, "user"), " " + _cmd(s.group, "group") if s.group else ""))
     if s.init_fail:
         out.append("    init_fail")
     out.append("}")
-    return "\n".join(out) + "\n"
+    return _check_rendered("\n".join(out) + "\n")
 
 
 def render_config(config):
@@ -1136,37 +1176,39 @@ def render_config(config):
     g = config.global_defs
     out = ["global_defs {"]
     if g.router_id:
-        out.append("    router_id %s" % g.router_id)
+        out.append("    router_id %s" % _cmd(g.router_id, "router_id"))
     if g.notification_email:
-        out += ["    notification_email {"] + ["        " + a for a in g.notification_email] + ["    }"]
+        out += ["    notification_email {"] + ["        " + _cmd(a, "notification_email") for a in g.notification_email] + ["    }"]
     if g.notification_email_from:
-        out.append("    notification_email_from %s" % g.notification_email_from)
+        out.append("    notification_email_from %s" % _cmd(g.notification_email_from, "notification_email_from"))
     if g.smtp_server:
-        out.append("    smtp_server %s %d" % (g.smtp_server, g.smtp_port))
+        out.append("    smtp_server %s %d" % (_cmd(g.smtp_server, "smtp_server"), g.smtp_port))
     out.append("    smtp_connect_timeout %d" % g.smtp_connect_timeout)
     out.append("    vrrp_version %d" % g.vrrp_version)
     if g.enable_script_security:
         out.append("    enable_script_security")
     if g.script_user:
-        out.append("    script_user %s%s" % (g.script_user, " " + g.script_group if g.script_group else ""))
+        out.append("    script_user %s%s" % (_cmd(g.script_user, "script_user"),
+                                            " " + _cmd(g.script_group, "script_group") if g.script_group else ""))
     out.append("}")
     text = "\n".join(out) + "\n"
     for s in config.scripts.values():
         text += "\n" + render_script(s)
     for t in config.track_files.values():
-        text += "\ntrack_file %s {\n    file %s\n    weight %d%s\n" % (t.name, _cmd(t.file), t.weight,
-                                                                       " reverse" if t.weight_reverse else "")
+        text += "\ntrack_file %s {\n    file %s\n    weight %d%s\n" % (_cmd(t.name, "track_file name"), _cmd(t.file, "track_file file"),
+                                                                       t.weight, " reverse" if t.weight_reverse else "")
         if t.init_file is not None:
             text += "    init_file %d%s\n" % (t.init_file, " overwrite" if t.init_overwrite else "")
         text += "}\n"
     for inst in config.instances.values():
         text += "\n" + render_instance(inst)
     for grp in config.sync_groups.values():
-        text += "\nvrrp_sync_group %s {\n    group {\n%s    }\n" % (grp.name, "".join("        %s\n" % n for n in grp.instances))
+        text += "\nvrrp_sync_group %s {\n    group {\n%s    }\n" % (_cmd(grp.name, "vrrp_sync_group name"),
+                                                               "".join("        %s\n" % _cmd(n, "instance name") for n in grp.instances))
         for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if getattr(grp, key):
                 text += "    %s %s\n" % (key, script_quote(getattr(grp, key)))
         if grp.smtp_alert is not None:
             text += "    smtp_alert %s\n" % ("true" if grp.smtp_alert else "false")
         text += "}\n"
-    return text
+    return _check_rendered(text)
