@@ -286,3 +286,80 @@ def test_role_template_passes_vipd_check_and_keepalived_t(lab):
     # keepalived checks interfaces too: run inside the lab host, whose eth0 exists.
     kt = lab.run("server1", ["keepalived", "-t", "-l", "-f", "/etc/fv-template-test.conf"])
     assert kt.returncode == 0, kt.stdout + kt.stderr
+
+
+def _validate_only(extra_vars, tmp_path):
+    """The role's validation task alone (include_role tasks_from: validate), on localhost: no lab needed."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import ansible_env
+    path = tmp_path / "validate.yml"
+    path.write_text("""---
+- name: Validate the vrrp role's variables
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Only the validation tasks
+      ansible.builtin.include_role:
+        name: floating.vip.vrrp
+        tasks_from: validate
+""")
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(extra_vars))
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", str(path), "-e", "@%s" % extra]
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ansible_env(), timeout=180,
+                          check=False)
+
+
+def test_role_validation_refuses_injected_statements(tmp_path):
+    base = {"name": "VI_1", "interface": "eth0", "virtual_router_id": 51, "virtual_ipaddresses": ["198.51.100.51/24"]}
+    good = _validate_only({"vrrp_instances": [dict(base, notify_master='/bin/echo "a b" #1')]}, tmp_path)
+    assert good.returncode == 0, good.stdout[-2000:] + good.stderr[-2000:]
+    hostile = {
+        "vrrp_instances": [dict(base, notify_master='/bin/true"\n    notify_backup "/tmp/evil',
+                                authentication={"auth_type": "PASS", "auth_pass": "pw\u2028x"})],
+        "vrrp_scripts": [{"name": "chk", "script": "/bin/true\n    user root"}],
+    }
+    bad = _validate_only(hostile, tmp_path)
+    out = bad.stdout + bad.stderr
+    assert bad.returncode != 0, out[-2000:]
+    assert "Invalid floating.vip.vrrp variables" in out
+    assert "vrrp_instances[0].notify_master: must not contain a line separator" in out
+    assert "vrrp_scripts[0].script: must not contain a line separator" in out
+    assert "vrrp_instances[0].authentication.auth_pass" in out and "pw\u2028x" not in out and "pw\\u2028x" not in out
+
+
+def test_role_template_quotes_commands_for_vipd_and_keepalived(lab):
+    """Commands with quotes, comment characters and braces are written so both daemons read one statement each."""
+    template = os.path.join(REPO, "roles", "vrrp", "templates", "vrrp.conf.j2")
+    tasks = """    - name: Render the role's template
+      ansible.builtin.template:
+        src: %s
+        dest: /etc/fv-quote-test.conf
+        mode: "0600"
+      vars:
+        vrrp_include_dir: /etc/fv-quote-test.d
+        vrrp_global: {router_id: lab1, enable_script_security: true, script_user: root}
+        vrrp_scripts:
+          - {name: chk_q, script: "/usr/bin/test -n 'a b' # {x} !", interval: 2}
+        vrrp_instances:
+          - name: VI_Q
+            interface: eth0
+            virtual_router_id: 74
+            virtual_ipaddresses: [198.51.100.74/24]
+            track_scripts: [chk_q]
+            notify_master: '/bin/echo "master here" \\\\x41 {}'
+        vrrp_sync_groups: []
+""" % template
+    run = run_playbook(lab, play("server1", tasks))
+    assert run.rc == 0, run.stdout[-3000:]
+    vipd = os.path.join(REPO, "roles", "vrrp", "files", "vipd")
+    check = lab.run("server1", [lab.python, vipd, "check", "-f", "/etc/fv-quote-test.conf"])
+    assert check.returncode == 0, check.stderr
+    kt = lab.run("server1", ["keepalived", "-t", "-l", "-f", "/etc/fv-quote-test.conf"])
+    assert kt.returncode == 0, kt.stdout + kt.stderr
+    text = lab.read_etc("server1", "/etc/fv-quote-test.conf")
+    assert "    script \"/usr/bin/test -n 'a b' # {x} !\"\n" in text, text
