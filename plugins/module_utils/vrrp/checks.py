@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, List, Optional
 
+from .. import inet
 from . import config
 from .packet import inet_checksum
 
@@ -121,17 +122,29 @@ def _kill_group(pgid: int, sig: int) -> bool:
 
 
 async def run_script(argv: List[str], timeout: float, user: Optional[str] = None, group: Optional[str] = None) -> Result:
-    """One run of a check script: exit 0 = success; timeout or signal = failure; its group never outlives it."""
+    """One run of a check script: exit 0 = success; timeout or signal = failure; its group never outlives it.
+
+    Nothing is executed that exec_refusal() refuses (a missing program, or one a non-root user could
+    replace while it would run as root): the security check is repeated at every run, so a script that
+    was absent or safe at load time and is replaced later by an unprivileged user is not run as root.
+    """
     kwargs = {}
     if user:
         kwargs["user"] = user
-        kwargs["group"] = group or pwd.getpwnam(user).pw_gid
+        try:
+            kwargs["group"] = group or pwd.getpwnam(user).pw_gid
+        except (KeyError, ValueError):
+            return Result(False, "cannot start %s: unknown user %s" % (_shown(argv), inet.safe_repr(user)))
+    path, refusal = exec_refusal(argv, user, group)
+    if refusal:
+        return Result(False, "cannot start %s: %s" % (_shown(argv), refusal))
+    argv = [path] + list(argv[1:])  # exec exactly what was checked (no second PATH search)
     try:
         # start_new_session: the script leads its own process group, so one killpg() reaches its children.
         proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.DEVNULL, start_new_session=True, **kwargs)
     except (OSError, KeyError, ValueError) as exc:
-        return Result(False, "cannot start %s: %s" % (argv[0] if argv else "?", exc))
+        return Result(False, "cannot start %s: %s" % (_shown(argv), exc))
     pgid = proc.pid
     try:
         code = await asyncio.wait_for(proc.wait(), timeout)
@@ -480,41 +493,147 @@ def _vipd_check_block(ctx, node):
 # ---------------------------------------------------------------- script security (enable_script_security)
 
 def resolve_program(program: str) -> Optional[str]:
+    """The file `program` names: as written when it holds a '/', else the first executable found in PATH."""
     if "/" in program:
         return program
     for folder in os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(os.pathsep):
         candidate = os.path.join(folder or ".", program)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
+        try:
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+        except ValueError:
+            return None
+    return None
+
+
+def _components(path: str) -> List[str]:
+    """"/", "/a", "/a/b", ... up to `path` (made absolute, components kept as written)."""
+    if not path.startswith("/"):
+        path = os.path.join(os.getcwd(), path)
+    out = ["/"]
+    current = ""
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        current += "/" + part
+        out.append(current)
+    return out
+
+
+def _insecure(path: str) -> Optional[tuple]:
+    """(component, problem) making `path` unsafe to run as root, or None (keepalived 2.2.7 notify.c
+    check_security(), applied to the path as written and to the path resolved).
+
+    Each component is lstat()ed: it must exist; the last must be a regular file (or a symlink, then
+    checked through the resolved path), the others directories (or symlinks); each must be owned by root;
+    a regular file or a directory without the sticky bit must be writable neither by a non-root group
+    nor by everybody.
+    """
+    try:
+        resolved = os.path.realpath(path)
+    except (OSError, ValueError):
+        return path, "cannot be resolved"
+    for walk in (_components(path), _components(resolved)):
+        # The file itself first (the likeliest culprit), then the directories from "/" down.
+        for part in [walk[-1]] + walk[:-1]:
+            last = part == walk[-1]
+            try:
+                st = os.lstat(part)
+            except (OSError, ValueError) as exc:
+                return part, "is not found or not accessible (%s)" % (getattr(exc, "strerror", None) or "invalid name")
+            mode = st.st_mode
+            if last and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                return part, "is not a regular file"
+            if not last and not (stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                return part, "is not a directory"
+            if st.st_uid != 0:
+                return part, "is owned by uid %d, not root" % st.st_uid
+            if stat.S_ISREG(mode) or (stat.S_ISDIR(mode) and not mode & stat.S_ISVTX):
+                if st.st_gid != 0 and mode & stat.S_IWGRP:
+                    return part, "is writable by group %s" % _group_name(st.st_gid)
+                if mode & stat.S_IWOTH:
+                    return part, "is writable by every user"
+    return None
+
+
+def _creatable(path: str) -> Optional[tuple]:
+    """For a missing `path`: _insecure() of its nearest existing directory (who could create it), or None."""
+    if "/" not in path:
+        return None  # a bare name not found in PATH: PATH directories are checked when it appears
+    folder = os.path.dirname(os.path.join(os.getcwd(), path))
+    for _i in range(256):
+        try:
+            if os.path.isdir(folder):
+                return _insecure(folder)
+        except ValueError:
+            return None
+        if folder == os.path.dirname(folder):
+            return None
+        folder = os.path.dirname(folder)
     return None
 
 
 def insecure_reason(path: str) -> Optional[str]:
     """Why running `path` as root is unsafe (keepalived notify.c check_script_secure), or None.
 
-    The file and every directory above it must be owned by root and writable neither by a non-root
-    group nor by others: otherwise a non-root user could replace what root executes.
+    The file and every directory above it (as written and as resolved) must be owned by root and
+    writable neither by a non-root group nor by others: otherwise a non-root user could replace what
+    root executes. A missing file is unsafe too: whoever may create it decides what root runs.
     """
-    real = os.path.realpath(path)
-    parts = [real]
-    parent = os.path.dirname(real)
-    while True:
-        parts.append(parent)
-        if parent == os.path.dirname(parent):
-            break
-        parent = os.path.dirname(parent)
-    for part in parts:
-        try:
-            st = os.stat(part)
-        except OSError as exc:
-            return "cannot stat %s: %s" % (part, exc.strerror)
-        if st.st_uid != 0:
-            return "%s is owned by uid %d, not root" % (part, st.st_uid)
-        if st.st_gid != 0 and st.st_mode & stat.S_IWGRP:
-            return "%s is writable by group %s" % (part, _group_name(st.st_gid))
-        if st.st_mode & stat.S_IWOTH and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX and part != real):
-            return "%s is writable by every user" % part
-    return None
+    found = _insecure(path)
+    return None if found is None else "%s %s" % found
+
+
+def runs_as_root(path: str, user: Optional[str] = None, group=None) -> bool:
+    """keepalived's need_script_protection: the script runs with uid or gid 0, or is set-uid/gid root."""
+    try:
+        if user:
+            pw = pwd.getpwnam(user)
+            uid, gid = pw.pw_uid, pw.pw_gid
+        else:
+            uid, gid = os.geteuid(), os.getegid()
+        if isinstance(group, int):
+            gid = group
+        elif group:
+            gid = grp.getgrnam(group).gr_gid
+    except (KeyError, ValueError):
+        return True  # unknown: assume the worst
+    if uid == 0 or gid == 0:
+        return True
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return bool((st.st_uid == 0 and st.st_mode & stat.S_ISUID and st.st_mode & stat.S_IXUSR)
+                or (st.st_gid == 0 and st.st_mode & stat.S_ISGID and st.st_mode & stat.S_IXGRP))
+
+
+def exec_refusal(argv: List[str], user: Optional[str] = None, group=None):
+    """(path to exec, None) when argv may run now, else (None, reason). Checked right before every exec.
+
+    Refused: an empty command, a program not found (keepalived disables such a script), and a program
+    that would run as root although a non-root user could replace it (keepalived disables it under
+    enable_script_security and otherwise logs a SECURITY VIOLATION and runs it: vipd never runs it).
+    """
+    if not argv or not argv[0]:
+        return None, "empty command"
+    path = resolve_program(argv[0])
+    if path is None:
+        return None, "not found in PATH"
+    try:
+        if not os.path.isfile(path):
+            return None, "not found or not a regular file"
+    except ValueError:
+        return None, "invalid file name"
+    if runs_as_root(path, user, group):
+        found = _insecure(path)
+        if found is not None:
+            return None, "unsafe to run as root: %s %s" % (inet.safe_repr(found[0], 4096), found[1])
+    return path, None
+
+
+def _shown(argv) -> str:
+    return inet.safe_repr(argv[0], 4096) if argv else "''"
 
 
 def _group_name(gid: int) -> str:
@@ -530,45 +649,72 @@ def _script_commands(cfg):
     g = cfg.global_defs
     for s in cfg.scripts.values():
         if not s.script.startswith(BUILTIN_PREFIX):
-            out.append((s.script, s.source, "vrrp_script %s" % s.name, s.user or g.script_user))
+            out.append((s.script, s.source, ("vrrp_script", s.name), s.user or g.script_user))
     for owner, kind in [(i, "vrrp_instance") for i in cfg.instances.values()] + [(sg, "vrrp_sync_group") for sg in cfg.sync_groups.values()]:
         for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             cmd = getattr(owner, key, None)
             if cmd:
-                out.append((cmd, owner.source, "%s %s %s" % (kind, owner.name, key), g.script_user))
+                out.append((cmd, owner.source, (kind, owner.name, key), g.script_user))
     return out
 
 
 def validate_scripts(ctx):
-    """Config validator: with enable_script_security an unsafe script is an error, else a warning."""
+    """Config validator (keepalived's check_vrrp_script_security at load).
+
+    A script that is missing, or would run as root although a non-root user could replace it, is
+    disabled by keepalived: with enable_script_security it is an error here (the config is refused),
+    without it a warning. In both cases the daemon never executes it (exec_refusal() at each run).
+    Names and paths are shown only when they come from the main file (ctx.show).
+    """
     cfg = ctx.config
     secure = cfg.global_defs.enable_script_security
+    report = ctx.error if secure else ctx.warning
     for cmd, source, what, user in _script_commands(cfg):
         where = _Where(*source)
+        what = " ".join([what[0], ctx.show(where, what[1], True)] + list(what[2:]))
         try:
             argv = config.split_command(cmd)
         except ValueError as exc:
             ctx.error(where, "%s: cannot split the command: %s" % (what, exc))
             continue
-        if not argv:
+        if not argv or not argv[0]:
             ctx.error(where, "%s: empty command" % what)
             continue
         if user and user != "root":
             try:
                 pwd.getpwnam(user)
-            except KeyError:
-                ctx.error(where, "%s: script user '%s' does not exist" % (what, user))
-            continue  # keepalived only guards what runs as root
+            except (KeyError, ValueError):
+                ctx.error(where, "%s: script user %s does not exist" % (what, ctx.show(where, user)))
+                continue
+        if argv[0].startswith("<"):
+            continue  # keepalived's "</file" form only tests that a file can be opened
         path = resolve_program(argv[0])
-        if path is None or not os.path.exists(path):
-            continue  # a config may be checked away from its host (modules, CI); a missing script fails when run
-        reason = insecure_reason(path)
-        if reason is None:
+        try:
+            missing = path is None or not os.path.lexists(path)
+        except ValueError:
+            missing = True
+        if missing:
+            # keepalived disables a missing script (until a reload). Dangerous when a non-root user may
+            # create it later: say so even without enable_script_security; vipd never runs it as root.
+            if secure:
+                ctx.error(where, "%s: script %s is not found: disabled (as keepalived)" % (what, ctx.show(where, argv[0], True)))
+            else:
+                found = _creatable(path or argv[0])
+                if found is not None:
+                    ctx.warning(where, "%s: script %s is not found and %s %s, so a non-root user could create it: "
+                                "vipd never runs it as root" % (what, ctx.show(where, argv[0], True), ctx.show(where, found[0], True), found[1]))
             continue
+        if not runs_as_root(path, user if user != "root" else None):
+            continue  # keepalived only guards what runs as root
+        found = _insecure(path)
+        if found is None:
+            continue
+        part, problem = ctx.show(where, found[0], True), found[1]
         if secure:
-            ctx.error(where, "%s: unsafe script %s refused by enable_script_security: %s" % (what, path, reason))
+            ctx.error(where, "%s: unsafe script %s refused by enable_script_security: %s %s" % (what, ctx.show(where, path, True), part, problem))
         else:
-            ctx.warning(where, "%s: unsafe permissions on script %s: %s (enable_script_security would refuse it)" % (what, path, reason))
+            ctx.warning(where, "%s: unsafe permissions on script %s: %s %s (enable_script_security would refuse it; vipd never runs it as root)"
+                        % (what, ctx.show(where, path, True), part, problem))
 
 
 @dataclass

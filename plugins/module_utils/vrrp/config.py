@@ -92,23 +92,35 @@ class Context:
     def warning(self, where, reason):
         self.src.warning(where.file, where.line, reason)
 
+    def show(self, where, value, plain=False):
+        """`value` for a message about `where`: "(not shown)" if it comes from an included file or a secret,
+        else escaped (inet.safe_repr; `plain`: a simple word is shown without quotes)."""
+        return self.src.show(where, value, plain)
+
+    def kw(self, node):
+        """The keyword of `node` for a message: a keyword vipd knows is shown as is, any other word via show()."""
+        k = node.keyword
+        if not node.quoted and (k in kw.KNOWN or k in BLOCK_HANDLERS or k in INSTANCE_KEYWORDS or k in ROOT_HANDLERS):
+            return "'%s'" % k
+        return self.show(node, k)
+
     def unimplemented(self, node):
         self.warning(node, "keyword '%s' is not implemented by vipd and is ignored" % node.keyword)
 
     def unknown(self, node, where):
-        self.error(node, "unknown keyword '%s' in %s" % (node.keyword, where))
+        self.error(node, "unknown keyword %s in %s" % (self.show(node, node.keyword), where))
 
     # -- value helpers (each returns None after reporting an error) --
 
     def no_block(self, node):
         if node.children is not None:
-            self.error(node, "keyword '%s' does not take a '{' block" % node.keyword)
+            self.error(node, "keyword %s does not take a '{' block" % self.kw(node))
             return False
         return True
 
     def need_block(self, node):
         if node.children is None:
-            self.error(node, "keyword '%s' needs a '{ ... }' block" % node.keyword)
+            self.error(node, "keyword %s needs a '{ ... }' block" % self.kw(node))
             return False
         return True
 
@@ -116,16 +128,16 @@ class Context:
         if not self.no_block(node):
             return None
         if not node.args:
-            self.error(node, "keyword '%s' needs a value" % node.keyword)
+            self.error(node, "keyword %s needs a value" % self.kw(node))
             return None
         if len(node.args) > 1:
-            self.error(node, "keyword '%s' takes one value, got %d" % (node.keyword, len(node.args)))
+            self.error(node, "keyword %s takes one value, got %d" % (self.kw(node), len(node.args)))
             return None
         return node.args[0].value
 
     def flag(self, node):
         if self.no_block(node) and node.args:
-            self.error(node, "keyword '%s' takes no value" % node.keyword)
+            self.error(node, "keyword %s takes no value" % self.kw(node))
         return True
 
     def integer(self, node, lo, hi, text=None, name=None):
@@ -134,11 +146,12 @@ class Context:
             if text is None:
                 return None
         name = name or node.keyword
-        if re.match(r"^[+-]?\d+$", text):
+        # ASCII digits only, and short: int() of 5000 digits raises ValueError (Python's int_max_str_digits).
+        if re.match(r"^[+-]?[0-9]{1,20}$", text):
             value = int(text)
             if lo <= value <= hi:
                 return value
-        self.error(node, "%s '%s' is not valid: must be an integer from %d to %d" % (name, text, lo, hi))
+        self.error(node, "%s %s is not valid: must be an integer from %d to %d" % (name, self.show(node, text), lo, hi))
         return None
 
     def decimal(self, node, lo, hi, name=None):
@@ -147,11 +160,11 @@ class Context:
             return None
         name = name or node.keyword
         try:
-            value = Decimal(text) if re.match(r"^\d*\.?\d+$|^\d+\.$", text) else None
+            value = Decimal(text) if len(text) <= 40 and re.match(r"^[0-9]*\.?[0-9]+$|^[0-9]+\.$", text) else None
         except InvalidOperation:
             value = None
         if value is None or not lo <= value <= hi:
-            self.error(node, "%s '%s' is not valid: must be a number of seconds from %s to %s" % (name, text, lo, hi))
+            self.error(node, "%s %s is not valid: must be a number of seconds from %s to %s" % (name, self.show(node, text), lo, hi))
             return None
         return value
 
@@ -163,7 +176,7 @@ class Context:
         word = node.args[0].value.lower()
         if len(node.args) == 1 and word in TRUE_WORDS + FALSE_WORDS:
             return word in TRUE_WORDS
-        self.error(node, "keyword '%s' takes an optional true/false, got '%s'" % (node.keyword, " ".join(node.values)))
+        self.error(node, "keyword %s takes an optional true/false, got %s" % (self.kw(node), self.show(node, " ".join(node.values))))
         return None
 
     def command(self, node):
@@ -171,7 +184,7 @@ class Context:
         if not self.no_block(node):
             return None
         if not node.args:
-            self.error(node, "keyword '%s' needs a script" % node.keyword)
+            self.error(node, "keyword %s needs a script" % self.kw(node))
             return None
         if len(node.args) == 1:
             token = node.args[0]
@@ -182,7 +195,7 @@ class Context:
             try:
                 return split_command('"%s"' % token.value)[0]
             except ValueError as exc:
-                self.error(node, "cannot parse script '%s': %s" % (token.value, exc))
+                self.error(node, "cannot parse script %s: %s" % (self.show(node, token.value), exc))
                 return None
         return " ".join(_quote_word(t.value) for t in node.args)
 
@@ -190,12 +203,12 @@ class Context:
         try:
             return str(ipaddress.ip_address(text))
         except ValueError:
-            self.error(node, "invalid %s '%s'" % (what, text))
+            self.error(node, "invalid %s %s" % (what, self.show(node, text)))
             return None
 
     def ifname(self, node, text, what="interface name"):
         if not inet.is_ifname(text):
-            self.error(node, "invalid %s %s (%s)" % (what, inet.safe_repr(text), inet.IFNAME_RULE))
+            self.error(node, "invalid %s %s (%s)" % (what, self.show(node, text), inet.IFNAME_RULE))
             return None
         return text
 
@@ -223,7 +236,7 @@ def split_command(text):
             if ch == "\\":
                 i += 1
                 if i >= n:
-                    raise ValueError("backslash at the end of '%s'" % text)
+                    raise ValueError("backslash at the end")
                 ch = text[i]
                 if ch == "x" and i + 1 < n and text[i + 1] in "0123456789abcdefABCDEF":
                     j = i + 1
@@ -261,7 +274,7 @@ def split_command(text):
             word.append(ch)
             i += 1
         if quote:
-            raise ValueError("missing terminating %s in '%s'" % (quote, text))
+            raise ValueError("missing terminating %s" % quote)
         if word or started:
             words.append("".join(word))
     return words
@@ -313,7 +326,7 @@ def _global_defs(ctx, node):
                     ctx.no_block(line)
                     for word in [line.keyword] + line.values:
                         if "@" not in word:
-                            ctx.error(line, "notification_email address '%s' has no '@'" % word)
+                            ctx.error(line, "notification_email address %s has no '@'" % ctx.show(line, word))
                         else:
                             g.notification_email.append(word)
         elif k == "notification_email_from":
@@ -376,7 +389,7 @@ def _smtp_server(ctx, node, g):
     if port is None and host.count(":") == 1:
         host, port = host.split(":")
     if not re.match(r"^[A-Za-z0-9._:-]+$", host):
-        ctx.error(node, "invalid smtp_server host '%s'" % host)
+        ctx.error(node, "invalid smtp_server host %s" % ctx.show(node, host))
         return
     if port is not None:
         value = ctx.integer(node, 1, 65535, text=port, name="smtp_server port")
@@ -437,10 +450,10 @@ def _vrrp_script(ctx, node):
         else:
             ctx.unknown(child, "vrrp_script")
     if not s.script:
-        ctx.error(node, "vrrp_script %s has no 'script'" % name)
+        ctx.error(node, "vrrp_script %s has no 'script'" % ctx.show(node, name, True))
         return
     if name in ctx.config.scripts:
-        ctx.error(node, "vrrp_script %s is defined twice" % name)
+        ctx.error(node, "vrrp_script %s is defined twice" % ctx.show(node, name, True))
         return
     ctx.config.scripts[name] = s
 
@@ -476,9 +489,9 @@ def _track_file(ctx, node):
         else:
             ctx.unknown(child, node.keyword)
     if not t.file:
-        ctx.error(node, "%s %s has no 'file'" % (node.keyword, name))
+        ctx.error(node, "%s %s has no 'file'" % (node.keyword, ctx.show(node, name, True)))
     elif name in ctx.config.track_files:
-        ctx.error(node, "track_file %s is defined twice" % name)
+        ctx.error(node, "track_file %s is defined twice" % ctx.show(node, name, True))
     else:
         ctx.config.track_files[name] = t
 
@@ -507,7 +520,7 @@ def _sync_group(ctx, node):
         else:
             ctx.unknown(child, "vrrp_sync_group")
     if name in ctx.config.sync_groups:
-        ctx.error(node, "vrrp_sync_group %s is defined twice" % name)
+        ctx.error(node, "vrrp_sync_group %s is defined twice" % ctx.show(node, name, True))
     else:
         ctx.config.sync_groups[name] = g
 
@@ -522,7 +535,7 @@ def _vip_line(ctx, line, instance_if):
     try:
         ip = ipaddress.ip_address(addr)
     except ValueError:
-        ctx.error(line, "invalid IP address '%s' in virtual_ipaddress" % addr_text)
+        ctx.error(line, "invalid IP address %s in virtual_ipaddress" % ctx.show(line, addr_text))
         return None
     maxlen = 32 if ip.version == 4 else 128
     if _slash:
@@ -546,7 +559,7 @@ def _vip_line(ctx, line, instance_if):
             ok = ok and vip.dev is not None
         elif opt in ("brd", "broadcast"):
             if ip.version == 6:
-                ctx.error(line, "brd is not valid for IPv6 address %s" % ip)
+                ctx.error(line, "brd is not valid for IPv6 address %s" % ctx.show(line, str(ip), True))
                 ok = False
             elif value in ("+", "-"):
                 vip.brd = value
@@ -555,26 +568,26 @@ def _vip_line(ctx, line, instance_if):
                 ok = ok and vip.brd is not None
         elif opt == "scope":
             if ip.version == 6:
-                ctx.error(line, "scope is not valid for IPv6 address %s" % ip)
+                ctx.error(line, "scope is not valid for IPv6 address %s" % ctx.show(line, str(ip), True))
                 ok = False
-            elif value in SCOPES or (value.isdigit() and int(value) <= 255):
+            elif value in SCOPES or (re.match(r"^[0-9]{1,3}$", value) and int(value) <= 255):
                 vip.scope = value
             else:
-                ctx.error(line, "invalid scope '%s' (one of %s or 0-255)" % (value, ", ".join(SCOPES)))
+                ctx.error(line, "invalid scope %s (one of %s or 0-255)" % (ctx.show(line, value), ", ".join(SCOPES)))
                 ok = False
         elif opt == "label":
             if ip.version == 6:
-                ctx.error(line, "label is not valid for IPv6 address %s" % ip)
+                ctx.error(line, "label is not valid for IPv6 address %s" % ctx.show(line, str(ip), True))
                 ok = False
             elif len(value) > 15 or not re.match(r"^[^\s/]+$", value):
-                ctx.error(line, "invalid label '%s' (at most 15 characters, no '/' or spaces)" % value)
+                ctx.error(line, "invalid label %s (at most 15 characters, no '/' or spaces)" % ctx.show(line, value))
                 ok = False
             else:
                 vip.label = value
         elif opt in kw.VIP_OPTIONS:
             ctx.warning(line, "virtual_ipaddress option '%s' is not implemented by vipd and is ignored" % opt)
         else:
-            ctx.error(line, "unknown option '%s' in virtual_ipaddress" % opt)
+            ctx.error(line, "unknown option %s in virtual_ipaddress" % ctx.show(line, opt))
             return None
         i += 2 if takes_value else 1
     return vip if ok else None
@@ -659,7 +672,7 @@ def _instance(ctx, node):
             if value in ("MASTER", "BACKUP"):
                 raw.state = value
             elif value is not None:
-                ctx.error(child, "state '%s' is not valid: must be MASTER or BACKUP" % value)
+                ctx.error(child, "state %s is not valid: must be MASTER or BACKUP" % ctx.show(child, value))
                 ok[0] = False
         elif k == "interface":
             value = ctx.one(child)
@@ -720,7 +733,7 @@ def _instance(ctx, node):
             if value in ("pseudo", "plain"):
                 inst.v3_checksum = value
             elif value is not None:
-                ctx.error(child, "v3_checksum '%s' is not valid: must be pseudo or plain" % value)
+                ctx.error(child, "v3_checksum %s is not valid: must be pseudo or plain" % ctx.show(child, value))
         elif k in ("native_ipv6", "dont_track_primary"):
             setattr(inst, k, ctx.flag(child))
         elif k in ("accept", "no_accept"):
@@ -746,11 +759,12 @@ def _authentication(ctx, node, inst, raw, bad):
             if value in ("PASS", "AH"):
                 inst.auth_type = value
             elif value is not None:
-                ctx.error(line, "auth_type '%s' is not valid: must be PASS or AH" % value)
+                ctx.error(line, "auth_type %s is not valid: must be PASS or AH" % ctx.show(line, value))
         elif line.keyword == "auth_pass":
             value = ctx.one(line)
             if value is not None and len(value) > 8:
-                ctx.warning(line, "auth_pass is longer than 8 characters; truncated to '%s' (as keepalived)" % value[:8])
+                # Never echo the password, not even its effective (truncated) part.
+                ctx.warning(line, "auth_pass is longer than 8 characters; only its first 8 are used (as keepalived)")
                 value = value[:8]
             inst.auth_pass = value
         else:
@@ -771,12 +785,12 @@ def _unicast_peers(ctx, node, inst, raw, bad):
                 ctx.warning(line, "unicast_peer option '%s' is not implemented by vipd and is ignored" % words[i])
                 i += 2
             else:
-                ctx.error(line, "unknown option '%s' in unicast_peer" % words[i])
+                ctx.error(line, "unknown option %s in unicast_peer" % ctx.show(line, words[i]))
                 addr = None
                 break
         if addr is not None:
             if addr in inst.unicast_peers:
-                ctx.error(line, "unicast_peer %s is listed twice" % addr)
+                ctx.error(line, "unicast_peer %s is listed twice" % ctx.show(line, addr, True))
             else:
                 inst.unicast_peers.append(addr)
                 raw.peers.append((addr, line))
@@ -791,21 +805,21 @@ def _finish_instance(ctx, node, inst, raw, ok):
     g = ctx.config.global_defs
     where = raw.lines
     if not inst.interface and "interface" not in where:
-        ctx.error(node, "vrrp_instance %s has no 'interface'" % inst.name)
+        ctx.error(node, "vrrp_instance %s has no 'interface'" % ctx.show(node, inst.name, True))
         ok = False
     if not inst.vrid and "virtual_router_id" not in where:
-        ctx.error(node, "vrrp_instance %s has no 'virtual_router_id'" % inst.name)
+        ctx.error(node, "vrrp_instance %s has no 'virtual_router_id'" % ctx.show(node, inst.name, True))
         ok = False
     inst.vips = [v for v, _line in raw.vips]
     inst.excluded_vips = [v for v, _line in raw.excluded]
     if not inst.vips and "virtual_ipaddress" not in where:
-        ctx.error(node, "vrrp_instance %s has no 'virtual_ipaddress' (at least one VIP is required)" % inst.name)
+        ctx.error(node, "vrrp_instance %s has no 'virtual_ipaddress' (at least one VIP is required)" % ctx.show(node, inst.name, True))
         ok = False
     family = inst.family
     for vip, line in raw.vips:
         if vip.family != family:
             ctx.error(line, "virtual_ipaddress %s is IPv%d but the instance is IPv%d (its first VIP); "
-                            "use virtual_ipaddress_excluded for other families" % (vip.cidr, vip.family, family))
+                            "use virtual_ipaddress_excluded for other families" % (ctx.show(line, vip.cidr, True), vip.family, family))
             ok = False
     # Version: instance, else global vrrp_version; IPv6 is always VRRPv3 (as keepalived).
     if family == 6:
@@ -826,12 +840,12 @@ def _finish_instance(ctx, node, inst, raw, ok):
     _preempt_checks(ctx, inst, raw)
     for addr, line in raw.peers:
         if ipaddress.ip_address(addr).version != family:
-            ctx.error(line, "unicast_peer %s does not match the instance's address family (IPv%d)" % (addr, family))
+            ctx.error(line, "unicast_peer %s does not match the instance's address family (IPv%d)" % (ctx.show(line, addr, True), family))
             ok = False
     for key in ("unicast_src_ip", "mcast_src_ip"):
         addr = getattr(inst, key)
         if addr and ipaddress.ip_address(addr).version != family:
-            ctx.error(where[key], "%s %s does not match the instance's address family (IPv%d)" % (key, addr, family))
+            ctx.error(where[key], "%s %s does not match the instance's address family (IPv%d)" % (key, ctx.show(where[key], addr, True), family))
             ok = False
     for key in ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
                 "garp_interval"):
@@ -854,7 +868,7 @@ def _finish_instance(ctx, node, inst, raw, ok):
     raw.defined_before = (set(ctx.config.scripts), set(ctx.config.track_files))
     ctx.pending_tracks.append((inst, raw))
     if inst.name in ctx.config.instances:
-        ctx.error(node, "vrrp_instance %s is defined twice" % inst.name)
+        ctx.error(node, "vrrp_instance %s is defined twice" % ctx.show(node, inst.name, True))
         return
     if ok:
         ctx.config.instances[inst.name] = inst
@@ -872,15 +886,17 @@ def _advert_int(ctx, inst, raw):
     if inst.version == 2:
         if value != value.to_integral_value():
             rounded = max(Decimal(1), _decimal_round(value, Decimal(1)))
-            ctx.warning(line, "VRRPv2 advert_int %s must be whole seconds; rounded to %s (as keepalived)" % (value, rounded))
+            ctx.warning(line, "VRRPv2 advert_int %s must be whole seconds; rounded to %s (as keepalived)"
+                        % (ctx.show(line, str(value), True), ctx.show(line, str(rounded), True)))
             value = rounded
     else:
         if value > Decimal("40.95"):
-            ctx.error(line, "advert_int %s is too long for VRRPv3: at most 40.95 seconds" % value)
+            ctx.error(line, "advert_int %s is too long for VRRPv3: at most 40.95 seconds" % ctx.show(line, str(value), True))
             return
         rounded = max(Decimal("0.01"), _decimal_round(value, Decimal("0.01")))
         if rounded != value:
-            ctx.warning(line, "VRRPv3 advert_int %s must be in units of 10 ms; rounded to %s (as keepalived)" % (value, rounded))
+            ctx.warning(line, "VRRPv3 advert_int %s must be in units of 10 ms; rounded to %s (as keepalived)"
+                        % (ctx.show(line, str(value), True), ctx.show(line, str(rounded), True)))
             value = rounded
     inst.advert_int = float(value)
 
@@ -936,8 +952,11 @@ def _cross_checks(ctx):
     for inst in cfg.instances.values():
         key = (inst.interface, inst.family, inst.vrid)
         if key in seen:
-            ctx.error(ctx.vrid_lines[inst.name], "virtual_router_id %d on %s (IPv%d) is already used by vrrp_instance %s"
-                      % (inst.vrid, inst.interface, inst.family, seen[key]))
+            line = ctx.vrid_lines[inst.name]
+            other = cfg.instances[seen[key]]
+            ctx.error(line, "virtual_router_id %s on %s (IPv%d) is already used by vrrp_instance %s"
+                      % (ctx.show(line, str(inst.vrid), True), ctx.show(line, inst.interface, True), inst.family,
+                         ctx.show(other.source[0], other.name, True)))
         else:
             seen[key] = inst.name
     for inst, raw in ctx.pending_tracks:
@@ -945,18 +964,19 @@ def _cross_checks(ctx):
                                              ("track_file", raw.track_files, cfg.track_files, raw.defined_before[1])):
             for (name, _weight), line in items:
                 if name not in defined:
-                    ctx.error(line, "%s: no %s %s is defined" % (line_kind(kind), kind, name))
+                    ctx.error(line, "%s: no %s %s is defined" % (line_kind(kind), kind, ctx.show(line, name, True)))
                 elif name not in before:
                     ctx.error(line, "%s %s is defined after vrrp_instance %s; keepalived needs it defined first"
-                              % (kind, name, inst.name))
+                              % (kind, ctx.show(line, name, True), ctx.show(inst.source[0], inst.name, True)))
     owner = {}
     for line, group in ctx.pending_groups:
         for name in [line.keyword] + line.values:
             if name not in cfg.instances and name not in ctx.broken:
-                ctx.error(line, "vrrp_sync_group %s: no vrrp_instance %s is defined" % (group, name))
-            elif name in owner and owner[name] != group:
-                ctx.error(line, "vrrp_instance %s is already in vrrp_sync_group %s" % (name, owner[name]))
-            owner.setdefault(name, group)
+                ctx.error(line, "vrrp_sync_group %s: no vrrp_instance %s is defined" % (ctx.show(line, group, True), ctx.show(line, name, True)))
+            elif name in owner and owner[name][0] != group:
+                ctx.error(line, "vrrp_instance %s is already in vrrp_sync_group %s"
+                          % (ctx.show(line, name, True), ctx.show(owner[name][1], owner[name][0], True)))
+            owner.setdefault(name, (group, line))
 
 
 def line_kind(kind):
@@ -981,7 +1001,7 @@ def _sync_group_weights(ctx):
                     effective = cfg.track_files[name].weight
                 if effective:
                     ctx.warning(line, "weight of %s %s ignored: vrrp_instance %s is in a sync group (as keepalived)"
-                                % (kind, name, inst.name))
+                                % (kind, ctx.show(line, name, True), ctx.show(inst.source[0], inst.name, True)))
                     weight = 0
                 fixed.append((name, weight))
             setattr(inst, attr, fixed)
@@ -1011,7 +1031,7 @@ def _parse_tokens(tokens, src):
         elif k in kw.ROOT:
             ctx.unimplemented(node)
         else:
-            ctx.error(node, "unknown keyword '%s'" % k)
+            ctx.error(node, "unknown keyword %s" % ctx.show(node, k))
     _cross_checks(ctx)
     _sync_group_weights(ctx)
     for validator in VALIDATORS:

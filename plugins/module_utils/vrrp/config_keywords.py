@@ -80,3 +80,23 @@ UNIMPLEMENTED = {
     "vrrp_script": VRRP_SCRIPT,
     "vrrp_sync_group": SYNC_GROUP,
 }
+
+# Keywords vipd implements (config.py). With the lists above: the words a message may name as they are
+# (any other word read from a config is user text, shown escaped, or not at all when it comes from an
+# included file).
+IMPLEMENTED = frozenset("""
+include global_defs vrrp_instance vrrp_script vrrp_sync_group track_file vrrp_track_file
+router_id notification_email notification_email_from smtp_server smtp_connect_timeout vrrp_version
+enable_script_security script_user vrrp_garp_master_delay vrrp_garp_master_refresh vrrp_garp_master_repeat
+vrrp_garp_master_refresh_repeat vrrp_garp_interval vrrp_garp_lower_prio_delay vrrp_garp_lower_prio_repeat
+vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert
+script interval timeout weight rise fall user init_fail file init_file group
+state interface virtual_router_id priority advert_int version nopreempt preempt preempt_delay authentication
+auth_type auth_pass unicast_src_ip mcast_src_ip unicast_peer virtual_ipaddress virtual_ipaddress_excluded
+track_interface track_script notify_master notify_backup notify_fault notify_stop notify smtp_alert
+garp_master_delay garp_master_refresh garp_master_repeat garp_master_refresh_repeat garp_interval
+garp_lower_prio_delay garp_lower_prio_repeat lower_prio_no_advert higher_prio_send_advert
+v3_checksum native_ipv6 dont_track_primary accept no_accept
+""".split())
+
+KNOWN = IMPLEMENTED.union(*UNIMPLEMENTED.values())
