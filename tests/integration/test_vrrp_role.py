@@ -363,3 +363,58 @@ def test_role_template_quotes_commands_for_vipd_and_keepalived(lab):
     assert kt.returncode == 0, kt.stdout + kt.stderr
     text = lab.read_etc("server1", "/etc/fv-quote-test.conf")
     assert "    script \"/usr/bin/test -n 'a b' # {x} !\"\n" in text, text
+
+
+KEEPALIVED_COMMANDS = [
+    '/usr/bin/echo "a b" \'c d\' e\\ f',
+    "/usr/bin/echo \\x41\\101 \\\\ back\\\\slash",
+    "/usr/bin/echo # ! { } $HOME ; x#y",
+    "/usr/bin/echo \"it's\" 'say \"hi\"'",
+    "/usr/bin/echo \"\" end",
+    "/usr/bin/test -n 'a b' -a -e /etc/hostname",
+]
+
+
+def test_keepalived_reads_the_quoted_commands_as_vipd_does(tmp_path):
+    """keepalived 2.2.7 itself (its -d configuration dump) splits every command the role's filter quoted into the
+    argv that vipd's parser (config.split_command) gives: the template means the same to both daemons."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import _need_root, ensure_collection_link
+    _need_root()
+    if shutil.which("keepalived") is None:
+        raise AssertionError("keepalived is not installed (make setup installs it)")
+    if ensure_collection_link() not in sys.path:
+        sys.path.insert(0, ensure_collection_link())
+    from ansible_collections.floating.vip.plugins.module_utils.vrrp import config
+    from ansible_collections.floating.vip.plugins.plugin_utils.keepalived_text import keepalived_quote
+
+    scripts = "".join("vrrp_script chk_%d {\n    script %s\n    interval 60\n}\n" % (n, keepalived_quote(c))
+                      for n, c in enumerate(KEEPALIVED_COMMANDS))
+    conf = tmp_path / "k.conf"
+    conf.write_text("global_defs {\n    router_id fvq\n    enable_script_security\n    script_user root\n}\n" + scripts +
+                    "vrrp_instance VI_Q {\n    interface fvq0\n    virtual_router_id 75\n    priority 100\n"
+                    "    virtual_ipaddress {\n        198.51.100.75/24\n    }\n    track_script {\n%s    }\n"
+                    "    notify_master %s\n}\n"
+                    % ("".join("        chk_%d weight 0\n" % n for n in range(len(KEEPALIVED_COMMANDS))),
+                       keepalived_quote(KEEPALIVED_COMMANDS[0])))
+    parsed = config.parse_text(conf.read_text(), str(conf))
+    ns = "fvq%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "add", "fvq0", "type", "veth", "peer", "name", "fvq1"], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", "fvq0", "up"], check=True)
+        proc = subprocess.run(["timeout", "-s", "TERM", "4", "ip", "netns", "exec", ns, "keepalived", "-n", "-l", "-D", "-d",
+                               "-f", str(conf), "-p", str(tmp_path / "k.pid"), "-r", str(tmp_path / "v.pid")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30, check=False)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+    dump = proc.stdout
+    commands = [line.split("Command = ", 1)[1] for line in dump.splitlines() if "    Command = " in line]
+    expected = [" ".join("'%s'" % a for a in config.split_command(c)) for c in KEEPALIVED_COMMANDS]
+    assert commands == expected, dump[-4000:]
+    assert [parsed.scripts["chk_%d" % n].script for n in range(len(KEEPALIVED_COMMANDS))] == KEEPALIVED_COMMANDS
+    master = [line for line in dump.splitlines() if "Master state transition script = " in line]
+    assert len(master) == 1 and master[0].split(" = ", 1)[1] == expected[0] + ", uid:gid 0:0", dump[-4000:]
