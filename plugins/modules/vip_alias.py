@@ -19,6 +19,12 @@ description:
     listed in O(persist), and leaves every other address alone.
   - Persistence files are validated and computed first, written atomically (temporary file and
     rename), and restored if the runtime change then fails.
+  - Every value is checked by type before anything is written (interface name, address without a zone
+    index, label, broadcast, gateway); a value with a control character or line separator is refused.
+    Each word of the rc.local line is shell-quoted.
+  - A persistence file that is a symbolic link is followed only to a file of the same name below the
+    link's own directory (RHEL's C(/etc/rc.local -> rc.d/rc.local) is written through, the link kept);
+    other links, FIFOs and devices are refused.
   - See C(docs/static-vips.md) in the collection for exactly what each back end writes.
 author:
   - floating.vip developers (@floating-vip)
@@ -62,23 +68,25 @@ options:
     description: Broadcast address. Default is the subnet's broadcast address (none for /31 and /32).
     type: str
   state:
-    description: Whether the alias should exist.
+    description:
+      - Whether the alias should exist, C(present) or C(absent).
+      - The module checks the value itself (no C(choices) in the argument spec) so that its error message
+        never echoes a control character from the input.
     type: str
-    choices: [present, absent]
     default: present
   persist:
     description:
       - Where to make the alias survive a reboot. An empty list changes the runtime only.
+      - Each item is one of C(rc_local), C(ifcfg) (checked by the module).
       - C(rc_local) keeps one managed block per address in O(rc_local_path).
       - C(ifcfg) writes C(ifcfg-<label>) in O(ifcfg_dir) as initscripts reads it.
     type: list
     elements: str
-    choices: [rc_local, ifcfg]
     default: []
   announce:
     description:
       - Rounds of gratuitous ARP sent after the address is added or changed; each round sends a
-        request and a reply (as C(arping -U) and C(arping -A)). C(0) disables.
+        request and a reply (as C(arping -U) and C(arping -A)). C(0) disables; at most C(100).
     type: int
     default: 3
   backup:
@@ -90,7 +98,7 @@ options:
     type: bool
     default: false
   gateway:
-    description: C(GATEWAY) written to the ifcfg file.
+    description: C(GATEWAY) written to the ifcfg file; an IPv4 address (checked even when O(persist) has no C(ifcfg)).
     type: str
   hwaddr:
     description: Copy the parent interface's MAC address into the ifcfg file as C(HWADDR).
@@ -195,8 +203,8 @@ def main():
             address=dict(type="str", required=True),
             netmask=dict(type="str"),
             broadcast=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            persist=dict(type="list", elements="str", default=[], choices=["rc_local", "ifcfg"]),
+            state=dict(type="str", default="present"),  # checked by static_vip (safe error messages)
+            persist=dict(type="list", elements="str", default=[]),
             announce=dict(type="int", default=3),
             backup=dict(type="bool", default=False),
             force=dict(type="bool", default=False),

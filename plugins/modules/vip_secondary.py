@@ -20,6 +20,12 @@ description:
     listed in O(persist), and leaves every other address alone.
   - IPv6 addresses are added without duplicate address detection (like keepalived) so they are
     usable, and announced, at once.
+  - Every value is checked by type before anything is written (interface name, address without a zone
+    index, label, broadcast, gateway); a value with a control character or line separator is refused.
+    Each word of the rc.local line is shell-quoted.
+  - A persistence file that is a symbolic link is followed only to a file of the same name below the
+    link's own directory (RHEL's C(/etc/rc.local -> rc.d/rc.local) is written through, the link kept);
+    other links, FIFOs and devices are refused.
   - See C(docs/static-vips.md) in the collection for exactly what each back end writes.
 author:
   - floating.vip developers (@floating-vip)
@@ -57,13 +63,16 @@ options:
     description: IPv4 broadcast address. Default is the subnet's broadcast address (none for /31 and /32).
     type: str
   state:
-    description: Whether the address should exist.
+    description:
+      - Whether the address should exist, C(present) or C(absent).
+      - The module checks the value itself (no C(choices) in the argument spec) so that its error message
+        never echoes a control character from the input.
     type: str
-    choices: [present, absent]
     default: present
   persist:
     description:
       - Where to make the address survive a reboot. An empty list changes the runtime only.
+      - Each item is one of C(rc_local), C(ifcfg), C(ifupdown), C(networkd) (checked by the module).
       - C(rc_local) keeps one managed block per address in O(rc_local_path).
       - C(ifcfg) adds C(IPADDRn)/C(PREFIXn) (IPv4) or C(IPV6ADDR_SECONDARIES) (IPv6) to the
         interface's own C(ifcfg-<interface>) file in O(ifcfg_dir), which must exist.
@@ -71,12 +80,11 @@ options:
       - C(networkd) writes an C(Address=) drop-in for the interface's C(.network) file.
     type: list
     elements: str
-    choices: [rc_local, ifcfg, ifupdown, networkd]
     default: []
   announce:
     description:
       - Rounds of announcements after the address is added or changed. IPv4 sends a gratuitous ARP
-        request and reply per round, IPv6 an unsolicited neighbour advertisement. C(0) disables.
+        request and reply per round, IPv6 an unsolicited neighbour advertisement. C(0) disables; at most C(100).
     type: int
     default: 3
   backup:
@@ -196,8 +204,8 @@ def main():
             address=dict(type="str", required=True),
             netmask=dict(type="str"),
             broadcast=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            persist=dict(type="list", elements="str", default=[], choices=["rc_local", "ifcfg", "ifupdown", "networkd"]),
+            state=dict(type="str", default="present"),  # checked by static_vip (safe error messages)
+            persist=dict(type="list", elements="str", default=[]),
             announce=dict(type="int", default=3),
             backup=dict(type="bool", default=False),
             force=dict(type="bool", default=False),

@@ -471,3 +471,41 @@ def test_unknown_state_is_refused_not_treated_as_absent(state, etc, fake_links):
 def test_unicode_digits_in_labels_are_errors_not_crashes(label):
     with pytest.raises(sv.VipError):
         sv.parse_label("eth0", label)
+
+
+NO_IF = "fvsecnone0"  # never an interface of this host: a case that wrongly passed validation fails at lookup
+
+
+@pytest.mark.parametrize("module,args,want", [
+    ("vip_alias", dict(interface="x$(id>&2)", label="0", address="198.51.100.10/24"), "interface"),
+    ("vip_alias", dict(interface=NO_IF, label="0", address="198.51.100.10/24", gateway="198.51.100.1\nONBOOT=no"), "gateway"),
+    ("vip_alias", dict(interface=["eth0"], label="0", address="198.51.100.10/24"), "interface"),
+    ("vip_alias", dict(interface=NO_IF, label={"a": 1}, address="198.51.100.10/24"), "label"),
+    ("vip_secondary", dict(interface=NO_IF, address="fe80::1%$(id)/64"), "address"),
+    ("vip_secondary", dict(interface=NO_IF, address="198.51.100.10/24", announce=-1), "announce"),
+    ("vip_secondary", dict(interface=NO_IF, address="198.51.100.10/24", persist="rc_local\n"), "persist"),
+    ("vip_secondary", dict(interface="eth0\u2028", address="198.51.100.10/24"), "interface"),
+    ("vip_secondary", dict(interface=NO_IF, address="198.51.100.10/24", state="present\n"), "state"),
+    ("vip_secondary", dict(interface=NO_IF, address="198.51.100.10/24", announce="1\n2"), "announce"),
+    ("vip_alias", dict(interface=NO_IF, label="0\n", address="198.51.100.10/24"), "label"),
+    ("vip_alias", dict(interface=NO_IF, label="0", address="198.51.100.10/24", persist=["ifcfg\u2028"]), "persist"),
+    ("vip_alias", dict(interface=NO_IF, label="0", address="198.51.100.10/24", rc_local_path="/tmp/x\ny"), "rc_local_path"),
+])
+def test_real_module_fails_cleanly(module, args, want, tmp_path):
+    # The module as Ansible runs it: a JSON failure with a message, no traceback, nothing changed.
+    import json
+    import sys
+
+    from ansible_collections.floating.vip.plugins import module_utils as mu
+    collections = os.path.abspath(os.path.join(os.path.dirname(mu.__file__), *[".."] * 5))
+    path = tmp_path / "args.json"
+    args = dict(dict(rc_local_path=str(tmp_path / "rc.local"), persist=["rc_local"]), **args)
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    env = dict(os.environ, PYTHONPATH=collections)
+    proc = subprocess.run([sys.executable, "-m", "ansible_collections.floating.vip.plugins.modules." + module, str(path)],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 1 and out["failed"] and "exception" not in out, out
+    assert want in out["msg"] and "not found" not in out["msg"], out["msg"]
+    assert "Traceback" not in proc.stderr and values.unsafe_char(out["msg"]) is None
+    assert not (tmp_path / "rc.local").exists()
