@@ -520,7 +520,7 @@ def _components(path: str) -> List[str]:
     return out
 
 
-def _insecure(path: str) -> Optional[tuple]:
+def _insecure(path: str, directory: bool = False) -> Optional[tuple]:
     """(component, problem) making `path` unsafe to run as root, or None (keepalived 2.2.7 notify.c
     check_security(), applied to the path as written and to the path resolved).
 
@@ -542,9 +542,9 @@ def _insecure(path: str) -> Optional[tuple]:
             except (OSError, ValueError) as exc:
                 return part, "is not found or not accessible (%s)" % (getattr(exc, "strerror", None) or "invalid name")
             mode = st.st_mode
-            if last and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            if last and not directory and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
                 return part, "is not a regular file"
-            if not last and not (stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            if (not last or directory) and not (stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
                 return part, "is not a directory"
             if st.st_uid != 0:
                 return part, "is owned by uid %d, not root" % st.st_uid
@@ -564,7 +564,7 @@ def _creatable(path: str) -> Optional[tuple]:
     for _i in range(256):
         try:
             if os.path.isdir(folder):
-                return _insecure(folder)
+                return _insecure(folder, directory=True)
         except ValueError:
             return None
         if folder == os.path.dirname(folder):

@@ -16,6 +16,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from .. import inet
+
 
 @dataclass(frozen=True)
 class Message:
@@ -27,9 +29,11 @@ class Message:
     level: str = "error"
 
     def __str__(self):
+        # A file name (e.g. matched by an include glob) may hold control characters or line separators.
+        file = self.file if self.file.isprintable() else inet.safe_repr(self.file, 4096)
         if self.level == "warning":
-            return "%s:%d: warning: %s" % (self.file, self.line, self.reason)
-        return "%s:%d: %s" % (self.file, self.line, self.reason)
+            return "%s:%d: warning: %s" % (file, self.line, self.reason)
+        return "%s:%d: %s" % (file, self.line, self.reason)
 
 
 class ConfigError(Exception):

@@ -114,7 +114,7 @@ class Source:
         value = str(value)
         if plain and SIMPLE_WORD.match(value):
             return value
-        return inet.safe_repr(value)
+        return inet.safe_repr(value, 4096 if plain else 64)
 
 
 def split_line(text, file, lineno, src):
@@ -207,6 +207,10 @@ def lex_text(text, filename, src, depth=0, stack=()):
     return tokens
 
 
+class AlreadyRead(ValueError):
+    """The file was already read in this load."""
+
+
 def read_config_file(path, src):
     """Bytes of a config file, or raise ValueError(reason): only a regular, non-executable file, read
     without blocking, within the per-file and per-load limits, and not one already read in this load."""
@@ -224,7 +228,7 @@ def read_config_file(path, src):
         _check_stat(st)
         key = (st.st_dev, st.st_ino)
         if key in src.seen:
-            raise ValueError("it is already included in this configuration (a file is read at most once: include loop?)")
+            raise AlreadyRead("it is already included in this configuration (a file is read at most once: include loop?)")
         if len(src.seen) >= MAX_FILES:
             raise ValueError("too many files: a configuration reads at most %d files" % MAX_FILES)
         src.seen.add(key)
@@ -267,17 +271,27 @@ def _strerror(exc):
     return getattr(exc, "strerror", None) or exc.__class__.__name__
 
 
-def lex_file(path, src, depth=0, stack=(), origin=None):
-    """Tokens of the file `path`; `origin` is the include line's first argument Token (None for the main file)."""
+def lex_file(path, src, depth=0, stack=(), origin=None, repeats=None):
+    """Tokens of the file `path`; `origin` is the include line's first argument Token (None for the main file).
+
+    With `repeats` (a list), a file already read is only counted there (one message per include line)."""
     if src.main is None:
         src.main = path
     try:
         data = read_config_file(path, src)
+    except AlreadyRead:
+        if repeats is not None:
+            repeats.append(path)
+            return []
+        src.error(origin.file if origin else path, origin.line if origin else 0,
+                  "include of %s refused: it is already included in this configuration (a file is read at most once: include loop?)"
+                  % (src.show(origin, path, True) if origin else inet.safe_repr(path, 4096)))
+        return []
     except ValueError as exc:
         if origin is None:
             src.error(path, 0, "cannot use %s: %s" % (inet.safe_repr(path, 4096), exc))
         else:
-            src.error(origin.file, origin.line, "include of %s refused: %s" % (src.show(origin, path), exc))
+            src.error(origin.file, origin.line, "include of %s refused: %s" % (src.show(origin, path, True), exc))
         return []
     try:
         text = data.decode("utf-8")
@@ -315,10 +329,14 @@ def _include(line_tokens, filename, src, depth, stack, out):
     if not matches:
         src.warning(filename, lineno, "include pattern %s matches no file" % shown)
         return
+    repeats = [] if has_glob else None
     for path in matches:
         if has_glob and _isdir(path):
             continue  # keepalived skips directories a pattern matches
-        out.extend(lex_file(os.path.normpath(path), src, depth + 1, stack, origin=where))
+        out.extend(lex_file(os.path.normpath(path), src, depth + 1, stack, origin=where, repeats=repeats))
+    if repeats:
+        src.error(filename, lineno, "include pattern %s: %d matching file(s) already included in this configuration "
+                  "(a file is read at most once: include loop?)" % (shown, len(repeats)))
 
 
 def _exists(path):

@@ -4,6 +4,7 @@ warnings for known-unimplemented keywords, lexer corners, includes, render round
 (when keepalived is installed) proof that every "good" fixture is also good for `keepalived -t`."""
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
@@ -12,7 +13,8 @@ import uuid
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config
+from ansible_collections.floating.vip.plugins.module_utils import inet
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_syntax
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 
@@ -390,3 +392,185 @@ def test_good_fixture_is_keepalived_good(path, tmp_path):
         assert proc.returncode == 0, "keepalived -t rejected %s:\n%s%s" % (path, proc.stdout, proc.stderr)
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False, timeout=20)
+
+
+# ------------------------------------------------------------------ security: lines, includes, secrets, scripts
+
+VI = ("vrrp_instance VI_1 {\n interface eth1\n virtual_router_id 51\n%s virtual_ipaddress {\n  198.51.100.10/24\n }\n}\n")
+
+
+def _messages(text=None, name="t.conf", path=None):
+    """Every message (errors and warnings) of a parse that may succeed or fail."""
+    try:
+        cfg = config.load(path) if path else config.parse_text(text, name)
+    except ConfigError as exc:
+        return [str(m) for m in exc.messages]
+    return [str(m) for m in cfg.warnings]
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e"])
+def test_only_newline_ends_a_line(sep):
+    """keepalived reads lines with fgets(): U+2028, NEL, \\x1c-\\x1e are part of a word, not line breaks."""
+    text = "global_defs {\n router_id a%sb\n}\nbogus%sx\n" % (sep, sep)
+    msgs = _messages(text)
+    assert msgs == ["t.conf:4: unknown keyword %s" % inet.safe_repr("bogus%sx" % sep)]
+    assert all(sep not in m for m in msgs)
+
+
+@pytest.mark.parametrize("sep", ["\x0b", "\x0c", "\r"])
+def test_vertical_tab_form_feed_and_cr_are_blanks_not_line_breaks(sep):
+    """keepalived's blanks are ' \\t\\f\\n\\r\\v': inside a line they separate words; a line still ends only at \\n."""
+    assert _messages("global_defs {\n router_id a%sb\n}\n" % sep) == [
+        "t.conf:2: keyword 'router_id' takes one value, got 2"]
+    cfg = config.parse_text("global_defs {\r\n router_id edge%s\r\n}\r\n" % sep, "t.conf")
+    assert cfg.global_defs.router_id == "edge"
+
+
+def test_crlf_file_parses_like_lf(tmp_path):
+    text = open(os.path.join(SEEDS, "003_mysql_ha.conf"), encoding="utf-8").read()
+    (tmp_path / "crlf.conf").write_bytes(text.replace("\n", "\r\n").encode())
+    assert config.load(str(tmp_path / "crlf.conf")).instances == config.load(os.path.join(SEEDS, "003_mysql_ha.conf")).instances
+
+
+def test_nul_in_a_line_is_an_error():
+    assert _messages("global_defs {\n router_id a\x00b\n}\n") == [
+        "t.conf:2: NUL character in the line (keepalived ignores the rest of the line)"]
+
+
+def test_malformed_values_are_config_errors_not_exceptions():
+    for text in ("vrrp_instance A {\n priority %s\n}\n" % ("9" * 5000),
+                 VI % " advert_int %s\n" % ("1" * 5000),
+                 VI.replace("198.51.100.10/24", "198.51.100.10/24 scope \u00b2"),
+                 VI.replace("198.51.100.10/24", "198.51.100.10/\u0661\u0662"),
+                 "{" * 5000 + "}" * 4000,
+                 "vrrp_instance A {\n" * 3000,
+                 VI % ' notify "/bin/a \\"b\n'):
+        with pytest.raises(ConfigError):
+            config.parse_text(text, "t.conf")
+
+
+def test_blocks_nest_at_most_max_depth():
+    text = "".join("b%d {\n" % i for i in range(40)) + "}\n" * 40
+    assert _messages(text)[0] == "t.conf:1: unknown keyword 'b0'"
+    assert "t.conf:17: blocks nest more than 16 deep; this block is ignored" in _messages(text)
+
+
+def test_included_file_text_is_never_echoed(tmp_path):
+    secret = "root:$6$Zq9SecretHash$abcdef:19000:0:99999:7:::"
+    (tmp_path / "shadow").write_text(secret + "\nvrrp_instance Zq9name {\n priority Zq9prio\n state Zq9st\n}\n")
+    (tmp_path / "main.conf").write_text("include shadow\nbogus_Main\n")
+    msgs = _messages(path=str(tmp_path / "main.conf"))
+    shadow = str(tmp_path / "shadow")
+    assert "%s:1: unknown keyword (not shown)" % shadow in msgs
+    assert "%s:3: priority (not shown) is not valid: must be an integer from 1 to 255" % shadow in msgs
+    assert "%s:4: state (not shown) is not valid: must be MASTER or BACKUP" % shadow in msgs
+    assert "%s:2: unknown keyword 'bogus_Main'" % (tmp_path / "main.conf") in msgs  # the main file's own text is shown
+    assert not [m for m in msgs if "Zq9" in m or "$6$" in m]
+
+
+def test_auth_pass_is_never_echoed():
+    msgs = _messages(VI % " authentication {\n  auth_type PASS\n  auth_pass Zq9longsecret\n }\n")
+    assert msgs == ["t.conf:6: warning: auth_pass is longer than 8 characters; only its first 8 are used (as keepalived)"]
+    for line in ("auth_pass Zq9a\tZq9b", "auth_pass Zq9a } Zq9b { Zq9c", 'auth_pass "Zq9a', "auth_pass Zq9a Zq9b } Zq9c x",
+                 "auth_type Zq9 auth_pass Zq9", "auth_pass {Zq9", "auth_pass Zq9}}}} Zq9"):
+        msgs = _messages(VI % (" authentication {\n  auth_type PASS\n  %s\n }\n" % line))
+        assert msgs and not [m for m in msgs if "Zq9" in m], (line, msgs)
+
+
+def test_include_of_fifo_device_and_executable_is_refused_at_once(tmp_path):
+    os.mkfifo(str(tmp_path / "fifo"))
+    (tmp_path / "exec.conf").write_text("")
+    os.chmod(str(tmp_path / "exec.conf"), 0o755)
+    os.mkdir(str(tmp_path / "dir"))
+    (tmp_path / "main.conf").write_text("include fifo\ninclude /dev/zero\ninclude exec.conf\ninclude dir\n")
+    main = str(tmp_path / "main.conf")
+    assert _messages(path=main) == [
+        "%s:1: include of %s refused: it is not a regular file (keepalived skips it)" % (main, tmp_path / "fifo"),
+        "%s:2: include of /dev/zero refused: it is not a regular file (keepalived skips it)" % main,
+        "%s:3: include of %s refused: it is executable (keepalived skips such a file)" % (main, tmp_path / "exec.conf"),
+        "%s:4: include of %s refused: it is a directory" % (main, tmp_path / "dir")]
+
+
+def test_main_file_must_be_a_regular_file(tmp_path):
+    os.mkfifo(str(tmp_path / "fifo"))
+    assert _messages(path=str(tmp_path / "fifo")) == [
+        "%s:0: cannot use %s: it is not a regular file (keepalived skips it)" % (tmp_path / "fifo", inet.safe_repr(str(tmp_path / "fifo"), 4096))]
+
+
+def test_include_size_and_count_limits(tmp_path, monkeypatch):
+    with open(str(tmp_path / "big.conf"), "wb") as f:
+        f.truncate(config_syntax.MAX_FILE_BYTES + 1)  # sparse: nothing is read
+    (tmp_path / "main.conf").write_text("include big.conf\n")
+    main = str(tmp_path / "main.conf")
+    assert _messages(path=main) == ["%s:1: include of %s refused: it is larger than 16 MiB" % (main, tmp_path / "big.conf")]
+    for i in range(5):
+        (tmp_path / ("x%d.inc" % i)).write_text("# %s\n" % ("x" * 100))
+    (tmp_path / "main.conf").write_text("include x*.inc\n")
+    monkeypatch.setattr(config_syntax, "MAX_FILES", 3)
+    assert _messages(path=main) == ["%s:1: include pattern 'x*.inc' matches more than 3 files" % main]
+    monkeypatch.setattr(config_syntax, "MAX_FILES", 1024)
+    monkeypatch.setattr(config_syntax, "MAX_TOTAL_BYTES", 400)
+    msgs = _messages(path=main)
+    assert msgs and all("the configuration is too large: at most 0 MiB in all files" in m for m in msgs)
+
+
+def test_many_files_including_each_other_are_read_once(tmp_path):
+    """N files that each `include *.conf`: linear work, one error per include line, no explosion."""
+    for i in range(60):
+        (tmp_path / ("f%02d.conf" % i)).write_text("include *.conf\n")
+    msgs = _messages(path=str(tmp_path / "f00.conf"))
+    assert 0 < len(msgs) <= 60
+    assert all("already included in this configuration" in m or "includes nest more than 8 deep" in m for m in msgs), msgs
+
+
+def _chmod_tree(path, mode):
+    os.chmod(str(path), mode)
+
+
+def test_missing_script_in_a_world_writable_directory(tmp_path, monkeypatch):
+    """keepalived disables a script missing at load; vipd says so and never runs it later as root."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    os.chmod(str(tmp_path), 0o755)
+    os.chmod(str(drop), 0o777)  # anybody may create the script later
+    script = str(drop / "chk.sh")
+    text = "vrrp_script chk {\n script %s\n}\n" % script + VI % " track_script {\n  chk\n }\n"
+    secure = "global_defs {\n enable_script_security\n}\n" + text
+    with pytest.raises(ConfigError) as info:
+        config.parse_text(secure, "s.conf")
+    assert "s.conf:4: vrrp_script chk: script %s is not found: disabled (as keepalived)" % script in [str(m) for m in info.value.errors]
+    warnings = [str(w) for w in config.parse_text(text, "s.conf").warnings]
+    if os.geteuid() == 0:
+        assert ("s.conf:1: warning: vrrp_script chk: script %s is not found and %s is writable by every user, so a non-root user "
+                "could create it: vipd never runs it as root" % (script, drop)) in warnings
+    # Later, "somebody" creates it: run as root, it is refused before exec (and never executed).
+    marker = tmp_path / "ran"
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\ntouch %s\n" % marker)
+    os.chmod(script, 0o755)
+    monkeypatch.setattr(checks.os, "geteuid", lambda: 0)
+    res = asyncio.run(checks.run_script([script], 5))
+    assert not res.ok and "unsafe to run as root" in res.detail
+    assert not marker.exists()
+    path, reason = checks.exec_refusal([script])
+    assert path is None and ("writable by every user" in reason or "not root" in reason)
+    assert checks.exec_refusal([str(tmp_path / "nope")]) == (None, "not found or not a regular file")
+    assert checks.exec_refusal(["no-such-program-zq9"]) == (None, "not found in PATH")
+    assert checks.exec_refusal([]) == (None, "empty command")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root-owned safe path needs root to create (the refusal side is tested above)")
+def test_safe_script_runs_and_symlinked_path_is_checked_as_resolved(tmp_path):
+    os.chmod(str(tmp_path), 0o755)
+    real = tmp_path / "real"
+    real.mkdir()
+    os.chmod(str(real), 0o755)
+    script = real / "ok.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    os.chmod(str(script), 0o755)
+    link = tmp_path / "link"
+    os.symlink(str(real), str(link))
+    assert asyncio.run(checks.run_script([str(link / "ok.sh")], 5)).ok
+    os.chmod(str(real), 0o777)  # the resolved directory becomes writable by all: refused through the link too
+    assert checks.insecure_reason(str(link / "ok.sh")) == "%s is writable by every user" % real
+    assert not asyncio.run(checks.run_script([str(link / "ok.sh")], 5)).ok
