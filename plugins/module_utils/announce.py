@@ -13,9 +13,12 @@ from __future__ import annotations
 __metaclass__ = type
 
 import ipaddress
+import re
 import socket
 import struct
 import time
+
+from .inet import safe_repr
 
 ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
@@ -30,6 +33,7 @@ NA_FLAG_OVERRIDE = 0x20000000
 NA_FLAG_ROUTER = 0x80000000
 ND_OPT_TARGET_LL = 2
 ETH_MIN_FRAME = 60  # minimum Ethernet frame without FCS; short frames are zero padded
+_MAC_PART = re.compile(r"[0-9A-Fa-f]{1,2}\Z")
 
 
 def mac_bytes(mac) -> bytes:
@@ -38,8 +42,9 @@ def mac_bytes(mac) -> bytes:
             raise ValueError("MAC address must be 6 bytes")
         return bytes(mac)
     parts = str(mac).replace("-", ":").split(":")
-    if len(parts) != 6:
-        raise ValueError("malformed MAC address %r" % (mac,))
+    # int(p, 16) alone would also take "+1", "0x1", " 1", "1_0" and non-ASCII digits (found by property tests)
+    if len(parts) != 6 or not all(_MAC_PART.match(p) for p in parts):
+        raise ValueError("malformed MAC address %s" % (safe_repr(mac),))
     return bytes(int(p, 16) for p in parts)
 
 

@@ -399,3 +399,26 @@ def test_inet_checksum_matches_rfc1071(data, initial):
     even = data + b"\0" if len(data) % 2 else data
     csum = packet.inet_checksum(even)
     assert packet.inet_checksum(even + bytes([csum >> 8, csum & 0xFF])) == 0
+
+
+# --- the frame builders' MAC parser (announce.mac_bytes) -------------------------------------------
+
+MAC_TEXT = "0123456789abcdefABCDEF:-+x_ \n\u0663\uff11"
+
+
+@SETTINGS
+@given(st.one_of(st.text(alphabet=MAC_TEXT, max_size=24), st.text(max_size=24),
+                 st.lists(st.integers(0, 255), min_size=6, max_size=6).map(lambda b: ":".join("%02x" % x for x in b))))
+def test_mac_bytes_strict(text):
+    """Six groups of one or two ASCII hex digits split by ':' or '-', or a clean ValueError: int(x, 16)'s
+    extras ('+1', '0x1', ' 1', '1_0', non-ASCII digits) are refused (found by this test)."""
+    canonical = all(len(p) in (1, 2) and all(c in "0123456789abcdefABCDEF" for c in p)
+                    for p in text.replace("-", ":").split(":")) and len(text.replace("-", ":").split(":")) == 6
+    try:
+        got = announce.mac_bytes(text)
+    except ValueError as exc:
+        assert not canonical
+        assert all(ord(c) >= 0x20 and c not in "\u2028\u2029\x85\x7f" for c in str(exc))
+        return
+    assert canonical and len(got) == 6
+    assert got == bytes(int(p, 16) for p in text.replace("-", ":").split(":"))
