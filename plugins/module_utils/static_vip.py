@@ -512,7 +512,7 @@ def run_module(module, kind: str) -> None:
     except Exception as exc:  # pylint: disable=broad-except  # an unexpected failure still reports cleanly
         module.fail_json(msg="unexpected error (%s): %s" % (type(exc).__name__, _message(exc)), changed=False)
     for warning in warnings:
-        module.warn(warning)
+        module.warn(_message(warning))
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)

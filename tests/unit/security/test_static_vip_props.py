@@ -310,3 +310,24 @@ def test_make_plan_any_params_clean_result_or_typed_error(data, kind):
             assert values.unsafe_char(str(exc)) is None, str(exc)
             return
     _check_plan(plan, kind, params)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_atomic_read_text_any_bytes_is_text_or_persist_error(data):
+    with tempfile.NamedTemporaryFile("wb", delete=False) as handle:
+        handle.write(data)
+    try:
+        try:
+            text = atomic.read_text(handle.name)
+        except atomic.PersistError as exc:
+            assert values.unsafe_char(str(exc)) is None
+            return
+        assert text.encode("utf-8") == data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # universal newlines, as before
+        for reader in (lambda: ifcfg.parse(text, "/x/f"), lambda: rc_local.render(text, "eth0", "198.51.100.10/24", None, "/x/f")):
+            try:
+                reader()
+            except atomic.PersistError as exc:
+                assert str(exc).startswith("/x/f:") and values.unsafe_char(str(exc)) is None
+    finally:
+        os.unlink(handle.name)
