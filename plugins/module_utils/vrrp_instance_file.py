@@ -674,21 +674,20 @@ def instance_path(conf_dir: str, name: str) -> str:
 def check_path(path: str) -> str:
     """Refuse unless `path`, resolved, is directly inside its resolved directory under its own name (so a
     symlinked conf_dir is followed, a symlinked or traversing file name is not) and is a regular file or missing."""
-    conf_dir = os.path.dirname(path) or "."
-    real_dir = os.path.realpath(conf_dir)
-    real = os.path.realpath(path)
-    if os.path.dirname(real) != real_dir or os.path.basename(real) != os.path.basename(path):
-        raise InstanceFileError("%s resolves to %s, outside %s: refused" % (clean(path), clean(real), clean(real_dir)))
     try:
         st = os.lstat(path)
     except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return path
-        raise InstanceFileError("cannot check %s: %s" % (clean(path), exc.strerror or exc))
-    if stat.S_ISLNK(st.st_mode):
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise InstanceFileError("cannot check %s: %s" % (clean(path), exc.strerror or exc))
+        st = None
+    if st is not None and stat.S_ISLNK(st.st_mode):
         raise InstanceFileError("%s is a symbolic link: refused" % clean(path))
-    if not stat.S_ISREG(st.st_mode):
+    if st is not None and not stat.S_ISREG(st.st_mode):
         raise InstanceFileError("%s is not a regular file: refused" % clean(path))
+    real_dir = os.path.realpath(os.path.dirname(path) or ".")
+    real = os.path.realpath(path)
+    if os.path.dirname(real) != real_dir or os.path.basename(real) != os.path.basename(path):
+        raise InstanceFileError("%s resolves to %s, outside %s: refused" % (clean(path), clean(real), clean(real_dir)))
     return path
 
 
