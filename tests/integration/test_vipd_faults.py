@@ -72,9 +72,9 @@ def test_dump_signals_keep_the_master_and_write_keepalived_files(lab, cluster, t
     n1.wait_state("MASTER")
     before = n1.instance()
     n1.signal(signal.SIGUSR1)
-    wait_until(lambda: (dumps / "keepalived.data").exists(), timeout=10, what="keepalived.data")
+    wait_until((dumps / "keepalived.data").exists, timeout=10, what="keepalived.data")
     n1.signal(signal.SIGUSR2)
-    wait_until(lambda: (dumps / "keepalived.stats").exists(), timeout=10, what="keepalived.stats")
+    wait_until((dumps / "keepalived.stats").exists, timeout=10, what="keepalived.stats")
     data = (dumps / "keepalived.data").read_text()
     assert " VRRP Instance = VI_1" in data and "   State = MASTER" in data and "   Priority = 150" in data
     assert "Pw0rd123" not in data
