@@ -15,6 +15,7 @@ import errno
 import os
 import socket
 
+from .inet import safe_repr
 from .vrrp import cli
 
 DEFAULT_CONTROL_SOCKET = cli.DEFAULT_CONTROL_SOCKET
@@ -44,10 +45,10 @@ def read_status(path: str, timeout: float = 5.0) -> dict:
             return {"running": False, "instances": [], "msg": "vipd is not running: %s (%s)" % (exc.strerror or exc, path)}
         return {"running": False, "instances": [], "error": "cannot read %s: %s" % (path, exc)}
     except ValueError as exc:
-        return {"running": True, "instances": [], "error": "vipd sent a reply that is not JSON: %s" % exc}
+        return {"running": True, "instances": [], "error": "vipd sent a reply that is not JSON: %s" % safe_repr(str(exc), 200)}
     if not isinstance(reply, dict):
-        return {"running": True, "instances": [], "error": "vipd sent an unexpected reply: %r" % (reply,)}
+        return {"running": True, "instances": [], "error": "vipd sent an unexpected reply: %s" % safe_repr(reply, 200)}
     if reply.get("ok") is False:
-        return {"running": True, "instances": [], "error": "vipd refused status: %s" % (reply.get("error") or reply.get("errors"))}
+        return {"running": True, "instances": [], "error": "vipd refused status: %s" % safe_repr(reply.get("error") or reply.get("errors"), 200)}
     daemon = dict((k, v) for k, v in reply.items() if k != "instances")
     return {"running": True, "instances": [normalize(i) for i in reply.get("instances") or []], "daemon": daemon}
