@@ -36,7 +36,7 @@ import tempfile
 import unicodedata
 from typing import Dict, List, Optional, Tuple
 
-from .inet import IFNAME_RULE, SCOPES, ifname_error, safe_repr
+from .inet import SCOPES, ifname_error, safe_repr
 from .persist import atomic
 from .vrrp import config
 

@@ -452,7 +452,7 @@ def mutated(draw):
     return key, value
 
 
-def check_accepted(key, value, pl, p):
+def check_accepted(key, value, pl):
     content = pl.after
     assert content.endswith("\n") and content.count("\n") == len(content.splitlines())
     for ch in LINE_BREAKING + "\x00":
@@ -522,7 +522,7 @@ def test_any_value_of_any_option_is_a_checked_plan_or_our_error(change):
             for secret in vif.secrets_of(p):
                 assert secret[:8] not in str(exc)
             return
-        check_accepted(key, value, pl, p)
+        check_accepted(key, value, pl)
         for secret in vif.secrets_of(p):
             assert all(secret[:8] not in w for w in pl.warnings)
             assert secret[:8] not in json.dumps(pl.diff())
