@@ -9,7 +9,8 @@ The node runs inside the lab host (its network, mount, UTS and PID namespaces, v
 State queries:
 
 - vipd: the control socket (the same JSON that ``vipd status --json`` prints).
-- keepalived: the notify_master/backup/fault scripts write the state to a file, and
+- keepalived: the last "(VI_1) Entering X STATE" line of its log (its notify scripts run
+  unordered, see :meth:`Node.state`; they only feed :meth:`Node.notify_log`), and
   :meth:`Node.holds` looks at the host's addresses; invalid packets come from its SIGUSR2
   stats file (``$TMPDIR/keepalived.stats``, a private TMPDIR per node) and from its log lines.
 
@@ -111,8 +112,9 @@ def render_config(instances: Sequence[InstanceSpec], notify_script: Optional[str
 
 
 NOTIFY_SH = """#!/bin/sh
-# $1 instance, $2 state: the current state in state.$1 (atomically), and a log line.
-printf '%%s\\n' "$2" > "%(dir)s/state.$1.tmp" && mv -f "%(dir)s/state.$1.tmp" "%(dir)s/state.$1"
+# $1 instance, $2 state: the state in state.$1 (atomically; own temp file, as two runs may overlap), and a log line.
+# keepalived does not wait for one notify script before the next: the LAST state written is not always the current one.
+printf '%%s\\n' "$2" > "%(dir)s/state.$1.$$" && mv -f "%(dir)s/state.$1.$$" "%(dir)s/state.$1"
 echo "$1 $2" >> "%(dir)s/notify.log"
 """
 
@@ -185,6 +187,7 @@ class Node:
         self.proc: Optional[subprocess.Popen] = None
         self.main_pid = 0  # outer PID of the daemon (keepalived: the parent)
         self._main_start = ""
+        self._log_offset = 0
         self.started_at = 0.0  # monotonic
 
     # ------------------------------------------------------------ life cycle
@@ -206,6 +209,7 @@ class Node:
         log = open(self.log_path, "a")
         log.write("=== start %s\n" % time.strftime("%H:%M:%S"))
         log.flush()
+        self._log_offset = log.tell()  # keepalived's state is read from this run's lines only (see state())
         # TMPDIR: keepalived writes keepalived.stats / keepalived.data there; /tmp is shared by lab hosts.
         env = dict(os.environ, TMPDIR=self.tmpdir, PYTHONUNBUFFERED="1")
         self.started_at = time.monotonic()
@@ -234,7 +238,7 @@ class Node:
                        what="%s control socket" % self)
         else:
             wait_until(lambda: self.state() is not None or not self.running(), timeout=timeout, interval=0.05,
-                       what="%s first notify" % self)
+                       what="%s first state" % self)
         if not self.running():
             raise PeerError("%s died during start: %s" % (self, self.log_tail()))
 
@@ -335,17 +339,21 @@ class Node:
         return None
 
     def state(self, name: str = "VI_1") -> Optional[str]:
-        """MASTER / BACKUP / FAULT ... or None (not running, or no state yet)."""
+        """MASTER / BACKUP / FAULT ... or None (not running, or no state yet).
+
+        keepalived: the last "(NAME) Entering STATE" line this run logged, not the notify scripts'
+        state file. keepalived forks each notify script without waiting for the previous one, so
+        after MASTER -> BACKUP in quick succession (a preempted election) a notify_master that runs
+        late on a loaded machine finishes last and the file says MASTER for good while keepalived
+        is BACKUP: test_mixed_pair's election then timed out with vipd master (issue 9). The log
+        line is written by the VRRP process itself, in order, before it runs any script.
+        """
         if not self.running():
             return None
         if self.impl == "vipd":
             inst = self.instance_status(name)
             return str(inst.get("state")).upper() if inst and inst.get("state") else None
-        try:
-            with open(os.path.join(self.dir, "state.%s" % name)) as f:
-                return f.read().strip() or None
-        except OSError:
-            return None
+        return keepalived_state(self.log_text(self._log_offset), name)
 
     def notify_log(self) -> List[str]:
         try:
@@ -411,10 +419,12 @@ class Node:
         with open(path) as f:
             return parse_keepalived_stats(f.read(), name)
 
-    def log_text(self) -> str:
+    def log_text(self, offset: int = 0) -> str:
+        """The daemon's log from byte ``offset`` on."""
         try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
 
@@ -438,6 +448,18 @@ def _comm(pid: int) -> str:
             return f.read().strip()
     except OSError:
         return ""
+
+
+KEEPALIVED_ENTERING = re.compile(r"\((?P<name>[^()\s]+)\) Entering (?P<state>[A-Z]+) STATE")
+
+
+def keepalived_state(log_text: str, name: str = "VI_1") -> Optional[str]:
+    """The state keepalived last logged for instance ``name`` ("(VI_1) Entering BACKUP STATE (init)"), or None."""
+    state = None
+    for match in KEEPALIVED_ENTERING.finditer(log_text):
+        if match.group("name") == name:
+            state = match.group("state")
+    return state
 
 
 def parse_keepalived_stats(text: str, name: Optional[str] = None) -> Dict[str, int]:
