@@ -22,10 +22,9 @@ from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, c
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, lex_text
 
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                           HealthCheck.function_scoped_fixture])
-FEW = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                       HealthCheck.function_scoped_fixture])
+SUPPRESS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=SUPPRESS)
+FEW = settings(max_examples=250, deadline=None, suppress_health_check=SUPPRESS)
 
 # Every character str.splitlines() treats as a line break, keepalived's blanks, and the lexer's specials.
 SEPARATORS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -36,9 +35,8 @@ MARK = "Zq9"
 
 any_char = st.one_of(st.sampled_from(SPECIALS), st.characters(blacklist_categories=("Cs",)), st.characters())
 free_text = st.text(alphabet=any_char, max_size=300)
-word = st.one_of(st.sampled_from(KEYWORDS), st.sampled_from(["{", "}", '"', "#", "!", "\\", "include", "1", "255", "PASS",
-                                                              "198.51.100.1", "eth0", "2001:db8::1/64", "auth_pass"]),
-                 st.text(alphabet=any_char, min_size=1, max_size=12))
+LITERALS = ["{", "}", '"', "#", "!", "\\", "include", "1", "255", "PASS", "198.51.100.1", "eth0", "2001:db8::1/64", "auth_pass"]
+word = st.one_of(st.sampled_from(KEYWORDS), st.sampled_from(LITERALS), st.text(alphabet=any_char, min_size=1, max_size=12))
 blank = st.sampled_from([" ", "\t", "\n", "\r\n", " \u2028 ", "\x0c", "\x85", "\n\n", "{", "}", " { ", " }\n"])
 token_soup = st.lists(st.tuples(word, blank), max_size=80).map(lambda pairs: "".join(w + b for w, b in pairs))
 
