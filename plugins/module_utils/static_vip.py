@@ -48,7 +48,7 @@ OPTIONS = {
     "secondary": {"text": COMMON_TEXT + ("networkd_file",), "paths": COMMON_PATHS + ("interfaces_d_dir", "networkd_dir"),
                   "bools": COMMON_BOOLS},
 }
-DIGITS = re.compile(r"\A[0-9]+\Z")
+DIGITS = re.compile(r"\A[0-9]{1,9}\Z")  # bounded: int() of a huge digit string raises
 
 
 class VipError(Exception):

@@ -37,6 +37,7 @@ pieces = st.one_of(st.sampled_from(SEPARATORS), st.sampled_from(SHELL), st.sampl
                    st.text(max_size=4), st.characters())
 nasty_text = st.one_of(
     st.sampled_from(VALID),
+    st.sampled_from(["9" * 5000, "1" * 20, "198.51.100.10/" + "2" * 5000, "eth0:" + "1" * 5000]),  # int() limits
     st.text(max_size=24),
     st.lists(pieces, min_size=1, max_size=4).map("".join),
 )

@@ -509,3 +509,12 @@ def test_real_module_fails_cleanly(module, args, want, tmp_path):
     assert want in out["msg"] and "not found" not in out["msg"], out["msg"]
     assert "Traceback" not in proc.stderr and values.unsafe_char(out["msg"]) is None
     assert not (tmp_path / "rc.local").exists()
+
+
+@pytest.mark.parametrize("call", [lambda: sv.parse_label("eth0", "9" * 5000),
+                                  lambda: sv.clean_params({"announce": "9" * 5000}, "alias"),
+                                  lambda: sv.parse_address("2001:db8::1", "9" * 5000)])
+def test_huge_digit_strings_are_errors_not_crashes(call):
+    # int() of a string longer than 4300 digits raises ValueError (Python 3.11+): the digit rules are bounded.
+    with pytest.raises(sv.VipError):
+        call()
