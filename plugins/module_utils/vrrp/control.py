@@ -36,6 +36,9 @@ MAX_REQUEST = 64 * 1024
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 MAX_CLIENTS = 16
+# After the reply, what a client still sends is read and dropped (at most this much, this long) before closing.
+LINGER_BYTES = 1024 * 1024
+LINGER_TIMEOUT = 1.0
 MAX_ARGUMENTS = 32
 # Commands and the arguments each accepts (none today); anything else is refused with a JSON error.
 COMMANDS: Dict[str, Tuple[str, ...]] = {"status": (), "reload": (), "resign": ()}
@@ -218,34 +221,57 @@ class ControlServer:
 
     async def _client(self, reader, writer) -> None:
         self.clients += 1
+        counted = True
         try:
             reply = await self._answer(reader, writer)
             writer.write(encode_reply(reply))
             await asyncio.wait_for(writer.drain(), self.write_timeout)
+            self.clients -= 1  # answered: a lingering close does not hold a client slot
+            counted = False
+            await self._linger(reader, writer)
         except (asyncio.TimeoutError, OSError, ConnectionError) as exc:
             LOG.debug("control client: %s", exc.__class__.__name__)
         except Exception as exc:  # pylint: disable=broad-except  # a client must never take the loop down
             LOG.error("control client: unexpected %s: %s", exc.__class__.__name__, inet.safe_repr(str(exc), 200))
         finally:
-            self.clients -= 1
+            if counted:
+                self.clients -= 1
             try:
                 writer.close()
             except Exception:  # pylint: disable=broad-except
                 pass
 
+    async def _linger(self, reader, writer) -> None:
+        """After the reply: end our side, then discard what the client still sends (bounded) before closing, so
+        that the close never resets the connection under the reply (AF_UNIX resets a peer whose data is unread)."""
+        if writer.can_write_eof():
+            writer.write_eof()
+        try:
+            await asyncio.wait_for(_discard(reader, LINGER_BYTES), LINGER_TIMEOUT)
+        except (asyncio.TimeoutError, OSError, ConnectionError):
+            pass
+
     async def _answer(self, reader, writer) -> dict:
         if self.clients > self.max_clients:
             return error_reply("busy", "too many control clients at once (at most %d)" % self.max_clients)
         creds = peer_credentials(writer.get_extra_info("socket"))
+        try:
+            # Read first, whoever the peer is: the refusal below must reach it, not a connection reset.
+            data = await asyncio.wait_for(read_request(reader), self.read_timeout)
+        except asyncio.TimeoutError:
+            data = None
+        except RequestError as exc:
+            data = exc
         if not self.allowed(creds):
             LOG.warning("control: refused a client with uid %s", "unknown" if creds is None else creds[1])
             return error_reply("forbidden", "permission denied: only root or uid %s may use this socket" % self.owner_uid)
+        if data is None:
+            return error_reply("timeout", "no complete request within %g s" % self.read_timeout)
         try:
-            data = await asyncio.wait_for(read_request(reader), self.read_timeout)
+            if isinstance(data, RequestError):
+                raise data
             request = parse_request(data)
             command = check_arguments(request)
-        except asyncio.TimeoutError:
-            return error_reply("timeout", "no complete request within %g s" % self.read_timeout)
         except RequestError as exc:
             return exc.reply()
         handler = self.handlers.get(command)
@@ -257,6 +283,15 @@ class ControlServer:
             LOG.exception("control: %s failed", command)
             return error_reply("internal", "%s failed: %s" % (command, exc.__class__.__name__))
         return reply if isinstance(reply, dict) else error_reply("internal", "%s gave no reply" % command)
+
+
+async def _discard(reader, limit: int) -> None:
+    seen = 0
+    while seen <= limit:
+        chunk = await reader.read(65536)
+        if not chunk:
+            return
+        seen += len(chunk)
 
 
 async def read_request(reader) -> bytes:
