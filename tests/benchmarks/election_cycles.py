@@ -6,7 +6,8 @@ Each scenario (pair x VRRP version x mode) gets its own lab (2 servers on a brid
 
   election   both daemons stopped, VIP flushed; start the low-priority node (100) and wait until it
              is up, then the high-priority one (150): time until the high node is master and holds
-             the VIP and the low node is BACKUP without it (what test_interop_keepalived waits for);
+             the VIP and the low node is BACKUP without it (what test_interop_keepalived waits for),
+             which must then hold at every sample for max(3 x advert_int, 1 s) (its _steady());
   preemption hard failure of the high node (SIGKILL + link down); once the low node is master,
              the high node comes back (VIP flushed as by a reboot, link up, daemon started): time
              until it is master again and the low node BACKUP without the VIP.
@@ -44,6 +45,7 @@ ADVERT_INT = {2: 1.0, 3: 0.2}  # as test_interop_keepalived
 RESULTS = os.path.join(os.environ.get("TMPDIR", "/tmp"), "floating-vip-election-cycles")
 PAIRS = ("vipd-vipd", "vipd-keepalived", "keepalived-vipd", "keepalived-keepalived")
 _print_lock = threading.Lock()
+STOP = threading.Event()  # ^C: every scenario ends after its current cycle and tears its lab down
 
 
 def log(msg: str) -> None:
@@ -113,14 +115,30 @@ def _keepalived_data_state(node: Node) -> str:
 def diagnose(high: Node, low: Node) -> str:
     lines = []
     for role, node in (("high", high), ("low", low)):
-        lines.append("%s %s: running=%s reported=%s holds_vip=%s keepalived_data=%s notify_log=%s" % (
-            role, node, node.running(), node.state(), node.holds(), _keepalived_data_state(node), node.notify_log()[-6:]))
+        try:
+            with open(os.path.join(node.dir, "state.VI_1")) as f:
+                state_file = f.read().strip()
+        except OSError:
+            state_file = "-"
+        lines.append("%s %s: running=%s reported=%s holds_vip=%s keepalived_data=%s notify_state_file=%s notify_log=%s" % (
+            role, node, node.running(), node.state(), node.holds(), _keepalived_data_state(node), state_file, node.notify_log()[-6:]))
     return "\n".join(lines)
 
 
-def _wait_settled(high: Node, low: Node, timeout: float, started: float, what: str) -> float:
+def _wait_settled(high: Node, low: Node, timeout: float, started: float, what: str, steady: float) -> float:
+    """Seconds from ``started`` until settled; then it must stay settled for ``steady`` seconds (every
+    sample), as test_interop_keepalived's _steady() checks after each election."""
     wait_until(lambda: _settled(high, low), timeout=timeout, interval=0.02, what=what)
-    return time.monotonic() - started
+    took = time.monotonic() - started
+    deadline = time.monotonic() + steady
+    for _sample in range(int(steady / 0.05) + 2):
+        if not _settled(high, low):
+            raise AssertionError("%s: settled after %.2fs, then not: high %s/%s, low %s/%s" % (
+                what, took, high.state(), "VIP" if high.holds() else "no VIP", low.state(), "VIP" if low.holds() else "no VIP"))
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    return took
 
 
 def low_flip(frames, high_ip: str, low_ip: str) -> Optional[float]:
@@ -164,7 +182,8 @@ def one_cycle(lab: Lab, sc: Scenario, cycle: int, timeout: float, nodes: List[No
     out = {}
     low.start()
     high.start(wait=False)
-    out["election"] = _wait_settled(high, low, timeout, high.started_at, "election (%s master)" % high)
+    steady = max(3 * sc.adv, 1.0)
+    out["election"] = _wait_settled(high, low, timeout, high.started_at, "election (%s master)" % high, steady)
     flip = low_flip(capture.read(), ip1, ip2)
     if flip is not None:
         out["low_flip"] = flip
@@ -174,7 +193,7 @@ def one_cycle(lab: Lab, sc: Scenario, cycle: int, timeout: float, nodes: List[No
     high.flush_vips()
     high.link(True)
     high.start(wait=False)
-    out["preemption"] = _wait_settled(high, low, timeout, high.started_at, "preemption back to %s" % high)
+    out["preemption"] = _wait_settled(high, low, timeout, high.started_at, "preemption back to %s" % high, steady)
     return out
 
 
@@ -186,6 +205,8 @@ def run_scenario(sc: Scenario, cycles: int, timeout: Optional[float], results: s
     try:
         lab.up()
         for cycle in range(1, cycles + 1):
+            if STOP.is_set():
+                break
             capture = Capture(lab, path=os.path.join(lab.workdir, "cycle-%d.pcap" % cycle)).start()
             failed = None
             try:
@@ -309,8 +330,15 @@ def main(argv=None) -> int:
     threads = [threading.Thread(target=worker) for _ in range(min(args.jobs, len(scenarios)))]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+    except KeyboardInterrupt:
+        log("interrupted: finishing the current cycles")
+        STOP.set()
+        for t in threads:
+            t.join()
     if args.json:
         with open(args.json, "w") as f:
             json.dump([{"scenario": sc.name, "cycles": sc.cycles, "failures": sc.failures, "times": sc.times, "error": sc.error}

@@ -2,7 +2,9 @@
 """`make bench`: every benchmark, one table each.
 
 Options go to failover.py (see its --help), except ``--no-health``, which skips the
-health-check benchmark (health_failover.py, run with its own defaults).
+health-check benchmark (health_failover.py, run with its own defaults), and ``--no-election``,
+which skips the election/preemption cycles (election_cycles.py, here 20 cycles per scenario,
+4 scenarios at once; run it alone for the issue's 500).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from tests.benchmarks import failover  # noqa: E402
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     health = "--no-health" not in argv
-    argv = [a for a in argv if a != "--no-health"]
+    election = "--no-election" not in argv
+    argv = [a for a in argv if a not in ("--no-health", "--no-election")]
     rc = failover.main(argv)
     if health and rc == 0 and "-h" not in argv and "--help" not in argv:
         try:
@@ -31,6 +34,11 @@ def main(argv=None) -> int:
         from tests.benchmarks import playbook_rerun  # vrrp_pair.yml re-run vs a ping play, 10 lab hosts
         print()
         rc = playbook_rerun.main([])
+    if election and rc == 0 and "-h" not in argv and "--help" not in argv:
+        from tests.benchmarks import election_cycles  # failures per N election/preemption cycles
+        sys.stdout.flush()
+        print()
+        rc = election_cycles.main(["--cycles", "20", "--jobs", "4"])
     return rc
 
 
