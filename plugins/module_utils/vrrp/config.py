@@ -812,8 +812,10 @@ def _finish_instance(ctx, node, inst, raw, ok):
         ok = False
     inst.vips = [v for v, _line in raw.vips]
     inst.excluded_vips = [v for v, _line in raw.excluded]
-    if not inst.vips and "virtual_ipaddress" not in where:
-        ctx.error(node, "vrrp_instance %s has no 'virtual_ipaddress' (at least one VIP is required)" % ctx.show(node, inst.name, True))
+    vip_block = where.get("virtual_ipaddress")
+    if not inst.vips and (vip_block is None or not vip_block.children):
+        # No block, or an empty one (a block whose lines were all wrong has its own errors already).
+        ctx.error(vip_block or node, "vrrp_instance %s has no 'virtual_ipaddress' (at least one VIP is required)" % ctx.show(node, inst.name, True))
         ok = False
     family = inst.family
     for vip, line in raw.vips:

@@ -158,6 +158,10 @@ def split_line(text, file, lineno, src):
             word.append(ch)
         i += 1
     flush()
+    # keepalived keeps any byte in a word; vipd refuses control characters and line separators (U+0085,
+    # U+2028...) in words, so no name or value in the model can hold one (a tab is allowed inside quotes).
+    if any(not ch.isprintable() and ch != "\t" for tok in tokens for ch in tok.value):
+        src.error(file, lineno, "control character or line separator in a word (not allowed; use printable characters)")
     secret = False
     for tok in tokens:
         tok.secret = secret

@@ -413,8 +413,18 @@ def test_only_newline_ends_a_line(sep):
     """keepalived reads lines with fgets(): U+2028, NEL, \\x1c-\\x1e are part of a word, not line breaks."""
     text = "global_defs {\n router_id a%sb\n}\nbogus%sx\n" % (sep, sep)
     msgs = _messages(text)
-    assert msgs == ["t.conf:4: unknown keyword %s" % inet.safe_repr("bogus%sx" % sep)]
+    # ... and vipd refuses such a character in a word (a name holding one could not be rendered back).
+    control = "control character or line separator in a word (not allowed; use printable characters)"
+    assert msgs == ["t.conf:2: " + control, "t.conf:4: " + control,
+                    "t.conf:4: unknown keyword %s" % inet.safe_repr("bogus%sx" % sep)]
     assert all(sep not in m for m in msgs)
+    assert _messages('global_defs {\n router_id "a%sb" # comment %s ok\n}\n' % (sep, sep)) == ["t.conf:2: " + control]
+    assert config.parse_text('global_defs {\n router_id edge # comment %s ok\n}\n' % sep, "t.conf").global_defs.router_id == "edge"
+
+
+def test_empty_virtual_ipaddress_block_is_an_error():
+    assert _messages((VI % "").replace("  198.51.100.10/24\n", "")) == [
+        "t.conf:4: vrrp_instance VI_1 has no 'virtual_ipaddress' (at least one VIP is required)"]
 
 
 @pytest.mark.parametrize("sep", ["\x0b", "\x0c", "\r"])
