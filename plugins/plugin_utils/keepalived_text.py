@@ -56,13 +56,19 @@ VIP_KEYS = ("address", "brd", "dev", "scope", "label")
 
 
 def bad_character(value):
-    """The class of the first refused character of `value` (for a message), or None when there is none."""
+    """The class of the first refused character of `value` (for a message), or None when there is none.
+
+    Refused: every character str.isprintable() refuses but the space (as vipd's lexer, which also allows tabs
+    inside quotes: refused here), which covers FORBIDDEN_CATEGORIES, other spaces (U+00A0...) and unassigned ones.
+    """
     for ch in value:
-        category = unicodedata.category(ch)
-        if category in FORBIDDEN_CATEGORIES:
-            if ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029":
-                return "a line separator"
+        if ch == " " or ch.isprintable():
+            continue
+        if ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029":
+            return "a line separator"
+        if unicodedata.category(ch) in FORBIDDEN_CATEGORIES:
             return "a control or format character"
+        return "a non-printable character"
     return None
 
 
@@ -196,6 +202,8 @@ class _Checker:
             self.error(where, "must be true or false, got %s" % type(value).__name__)
 
     def choice(self, where, value, choices):
+        if isinstance(value, str) and value in [str(c) for c in choices]:
+            return  # "3" from --extra-vars for version 3
         if value not in choices or isinstance(value, bool):
             self.error(where, "must be one of %s, got %s" % (", ".join(str(c) for c in choices), inet.safe_repr(value)))
 
@@ -331,6 +339,8 @@ class _Checker:
             self.mapping(where, item, (key, "weight"))
             if key not in item:
                 self.error(where, "needs %r" % key)
+            elif isinstance(item[key], str) and item[key].startswith("@"):
+                self.error("%s.%s" % (where, key), "must not start with '@' (keepalived would skip the line)")
             else:
                 check_name("%s.%s" % (where, key), item[key])
             if item.get("weight") is not None:
@@ -339,6 +349,10 @@ class _Checker:
         if self.text(where, item) is None:
             return
         words = item.split(" ")
+        if words[0].startswith("@"):
+            # The name starts the line, and keepalived reads '@ID ...' as a line for another config id only.
+            self.error(where, "must not start with '@' (keepalived would skip the line), got %s" % inet.safe_repr(item))
+            return
         check_name(where, words[0])
         if len(words) == 3 and words[1] == "weight":
             self.integer(where + " (weight)", words[2], -254, 254)
