@@ -12,9 +12,9 @@ name: vrrp_role_errors
 short_description: Problems of the floating.vip.vrrp role's variables
 version_added: 0.1.0
 description:
-  - Checks a dictionary of the role's variables (C(vrrp_global), C(vrrp_scripts), C(vrrp_instances),
+  - "Checks a dictionary of the role's variables (C(vrrp_global), C(vrrp_scripts), C(vrrp_instances),
     C(vrrp_sync_groups), the path variables, C(vrrp_extra_capabilities)) and returns every problem as
-    C(WHERE: reason); an empty list when there is none.
+    C(WHERE: reason); an empty list when there is none."
   - No string may contain control characters or line separators; names, interface names, users, e-mail
     addresses and host names must be in their alphabets; addresses must be IP addresses; script commands
     must split as keepalived splits them.
@@ -39,7 +39,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The problems found, C(WHERE: reason) each.
+  description: "The problems found, C(WHERE: reason) each."
   type: list
   elements: str
 """
