@@ -4,7 +4,8 @@
 Options go to failover.py (see its --help), except ``--no-health``, which skips the
 health-check benchmark (health_failover.py, run with its own defaults), and ``--no-election``,
 which skips the election/preemption cycles (election_cycles.py, here 20 cycles per scenario,
-4 scenarios at once; run it alone for the issue's 500).
+4 scenarios at once; run it alone for the issue's 500). ``--soak`` adds the soak benchmark (soak.py: random
+faults on a 3-node group with 20 VRIDs, 5 minutes each for vipd and keepalived; off by default for its length).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     health = "--no-health" not in argv
     election = "--no-election" not in argv
-    argv = [a for a in argv if a not in ("--no-health", "--no-election")]
+    soak = "--soak" in argv
+    argv = [a for a in argv if a not in ("--no-health", "--no-election", "--soak")]
     rc = failover.main(argv)
     if health and rc == 0 and "-h" not in argv and "--help" not in argv:
         try:
@@ -39,6 +41,11 @@ def main(argv=None) -> int:
         sys.stdout.flush()
         print()
         rc = election_cycles.main(["--cycles", "20", "--jobs", "4"])
+    if soak and rc == 0 and "-h" not in argv and "--help" not in argv:
+        from tests.benchmarks import soak as soak_bench  # issue 9: random faults, vipd and keepalived side by side
+        sys.stdout.flush()
+        print()
+        rc = soak_bench.main(["--minutes", "5", "--impl", "both"])
     return rc
 
 
