@@ -20,7 +20,6 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import ipaddress
 import os
 import re
 import shlex

@@ -82,8 +82,7 @@ def find_network_file(networkd_dir: str, ifname: str, networkd_file: Optional[st
         text = read_text(path)
         if text is not None and matches(text, ifname):
             return path
-    raise PersistError("no .network file in %s matches interface %s; create one or set networkd_file"
-                      % (safe_repr(networkd_dir), ifname))
+    raise PersistError("no .network file in %s matches interface %s; create one or set networkd_file" % (safe_repr(networkd_dir), ifname))
 
 
 def path_for(network_file: str, cidr: str) -> str:

@@ -26,7 +26,8 @@ from ansible_collections.floating.vip.plugins.module_utils.inet import IFNAME_RE
 from ansible_collections.floating.vip.plugins.module_utils.persist import atomic, ifcfg, ifupdown, networkd, rc_local, values
 
 OURS = (sv.VipError, atomic.PersistError, addresses.AddressError)
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# database=None: no example database written into the checkout (sanity would scan it).
+SETTINGS = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 SEPARATORS = ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x00", "\t", "\u202e"]
 SHELL = ["$(id>&2)", "`id`", ";", "|", "&", "'", '"', "\\", " ", ">", "<", "*", "?", "~", "#", "{", "}", "%", "!"]
@@ -155,7 +156,7 @@ def test_ifcfg_alias_round_trips_or_refuses(device, cidr, gateway, hwaddr, old):
     assert ipaddress.IPv4Interface(cidr).ip == ipaddress.IPv4Address(doc.get("IPADDR"))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(pairs=st.dictionaries(st.from_regex(r"\AV[A-Z0-9_]{0,6}\Z"), nasty_text, min_size=1, max_size=5))
 def test_ifcfg_set_round_trips_through_our_reader_and_sh(pairs):
     doc = ifcfg.parse("# header\n", "/x/f")
@@ -182,12 +183,14 @@ def test_ifcfg_set_round_trips_through_our_reader_and_sh(pairs):
     assert out.decode("utf-8").split("\n")[:-1] == [accepted[k] for k in keys]
 
 
+IFCFG_LINES = ["DEVICE=eth0", "IPV6INIT=yes", "IPV6ADDR_SECONDARIES='2001:db8::5/64 nope'", "IPV6ADDR_SECONDARIES=\"::/-1\"",
+               "IPADDR1=198.51.100.9", "PREFIX1=x", "IPADDR2=198.51.100.20", "NETMASK2=junk", "A=#x", "B=\"$x\"", "C='x",
+               "export D=1", "E= x", "\x0cF=1", "G=a\\ b", "H=\"it's\"", "IPADDR0001=198.51.100.20"]
+ifcfg_texts = st.one_of(st.text(max_size=120), st.lists(st.sampled_from(IFCFG_LINES), max_size=7).map("\n".join))
+
+
 @SETTINGS
-@given(text=st.one_of(st.text(max_size=120), st.lists(st.sampled_from(
-    ["DEVICE=eth0", "IPV6INIT=yes", "IPV6ADDR_SECONDARIES='2001:db8::5/64 nope'", "IPV6ADDR_SECONDARIES=\"::/-1\"",
-     "IPADDR1=198.51.100.9", "PREFIX1=x", "IPADDR2=198.51.100.20", "NETMASK2=junk", "A=#x", "B=\"$x\"", "C='x",
-     "export D=1", "E= x", "\x0cF=1", "G=a\\ b", "H=\"it's\"", "IPADDR0001=198.51.100.20"]), max_size=7).map("\n".join)),
-       cidr=st.sampled_from(["198.51.100.20/24", "2001:db8::20/64", "2001:db8::5/64", "198.51.100.9/25"]),
+@given(text=ifcfg_texts, cidr=st.sampled_from(["198.51.100.20/24", "2001:db8::20/64", "2001:db8::5/64", "198.51.100.9/25"]),
        present=st.booleans())
 def test_ifcfg_readers_raise_only_file_line_errors(text, cidr, present):
     try:
@@ -282,7 +285,7 @@ def _check_plan(plan, kind, params):
             ifcfg.parse(change.after, change.path)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@SETTINGS
 @given(data=st.data(), kind=st.sampled_from(["alias", "secondary"]))
 def test_make_plan_any_params_clean_result_or_typed_error(data, kind):
     params = {"interface": "eth0", "label": "0", "address": "198.51.100.10/24", "persist": ["rc_local", "ifcfg"],
@@ -313,7 +316,7 @@ def test_make_plan_any_params_clean_result_or_typed_error(data, kind):
     _check_plan(plan, kind, params)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(data=st.binary(max_size=200))
 def test_atomic_read_text_any_bytes_is_text_or_persist_error(data):
     with tempfile.NamedTemporaryFile("wb", delete=False) as handle:
