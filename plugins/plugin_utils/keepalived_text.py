@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import math
 import re
 import unicodedata
 
@@ -186,7 +187,7 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             self.error(where, "must be a number, got %s" % type(value).__name__)
             return None
-        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        if isinstance(value, float) and not math.isfinite(value):
             self.error(where, "must be a finite number")
             return None
         text = str(value)

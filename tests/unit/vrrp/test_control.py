@@ -195,7 +195,7 @@ def test_too_many_clients_are_told_so_and_the_others_still_served(tmp_path):
         await h.server.start()
         idle = []
         try:
-            for _ in range(3):
+            for _n in range(3):
                 idle.append(await asyncio.open_unix_connection(path))
             await asyncio.sleep(0.1)  # let the server accept them
             busy = await exchange(path, b'{"command": "status"}\n')
