@@ -10,7 +10,7 @@ mkdir -p "$dest"
 if [[ -d "$dest/tests/output" ]]; then mv "$dest/tests/output" "$root/output.keep"; fi
 rm -rf "$dest" && mkdir -p "$dest"
 tar -c --exclude=./.build --exclude=./.git --exclude=./tests/output --exclude='__pycache__' \
-    --exclude=./.pytest_cache . | tar -x -C "$dest"
+    --exclude=./.pytest_cache --exclude=./.hypothesis --exclude='.hypothesis' . | tar -x -C "$dest"
 if [[ -d "$root/output.keep" ]]; then mv "$root/output.keep" "$dest/tests/output"; fi
 cd "$dest"
 ansible-test sanity --venv --python "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
