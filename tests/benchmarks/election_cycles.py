@@ -106,7 +106,8 @@ def _keepalived_data_state(node: Node) -> str:
         wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout=5, interval=0.02, what="data dump")
         time.sleep(0.05)
         with open(path, errors="replace") as f:
-            states = [line.strip() for line in f if line.strip().startswith("State =")]
+            states = [line.strip() for line in f  # the instance's line, not the interfaces' "State = UP, RUNNING"
+                      if line.strip().split(" = ", 1)[-1] in ("INIT", "BACKUP", "MASTER", "FAULT", "STOP")]
         return ", ".join(states) or "?"
     except (OSError, TimeoutError) as exc:
         return "error: %s" % exc
