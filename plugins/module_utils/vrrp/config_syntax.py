@@ -46,6 +46,9 @@ MAX_TOTAL_BYTES = 64 * 1024 * 1024
 MAX_FILES = 1024
 GLOB_CHARS = "*?["
 HIDDEN = "(not shown)"
+# C0 controls but the tab, DEL, C1 controls (U+0085...), U+2028/U+2029 and lone surrogates: what config.py's
+# renderer never writes raw either (it escapes controls inside quotes and refuses the others).
+UNSAFE_IN_WORD = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 SIMPLE_WORD = re.compile(r"\A[A-Za-z0-9_.:/@+-]{1,4096}\Z")
 # Keywords whose values are secrets: the rest of their line is never echoed.
 SECRET_KEYWORDS = ("auth_pass",)
@@ -160,7 +163,7 @@ def split_line(text, file, lineno, src):
     flush()
     # keepalived keeps any byte in a word; vipd refuses control characters and line separators (U+0085,
     # U+2028...) in words, so no name or value in the model can hold one (a tab is allowed inside quotes).
-    if any(not ch.isprintable() and ch != "\t" for tok in tokens for ch in tok.value):
+    if any(UNSAFE_IN_WORD.search(tok.value) for tok in tokens):
         src.error(file, lineno, "control character or line separator in a word (not allowed; use printable characters)")
     secret = False
     for tok in tokens:
