@@ -209,7 +209,7 @@ def run_scenario(sc: Scenario, cycles: int, timeout: Optional[float], results: s
             if STOP.is_set():
                 break
             capture = Capture(lab, path=os.path.join(lab.workdir, "cycle-%d.pcap" % cycle)).start()
-            failed = None
+            failed, diag = None, ""
             try:
                 got = one_cycle(lab, sc, cycle, bound, nodes, capture, notify_delay)
                 for key, value in got.items():
@@ -328,7 +328,7 @@ def main(argv=None) -> int:
             log("%s x %d" % (sc.name, args.cycles))
             run_scenario(sc, args.cycles, args.timeout or None, args.results, not args.stop_on_failure, args.slow_notify)
 
-    threads = [threading.Thread(target=worker) for _ in range(min(args.jobs, len(scenarios)))]
+    threads = [threading.Thread(target=worker) for _job in range(min(args.jobs, len(scenarios)))]
     for t in threads:
         t.start()
     try:

@@ -32,9 +32,9 @@ def test_last_transition_wins_whatever_the_notify_scripts_wrote():
 
 
 def test_init_line_is_a_state_and_nothing_before_it():
-    head = ELECTION_LOG.split("Startup complete")[0]
+    head = ELECTION_LOG.split("Startup complete", maxsplit=1)[0]
     assert keepalived_state(head) == "BACKUP"
-    assert keepalived_state(head.split("(VI_1) Entering")[0]) is None
+    assert keepalived_state(head.split("(VI_1) Entering", maxsplit=1)[0]) is None
     assert keepalived_state("") is None
 
 
