@@ -45,7 +45,7 @@ INSTANCE_KEYWORDS = {}
 # fn(ctx) run after every parse (see register_validator).
 VALIDATORS = []
 # Sibling modules that register extensions (imported by _load_extensions()).
-EXTENSIONS = ("checks",)
+EXTENSIONS = ("checks", "track_process")
 
 SCOPES = tuple(inet.SCOPES)
 TRUE_WORDS = ("true", "yes", "on")

@@ -18,7 +18,6 @@ ROOT = frozenset("""
 bfd_instance child_wait_time garp_group instance interface_up_down_delays linkbeat_interfaces
 linkbeat_use_polling namespace_with_ipsets net_namespace net_namespace_ipvs static_ipaddress
 static_routes static_rules track_group use_pid_dir virtual_server virtual_server_group
-vrrp_track_process
 """.split())
 
 GLOBAL_DEFS = frozenset("""
@@ -50,7 +49,7 @@ child_wait_time
 
 VRRP_INSTANCE = frozenset("""
 use_vmac use_vmac_addr vmac_xmit_base use_ipvlan unicast_fault_no_peer check_unicast_src
-old_unicast_checksum vrf track_process track_bfd mcast_dst_ip track_src_ip unicast_ttl
+old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip unicast_ttl
 promote_secondaries linkbeat_use_polling virtual_routes virtual_rules skip_check_adv_addr strict_mode
 debug notify_deleted notify_master_rx_lower_pri notify_priority_changes lvs_sync_daemon_interface
 down_timer_adverts garp_extra_if vmac_garp_intvl

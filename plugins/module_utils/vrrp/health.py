@@ -23,6 +23,7 @@ from . import checks
 from . import machine
 from . import mailer
 from . import notify
+from . import track_process
 from . import tracking
 
 LOG = logging.getLogger("vipd")
@@ -44,6 +45,7 @@ class Health:
         self.links: Optional[tracking.LinkMonitor] = None
         self.files: Dict[str, int] = {}
         self.file_task: Optional[asyncio.Task] = None
+        self.processes: Optional[track_process.ProcessScanner] = None
         self.notifier: Optional[notify.Notifier] = None
         self.mailer: Optional[mailer.Mailer] = None
         self.group_states: Dict[str, str] = {}
@@ -87,6 +89,20 @@ class Health:
         if cfg.track_files and self.file_task is None:
             self.file_task = self.loop.create_task(self._poll_files())
         self.group_states = dict((name, self.group_states.get(name)) for name in cfg.sync_groups)
+        self._configure_processes(cfg)
+
+    def _configure_processes(self, cfg) -> None:
+        """vrrp_track_process: one scanner for the processes some instance tracks; rebuilt when they change."""
+        wanted_names = set(name for inst in cfg.instances.values() for name, _w, _r in track_process.tracked_by(inst))
+        specs = dict((n, tp) for n, tp in track_process.processes_of(cfg).items() if n in wanted_names)
+        if self.processes is not None and self.processes.specs == specs:
+            return
+        if self.processes is not None:
+            self.processes.close()
+            self.processes = None
+        if specs:
+            self.processes = track_process.ProcessScanner(specs, self.on_process)
+            self.processes.start(self.loop)
 
     def reattach(self, names: List[str]) -> None:
         """Instances kept across a reload: rebuild their tracking from the new config."""
@@ -103,6 +119,9 @@ class Health:
         if self.file_task is not None:
             self.file_task.cancel()
             self.file_task = None
+        if self.processes is not None:
+            self.processes.close()
+            self.processes = None
         if self.links is not None:
             self.links.close()
             self.links = None
@@ -131,6 +150,8 @@ class Health:
             tf = self.cfg.track_files.get(name)
             if tf is not None:
                 t.add("file", name, tf.weight if weight is None else weight, tf.weight_reverse, self.files.get(name, 0))
+        for name, weight, reverse in track_process.tracked_by(cfg):
+            t.add("process", name, weight, reverse, self.processes.have_quorum(name) if self.processes is not None else None)
         runtime.tracking = t
         return t.evaluate()
 
@@ -163,6 +184,9 @@ class Health:
     def on_link(self, ifname: str, up: bool) -> None:
         LOG.info("link %s is %s", ifname, "up" if up else "down")
         self._update(("interface", "own_interface"), ifname, up)
+
+    def on_process(self, name: str, have_quorum: bool) -> None:
+        self._update(("process",), name, have_quorum)
 
     async def _poll_files(self) -> None:
         while True:
@@ -287,6 +311,7 @@ class Health:
             "checks": [r.describe() for r in self.runners.values()],
             "links": dict(self.links.state) if self.links is not None else None,
             "files": dict(self.files),
+            "processes": self.processes.describe() if self.processes is not None else [],
             "groups": dict(self.group_states),
             "notify": {"runs": self.notifier.runs if self.notifier else 0, "coalesced": self.notifier.coalesced if self.notifier else 0,
                        "running": len(self.notifier.running) if self.notifier else 0},

@@ -4,7 +4,8 @@
 """What decides an instance's effective priority and FAULT besides VRRP itself.
 
 - InstanceTracking (pure): every tracked object of one instance -- scripts / vipd_checks, interfaces
-  (track_interface and the instance's own interface), track_file values -- folded into
+  (track_interface and the instance's own interface), track_file values, track_process quorums
+  (value: have_quorum, weighted as a script's success) -- folded into
   (effective priority, fault reasons, pending) exactly as keepalived 2.2.7 adds its weights.
 - LinkMonitor: link up/down from an rtnetlink socket (RTMGRP_LINK events plus a dump), read in the
   asyncio loop, in the daemon's own network namespace; no pyroute2 and no /sys (which may belong to
@@ -37,7 +38,7 @@ IFLA_IFNAME = 3
 
 @dataclass
 class Tracked:
-    kind: str            # "script" | "interface" | "own_interface" | "file"
+    kind: str            # "script" | "interface" | "own_interface" | "file" | "process"
     name: str
     weight: int = 0
     reverse: bool = False
@@ -113,6 +114,9 @@ def _fault_text(item: Tracked) -> str:
         return "%sinterface %s down" % ("tracked " if item.kind == "interface" else "", item.name)
     if item.kind == "file":
         return "track_file %s value %s" % (item.name, item.value)
+    if item.kind == "process":
+        # keepalived: "entering FAULT state (tracked process NAME quorum not achieved)"
+        return "tracked process %s quorum %s" % (item.name, "achieved (reverse)" if item.value else "not achieved")
     return "%s %s %s" % ("check", item.name, "succeeded (reverse)" if item.value else "failed")
 
 
