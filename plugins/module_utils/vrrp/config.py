@@ -45,7 +45,7 @@ INSTANCE_KEYWORDS = {}
 # fn(ctx) run after every parse (see register_validator).
 VALIDATORS = []
 # Sibling modules that register extensions (imported by _load_extensions()).
-EXTENSIONS = ("checks", "track_process")
+EXTENSIONS = ("checks", "config_routes", "track_process")
 
 SCOPES = tuple(inet.SCOPES)
 TRUE_WORDS = ("true", "yes", "on")
@@ -91,6 +91,10 @@ class Context:
 
     def warning(self, where, reason):
         self.src.warning(where.file, where.line, reason)
+
+    def fixup(self, where, reason):
+        """keepalived reports it (so `keepalived -t` and `vipd check` fail) and fixes it up at run time, as vipd run does."""
+        self.src.fixup(where.file, where.line, reason)
 
     def show(self, where, value, plain=False):
         """`value` for a message about `where`: "(not shown)" if it comes from an included file or a secret,
@@ -343,6 +347,8 @@ def _global_defs(ctx, node):
                 g.vrrp_version = value
         elif k == "enable_script_security":
             g.enable_script_security = ctx.flag(child)
+        elif k == "vrrp_strict":
+            g.vrrp_strict = ctx.flag(child)
         elif k == "script_user":
             if ctx.no_block(child):
                 if not 1 <= len(child.args) <= 2:
@@ -359,9 +365,12 @@ def _global_defs(ctx, node):
             if value is not None:
                 setattr(g, k, value)
         elif k == "vrrp_garp_interval":
-            value = ctx.decimal(child, Decimal(0), Decimal(1))
+            # keepalived 2.2.7: 1 us to UINT_MAX us; 1 s or more is only logged as "very large".
+            value = ctx.decimal(child, Decimal("0.000001"), Decimal("4294.967295"))
             if value is not None:
                 g.vrrp_garp_interval = _seconds(value)
+                if value >= 1:
+                    ctx.warning(child, "vrrp_garp_interval %s is very large (as keepalived logs it)" % ctx.show(child, str(value), True))
         elif k in ("vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat"):
             value = ctx.integer(child, 0, 2 ** 31 - 1)
             if value is not None:
@@ -370,10 +379,53 @@ def _global_defs(ctx, node):
             value = ctx.boolean(child)
             if value is not None:
                 setattr(g, k, value)
+        elif k in ("notify_fifo", "vrrp_notify_fifo"):
+            if ctx.no_block(child):
+                if not 1 <= len(child.args) <= 3:
+                    ctx.error(child, "%s takes PATH [USER [GROUP]]" % k)
+                else:
+                    setattr(g, k, list(child.values))
+        elif k in ("notify_fifo_script", "vrrp_notify_fifo_script"):
+            setattr(g, k, _notify_line(ctx, child, g))
+        elif k == "vrrp_notify_priority_changes":
+            value = ctx.boolean(child)
+            if value is not None:
+                g.vrrp_notify_priority_changes = value
         elif k in kw.GLOBAL_DEFS:
             ctx.unimplemented(child)
         else:
             ctx.unknown(child, "global_defs")
+
+
+def _notify_line(ctx, node, owner):
+    """`notify_* SCRIPT [USER [GROUP]]` as keepalived's notify_script_init(): the script is the first word
+    (quote it to give it arguments), the next two name the user and group it runs as."""
+    if not ctx.no_block(node):
+        return None
+    if not node.args:
+        ctx.error(node, "keyword %s needs a script" % ctx.kw(node))
+        return None
+    if len(node.args) > 3:
+        ctx.error(node, "keyword %s takes SCRIPT [USER [GROUP]]: quote a script that has arguments" % ctx.kw(node))
+        return None
+    token = node.args[0]
+    command = token.value
+    if token.quoted:
+        try:
+            command = split_command('"%s"' % token.value)[0]
+        except ValueError as exc:
+            ctx.error(node, "cannot parse script %s: %s" % (ctx.show(node, token.value), exc))
+            return None
+    if len(node.args) > 1:
+        owner.notify_users[node.keyword] = [a.value for a in node.args[1:]]
+    else:
+        owner.notify_users.pop(node.keyword, None)
+    return command
+
+
+def _render_notify(key, command, owner):
+    users = (getattr(owner, "notify_users", None) or {}).get(key) or []
+    return "%s %s" % (key, " ".join([script_quote(command)] + [_cmd(u, "notify user") for u in users]))
 
 
 def _smtp_server(ctx, node, g):
@@ -512,7 +564,9 @@ def _sync_group(ctx, node):
                     g.instances.extend([line.keyword] + line.values)
                     ctx.pending_groups.append((line, name))
         elif k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
-            setattr(g, k, ctx.command(child))
+            setattr(g, k, _notify_line(ctx, child, g))
+        elif k == "notify_priority_changes":
+            g.notify_priority_changes = ctx.boolean(child)
         elif k == "smtp_alert":
             g.smtp_alert = ctx.boolean(child)
         elif k in kw.SYNC_GROUP:
@@ -649,6 +703,8 @@ class _Raw:
         self.auth_given = None
         self.auth_type_line = None
         self.garp = {}
+        self.strict = None
+        self.accept_line = None
 
 
 def _instance(ctx, node):
@@ -685,7 +741,15 @@ def _instance(ctx, node):
         elif k == "advert_int":
             raw.advert_int = bad(ctx.decimal(child, Decimal("0.01"), Decimal(255)))
         elif k == "version":
-            raw.version = bad(ctx.integer(child, 2, 3))
+            value = bad(ctx.integer(child, 2, 3))
+            if value == 2 and any(vip.family == 6 for vip, _line in raw.vips):
+                # keepalived's vrrp_version_handler: the IPv6 VIPs before it already made the instance VRRPv3.
+                ctx.fixup(child, "(%s) vrrp_version 2 conflicts with configured or deduced version 3; ignoring."
+                          % ctx.show(node, name, True))
+            elif value is not None:
+                raw.version = value
+        elif k == "strict_mode":
+            raw.strict = bad(ctx.boolean(child))
         elif k == "nopreempt":
             inst.nopreempt = ctx.flag(child)
         elif k == "preempt":
@@ -711,8 +775,10 @@ def _instance(ctx, node):
             raw.track_scripts.extend(_tracked(ctx, child, k))
         elif k == "track_file":
             raw.track_files.extend(_tracked(ctx, child, k))
-        elif k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
-            setattr(inst, k, bad(ctx.command(child)))
+        elif k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri"):
+            setattr(inst, k, bad(_notify_line(ctx, child, inst)))
+        elif k == "notify_priority_changes":
+            inst.notify_priority_changes = bad(ctx.boolean(child))
         elif k == "smtp_alert":
             inst.smtp_alert = bad(ctx.boolean(child))
         elif k in ("garp_master_delay", "garp_master_refresh"):
@@ -739,6 +805,7 @@ def _instance(ctx, node):
         elif k in ("accept", "no_accept"):
             ctx.flag(child)
             inst.accept = k == "accept"
+            raw.accept_line = child
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
         elif k in kw.VRRP_INSTANCE:
@@ -823,11 +890,19 @@ def _finish_instance(ctx, node, inst, raw, ok):
             ctx.error(line, "virtual_ipaddress %s is IPv%d but the instance is IPv%d (its first VIP); "
                             "use virtual_ipaddress_excluded for other families" % (ctx.show(line, vip.cidr, True), vip.family, family))
             ok = False
+    # strict_mode: the instance's own, else global vrrp_strict (keepalived's vrrp_complete_instance()).
+    inst.strict_mode = bool(raw.strict if raw.strict is not None else g.vrrp_strict)
+    shown = ctx.show(node, inst.name, True)
     # Version: instance, else global vrrp_version; IPv6 is always VRRPv3 (as keepalived).
     if family == 6:
         if raw.version == 2:
-            ctx.error(where["version"], "version 2 is not possible for an IPv6 instance (VRRPv2 is IPv4 only)")
-            ok = False
+            if inst.strict_mode:
+                ctx.fixup(where["version"], "(%s) cannot use IPv6 with VRRP version 2; setting version 3" % shown)
+            else:
+                # keepalived 2.2.7 then sends non-standard VRRPv2 adverts over IPv6 (seen on the wire): vipd does not.
+                ctx.error(where["version"], "(%s) version 2 with IPv6 VIPs: keepalived 2.2.7 would send non-standard VRRPv2 adverts "
+                                            "over IPv6, which vipd does not implement; write version 3 (RFC 5798)" % shown)
+                ok = False
         inst.version = 3
     else:
         inst.version = raw.version or g.vrrp_version
@@ -837,9 +912,21 @@ def _finish_instance(ctx, node, inst, raw, ok):
         inst.priority = raw.priority
     else:
         inst.priority = 255 if raw.state == "MASTER" else 100
+    if inst.strict_mode and raw.state is not None and (inst.state == "MASTER") != (inst.priority == 255):
+        inst.state = "MASTER" if inst.priority == 255 else "BACKUP"
+        ctx.fixup(where["state"], "(%s) State MASTER must match being address owner (strict mode): starting as %s" % (shown, inst.state))
     _advert_int(ctx, inst, raw)
     _auth_checks(ctx, inst, raw)
     _preempt_checks(ctx, inst, raw)
+    _strict_checks(ctx, inst, raw, shown)
+    if ("unicast_src_ip" in where or "unicast_peer" in where) and not inst.unicast_peers:
+        ctx.fixup(where.get("unicast_peer") or where["unicast_src_ip"],
+                  "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. "
+                  "This usage is deprecated - please update your configuration." % shown)
+    own = [item for item in raw.track_interfaces if item[0][0] == inst.interface]
+    for (_name, _weight), line in own:
+        ctx.fixup(line, "(%s) Ignoring track_interface %s since own interface" % (shown, ctx.show(line, inst.interface, True)))
+    raw.track_interfaces = [item for item in raw.track_interfaces if item not in own]
     for addr, line in raw.peers:
         if ipaddress.ip_address(addr).version != family:
             ctx.error(line, "unicast_peer %s does not match the instance's address family (IPv%d)" % (ctx.show(line, addr, True), family))
@@ -854,7 +941,7 @@ def _finish_instance(ctx, node, inst, raw, ok):
         value = raw.garp.get(key)
         setattr(inst, key, value if value is not None else getattr(g, "vrrp_" + key))
     # keepalived 2.2.7 vrrp.c: unset lower-priority GARP values come from the globals, whose own default is
-    # vrrp_garp_master_repeat / vrrp_garp_master_delay.
+    # vrrp_garp_master_repeat / vrrp_garp_master_delay; in strict mode they are fixed (see _strict_checks()).
     for key, fallback in (("garp_lower_prio_delay", "vrrp_garp_master_delay"), ("garp_lower_prio_repeat", "vrrp_garp_master_repeat"),
                           ("lower_prio_no_advert", None), ("higher_prio_send_advert", None)):
         value = raw.garp.get(key)
@@ -1149,9 +1236,11 @@ def render_instance(instance):
     block("track_interface", _render_tracked(i.track_interfaces))
     block("track_script", _render_tracked(i.track_scripts))
     block("track_file", _render_tracked(i.track_files))
-    for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+    for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri"):
         if getattr(i, key):
-            out.append("    %s %s" % (key, script_quote(getattr(i, key))))
+            out.append("    " + _render_notify(key, getattr(i, key), i))
+    if i.notify_priority_changes is not None:
+        out.append("    notify_priority_changes %s" % ("true" if i.notify_priority_changes else "false"))
     if i.smtp_alert is not None:
         out.append("    smtp_alert %s" % ("true" if i.smtp_alert else "false"))
     for key in ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat"):
@@ -1212,6 +1301,14 @@ def render_config(config):
     if g.script_user:
         out.append("    script_user %s%s" % (_cmd(g.script_user, "script_user"),
                                             " " + _cmd(g.script_group, "script_group") if g.script_group else ""))
+    for key in ("notify_fifo", "vrrp_notify_fifo"):
+        if getattr(g, key):
+            out.append("    %s %s" % (key, " ".join(_cmd(w, key) for w in getattr(g, key))))
+    for key in ("notify_fifo_script", "vrrp_notify_fifo_script"):
+        if getattr(g, key):
+            out.append("    " + _render_notify(key, getattr(g, key), g))
+    if g.vrrp_notify_priority_changes:
+        out.append("    vrrp_notify_priority_changes")
     out.append("}")
     text = "\n".join(out) + "\n"
     for s in config.scripts.values():
@@ -1229,7 +1326,9 @@ def render_config(config):
                                                                "".join("        %s\n" % _cmd(n, "instance name") for n in grp.instances))
         for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if getattr(grp, key):
-                text += "    %s %s\n" % (key, script_quote(getattr(grp, key)))
+                text += "    %s\n" % _render_notify(key, getattr(grp, key), grp)
+        if grp.notify_priority_changes is not None:
+            text += "    notify_priority_changes %s\n" % ("true" if grp.notify_priority_changes else "false")
         if grp.smtp_alert is not None:
             text += "    smtp_alert %s\n" % ("true" if grp.smtp_alert else "false")
         text += "}\n"

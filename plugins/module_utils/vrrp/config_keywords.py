@@ -16,8 +16,7 @@ __metaclass__ = type
 # Top-level keywords (blocks or single lines).
 ROOT = frozenset("""
 bfd_instance child_wait_time garp_group instance interface_up_down_delays linkbeat_interfaces
-linkbeat_use_polling namespace_with_ipsets net_namespace net_namespace_ipvs static_ipaddress
-static_routes static_rules track_group use_pid_dir virtual_server virtual_server_group
+linkbeat_use_polling namespace_with_ipsets net_namespace net_namespace_ipvs track_group use_pid_dir virtual_server virtual_server_group
 """.split())
 
 GLOBAL_DEFS = frozenset("""
@@ -31,7 +30,6 @@ vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl
 vrrp_iptables vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
 nftables_ipvs_start_fwmark nftables_counters vrrp_check_unicast_src vrrp_skip_check_adv_addr vrrp_strict
 vrrp_priority vrrp_no_swap vrrp_rt_priority vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime
-notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script vrrp_notify_priority_changes
 fifo_write_vrrp_states_on_reload lvs_notify_fifo lvs_notify_fifo_script checker_priority checker_no_swap
 checker_rt_priority checker_cpu_affinity checker_rlimit_rttime checker_rlimit_rtime bfd_priority bfd_no_swap
 bfd_rt_priority bfd_cpu_affinity bfd_rlimit_rttime bfd_rlimit_rtime snmp_socket enable_traps
@@ -50,8 +48,8 @@ child_wait_time
 VRRP_INSTANCE = frozenset("""
 use_vmac use_vmac_addr vmac_xmit_base use_ipvlan unicast_fault_no_peer check_unicast_src
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip unicast_ttl
-promote_secondaries linkbeat_use_polling virtual_routes virtual_rules skip_check_adv_addr strict_mode
-debug notify_deleted notify_master_rx_lower_pri notify_priority_changes lvs_sync_daemon_interface
+promote_secondaries linkbeat_use_polling skip_check_adv_addr strict_mode
+debug notify_deleted lvs_sync_daemon_interface
 down_timer_adverts garp_extra_if vmac_garp_intvl
 kernel_rx_buf_size
 """.split())
@@ -60,7 +58,7 @@ VRRP_SCRIPT = frozenset()
 
 SYNC_GROUP = frozenset("""
 track_interface track_script track_file track_process track_bfd global_tracking
-sync_group_tracking_weight notify_priority_changes
+sync_group_tracking_weight
 """.split())
 
 # Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd ignores.
@@ -84,6 +82,9 @@ UNIMPLEMENTED = {
 # (any other word read from a config is user text, shown escaped, or not at all when it comes from an
 # included file).
 IMPLEMENTED = frozenset("""
+notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script vrrp_notify_priority_changes
+notify_master_rx_lower_pri notify_priority_changes vrrp_track_process track_process process param_match quorum
+quorum_max delay terminate_delay fork_delay full_command
 include global_defs vrrp_instance vrrp_script vrrp_sync_group track_file vrrp_track_file
 router_id notification_email notification_email_from smtp_server smtp_connect_timeout vrrp_version
 enable_script_security script_user vrrp_garp_master_delay vrrp_garp_master_refresh vrrp_garp_master_repeat

@@ -26,11 +26,13 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
+from . import config_routes
 from . import control
 from . import health
 from . import machine
 from . import netio
 from . import packet
+from . import routes
 
 LOG = logging.getLogger("vipd")
 RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
@@ -71,6 +73,7 @@ class InstanceRuntime:
         self.timer: Optional[asyncio.TimerHandle] = None
         self.garp_handles: List[asyncio.Handle] = []
         self.vips_held: List[str] = []
+        self.routes_held: Tuple[list, list] = ([], [])  # virtual_routes / virtual_rules installed as master
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
                          "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
@@ -194,6 +197,10 @@ class InstanceRuntime:
                     LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
                 except (netio.NetIOError, ValueError) as exc:
                     LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), exc)
+        # virtual_routes / virtual_rules: drop what left the configuration, add what is new while master.
+        self.remove_routes((config_routes.routes_of(cfg, "virtual_routes"), config_routes.routes_of(cfg, "virtual_rules")))
+        if self.state == machine.State.MASTER and not self.machine.resigning:
+            self.add_routes()
         ev = self.daemon.health.attach(self)
         old_prio = self.machine.effective_priority
         self.execute(self.machine.reconfigure(self.daemon.now(), self.params(), ev.priority))
@@ -206,7 +213,10 @@ class InstanceRuntime:
         if self.machine is None or self.forced_stop or self.state == machine.State.STOPPED or self.daemon.stopping:
             return
         now = self.daemon.now()
+        old_prio = self.machine.effective_priority
         self.execute(self.machine.set_priority(now, ev.priority))
+        if self.machine.effective_priority != old_prio:
+            self.daemon.health.notify_priority_change(self)
         if ev.faults:
             self.fault_causes["tracking"] = ev.fault_reason
             self.held = False
@@ -390,7 +400,14 @@ class InstanceRuntime:
         self.counters["adverts_in"] += 1
         if rec.advert.priority == 0:
             self.counters["priority_zero_in"] += 1
-        self.execute(self.machine.on_advert(self.daemon.now(), rec.src, rec.advert.priority, rec.advert.interval_cs))
+        m = self.machine
+        prio = rec.advert.priority
+        # keepalived vrrp_state_master_rx(): a master hearing a lower priority runs notify_master_rx_lower_pri
+        rx_lower = (m.state == machine.State.MASTER and not m.resigning and prio != 0 and
+                    (prio < m.effective_priority or (prio == m.effective_priority and m._compare_ip(rec.src) < 0)))
+        self.execute(m.on_advert(self.daemon.now(), rec.src, prio, rec.advert.interval_cs))
+        if rx_lower:
+            self.daemon.health.notify_rx_lower_pri(self)
 
     def count_drop(self, reason: str, detail: str = "") -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
@@ -409,8 +426,27 @@ class InstanceRuntime:
             except (netio.NetIOError, ValueError) as exc:
                 LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, dev, exc)
         LOG.info("%s: VIPs added: %s", self.name, ", ".join(self.vips_held) or "none")
+        self.add_routes()
+
+    def add_routes(self) -> None:
+        """virtual_routes then virtual_rules, added with the VIPs (keepalived vrrp_state_become_master)."""
+        want = (config_routes.routes_of(self.cfg, "virtual_routes"), config_routes.routes_of(self.cfg, "virtual_rules"))
+        new = ([r for r in want[0] if r not in self.routes_held[0]], [r for r in want[1] if r not in self.routes_held[1]])
+        if new[0] or new[1]:
+            routes.apply(new[0], new[1], True, lambda m: LOG.error("%s: %s", self.name, m))
+            self.routes_held = (self.routes_held[0] + new[0], self.routes_held[1] + new[1])
+            LOG.info("%s: %d virtual route(s), %d virtual rule(s) added", self.name, len(new[0]), len(new[1]))
+
+    def remove_routes(self, keep=((), ())) -> None:
+        """Delete the virtual rules then routes this instance installed (except those in keep)."""
+        gone = ([r for r in self.routes_held[0] if r not in keep[0]], [r for r in self.routes_held[1] if r not in keep[1]])
+        if gone[0] or gone[1]:
+            routes.apply(gone[0], gone[1], False, lambda m: LOG.error("%s: %s", self.name, m))
+            LOG.info("%s: %d virtual route(s), %d virtual rule(s) removed", self.name, len(gone[0]), len(gone[1]))
+        self.routes_held = ([r for r in self.routes_held[0] if r in keep[0]], [r for r in self.routes_held[1] if r in keep[1]])
 
     def remove_vips(self) -> None:
+        self.remove_routes()
         removed = []
         for spec in self.all_vip_specs():
             if spec.cidr not in self.vips_held:
@@ -704,6 +740,7 @@ class Daemon:
                 self.retiring.append(runtime)
                 self._wake_watcher()
                 runtime.resign()
+        self.set_static(self.cfg, new)
         self.cfg = new
         self.health.configure(new)
         for name in updated:
@@ -758,6 +795,28 @@ class Daemon:
             return
         if all(r.state == machine.State.STOPPED for r in self.instances.values()) and not self.retiring:
             self._finish()
+
+    def set_static(self, old, new) -> None:
+        """static_ipaddress / static_routes / static_rules, as keepalived's vrrp daemon: at start leftovers are
+        deleted and every entry added; a reload deletes the entries that left and adds the others again (which
+        also restores one deleted meanwhile); at exit every entry is deleted."""
+        def log(message):
+            LOG.error("static: %s", message)
+
+        def of(cfg, key):
+            return config_routes.routes_of(cfg, key) if cfg is not None else []
+
+        if old is None:
+            old_items = dict((k, of(new, k)) for k in ("static_ipaddress", "static_routes", "static_rules"))
+        else:
+            keep = dict((k, of(new, k)) for k in ("static_ipaddress", "static_routes", "static_rules"))
+            old_items = dict((k, [x for x in of(old, k) if x not in keep[k]]) for k in keep)
+        routes.apply(old_items["static_routes"], old_items["static_rules"], False, log if old is not None else None)
+        routes.static_ipaddress(old_items["static_ipaddress"], False, log if old is not None else None)
+        if new is None:
+            return
+        routes.static_ipaddress(of(new, "static_ipaddress"), True, log)
+        routes.apply(of(new, "static_routes"), of(new, "static_rules"), True, log)
 
     def _finish(self) -> None:
         if self.done is not None and not self.done.done():
@@ -844,6 +903,7 @@ class Daemon:
         await self.open_control()
         self.health.open(self.loop)
         self.health.configure(self.cfg)
+        self.set_static(None, self.cfg)
         if not self.stopping:
             self.start_instances(self.cfg, list(self.cfg.instances))
         self.ready = True
@@ -863,6 +923,7 @@ class Daemon:
                 channel.close()
             self.channels = {}
             await self.health.close(timeout=5.0)
+            self.set_static(self.cfg, None)
             self.cleanup_files()
             # Already stopping: a repeated signal during teardown must not turn a clean exit into death by signal
             # (asyncio.run would restore SIG_DFL for handlers still registered).

@@ -129,7 +129,6 @@ def test_known_unimplemented_keywords_are_warnings(monkeypatch):
         "unimplemented.conf:3: warning: keyword 'enable_snmp_vrrp' is not implemented by vipd and is ignored",
         "unimplemented.conf:4: warning: keyword 'vrrp_strict' is not implemented by vipd and is ignored",
         "unimplemented.conf:5: warning: keyword 'lvs_sync_daemon' is not implemented by vipd and is ignored",
-        "unimplemented.conf:7: warning: keyword 'static_ipaddress' is not implemented by vipd and is ignored",
         "unimplemented.conf:10: warning: keyword 'virtual_server' is not implemented by vipd and is ignored",
         "unimplemented.conf:20: warning: nopreempt has no effect with priority 255; ignored (as keepalived)",
         "unimplemented.conf:21: warning: keyword 'use_vmac' is not implemented by vipd and is ignored",

@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Routes and policy rules through netlink, as keepalived 2.2.7 sends them (vrrp_iproute.c netlink_route(),
+vrrp_iprule.c netlink_rule()): the requests are built from config_routes.RouteSpec / RuleSpec.
+
+Each call is a short blocking exchange on its own rtnetlink socket (addresses._Rtnl), in the caller's
+network namespace. Adding what is already there and deleting what is already gone are not errors.
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import errno
+import ipaddress
+import socket
+
+from .. import addresses
+from .config_routes import FR_ACT_GOTO, FR_ACT_TO_TBL, ROUTE_TYPES
+
+RTM_NEWROUTE, RTM_DELROUTE = 24, 25
+RTM_NEWRULE, RTM_DELRULE = 32, 33
+RT_SCOPE_UNIVERSE, RT_SCOPE_NOWHERE = 0, 255
+RT_TABLE_UNSPEC = 0
+RTNH_F_ONLINK = 4
+FIB_RULE_INVERT = 2
+NLM_F_APPEND = 0x800
+
+
+class RouteError(Exception):
+    """A route or rule could not be added or removed; the message names it."""
+
+
+def _family(family):
+    return socket.AF_INET if family == 4 else socket.AF_INET6
+
+
+def route_msg(spec, delete=False):
+    """The rtmsg keepalived's netlink_route() sends for spec (delete: RTM_DELROUTE form)."""
+    from pyroute2.netlink.rtnl.rtmsg import rtmsg
+    msg = rtmsg()
+    msg["family"] = _family(spec.family)
+    net = ipaddress.ip_network(spec.dst)
+    msg["dst_len"] = net.prefixlen
+    attrs = []
+    if spec.table < 256:
+        msg["table"] = spec.table
+    else:
+        msg["table"] = RT_TABLE_UNSPEC
+        attrs.append(["RTA_TABLE", spec.table])
+    if delete:
+        msg["scope"] = RT_SCOPE_NOWHERE
+        if spec.type != "unicast":
+            msg["type"] = ROUTE_TYPES[spec.type]
+    else:
+        msg["scope"] = RT_SCOPE_UNIVERSE
+        msg["type"] = ROUTE_TYPES[spec.type]
+    msg["proto"] = spec.protocol
+    if spec.scope is not None:
+        msg["scope"] = spec.scope
+    if net.prefixlen or spec.dst not in ("0.0.0.0/0", "::/0"):
+        attrs.append(["RTA_DST", str(net.network_address)])
+    if spec.from_:
+        src = ipaddress.ip_network(spec.from_)
+        msg["src_len"] = src.prefixlen
+        attrs.append(["RTA_SRC", str(src.network_address)])
+    if spec.src:
+        attrs.append(["RTA_PREFSRC", spec.src])
+    if spec.via:
+        if ipaddress.ip_address(spec.via).version != spec.family:
+            raise RouteError("route %s: a gateway of the other family (RTA_VIA) is not implemented by vipd" % spec.render())
+        attrs.append(["RTA_GATEWAY", spec.via])
+    if spec.tos is not None:
+        msg["tos"] = spec.tos
+    if spec.dev:
+        try:
+            attrs.append(["RTA_OIF", addresses.link_index(spec.dev)])
+        except addresses.AddressError as exc:
+            raise RouteError("route %s: %s" % (spec.render(), exc))
+    if spec.metric is not None:
+        attrs.append(["RTA_PRIORITY", spec.metric])
+    msg["flags"] = RTNH_F_ONLINK if spec.onlink else 0
+    msg["attrs"] = attrs
+    return msg
+
+
+def rule_msg(spec, delete=False):
+    """The fibmsg keepalived's netlink_rule() sends for spec."""
+    from pyroute2.netlink.rtnl.fibmsg import fibmsg
+    msg = fibmsg()
+    msg["family"] = _family(spec.family)
+    msg["table"] = RT_TABLE_UNSPEC
+    msg["tos"] = spec.tos or 0
+    attrs = []
+    if spec.action == FR_ACT_TO_TBL:
+        if spec.table < 256:
+            msg["table"] = spec.table
+        else:
+            attrs.append(["FRA_TABLE", spec.table])
+    msg["flags"] = FIB_RULE_INVERT if spec.invert else 0
+    for key, attr, field in (("from_", "FRA_SRC", "src_len"), ("to", "FRA_DST", "dst_len")):
+        value = getattr(spec, key)
+        if value:
+            net = ipaddress.ip_network(value)
+            if net.prefixlen:
+                attrs.append([attr, str(net.network_address)])
+            msg[field] = net.prefixlen
+    attrs.append(["FRA_PRIORITY", spec.priority])
+    if spec.fwmark is not None:
+        attrs.append(["FRA_FWMARK", spec.fwmark])
+    if spec.fwmask is not None:
+        attrs.append(["FRA_FWMASK", spec.fwmask])
+    if spec.iif:
+        attrs.append(["FRA_IIFNAME", spec.iif])
+    if spec.oif:
+        attrs.append(["FRA_OIFNAME", spec.oif])
+    if spec.protocol is not None:
+        attrs.append(["FRA_PROTOCOL", spec.protocol])
+    if spec.action == FR_ACT_GOTO:
+        attrs.append(["FRA_GOTO", spec.goto])
+    msg["action"] = spec.action
+    msg["attrs"] = attrs
+    del delete  # same message both ways; the request type differs
+    return msg
+
+
+def _talk(msg, kind, flags, ignore, what):
+    try:
+        with addresses._Rtnl() as rtnl:  # pylint: disable=protected-access
+            rtnl.request(msg, kind, flags)
+    except addresses.NetlinkError as exc:
+        if exc.code in ignore:
+            return False
+        raise RouteError("cannot %s: %s" % (what, getattr(exc, "args", [exc])[-1]))
+    except (addresses.AddressError, OSError) as exc:
+        raise RouteError("cannot %s: %s" % (what, exc))
+    return True
+
+
+def add_route(spec):
+    """Add spec (keepalived's prepend/add/append); False when it was already there."""
+    flags = addresses.NLM_F_CREATE
+    if spec.mode == "add":
+        flags |= addresses.NLM_F_EXCL
+    elif spec.mode == "append":
+        flags |= NLM_F_APPEND
+    return _talk(route_msg(spec), RTM_NEWROUTE, flags, (errno.EEXIST,), "add route %s" % spec.render())
+
+
+def delete_route(spec):
+    """Delete spec; False when it was not there."""
+    return _talk(route_msg(spec, True), RTM_DELROUTE, 0, (errno.ESRCH, errno.ENOENT), "delete route %s" % spec.render())
+
+
+def add_rule(spec):
+    return _talk(rule_msg(spec), RTM_NEWRULE, addresses.NLM_F_CREATE | addresses.NLM_F_EXCL, (errno.EEXIST,),
+                 "add rule %s" % spec.render())
+
+
+def delete_rule(spec):
+    return _talk(rule_msg(spec, True), RTM_DELRULE, 0, (errno.ENOENT, errno.ESRCH), "delete rule %s" % spec.render())
+
+
+def apply(routes=(), rules=(), add=True, log=None):
+    """Add (or delete) routes then rules (deleting: rules first, as keepalived). Every item is tried; failures
+    are returned as messages (and logged through log(message) when given), never raised."""
+    errors = []
+    if add:
+        steps = [(add_route, r) for r in routes] + [(add_rule, r) for r in rules]
+    else:
+        steps = [(delete_rule, r) for r in rules] + [(delete_route, r) for r in routes]
+    for func, spec in steps:
+        try:
+            func(spec)
+        except RouteError as exc:
+            errors.append(str(exc))
+            if log is not None:
+                log(str(exc))
+    return errors
+
+
+def static_ipaddress(specs, add=True, log=None):
+    """Add or delete static_ipaddress entries (config_model.VipSpec with dev), as VIPs are handled."""
+    from . import netio
+    errors = []
+    for vip in specs:
+        try:
+            if add:
+                netio.vip_add(vip.dev, vip.cidr, label=vip.label, broadcast=vip.brd, scope=vip.scope)
+            else:
+                netio.vip_remove(vip.dev, vip.cidr)
+        except (netio.NetIOError, addresses.AddressError, OSError, ValueError) as exc:
+            message = "cannot %s static address %s on %s: %s" % ("add" if add else "delete", vip.cidr, vip.dev, exc)
+            errors.append(message)
+            if log is not None:
+                log(message)
+    return errors

@@ -1,0 +1,134 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keepalived fidelity on the network side, with real daemons in lab namespaces, vipd beside keepalived 2.2.7:
+virtual_routes / virtual_rules follow mastership (added on MASTER, removed on BACKUP and at stop),
+static_ipaddress / static_routes / static_rules are present while the daemon runs and removed at exit.
+The same config text runs on both implementations; keepalived's own behaviour is the reference.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.lab import Lab, wait_until
+
+from .peers import VIP, InstanceSpec, Node, render_config, stop_all
+
+pytestmark = [pytest.mark.lab, pytest.mark.keepalived,
+              pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")]
+
+HIGH, LOW = 150, 100
+ADVERT = 0.2
+ROUTES = """    virtual_routes {
+        203.0.113.0/25 via %(gw)s dev eth0 metric 17
+        blackhole 203.0.113.128/25 table 100
+    }
+    virtual_rules {
+        from %(vip)s table 100 preference 100
+    }
+"""
+STATIC = """static_ipaddress {
+    203.0.113.250/32 dev lo
+}
+static_routes {
+    203.0.113.240/29 dev eth0 table 101
+}
+static_rules {
+    to 203.0.113.240/29 table 101 preference 101
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def net_lab():
+    if os.geteuid() != 0:
+        pytest.skip("lab tests need root (network namespaces and mounts)")
+    lab = Lab(servers=2, clients=1)
+    try:
+        lab.up()
+        yield lab
+    finally:
+        problems = lab.down()
+        assert not problems, problems
+
+
+def _conf(lab: Lab, priority: int) -> str:
+    text = render_config([InstanceSpec(priority=priority, version=3, advert_int=ADVERT)], router_id="fidelity")
+    extra = ROUTES % {"gw": lab.ip("client1"), "vip": VIP}
+    text = text.replace("    virtual_ipaddress {", extra + "    virtual_ipaddress {", 1)
+    return STATIC + text
+
+
+def _routes(lab: Lab, host: str) -> str:
+    out = lab.run(host, ["ip", "route", "show", "table", "all"], check=True).stdout
+    out += lab.run(host, ["ip", "rule", "show"], check=True).stdout
+    out += lab.run(host, ["ip", "addr", "show", "dev", "lo"], check=True).stdout
+    return out
+
+
+def _has_virtual(lab: Lab, host: str) -> bool:
+    text = _routes(lab, host)
+    found = ["203.0.113.0/25 via %s dev eth0 proto keepalived metric 17" % lab.ip("client1") in text,
+             "blackhole 203.0.113.128/25 table 100 proto keepalived" in text,
+             "100:\tfrom %s lookup 100 proto keepalived" % VIP in text]
+    assert all(found) or not any(found), "partial virtual routes on %s:\n%s" % (host, text)
+    return all(found)
+
+
+def _has_static(lab: Lab, host: str) -> bool:
+    text = _routes(lab, host)
+    found = ["203.0.113.240/29 dev eth0 table 101 proto keepalived" in text,
+             "101:\tfrom all to 203.0.113.240/29 lookup 101 proto keepalived" in text,
+             "inet 203.0.113.250/32 scope global lo" in text]
+    assert all(found) or not any(found), "partial static entries on %s:\n%s" % (host, text)
+    return all(found)
+
+
+def _reset(lab: Lab):
+    for host in lab.server_names():
+        lab.run(host, ["ip", "link", "set", "eth0", "up"], check=True)
+        lab.run(host, ["ip", "addr", "del", VIP + "/24", "dev", "eth0"])
+        # what a daemon killed by an earlier failure may have left
+        lab.run(host, ["ip", "addr", "del", "203.0.113.250/32", "dev", "lo"])
+        lab.run(host, ["ip", "route", "flush", "table", "all", "proto", "keepalived"])
+        for pref in ("100", "101"):
+            lab.run(host, ["ip", "rule", "del", "pref", pref])
+
+
+@pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd"), ("vipd", "vipd")])
+def test_virtual_routes_follow_mastership(net_lab, high_impl, low_impl):
+    lab = net_lab
+    _reset(lab)
+    high = Node(lab, "server1", high_impl, _conf(lab, HIGH), tag="routes")
+    low = Node(lab, "server2", low_impl, _conf(lab, LOW), tag="routes")
+    nodes = [high, low]
+    try:
+        low.start()
+        high.start()
+        wait_until(lambda: high.is_master() and low.state() == "BACKUP", timeout=15, interval=0.05, what="election")
+        wait_until(lambda: _has_virtual(lab, "server1"), timeout=5, interval=0.05, what="virtual routes on the master")
+        assert not _has_virtual(lab, "server2"), _routes(lab, "server2")
+        # static entries: on both, whatever the state
+        assert _has_static(lab, "server1") and _has_static(lab, "server2")
+
+        # graceful stop of the master: its routes and static entries leave, the backup takes the routes over
+        assert high.stop() == 0
+        wait_until(low.is_master, timeout=15, interval=0.05, what="takeover by %s" % low)
+        wait_until(lambda: _has_virtual(lab, "server2"), timeout=5, interval=0.05, what="virtual routes on the new master")
+        assert not _has_virtual(lab, "server1") and not _has_static(lab, "server1"), _routes(lab, "server1")
+
+        # the higher priority comes back and preempts: the routes move back (removed on BACKUP)
+        high.start()
+        wait_until(lambda: high.is_master() and low.state() == "BACKUP", timeout=15, interval=0.05, what="failback")
+        wait_until(lambda: _has_virtual(lab, "server1") and not _has_virtual(lab, "server2"), timeout=5, interval=0.05,
+                   what="routes back on %s only" % high)
+        assert _has_static(lab, "server1") and _has_static(lab, "server2")
+
+        # both stop gracefully (backup first): nothing of theirs is left behind
+        assert low.stop() == 0 and high.stop() == 0
+    finally:
+        problems = stop_all(nodes)
+    assert not problems, problems
+    for host in ("server1", "server2"):
+        assert not _has_virtual(lab, host) and not _has_static(lab, host), _routes(lab, host)
