@@ -31,7 +31,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 if __package__ in (None, ""):  # run as a script: make the repo root importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -56,17 +56,19 @@ def vips(n: int) -> List[str]:
     return ["198.51.100.%d" % (150 + i) for i in range(n)]
 
 
-def config_for(host_index: int, n: int) -> str:
+def config_for(host_index: int, n: int, options: Sequence[str] = ()) -> str:
     specs = []
     for i, vip in enumerate(vips(n)):
         prio = PRIOS[(i + host_index) % 3]
         specs.append(InstanceSpec(name="VI_%d" % (i + 1), vrid=101 + i, priority=prio, version=3, advert_int=ADV, vips=(vip + "/24",)))
-    return render_config(specs, notify_script="@NOTIFY@", router_id="soak")
+    text = render_config(specs, notify_script="@NOTIFY@", router_id="soak")
+    # extra keywords for every vrrp_instance (e.g. higher_prio_send_advert), the same text for both implementations
+    return text.replace("    version 3\n", "    version 3\n" + "".join("    %s\n" % o for o in options))
 
 
 class Soak:
-    def __init__(self, impl: str, minutes: float, seed: int, n: int):
-        self.impl, self.minutes, self.n = impl, minutes, n
+    def __init__(self, impl: str, minutes: float, seed: int, n: int, options: Sequence[str] = ()):
+        self.impl, self.minutes, self.n, self.options = impl, minutes, n, list(options)
         self.rng = random.Random(seed)
         self.vips = vips(n)
         # the base master of VIP i: the host whose rotation gives it priority 150
@@ -212,7 +214,7 @@ class Soak:
             self.fw = Firewall(lab)
             self.watch = OwnerWatch(lab, list(HOSTS), self.vips).start()
             for idx, host in enumerate(HOSTS):
-                self.nodes[host] = Node(lab, host, self.impl, config_for(idx, self.n), tag="soak").start()
+                self.nodes[host] = Node(lab, host, self.impl, config_for(idx, self.n, self.options), tag="soak").start()
             t_start = self.settle(timeout=60)
             probe = MacProbe(lab, "client1", self.vips, interval=0.05).start()
             deadline = time.monotonic() + self.minutes * 60
@@ -233,25 +235,37 @@ class Soak:
             result = probe.finish()
             probe = None
             for kind, start, end in self.windows:
-                gap = max(result.longest_gap(v, start, end + 0.5) for v in self.vips)
+                gap, vip = max((result.longest_gap(v, start, end + 0.5), v) for v in self.vips)
                 self.gaps[kind] = max(self.gaps[kind], gap)
+                if gap > 1.0:
+                    log("%s at +%.1fs: %.2fs gap on %s (answered by %s)" % (kind, start - t_start, gap, vip, result.macs(vip, start, end + 0.5)))
             two = [self.watch.seconds(v, lambda c: c >= 2, t_start, t_end, exclude=self.partitions) for v in self.vips]
+            # the same without the loss windows too (a spurious takeover under loss lasts until the loser hears the master)
+            lossy = [(start, end) for kind, start, end in self.windows if kind == "loss"]
+            two_quiet = [self.watch.seconds(v, lambda c: c >= 2, t_start, t_end, exclude=self.partitions + lossy) for v in self.vips]
             none = [self.watch.seconds(v, lambda c: c == 0, t_start, t_end) for v in self.vips]
             failovers = sum(max(0, len(self.watch.owner_changes(v, t_start, t_end)) - 1) for v in self.vips)
             tracebacks = sum(n.log_text().count("Traceback") for n in self.nodes.values())
-            return {"impl": self.impl, "seconds": t_end - t_start, "faults": dict(self.faults), "failovers": failovers,
-                    "gaps": dict(self.gaps), "two_owner_s": sum(t for t, _l in two), "two_owner_longest": max(l for _t, l in two),
-                    "no_owner_s": sum(t for t, _l in none), "no_owner_longest": max(l for _t, l in none),
-                    "crashes": self.crashes + tracebacks, "lost_config": self.lost_config, "unsettled": self.unsettled,
-                    "probes": sum(result.sent(v) for v in self.vips), "lost_probes": sum(result.lost(v) for v in self.vips)}
+            out = {"impl": self.impl, "seconds": t_end - t_start, "faults": dict(self.faults), "failovers": failovers,
+                   "gaps": dict(self.gaps), "two_owner_s": sum(t for t, _lg in two), "two_owner_longest": max(lg for _t, lg in two),
+                   "two_owner_quiet_s": sum(t for t, _lg in two_quiet), "two_owner_quiet_longest": max(lg for _t, lg in two_quiet),
+                   "no_owner_s": sum(t for t, _lg in none), "no_owner_longest": max(lg for _t, lg in none),
+                   "crashes": self.crashes + tracebacks, "lost_config": self.lost_config, "unsettled": self.unsettled,
+                   "probes": sum(result.sent(v) for v in self.vips), "lost_probes": sum(result.lost(v) for v in self.vips)}
+            log("result: %s" % json.dumps(out, sort_keys=True))
+            return out
         finally:
             if probe is not None:
                 probe.kill()
             if self.watch is not None:
                 self.watch.stop()
-            if os.environ.get("SOAK_KEEP_LOGS"):
-                shutil.copytree(os.path.join(lab.workdir, "peers"), os.environ["SOAK_KEEP_LOGS"] + "-" + self.impl, dirs_exist_ok=True)
             stop_all(list(self.nodes.values()))
+            if os.environ.get("SOAK_KEEP_LOGS"):
+                try:
+                    shutil.copytree(os.path.join(lab.workdir, "peers"), os.environ["SOAK_KEEP_LOGS"] + "-" + self.impl,
+                                    ignore=shutil.ignore_patterns("*.sock"), dirs_exist_ok=True)
+                except (OSError, shutil.Error) as exc:
+                    log("could not keep the logs: %s" % exc)
             lab.down()
 
 
@@ -261,6 +275,7 @@ def table(results: List[dict]) -> str:
     rows += [("failovers (sole-owner changes)", lambda r: "%d" % r["failovers"])]
     rows += [("longest client gap: %s (s)" % k, (lambda k: lambda r: "%.2f" % r["gaps"][k] if r["faults"][k] else "-")(k)) for k in KINDS]
     rows += [("two owners outside partitions (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["two_owner_s"], r["two_owner_longest"])),
+             ("... and outside loss (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["two_owner_quiet_s"], r["two_owner_quiet_longest"])),
              ("no owner (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["no_owner_s"], r["no_owner_longest"])),
              ("daemon crashes", lambda r: "%d" % r["crashes"]),
              ("lost or half-written config", lambda r: "%d" % r["lost_config"]),
@@ -280,6 +295,8 @@ def main(argv=None) -> int:
     parser.add_argument("--impl", choices=("vipd", "keepalived", "both"), default="both")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--vrids", type=int, default=20)
+    parser.add_argument("--instance-option", action="append", default=[], metavar="LINE",
+                        help="a keepalived keyword line added to every vrrp_instance (repeatable), e.g. higher_prio_send_advert")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("soak: needs root (network namespaces)", file=sys.stderr)
@@ -291,9 +308,9 @@ def main(argv=None) -> int:
     results = []
     for impl in impls:
         log("%s: %.1f minutes, seed %d, %d VRIDs" % (impl, args.minutes, args.seed, args.vrids))
-        results.append(Soak(impl, args.minutes, args.seed, args.vrids).run())
-    print("Soak: 3 nodes, %d VRIDs (VRRPv3, advert_int %.1f s), %.1f min per implementation, seed %d" % (
-        args.vrids, ADV, args.minutes, args.seed))
+        results.append(Soak(impl, args.minutes, args.seed, args.vrids, args.instance_option).run())
+    print("Soak: 3 nodes, %d VRIDs (VRRPv3, advert_int %.1f s), %.1f min per implementation, seed %d%s" % (
+        args.vrids, ADV, args.minutes, args.seed, "".join(", " + o for o in args.instance_option)))
     print(table(results))
     return 0
 

@@ -168,8 +168,8 @@ def test_pair_on_a_real_event_loop_ignores_wall_clock_jumps(monkeypatch):
     assert m.state == State.MASTER and b.state == State.BACKUP
 
 
-# Functions that may read the wall clock: they only format times for humans (status, dumps).
-WALL_OK = {("daemon.py", "_wall"), ("daemon.py", "_epoch"), ("daemon.py", "_instance_lines")}
+# Code that may read the wall clock: it only formats times for humans (status, keepalived-style dumps); "*" = the whole module.
+WALL_OK = {("daemon.py", "_wall"), ("daemon.py", "_epoch"), ("daemon.py", "_instance_lines"), ("dumps.py", "*")}
 WALL_CALLS = {("time", "time"), ("time", "ctime"), ("time", "localtime"), ("time", "gmtime"), ("time", "strftime"),
               ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today")}
 
@@ -197,7 +197,7 @@ def test_no_engine_module_reads_the_wall_clock_outside_display_code():
         if name.endswith(".py"):
             with open(os.path.join(ENGINE, name)) as handle:
                 for line, owner in _wall_clock_calls(ast.parse(handle.read())):
-                    if (name, owner) in WALL_OK:
+                    if (name, owner) in WALL_OK or (name, "*") in WALL_OK:
                         allowed += 1
                     else:
                         offenders.append("%s:%d in %s" % (name, line, owner))
