@@ -21,13 +21,12 @@ import math
 import os
 import signal
 import sys
-import tempfile
-import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
 from . import config_routes
 from . import control
+from . import dumps
 from . import health
 from . import machine
 from . import netio
@@ -938,10 +937,13 @@ class Daemon:
     # ---- signals and dumps ----------------------------------------------------------------------------
 
     def install_signal_handlers(self) -> None:
-        """SIGHUP reload, SIGUSR1 data dump, SIGUSR2 stats dump, SIGPIPE ignored, every other catchable
-        terminating signal a make-before-break resignation (see RESIGN_SIGNAL_NAMES)."""
+        """As keepalived 2.2.7's VRRP process: SIGHUP reload, SIGUSR1 data dump, SIGUSR2 stats dump, SIGRTMIN+2 JSON
+        dump, SIGRTMAX-1 stats dump and clear, SIGPIPE ignored; every other catchable terminating signal a
+        make-before-break resignation (see RESIGN_SIGNAL_NAMES)."""
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         table = [(signal.SIGHUP, self.on_sighup), (signal.SIGUSR1, self.dump_data), (signal.SIGUSR2, self.dump_stats)]
+        table += [(num, handler) for num, handler in ((sig_json(), self.dump_json), (sig_stats_clear(), self.dump_stats_clear))
+                  if num is not None]
         table += [(num, self.on_resign_signal) for num in resign_signals()]
         for num, handler in table:
             args = (num,) if handler == self.on_resign_signal else ()
@@ -961,173 +963,39 @@ class Daemon:
             return
         self.reload()
 
+    def _dump(self, name: str, render) -> Optional[str]:
+        try:
+            text = render()
+            if text is None:  # keepalived writes no JSON file without an instance
+                return None
+            path = dumps.write_dump(name, text)
+        except Exception as exc:  # a dump must never take the daemon down
+            LOG.error("cannot write %s in %s: %s", name, dumps.dump_dir(), exc)
+            return None
+        LOG.info("%s written to %s", name, path)
+        return path
+
     def dump_data(self) -> Optional[str]:
         """SIGUSR1: keepalived's vrrp_print_data() layout in $TMPDIR/keepalived.data (never a password)."""
-        try:
-            path = write_dump("keepalived.data", self.data_text())
-        except Exception as exc:  # a dump must never take the daemon down
-            LOG.error("cannot write keepalived.data in %s: %s", dump_dir(), exc)
-            return None
-        LOG.info("data dump written to %s", path)
-        return path
+        return self._dump("keepalived.data", lambda: dumps.data_text(self))
 
-    def dump_stats(self) -> Optional[str]:
+    def dump_stats(self, clear: bool = False) -> Optional[str]:
         """SIGUSR2: keepalived's vrrp_print_stats() layout in $TMPDIR/keepalived.stats."""
-        try:
-            path = write_dump("keepalived.stats", self.stats_text())
-        except Exception as exc:
-            LOG.error("cannot write keepalived.stats in %s: %s", dump_dir(), exc)
-            return None
-        LOG.info("stats dump written to %s", path)
-        return path
+        return self._dump("keepalived.stats", lambda: dumps.stats_text(self, clear=clear))
 
-    def _epoch(self, monotonic: Optional[float]) -> Optional[float]:
-        if monotonic is None or self.loop is None:
-            return None
-        return time.time() - (self.now() - monotonic)
+    def dump_stats_clear(self) -> Optional[str]:
+        """SIGRTMAX-1 (keepalived's STATS_CLEAR): the stats dump, then the dumps' counters restart from zero."""
+        return self.dump_stats(clear=True)
+
+    def dump_json(self) -> Optional[str]:
+        """SIGRTMIN+2 (keepalived's JSON): vrrp_print_json()'s structure in $TMPDIR/keepalived.json (never a password)."""
+        return self._dump("keepalived.json", lambda: dumps.json_text(self))
 
     def data_text(self) -> str:
-        lines = ["------< Global definitions >------"]
-        g = getattr(self.cfg, "global_defs", None)
-        if g is not None:
-            lines.append(" Router ID = %s" % (g.router_id or os.uname()[1]))
-            lines.append(" Default VRRP version = %d" % g.vrrp_version)
-            lines.append(" Gratuitous ARP delay = %d" % g.vrrp_garp_master_delay)
-            lines.append(" Gratuitous ARP repeat = %d" % g.vrrp_garp_master_repeat)
-            lines.append(" Gratuitous ARP refresh timer = %d" % g.vrrp_garp_master_refresh)
-            lines.append(" Gratuitous ARP refresh repeat = %d" % g.vrrp_garp_master_refresh_repeat)
-            lines.append(" Gratuitous ARP lower priority delay = %d" % (
-                g.vrrp_garp_master_delay if g.vrrp_garp_lower_prio_delay is None else g.vrrp_garp_lower_prio_delay))
-            lines.append(" Gratuitous ARP lower priority repeat = %d" % (
-                g.vrrp_garp_master_repeat if g.vrrp_garp_lower_prio_repeat is None else g.vrrp_garp_lower_prio_repeat))
-            lines.append(" Send advert after receive lower priority advert = %s" % ("false" if g.vrrp_lower_prio_no_advert else "true"))
-            lines.append(" Send advert after receive higher priority advert = %s" % ("true" if g.vrrp_higher_prio_send_advert else "false"))
-        runtimes = list(self.instances.values()) + self.retiring
-        if runtimes:
-            lines.append("------< VRRP Topology >------")
-        for r in runtimes:
-            lines.extend(self._instance_lines(r))
-        groups = getattr(self.cfg, "sync_groups", None) or {}
-        if groups:
-            lines.append("------< VRRP Sync groups >------")
-            for group in groups.values():
-                lines.append(" VRRP Sync Group = %s, %s" % (group.name, self.health.group_state(group)))
-                lines.append("   VRRP member instances = %d" % len(group.instances))
-                lines.extend("     %s" % name for name in group.instances)
-        scripts = getattr(self.cfg, "scripts", None) or {}
-        if scripts:
-            lines.append("------< VRRP Scripts >------")
-            for script in scripts.values():
-                lines.append(" VRRP Script = %s" % script.name)
-                lines.append("   Command = %s" % script.script)
-                lines.append("   Interval = %g sec" % script.interval)
-                lines.append("   Weight = %d%s" % (script.weight, " reverse" if script.weight_reverse else ""))
-                lines.append("   Rise = %d" % script.rise)
-                lines.append("   Fall = %d" % script.fall)
-        return "\n".join(lines) + "\n"
-
-    def _instance_lines(self, r: InstanceRuntime) -> List[str]:
-        cfg, m = r.cfg, r.machine
-        state = _state_name(r.state)
-        out = [" VRRP Instance = %s" % r.name, "   VRRP Version = %d" % cfg.version]
-        group = self.cfg.sync_group_of(r.name) if self.cfg is not None else None
-        if group is not None:
-            out.append("   Sync group = %s" % group.name)
-        if r.family == 6:
-            out.append("   Using Native IPv6")
-        out.append("   State = %s" % state)
-        if state == "BACKUP" and m is not None:
-            out.append("   Master router = %s" % (m.master_ip or "(none)"))
-            out.append("   Master priority = %d" % (m.master_priority or 0))
-            if cfg.version == 3:
-                out.append("   Master advert int = %.2f sec" % m.advert_int)
-        out.append("   Flags:" if r.unicast else "   Flags: none")
-        if r.unicast:
-            out.append("     Using unicast")
-        out.append("   Number of interface and track script faults = %d" % len(r.fault_causes))
-        last = r.last_transition
-        when = self._epoch(last.get("monotonic")) if last else None
-        if when is not None:
-            out.append("   Last transition = %.6f (%s)" % (when, time.ctime(when)))
-        else:
-            out.append("   Last transition = 0.000000 (never)")
-        out.append("   Interface = %s" % r.ifname)
-        if getattr(cfg, "dont_track_primary", False):
-            out.append("   VRRP interface tracking disabled")
-        src_cfg = cfg.unicast_src_ip or getattr(cfg, "mcast_src_ip", None)
-        out.append("   Using src_ip = %s%s" % (r.src_ip or "(none)", " (from configuration)" if src_cfg else ""))
-        if not r.unicast:
-            out.append("   Multicast address %s" % (netio.MCAST_V4 if r.family == 4 else netio.MCAST_V6))
-        out.append("   Gratuitous ARP delay = %d" % cfg.garp_master_delay)
-        out.append("   Gratuitous ARP repeat = %d" % cfg.garp_master_repeat)
-        out.append("   Gratuitous ARP refresh = %d" % cfg.garp_master_refresh)
-        out.append("   Gratuitous ARP refresh repeat = %d" % cfg.garp_master_refresh_repeat)
-        out.append("   Gratuitous ARP lower priority delay = %d" % getattr(cfg, "garp_lower_prio_delay", 5))
-        out.append("   Gratuitous ARP lower priority repeat = %d" % getattr(cfg, "garp_lower_prio_repeat", 5))
-        out.append("   Send advert after receive lower priority advert = %s" % ("false" if getattr(cfg, "lower_prio_no_advert", False) else "true"))
-        out.append("   Send advert after receive higher priority advert = %s" % ("true" if getattr(cfg, "higher_prio_send_advert", False) else "false"))
-        out.append("   Virtual Router ID = %d" % cfg.vrid)
-        out.append("   Priority = %d" % (m.base_priority if m else cfg.priority))
-        out.append("   Effective priority = %d" % (m.effective_priority if m else cfg.priority))
-        out.append("   Total priority = %d" % (m.effective_priority if m else cfg.priority))
-        interval = float(cfg.advert_int)
-        out.append("   Advert interval = %d sec" % interval if cfg.version == 2 else "   Advert interval = %d milli-sec" % round(interval * 1000))
-        if state == "BACKUP" and cfg.version == 3 and m is not None:
-            out.append("   Master advert interval = %d milli-sec" % round(m.advert_int * 1000))
-        out.append("   Preempt = %s" % ("disabled" if (m is not None and not m.preempt) or (m is None and cfg.nopreempt) else "enabled"))
-        delay = m.preempt_delay if m is not None else float(cfg.preempt_delay or 0)
-        if delay:
-            out.append("   Preempt delay = %g secs" % delay)
-        if cfg.auth_type:
-            # keepalived prints the password here; vipd never writes it anywhere.
-            out.append("   Authentication type = %s" % ("IPSEC_AH" if cfg.auth_type == "AH" else "SIMPLE_PASSWORD"))
-        elif cfg.version == 2:
-            out.append("   Authentication type = none")
-        if cfg.vips:
-            out.append("   Virtual IP (%d):" % len(cfg.vips))
-            out.extend("     %s dev %s scope %s%s" % (s.cidr, r.vip_dev(s), s.scope or "global", " label %s" % s.label if s.label else "")
-                       for s in cfg.vips)
-        if cfg.excluded_vips:
-            out.append("   Virtual IP Excluded :")
-            out.extend("     %s dev %s scope %s" % (s.cidr, r.vip_dev(s), s.scope or "global") for s in cfg.excluded_vips)
-        if r.unicast:
-            out.append("   Unicast Peer :")
-            out.extend("     %s" % peer for peer in cfg.unicast_peers)
-        if cfg.track_interfaces:
-            out.append("   Tracked interfaces :")
-            out.extend("     %s weight %d" % (name, weight or 0) for name, weight in cfg.track_interfaces)
-        if cfg.track_scripts:
-            out.append("   Tracked scripts :")
-            out.extend("     %s weight %s" % (name, "default" if weight is None else weight) for name, weight in cfg.track_scripts)
-        out.append("   VIPs held = %s" % (", ".join(r.vips_held) or "none"))
-        return out
+        return dumps.data_text(self)
 
     def stats_text(self) -> str:
-        lines = []
-        for r in list(self.instances.values()) + self.retiring:
-            c, d = r.counters, r.drops
-            lines += [
-                "VRRP Instance: %s" % r.name,
-                "  Advertisements:",
-                "    Received: %d" % c["adverts_in"],
-                "    Sent: %d" % c["adverts_out"],
-                "  Became master: %d" % c["became_master"],
-                "  Released master: %d" % c.get("released_master", 0),
-                "  Packet Errors:",
-                "    Length: %d" % d.get("length", 0),
-                "    TTL: %d" % d.get("ttl", 0),
-                "    Invalid Type: %d" % d.get("type", 0),
-                "    Advertisement Interval: %d" % d.get("interval", 0),
-                "    Address List: %d" % d.get("addr_count", 0),
-                "  Authentication Errors:",
-                "    Invalid Type: %d" % d.get("auth_type", 0),
-                "    Type Mismatch: %d" % 0,
-                "    Failure: %d" % d.get("auth", 0),
-                "  Priority Zero:",
-                "    Received: %d" % c["priority_zero_in"],
-                "    Sent: %d" % c.get("priority_zero_out", 0),
-            ]
-        return "\n".join(lines) + ("\n" if lines else "")
+        return dumps.stats_text(self)
 
     def _wake_watcher(self) -> None:
         if self._watch_wakeup is not None:
@@ -1147,8 +1015,8 @@ class Daemon:
 # ---- signals -------------------------------------------------------------------------------------------
 # signal(7): every catchable signal whose default action is Term or Core, except the synchronous hardware faults
 # (SIGSEGV, SIGBUS, SIGFPE, SIGILL): a handler that returns from a real fault re-executes the faulting instruction,
-# so those stay fatal (a crash is a crash). SIGHUP reloads, SIGUSR1/SIGUSR2 dump, SIGPIPE is ignored; every other
-# one resigns make-before-break as SIGTERM does.
+# so those stay fatal (a crash is a crash). SIGHUP reloads, SIGUSR1/SIGUSR2/SIGRTMIN+2/SIGRTMAX-1 dump (keepalived's DATA,
+# STATS, JSON, STATS_CLEAR), SIGPIPE is ignored; every other one resigns make-before-break as SIGTERM does.
 RESIGN_SIGNAL_NAMES = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGXFSZ", "SIGPWR",
                        "SIGSTKFLT", "SIGIO", "SIGPOLL", "SIGABRT", "SIGTRAP", "SIGSYS")
 LINUX_SIGNAL_NUMBERS = {"SIGSTKFLT": 16, "SIGPWR": 30, "SIGIO": 29, "SIGPOLL": 29, "SIGSYS": 31}
@@ -1167,8 +1035,21 @@ def resign_signals() -> List[int]:
     if rtmin is None and sys.platform.startswith("linux"):
         rtmin, rtmax = 34, 64  # glibc keeps 32 and 33 for itself
     if rtmin is not None and rtmax is not None:
-        out.extend(n for n in range(int(rtmin), int(rtmax) + 1) if n not in out)
+        dump = (int(rtmin) + 2, int(rtmax) - 1)  # keepalived's SIGJSON and SIGSTATS_CLEAR
+        out.extend(n for n in range(int(rtmin), int(rtmax) + 1) if n not in out and n not in dump)
     return out
+
+
+def sig_json() -> Optional[int]:
+    """keepalived's SIGJSON: SIGRTMIN+2 (`keepalived --signum=JSON`)."""
+    rtmin = getattr(signal, "SIGRTMIN", None)
+    return int(rtmin) + 2 if rtmin is not None else None
+
+
+def sig_stats_clear() -> Optional[int]:
+    """keepalived's SIGSTATS_CLEAR: SIGRTMAX-1 (`keepalived --signum=STATS_CLEAR`)."""
+    rtmax = getattr(signal, "SIGRTMAX", None)
+    return int(rtmax) - 1 if rtmax is not None else None
 
 
 def signal_name(num: int) -> str:
@@ -1179,29 +1060,8 @@ def signal_name(num: int) -> str:
         return "SIGRTMIN+%d" % (num - rtmin) if num >= rtmin else "signal %d" % num
 
 
-def dump_dir() -> str:
-    """keepalived writes its dumps to $TMPDIR, default /tmp."""
-    return os.environ.get("TMPDIR") or "/tmp"
-
-
-def write_dump(name: str, text: str) -> str:
-    """Write text to dump_dir()/name atomically (temp file in the same directory, 0600, renamed over)."""
-    directory = dump_dir()
-    fd, tmp = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        path = os.path.join(directory, name)
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+dump_dir = dumps.dump_dir
+write_dump = dumps.write_dump
 
 
 def setup_logging(level: str = "info") -> None:

@@ -235,7 +235,8 @@ HARDWARE_FAULTS = {"SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL"}
 
 def test_every_catchable_terminating_signal_is_handled():
     resign = set(daemon.resign_signals())
-    handled = resign | {signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE}
+    dumps = {signal.SIGRTMIN + 2, signal.SIGRTMAX - 1}  # keepalived's JSON and STATS_CLEAR
+    handled = resign | dumps | {signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE}
     for name in DEFAULT_TERMINATE:
         num = getattr(signal, name, None) or daemon.LINUX_SIGNAL_NUMBERS[name]
         if name in HARDWARE_FAULTS:
@@ -243,7 +244,8 @@ def test_every_catchable_terminating_signal_is_handled():
         else:
             assert num in handled, name
     for num in range(signal.SIGRTMIN, signal.SIGRTMAX + 1):
-        assert num in resign
+        assert (num in resign) != (num in dumps), num
+    assert daemon.sig_json() == signal.SIGRTMIN + 2 and daemon.sig_stats_clear() == signal.SIGRTMAX - 1
     assert not resign & {signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE, signal.SIGKILL, signal.SIGSTOP,
                          signal.SIGCHLD}
     assert daemon.signal_name(signal.SIGTERM) == "SIGTERM"
@@ -310,7 +312,7 @@ def test_data_and_stats_dumps_follow_keepalived_and_are_atomic(tmp_path, monkeyp
                  "   State = MASTER", "   Virtual Router ID = 51", "   Priority = 150", "   Effective priority = 150",
                  "   Advert interval = 1 sec", "   Send advert after receive higher priority advert = true",
                  "   Gratuitous ARP lower priority repeat = 5", "   Authentication type = SIMPLE_PASSWORD",
-                 "     198.51.100.100/24 dev eth0 scope global"):
+                 "     198.51.100.100/24 dev eth0 scope global set"):
         assert line in text.splitlines(), line
     assert "s3cr3tpw" not in text and "Password" not in text
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
