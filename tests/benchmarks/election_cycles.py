@@ -45,7 +45,7 @@ ADVERT_INT = {2: 1.0, 3: 0.2}  # as test_interop_keepalived
 RESULTS = os.path.join(os.environ.get("TMPDIR", "/tmp"), "floating-vip-election-cycles")
 PAIRS = ("vipd-vipd", "vipd-keepalived", "keepalived-vipd", "keepalived-keepalived")
 _print_lock = threading.Lock()
-STOP = threading.Event()  # ^C: every scenario ends after its current cycle and tears its lab down
+STOP = threading.Event()  # SIGINT/SIGTERM: every scenario ends after its current cycle and tears its lab down
 
 
 def log(msg: str) -> None:
@@ -328,18 +328,20 @@ def main(argv=None) -> int:
             log("%s x %d" % (sc.name, args.cycles))
             run_scenario(sc, args.cycles, args.timeout or None, args.results, not args.stop_on_failure, args.slow_notify)
 
+    def stop(signum, _frame):
+        if not STOP.is_set():
+            log("%s: finishing the current cycles, then the table" % signal.Signals(signum).name)
+        STOP.set()
+
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and Python keeps that.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     threads = [threading.Thread(target=worker) for _job in range(min(args.jobs, len(scenarios)))]
     for t in threads:
         t.start()
-    try:
-        for t in threads:
-            while t.is_alive():
-                t.join(0.5)
-    except KeyboardInterrupt:
-        log("interrupted: finishing the current cycles")
-        STOP.set()
-        for t in threads:
-            t.join()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)
     if args.json:
         with open(args.json, "w") as f:
             json.dump([{"scenario": sc.name, "cycles": sc.cycles, "failures": sc.failures, "times": sc.times, "error": sc.error}
