@@ -234,7 +234,14 @@ class Soak:
             t_end = time.monotonic()
             result = probe.finish()
             probe = None
+            two_by_kind = dict((k, 0.0) for k in KINDS)
             for kind, start, end in self.windows:
+                for v in self.vips:
+                    secs, longest = self.watch.seconds(v, lambda c: c >= 2, start, end, exclude=self.partitions)
+                    two_by_kind[kind] += secs
+                    if longest > ADV:
+                        log("%s at +%.1fs: two owners of %s for %.2fs: %s" % (kind, start - t_start, v, longest, [
+                            (round(a - t_start, 3), round(b - a, 3), sorted(o)) for a, b, o in self.watch.intervals(v, start, end) if len(o) >= 2]))
                 gap, vip = max((result.longest_gap(v, start, end + 0.5), v) for v in self.vips)
                 self.gaps[kind] = max(self.gaps[kind], gap)
                 if gap > 1.0:
@@ -248,7 +255,7 @@ class Soak:
             tracebacks = sum(n.log_text().count("Traceback") for n in self.nodes.values())
             out = {"impl": self.impl, "seconds": t_end - t_start, "faults": dict(self.faults), "failovers": failovers,
                    "gaps": dict(self.gaps), "two_owner_s": sum(t for t, _lg in two), "two_owner_longest": max(lg for _t, lg in two),
-                   "two_owner_quiet_s": sum(t for t, _lg in two_quiet), "two_owner_quiet_longest": max(lg for _t, lg in two_quiet),
+                   "two_owner_by_kind": two_by_kind, "two_owner_quiet_s": sum(t for t, _lg in two_quiet), "two_owner_quiet_longest": max(lg for _t, lg in two_quiet),
                    "no_owner_s": sum(t for t, _lg in none), "no_owner_longest": max(lg for _t, lg in none),
                    "crashes": self.crashes + tracebacks, "lost_config": self.lost_config, "unsettled": self.unsettled,
                    "probes": sum(result.sent(v) for v in self.vips), "lost_probes": sum(result.lost(v) for v in self.vips)}
@@ -275,8 +282,9 @@ def table(results: List[dict]) -> str:
     rows += [("failovers (sole-owner changes)", lambda r: "%d" % r["failovers"])]
     rows += [("longest client gap: %s (s)" % k, (lambda k: lambda r: "%.2f" % r["gaps"][k] if r["faults"][k] else "-")(k)) for k in KINDS]
     rows += [("two owners outside partitions (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["two_owner_s"], r["two_owner_longest"])),
-             ("... and outside loss (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["two_owner_quiet_s"], r["two_owner_quiet_longest"])),
-             ("no owner (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["no_owner_s"], r["no_owner_longest"])),
+             ("... and outside loss (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["two_owner_quiet_s"], r["two_owner_quiet_longest"]))]
+    rows += [("two owners during %s (VIP-s)" % k, (lambda k: lambda r: "%.2f" % r["two_owner_by_kind"][k])(k)) for k in KINDS if k != "partition"]
+    rows += [("no owner (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["no_owner_s"], r["no_owner_longest"])),
              ("daemon crashes", lambda r: "%d" % r["crashes"]),
              ("lost or half-written config", lambda r: "%d" % r["lost_config"]),
              ("did not settle within 30 s", lambda r: "%d" % r["unsettled"]),

@@ -9,6 +9,7 @@ keeps every case short; the protocol outcomes are asserted, timings only where t
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 import signal
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.lab]
 
 ADV = 0.2  # VRRPv3 advert_int for most cases (seconds)
 HAS_KEEPALIVED = shutil.which("keepalived") is not None
-needs_keepalived = pytest.mark.skipif(not HAS_KEEPALIVED, reason="keepalived is not installed")
+needs_keepalived = [pytest.mark.keepalived, pytest.mark.skipif(not HAS_KEEPALIVED, reason="keepalived is not installed")]
 
 
 def _conf(priority: int, advert_int: float = ADV, options=()) -> str:
@@ -317,12 +318,10 @@ def test_reload_storm_loses_no_probe_and_keeps_the_running_config_on_a_broken_on
 
 def _hup(node: Node):
     assert node.running(), node.log_tail()
-    import os
     os.kill(node.main_pid, signal.SIGHUP)
 
 
 def _write(node: Node, text: str):
-    import os
     tmp = node.config_path + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)
