@@ -1,19 +1,21 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """keepalived fidelity on the network side, with real daemons in lab namespaces, vipd beside keepalived 2.2.7:
 virtual_routes / virtual_rules follow mastership (added on MASTER, removed on BACKUP and at stop),
-static_ipaddress / static_routes / static_rules are present while the daemon runs and removed at exit.
+static_ipaddress / static_routes / static_rules are present while the daemon runs and removed at exit;
+vrrp_mcast_group4 and unicast_ttl as seen on the wire (tcpdump on the lab bridge).
 The same config text runs on both implementations; keepalived's own behaviour is the reference.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
 from tests.lab import Lab, wait_until
 
-from .peers import VIP, InstanceSpec, Node, render_config, stop_all
+from .peers import VIP, Capture, InstanceSpec, Node, render_config, stop_all
 
 pytestmark = [pytest.mark.lab, pytest.mark.keepalived,
               pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")]
@@ -132,3 +134,57 @@ def test_virtual_routes_follow_mastership(net_lab, high_impl, low_impl):
     assert not problems, problems
     for host in ("server1", "server2"):
         assert not _has_virtual(lab, host) and not _has_static(lab, host), _routes(lab, host)
+
+
+def _pair_conf(priority: int, global_lines: str = "", own_ip: str = "", peer_ip: str = "", instance_lines: str = "") -> str:
+    spec = InstanceSpec(priority=priority, version=3, advert_int=ADVERT)
+    if peer_ip:
+        spec.unicast_src_ip, spec.unicast_peers = own_ip, (peer_ip,)
+    text = render_config([spec], router_id="fidelity")
+    text = text.replace("global_defs {", "global_defs {\n" + global_lines, 1)
+    return text.replace("    virtual_ipaddress {", instance_lines + "    virtual_ipaddress {", 1)
+
+
+def _wire_pair(lab, high_impl, low_impl, high_conf, low_conf, tag):
+    """Start the pair, check one master (the high one), return the adverts captured in a steady second."""
+    _reset(lab)
+    high = Node(lab, "server1", high_impl, high_conf, tag=tag)
+    low = Node(lab, "server2", low_impl, low_conf, tag=tag)
+    capture = Capture(lab).start()
+    try:
+        low.start()
+        high.start()
+        wait_until(lambda: high.is_master() and low.state() == "BACKUP" and not low.holds(), timeout=15, interval=0.05,
+                   what="election with %s master" % high)
+        frames_before = len(capture.read())
+        for _sample in range(10):  # one master all along, about 1 s
+            assert high.is_master() and not low.holds(), "two masters or none"
+            time.sleep(0.1)
+        frames = [f for f in capture.read()[frames_before:] if f.kind == "vrrp"]
+        assert high.stop() == 0 and low.stop() == 0
+    finally:
+        capture.stop()
+        problems = stop_all([high, low])
+    assert not problems, problems
+    return frames
+
+
+@pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
+def test_mcast_group4_on_the_wire(net_lab, high_impl, low_impl):
+    lab = net_lab
+    glob = "    vrrp_mcast_group4 224.0.0.19\n"
+    frames = _wire_pair(lab, high_impl, low_impl, _pair_conf(HIGH, glob), _pair_conf(LOW, glob), "mcast")
+    master_ip = lab.ip("server1")
+    assert len(frames) >= 3, frames
+    assert {(f.src_ip, f.dst_ip, f.ttl) for f in frames} == {(master_ip, "224.0.0.19", 255)}, frames
+
+
+@pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
+def test_unicast_ttl_on_the_wire(net_lab, high_impl, low_impl):
+    lab = net_lab
+    ip1, ip2 = lab.ip("server1"), lab.ip("server2")
+    ttl = "    unicast_ttl 7\n"
+    frames = _wire_pair(lab, high_impl, low_impl, _pair_conf(HIGH, "", ip1, ip2, ttl), _pair_conf(LOW, "", ip2, ip1, ttl),
+                        "ttl")
+    assert len(frames) >= 3, frames
+    assert {(f.src_ip, f.dst_ip, f.ttl) for f in frames} == {(ip1, ip2, 7)}, frames

@@ -379,6 +379,8 @@ def _global_defs(ctx, node):
             value = ctx.boolean(child)
             if value is not None:
                 setattr(g, k, value)
+        elif k in PROCESS_KEYWORDS:
+            _process_keyword(ctx, child, g)
         elif k in ("notify_fifo", "vrrp_notify_fifo"):
             if ctx.no_block(child):
                 if not 1 <= len(child.args) <= 3:
@@ -426,6 +428,69 @@ def _notify_line(ctx, node, owner):
 def _render_notify(key, command, owner):
     users = (getattr(owner, "notify_users", None) or {}).get(key) or []
     return "%s %s" % (key, " ".join([script_quote(command)] + [_cmd(u, "notify user") for u in users]))
+
+
+PROCESS_KEYWORDS = ("vrrp_startup_delay", "vrrp_mcast_group4", "vrrp_mcast_group6", "max_auto_priority",
+                    "min_auto_priority_delay", "vrrp_priority", "vrrp_rt_priority", "vrrp_no_swap", "vrrp_cpu_affinity",
+                    "vrrp_rlimit_rttime", "vrrp_rlimit_rtime")
+
+
+def _process_keyword(ctx, node, g):
+    """global_defs keywords of keepalived's VRRP process: startup delay, multicast groups, scheduling."""
+    k = node.keyword
+    if k == "vrrp_startup_delay":
+        value = ctx.decimal(node, Decimal("0.001"), Decimal("4294.967"))
+        if value is not None:
+            g.vrrp_startup_delay = _seconds(value)
+    elif k in ("vrrp_mcast_group4", "vrrp_mcast_group6"):
+        value = ctx.one(node)
+        want = 4 if k.endswith("4") else 6
+        try:
+            ip = ipaddress.ip_address(value) if value is not None else None
+        except ValueError:
+            ip = None
+            ctx.error(node, "%s %s is not an IP address" % (k, ctx.show(node, value)))
+        if ip is not None:
+            if ip.version != want or not ip.is_multicast:
+                ctx.error(node, "%s %s is not an IPv%d multicast address" % (k, ctx.show(node, value), want))
+            else:
+                if want == 6 and not str(ip).startswith("ff02:"):
+                    ctx.warning(node, "vrrp_mcast_group6 %s should be link-local multicast (as keepalived)" % ip)
+                setattr(g, k, str(ip))
+    elif k == "max_auto_priority":
+        if ctx.no_block(node):
+            value = ctx.integer(node, -1, 99) if node.args else 99
+            if value is not None:
+                g.max_auto_priority = max(0, value)
+    elif k == "min_auto_priority_delay":
+        value = ctx.integer(node, 1, 10000000)
+        if value is not None:
+            g.min_auto_priority_delay = value
+    elif k == "vrrp_priority":
+        value = ctx.integer(node, -20, 19)
+        if value is not None:
+            g.vrrp_priority = value
+    elif k == "vrrp_rt_priority":
+        value = ctx.integer(node, 1, 99)
+        if value is not None:
+            g.vrrp_rt_priority = value
+    elif k == "vrrp_no_swap":
+        g.vrrp_no_swap = ctx.flag(node)
+    elif k == "vrrp_cpu_affinity":
+        cpus = []
+        if ctx.no_block(node):
+            if not node.args:
+                ctx.error(node, "vrrp_cpu_affinity needs CPU numbers")
+            for word in node.values:
+                cpu = ctx.integer(node, 0, 4095, text=word, name="CPU number")
+                if cpu is None:
+                    return
+                cpus.append(cpu)
+        g.vrrp_cpu_affinity = cpus
+    else:  # vrrp_rlimit_rttime, and vrrp_rlimit_rtime, its deprecated name
+        value = ctx.integer(node, 1, 2 ** 32 - 1)
+        if value is not None:
+            g.vrrp_rlimit_rttime = max(2, value)
 
 
 def _smtp_server(ctx, node, g):
@@ -805,6 +870,9 @@ def _instance(ctx, node):
         elif k in ("accept", "no_accept"):
             ctx.flag(child)
             inst.accept = k == "accept"
+        elif k == "unicast_ttl":
+            inst.unicast_ttl = bad(ctx.integer(child, 0, 255))
+            ctx.__dict__.setdefault("ttl_lines", {})[name] = child
             raw.accept_line = child
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
@@ -1035,6 +1103,16 @@ ROOT_HANDLERS = {
 }
 
 
+def _unicast_ttl_checks(ctx):
+    """keepalived 2.2.7 resets unicast_ttl without unicast peers to 0, and then sends its multicast adverts with
+    TTL 0 (vrrp_complete_instance(), vrrp_build_ip4()): every peer would drop them. Refused instead."""
+    for name, line in sorted(getattr(ctx, "ttl_lines", {}).items()):
+        inst = ctx.config.instances.get(name)
+        if inst is not None and not inst.unicast_peers:
+            ctx.error(line, "unicast_ttl needs unicast_peer: keepalived 2.2.7 would then send multicast adverts "
+                            "with TTL 0, which every peer drops")
+
+
 def _cross_checks(ctx):
     cfg = ctx.config
     seen = {}
@@ -1122,6 +1200,7 @@ def _parse_tokens(tokens, src):
         else:
             ctx.error(node, "unknown keyword %s" % ctx.show(node, k))
     _cross_checks(ctx)
+    _unicast_ttl_checks(ctx)
     _sync_group_weights(ctx)
     for validator in VALIDATORS:
         validator(ctx)
@@ -1259,6 +1338,8 @@ def render_instance(instance):
             out.append("    " + key)
     if i.accept is not None:
         out.append("    accept" if i.accept else "    no_accept")
+    if i.unicast_ttl is not None:
+        out.append("    unicast_ttl %d" % i.unicast_ttl)
     for key, (_handler, render) in sorted(INSTANCE_KEYWORDS.items()):
         if render is not None:
             out.extend("    " + line for line in (render(i) or []))

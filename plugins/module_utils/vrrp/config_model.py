@@ -91,6 +91,17 @@ class GlobalDefs:
     vrrp_garp_lower_prio_repeat: Optional[int] = None
     vrrp_lower_prio_no_advert: bool = False
     vrrp_higher_prio_send_advert: bool = False
+    # keepalived 2.2.7: startup delay (s), multicast groups, process scheduling of the VRRP process.
+    vrrp_startup_delay: float = 0.0
+    vrrp_mcast_group4: str = "224.0.0.18"
+    vrrp_mcast_group6: str = "ff02::12"
+    max_auto_priority: int = 0  # 0: off; raised SCHED_RR priority ceiling when the loop runs late
+    min_auto_priority_delay: int = 1000000  # microseconds of lateness that raise it
+    vrrp_priority: int = 0  # nice value
+    vrrp_rt_priority: int = 0  # SCHED_RR priority, 0: not realtime
+    vrrp_no_swap: bool = False
+    vrrp_cpu_affinity: List[int] = field(default_factory=list)
+    vrrp_rlimit_rttime: int = 10000  # RLIMIT_RTTIME (microseconds) while realtime
 
 
 @dataclass
@@ -176,6 +187,7 @@ class Instance:
     native_ipv6: bool = False
     dont_track_primary: bool = False
     accept: Optional[bool] = None
+    unicast_ttl: Optional[int] = None  # TTL / hop limit of unicast adverts (keepalived: 255 when unset)
     # Values set by registered extension keywords (see config.register_instance_keyword).
     extensions: Dict[str, Any] = field(default_factory=dict)
     source: Tuple[str, int] = field(default=("", 0), compare=False)

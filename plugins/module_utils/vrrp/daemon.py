@@ -31,6 +31,7 @@ from . import health
 from . import machine
 from . import netio
 from . import packet
+from . import procprio
 from . import routes
 
 LOG = logging.getLogger("vipd")
@@ -131,6 +132,7 @@ class InstanceRuntime:
             # A crashed run may have left them: never assume we own them (the peer may be master now).
             LOG.warning("%s: VIP(s) %s already present at start; starting as BACKUP", self.name, ", ".join(self.stale_vips))
         self.machine = machine.Machine(self.params())
+        self.machine.delayed_start = self.daemon.startup_until
         LOG.info("%s: starting on %s vrid %d v%d prio %d from %s (%s)", self.name, self.ifname, self.cfg.vrid, self.cfg.version,
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
@@ -317,6 +319,8 @@ class InstanceRuntime:
         if now < deadline:  # the loop may wake a hair early
             self.reschedule()
             return
+        if self.daemon.priority is not None:
+            self.daemon.priority.late(now - deadline)  # keepalived's max_auto_priority
         self.execute(self.machine.on_timer(now))
 
     def on_transition(self, action) -> None:
@@ -339,7 +343,7 @@ class InstanceRuntime:
     def advert_frames(self, channel, priority: int) -> list:
         """[(frame, dst)] for this priority, encoded once per (priority, interval, source) and then reused."""
         interval = self.machine.advert_int if self.machine else self.cfg.advert_int
-        key = (priority, int(round(float(interval) * 100)), self.src_ip, channel)
+        key = (priority, int(round(float(interval) * 100)), self.src_ip, channel, self.daemon.mcast_group(self.family))
         frames = self._advert_cache.get(key)
         if frames is not None:
             return frames
@@ -347,15 +351,20 @@ class InstanceRuntime:
                                interval_cs=key[1], addresses=self.advertised_addresses(),
                                auth_type=self.auth_type if self.cfg.version == 2 else packet.AUTH_NONE,
                                auth_data=self.auth_data if self.cfg.version == 2 else b"", family=self.family)
-        group = netio.MCAST_V4 if self.family == 4 else netio.MCAST_V6
+        group = self.daemon.mcast_group(self.family)
         frames = []
         for dst in (self.cfg.unicast_peers or [group]):
             payload = packet.encode(advert, self.src_ip, dst, pseudo_header_checksum=(self.cfg.v3_checksum != "plain"))
-            frames.append((channel.frame(payload, self.src_ip, dst), dst))
+            frames.append((channel.frame(payload, self.src_ip, dst, ttl=self.advert_ttl()), dst))
         if len(self._advert_cache) >= 8:  # priorities move with tracking: keep the few recent ones
             self._advert_cache.clear()
         self._advert_cache[key] = frames
         return frames
+
+    def advert_ttl(self) -> int:
+        """TTL / hop limit of our adverts: 255, or unicast_ttl for unicast peers (keepalived 2.2.7)."""
+        ttl = getattr(self.cfg, "unicast_ttl", None)
+        return ttl if (ttl is not None and self.unicast) else packet.VRRP_TTL
 
     def send_advert(self, priority: int) -> None:
         channel = self.daemon.channels.get((self.ifname, self.family))
@@ -363,7 +372,7 @@ class InstanceRuntime:
             return
         for frame, dst in self.advert_frames(channel, priority):
             try:
-                channel.send_frame(frame, self.src_ip, dst)
+                channel.send_frame(frame, self.src_ip, dst, ttl=self.advert_ttl())
                 self.counters["adverts_out"] += 1
                 if priority == 0:
                     self.counters["priority_zero_out"] += 1
@@ -582,6 +591,8 @@ class Daemon:
         self.done: Optional[asyncio.Future] = None
         self.server = None
         self.health = health.Health(self)
+        self.startup_until = 0.0  # loop time until which vrrp_startup_delay holds backups' timers
+        self.priority = None  # procprio.ProcessPriority once the configuration is read
         self.started = _wall()
         self.reloads = {"ok": 0, "failed": 0}
         self.handled_signals: List[int] = []
@@ -623,7 +634,7 @@ class Daemon:
             if key in self.channels:
                 continue
             try:
-                channel = netio.Channel(key[0], key[1])
+                channel = netio.Channel(key[0], key[1], group=self.mcast_group(key[1]))
             except netio.NetIOError as exc:
                 self.channel_errors[key] = str(exc)
                 LOG.error("%s", exc)
@@ -631,6 +642,13 @@ class Daemon:
             self.channel_errors.pop(key, None)
             self.channels[key] = channel
             self.loop.add_reader(channel.fileno(), self.on_readable, channel)
+
+    def mcast_group(self, family: int) -> str:
+        """vrrp_mcast_group4 / vrrp_mcast_group6 (keepalived's defaults 224.0.0.18 / ff02::12)."""
+        g = self.cfg.global_defs if self.cfg is not None else None
+        if family == 4:
+            return getattr(g, "vrrp_mcast_group4", None) or netio.MCAST_V4
+        return getattr(g, "vrrp_mcast_group6", None) or netio.MCAST_V6
 
     def close_unused_channels(self) -> None:
         used = set((i.ifname, i.family) for i in list(self.instances.values()) + self.retiring)
@@ -741,6 +759,11 @@ class Daemon:
                 runtime.resign()
         self.set_static(self.cfg, new)
         self.cfg = new
+        for (_ifname, family), channel in self.channels.items():
+            try:
+                channel.set_group(self.mcast_group(family))
+            except netio.NetIOError as exc:
+                LOG.error("%s", exc)
         self.health.configure(new)
         for name in updated:
             self.instances[name].update_in_place(new.instances[name])
@@ -903,6 +926,12 @@ class Daemon:
         self.health.open(self.loop)
         self.health.configure(self.cfg)
         self.set_static(None, self.cfg)
+        self.priority = procprio.ProcessPriority(self.cfg.global_defs, LOG.warning)
+        self.priority.apply()
+        delay = float(getattr(self.cfg.global_defs, "vrrp_startup_delay", 0.0) or 0.0)
+        if delay > 0:
+            self.startup_until = self.now() + delay
+            LOG.info("Delaying startup for %g seconds", delay)
         if not self.stopping:
             self.start_instances(self.cfg, list(self.cfg.instances))
         self.ready = True

@@ -128,6 +128,9 @@ class Machine:
         self.last_reason = ""
         self._timer_cause = "master down timer expired"
         self._primary = _ip_key(params.primary_ip)
+        # keepalived's vrrp_startup_delay: until this time (same clock as `now`), a backup's Master_Down_Timer
+        # is counted from it, not from now (vrrp_init_instance_sands()). 0: no delay.
+        self.delayed_start = 0.0
 
     def _apply_preempt(self, params):
         self.preempt = params.preempt
@@ -160,6 +163,13 @@ class Machine:
     def master_down_interval(self):
         return 3 * self.advert_int + self.skew_time
 
+    def _down_deadline(self, now):
+        """When a backup's Master_Down_Timer runs out if nothing is heard: now + Master_Down_Interval, or
+        counted from the end of vrrp_startup_delay while it lasts (keepalived 2.2.7)."""
+        if self.delayed_start and now < self.delayed_start:
+            return self.delayed_start + self.master_down_interval
+        return now + self.master_down_interval
+
     # --- events -------------------------------------------------------------------------------------
 
     def start(self, now):
@@ -168,7 +178,7 @@ class Machine:
         if self.base_priority == PRIO_OWNER:
             return self._become_master(now, "address owner (priority 255)")
         self.state = State.BACKUP
-        self.next_deadline = now + self.master_down_interval
+        self.next_deadline = self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after startup"
         return self._transition(now, State.INIT, State.BACKUP, "startup: waiting master_down_interval for a master")
 
@@ -229,7 +239,7 @@ class Machine:
         if self.base_priority == PRIO_OWNER:
             return self._become_master(now, "fault cleared: address owner")
         self.state = State.BACKUP
-        self.next_deadline = now + self.master_down_interval
+        self.next_deadline = self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after fault cleared"
         return self._transition(now, State.FAULT, State.BACKUP, "fault cleared")
 
@@ -344,7 +354,7 @@ class Machine:
                     self.preempt_deadline = None
                 elif self.preempt_deadline is None:
                     self.preempt_deadline = now + self.preempt_delay
-            self.next_deadline = now + self.master_down_interval
+            self.next_deadline = self._down_deadline(now)
             self._timer_cause = "no advert from master %s within master_down_interval" % (src_ip,)
             return []
         # preempt: ignore the lower-priority master so that our Master_Down_Timer runs out
@@ -425,7 +435,7 @@ class Machine:
 
     def _leave_master(self, now, reason):
         self.preempt_deadline = None
-        self.next_deadline = now + self.master_down_interval
+        self.next_deadline = self._down_deadline(now)
         self._timer_cause = "no advert from master %s within master_down_interval" % (self.master_ip,)
         return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, reason)
 

@@ -66,10 +66,12 @@ class Incoming:
 class Channel:
     """A raw protocol-112 socket bound to one interface and one family."""
 
-    def __init__(self, ifname: str, family: int = 4, multicast: bool = True):
+    def __init__(self, ifname: str, family: int = 4, multicast: bool = True, group: Optional[str] = None):
         self.ifname = ifname
         self.family = family
         self.multicast = multicast
+        # keepalived's vrrp_mcast_group4 / vrrp_mcast_group6: the group joined and advertised to
+        self.group = group or (MCAST_V4 if family == 4 else MCAST_V6)
         try:
             self.ifindex = _netlink(addresses.link_index, ifname)
         except addresses.AddressError as exc:
@@ -88,10 +90,9 @@ class Channel:
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
-                mreqn = struct.pack("=4s4si", socket.inet_aton(MCAST_V4), socket.inet_aton("0.0.0.0"), self.ifindex)
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, self._mreq(self.group))
                 if self.multicast:
-                    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+                    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, self._mreq(self.group))
             else:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
@@ -100,13 +101,35 @@ class Channel:
                 sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
                 sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
                 if self.multicast:
-                    mreq = socket.inet_pton(socket.AF_INET6, MCAST_V6) + struct.pack("=I", self.ifindex)
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, self._mreq(self.group))
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
             raise NetIOError("cannot open VRRP socket on %s (IPv%d): %s" % (self.ifname, self.family, exc))
         return sock
+
+    def _mreq(self, group: str) -> bytes:
+        if self.family == 4:
+            return struct.pack("=4s4si", socket.inet_aton(group), socket.inet_aton("0.0.0.0"), self.ifindex)
+        return socket.inet_pton(socket.AF_INET6, group) + struct.pack("=I", self.ifindex)
+
+    def set_group(self, group: str) -> None:
+        """Move the membership to another multicast group (a reload changed vrrp_mcast_group4/6)."""
+        if group == self.group:
+            return
+        old, self.group = self.group, group
+        if not self.multicast:
+            return
+        v4 = self.family == 4
+        level = socket.IPPROTO_IP if v4 else socket.IPPROTO_IPV6
+        try:
+            self.sock.setsockopt(level, socket.IP_DROP_MEMBERSHIP if v4 else socket.IPV6_LEAVE_GROUP, self._mreq(old))
+        except OSError:
+            pass  # not a member any more: nothing to leave
+        try:
+            self.sock.setsockopt(level, socket.IP_ADD_MEMBERSHIP if v4 else socket.IPV6_JOIN_GROUP, self._mreq(group))
+        except OSError as exc:
+            raise NetIOError("cannot join %s on %s: %s" % (group, self.ifname, exc))
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -114,25 +137,29 @@ class Channel:
     def close(self) -> None:
         self.sock.close()
 
-    def frame(self, payload: bytes, src: str, dst: str) -> bytes:
+    def frame(self, payload: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> bytes:
         """What send_frame() writes: IPv4 with our own header (IP_HDRINCL), IPv6 the VRRP payload itself."""
-        return packet.build_ipv4(payload, src, dst) if self.family == 4 else bytes(payload)
+        return packet.build_ipv4(payload, src, dst, ttl=ttl) if self.family == 4 else bytes(payload)
 
-    def send(self, payload: bytes, src: str, dst: str) -> None:
+    def send(self, payload: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> None:
         """Send one VRRP payload; raises NetIOError (the daemon logs and counts it, then carries on)."""
-        self.send_frame(self.frame(payload, src, dst), src, dst)
+        self.send_frame(self.frame(payload, src, dst, ttl=ttl), src, dst, ttl=ttl)
 
-    def send_frame(self, frame: bytes, src: str, dst: str) -> None:
-        """Send bytes from frame(); the daemon caches them, so a steady master does no encoding."""
+    def send_frame(self, frame: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> None:
+        """Send bytes from frame(); the daemon caches them, so a steady master does no encoding.
+        ttl: the IPv6 hop limit (IPv4 carries it in the frame), keepalived's unicast_ttl."""
         try:
             if self.family == 4:
                 self.sock.sendto(frame, (dst, 0))
             else:
-                ancillary = self._v6_ancillary.get((src, dst))
+                ancillary = self._v6_ancillary.get((src, dst, ttl))
                 if ancillary is None:
                     pktinfo = socket.inet_pton(socket.AF_INET6, src) + struct.pack("=I", self.ifindex)
                     scope = self.ifindex if ipaddress.ip_address(dst).is_link_local or ipaddress.ip_address(dst).is_multicast else 0
-                    ancillary = self._v6_ancillary[(src, dst)] = ([(socket.IPPROTO_IPV6, IPV6_PKTINFO, pktinfo)], (dst, 0, 0, scope))
+                    cmsgs = [(socket.IPPROTO_IPV6, IPV6_PKTINFO, pktinfo)]
+                    if ttl != packet.VRRP_TTL:
+                        cmsgs.append((socket.IPPROTO_IPV6, IPV6_HOPLIMIT, struct.pack("=i", ttl)))
+                    ancillary = self._v6_ancillary[(src, dst, ttl)] = (cmsgs, (dst, 0, 0, scope))
                 self.sock.sendmsg([frame], ancillary[0], 0, ancillary[1])
         except OSError as exc:
             raise NetIOError("send to %s on %s failed: %s" % (dst, self.ifname, exc))
