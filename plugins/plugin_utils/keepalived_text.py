@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import ipaddress
 import math
 import re
@@ -26,6 +27,7 @@ import unicodedata
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import script_quote, split_command
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 
 
 class KeepalivedTextError(ValueError):
@@ -102,6 +104,44 @@ def keepalived_quote(value):
     if not argv or not argv[0]:
         raise KeepalivedTextError("a script command needs a program")
     return script_quote(value)
+
+
+def keepalived_line(value):
+    """`value` as one raw line of a keepalived-syntax file (the role's escape hatch); KeepalivedTextError otherwise.
+
+    One line: a string without control characters (tabs included) or line separators. What it says is the
+    user's: `vipd check` / `keepalived -t` judge the file; the role's validation also keeps braces balanced.
+    """
+    if not isinstance(value, str):
+        raise KeepalivedTextError("a raw line must be a string, got %s" % type(value).__name__)
+    problem = bad_character(value)
+    if problem:
+        raise KeepalivedTextError("a raw line cannot contain %s" % problem)
+    return value
+
+
+def brace_problem(lines):
+    """Why a list of raw lines would close a block it did not open, leave one open, or skip a line; None when fine.
+
+    The braces are counted on the tokens of the engine's own lexer (config_syntax.split_line: comments, quotes and
+    escapes as keepalived reads them), so the lines can never close the block the role writes them into."""
+    depth = 0
+    for n, line in enumerate(lines):
+        if line.lstrip(" ").startswith("@"):
+            return "line %d starts with '@' (a conditional line keepalived may skip, unbalancing the braces)" % n
+        src = Source()
+        for token in split_line(line, "raw", n + 1, src):
+            if token.is_open:
+                depth += 1
+            elif token.is_close:
+                depth -= 1
+                if depth < 0:
+                    return "line %d closes a block the raw lines did not open" % n
+        if any(m.level == "error" for m in src.messages):
+            return "line %d cannot be read: %s" % (n, "; ".join(m.reason for m in src.messages if m.level == "error"))
+    if depth:
+        return "the raw lines leave %d block(s) open" % depth
+    return None
 
 
 def _reason(exc):
@@ -366,10 +406,24 @@ GLOBAL_SPEC = {
     "smtp_connect_timeout": "int", "vrrp_version": (2, 3), "enable_script_security": "bool", "script_user": "user",
     "vrrp_garp_master_delay": "int", "vrrp_garp_master_repeat": "int", "vrrp_garp_master_refresh": "int",
     "vrrp_garp_master_refresh_repeat": "int", "vrrp_garp_interval": "float",
+    "vrrp_garp_lower_prio_delay": "int", "vrrp_garp_lower_prio_repeat": "int", "vrrp_startup_delay": "float",
+    "vrrp_mcast_group4": "ip", "vrrp_mcast_group6": "ip", "max_auto_priority": "int", "vrrp_strict": "bool",
+    "vrrp_higher_prio_send_advert": "bool", "vrrp_lower_prio_no_advert": "bool", "vrrp_notify_priority_changes": "bool",
+    "vrrp_notify_fifo": "path", "notify_fifo": "path", "vrrp_notify_fifo_script": "command", "notify_fifo_script": "command",
+    "raw": "raw",
 }
 SCRIPT_SPEC = {
-    "name": "name", "script": "command", "interval": "int", "timeout": "int", "weight": "int", "rise": "int",
+    "name": "name", "script": "command", "interval": "int", "timeout": "int", "weight": "int", "reverse": "bool", "rise": "int",
     "fall": "int", "user": "user", "init_fail": "bool",
+}
+TRACK_FILE_SPEC = {
+    "name": "name", "file": "path", "weight": "weight", "reverse": "bool", "init_file": "init_file", "overwrite": "bool",
+}
+CHECK_TYPES = ("icmp", "tcp", "http", "https")
+CHECK_SPEC = {
+    "name": "name", "type": CHECK_TYPES, "host": "host", "port": "port", "path": "url_path", "expect_status": "status",
+    "expect_body": "word", "server_name": "host", "tls_verify": "bool", "interval": "float", "timeout": "float", "rise": "int",
+    "fall": "int", "weight": "weight", "reverse": "bool", "init_fail": "bool",
 }
 INSTANCE_SPEC = dict({
     "name": "name", "state": ("MASTER", "BACKUP"), "interface": "ifname", "virtual_router_id": "vrid",
@@ -378,18 +432,28 @@ INSTANCE_SPEC = dict({
     "virtual_ipaddresses_excluded": "vips", "track_interfaces": "track_if", "track_scripts": "track_script",
     "smtp_alert": "bool", "garp_master_delay": "int", "garp_master_repeat": "int", "garp_master_refresh": "int",
     "garp_master_refresh_repeat": "int", "garp_interval": "float",
+    "mcast_src_ip": "ip", "dont_track_primary": "bool", "accept": "bool", "strict_mode": "bool", "higher_prio_send_advert": "bool",
+    "lower_prio_no_advert": "bool", "notify_priority_changes": "bool", "notify_master_rx_lower_pri": "command",
+    "garp_lower_prio_delay": "int", "garp_lower_prio_repeat": "int", "track_files": "track_file", "virtual_routes": "lines",
+    "virtual_rules": "lines", "raw": "raw",
 }, **dict((k, "command") for k in NOTIFY_KEYS))
 GROUP_SPEC = dict({"name": "name", "instances": "names", "smtp_alert": "bool"}, **dict((k, "command") for k in NOTIFY_KEYS))
 REQUIRED = {
     "vrrp_scripts": ("name", "script"),
     "vrrp_instances": ("name", "interface", "virtual_router_id", "virtual_ipaddresses"),
     "vrrp_sync_groups": ("name", "instances"),
+    "vrrp_track_files": ("name", "file"),
+    "vrrp_vipd_checks": ("name", "type", "host"),
 }
+BLOCK_VARS = (("vrrp_scripts", SCRIPT_SPEC), ("vrrp_vipd_checks", CHECK_SPEC), ("vrrp_instances", INSTANCE_SPEC),
+              ("vrrp_sync_groups", GROUP_SPEC), ("vrrp_track_files", TRACK_FILE_SPEC))
+# A script file shipped by the role: its name in vrrp_script_dir.
+FILE_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}\Z")
 # Role variables that reach a file, a unit or a command line as paths.
 PATH_VARS = ("vrrp_engine_dir", "vrrp_bin", "vrrp_config_dir", "vrrp_config_file", "vrrp_conf_d", "vrrp_run_dir",
              "vrrp_pidfile", "vrrp_control_socket", "vrrp_log_file", "vrrp_unit_path", "vrrp_keepalived_config_file",
              "vrrp_keepalived_conf_d", "vrrp_venv", "vrrp_sysctl_file")
-OPTIONAL_PATH_VARS = ("vrrp_config_from",)
+OPTIONAL_PATH_VARS = ("vrrp_config_from", "vrrp_script_dir")
 COMMAND_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 
 
@@ -440,6 +504,40 @@ def _check_value(c, where, kind, value):
             c.tracked("%s[%d]" % (where, n), item, "name", c.name)
     elif kind == "auth":
         _check_auth(c, where, value)
+    elif kind == "path":
+        c.path(where, value)
+    elif kind == "weight":
+        c.integer(where, value, -254, 254)
+    elif kind == "port":
+        c.integer(where, value, 1, 65535)
+    elif kind == "status":
+        c.integer(where, value, 100, 599)
+    elif kind == "host":
+        c.host(where, value)
+    elif kind == "word":
+        c.word(where, value)
+    elif kind == "url_path":
+        if c.word(where, value) is not None and not value.startswith("/"):
+            c.error(where, "must start with '/', got %s" % inet.safe_repr(value))
+    elif kind == "init_file":
+        if not isinstance(value, bool):
+            c.integer(where, value, -254, 254)
+    elif kind == "track_file":
+        for n, item in enumerate(c.sequence(where, value)):
+            c.tracked("%s[%d]" % (where, n), item, "name", c.name)
+    elif kind == "lines":
+        # virtual_routes / virtual_rules: keepalived's words, one route or rule a line (the engine checks the syntax)
+        for n, item in enumerate(c.sequence(where, value)):
+            item_where = "%s[%d]" % (where, n)
+            if c.text(item_where, item) is not None:
+                words = item.split(" ")
+                if not all(words):
+                    c.error(item_where, "words must be separated by one space, got %s" % inet.safe_repr(item))
+                for word in words:
+                    if word and c.word(item_where, word) is None:
+                        break
+    elif kind == "raw":
+        _check_raw(c, where, value)
     else:  # pragma: no cover - a kind missing above is a bug of this table
         raise AssertionError("unknown kind %s" % kind)
 
@@ -453,8 +551,90 @@ def _check_auth(c, where, value):
     if secret is None:
         return
     # Never echoed, not even in part.
+    # keepalived's daemon cuts a longer one to 8, but `keepalived -t` (exit 5, "Truncating auth_pass") and `vipd check`
+    # refuse it, and the role validates with them: refused here, with a message that says why.
     if c.word(where + ".auth_pass", secret, secret=True) is not None and len(secret) > AUTH_PASS_MAX:
-        c.error(where + ".auth_pass", "must be at most %d characters (VRRPv2 carries 8; keepalived would cut it)" % AUTH_PASS_MAX)
+        c.error(where + ".auth_pass", AUTH_PASS_TOO_LONG)
+
+
+AUTH_PASS_TOO_LONG = ("must be at most %d characters: VRRPv2 carries 8, keepalived cuts a longer one and "
+                      "`keepalived -t` and `vipd check` refuse it" % AUTH_PASS_MAX)
+
+
+def _check_raw(c, where, value):
+    lines = c.sequence(where, value)
+    ok = True
+    for n, line in enumerate(lines):
+        try:
+            keepalived_line(line)
+        except KeepalivedTextError as exc:
+            c.error("%s[%d]" % (where, n), str(exc) if not isinstance(line, str) else "%s, got %s" % (exc, inet.safe_repr(line)))
+            ok = False
+    if ok:
+        problem = brace_problem(lines)
+        if problem:
+            c.error(where, problem)
+
+
+def _check_script_files(c, value):
+    for n, item in enumerate(c.sequence("vrrp_script_files", value)):
+        where = "vrrp_script_files[%d]" % n
+        if isinstance(item, dict):
+            if c.mapping(where, item, ("src", "name")) is None:
+                continue
+            src, name = item.get("src"), item.get("name")
+            if src is None:
+                c.error(where, "needs 'src'")
+                continue
+        else:
+            src, name = item, None
+        if c.text(where + (".src" if isinstance(item, dict) else ""), src) is None or not src:
+            if src == "":
+                c.error(where, "needs a source path")
+            continue
+        if name is None:
+            name = src.rstrip("/").rsplit("/", 1)[-1]
+        c.matches(where + " (name)", name, FILE_NAME_RE, "a file name of letters, digits and '_ . + -' (1-128, not starting with '.')")
+
+
+def script_file_items(value, directory=None, contents=None):
+    """vrrp_script_files as [{"src": SRC, "name": NAME}] (NAME: the base name of SRC unless given); ValueError if invalid.
+
+    With `directory`: also "path" (directory/NAME). With `contents` too (the files' texts, in order, as the file lookup
+    reads them): what floating.vip.vrrp_deployed expects of each file instead: {path, sha256, mode, owner, group}."""
+    c = _Checker()
+    _check_script_files(c, value)
+    if c.errors:
+        raise ValueError("; ".join(c.errors))
+    out = []
+    for item in value or []:
+        src, name = (item.get("src"), item.get("name")) if isinstance(item, dict) else (item, None)
+        out.append({"src": src, "name": name or src.rstrip("/").rsplit("/", 1)[-1]})
+    if directory is not None:
+        for entry in out:
+            entry["path"] = directory.rstrip("/") + "/" + entry["name"]
+    if contents is not None:
+        if len(contents) != len(out):
+            raise ValueError("%d contents for %d script files" % (len(contents), len(out)))
+        expected = []
+        for entry, text in zip(out, contents):
+            data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else bytes(text)
+            expected.append({"path": entry.get("path", entry["name"]), "sha256": hashlib.sha256(data).hexdigest(), "mode": "0755",
+                             "owner": "root", "group": "root"})
+        return expected
+    return out
+
+
+def _check_backend(c, variables):
+    """What the keepalived back end cannot take: vipd-only blocks and keywords are refused, not dropped silently."""
+    if variables.get("vrrp_backend") != "keepalived":
+        return
+    if variables.get("vrrp_vipd_checks"):
+        c.error("vrrp_vipd_checks", "vipd_check blocks are vipd's own: keepalived refuses them (vrrp_backend is keepalived)")
+    for n, item in enumerate(variables.get("vrrp_instances") or []):
+        if isinstance(item, dict) and item.get("garp_interval") is not None:
+            c.error("vrrp_instances[%d].garp_interval" % n, "keepalived has no per-instance garp_interval (vrrp_backend is keepalived): "
+                    "use vrrp_global.vrrp_garp_interval")
 
 
 def _check_block(c, where, value, spec, required=()):
@@ -475,8 +655,9 @@ def role_errors(variables):
         return ["the variables must be a dictionary, got %s" % type(variables).__name__]
     if variables.get("vrrp_global") is not None:
         _check_block(c, "vrrp_global", variables["vrrp_global"], GLOBAL_SPEC)
-    for var, spec in (("vrrp_scripts", SCRIPT_SPEC), ("vrrp_instances", INSTANCE_SPEC), ("vrrp_sync_groups", GROUP_SPEC)):
-        names = set()
+    checks = set()  # vrrp_script and vipd_check names share one name space (track_script refers to both)
+    for var, spec in BLOCK_VARS:
+        names = checks if var in ("vrrp_scripts", "vrrp_vipd_checks") else set()
         for n, item in enumerate(c.sequence(var, variables.get(var) or [])):
             where = "%s[%d]" % (var, n)
             _check_block(c, where, item, spec, REQUIRED[var])
@@ -485,6 +666,15 @@ def role_errors(variables):
                 if name in names:
                     c.error(where, "name %s is used twice" % inet.safe_repr(name))
                 names.add(name)
+    if variables.get("vrrp_raw_config") is not None:
+        _check_raw(c, "vrrp_raw_config", variables["vrrp_raw_config"])
+    for n, item in enumerate(c.sequence("vrrp_writable_paths", variables.get("vrrp_writable_paths") or [])):
+        c.path("vrrp_writable_paths[%d]" % n, item)
+    if "vrrp_private_tmp" in variables:
+        c.boolean("vrrp_private_tmp", variables["vrrp_private_tmp"])
+    if variables.get("vrrp_script_files") is not None:
+        _check_script_files(c, variables["vrrp_script_files"])
+    _check_backend(c, variables)
     for var in PATH_VARS:
         if var in variables:
             c.path(var, variables[var])

@@ -4,6 +4,7 @@ vrrp_instance) against the namespace lab: vipd in pidfile mode (vrrp_service_man
 playbooks/vars/vrrp_lab.yml), a client that follows the VIP by ARP."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -418,3 +419,136 @@ def test_keepalived_reads_the_quoted_commands_as_vipd_does(tmp_path):
     assert [parsed.scripts["chk_%d" % n].script for n in range(len(KEEPALIVED_COMMANDS))] == KEEPALIVED_COMMANDS
     master = [line for line in dump.splitlines() if "Master state transition script = " in line]
     assert len(master) == 1 and master[0].split(" = ", 1)[1] == expected[0] + ", uid:gid 0:0", dump[-4000:]
+
+
+# ---- issue 10: the role's keepalived-fidelity variables ----------------------------------------------------
+
+ISSUE10_VIP = "198.51.100.110"
+
+
+def test_role_issue10_variables_run_vipd_and_stay_idempotent(lab, tmp_path):
+    """A role run with the issue-10 variables: a shipped script file (root, 0755, script security on), a script with
+    `weight N reverse`, a track_file, a vipd_check, mcast_src_ip, dont_track_primary, accept, higher_prio_send_advert,
+    raw lines; vipd runs it and becomes master, a second run changes nothing."""
+    script = tmp_path / "chk_ok.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    own = lab.ip("server1")
+    text = """---
+- name: Issue 10 role variables
+  hosts: server1
+  gather_facts: false
+  pre_tasks:
+    - name: Namespace-lab settings
+      ansible.builtin.include_vars: %(vars)s
+  roles:
+    - role: floating.vip.vrrp
+      vars:
+        vrrp_global:
+          router_id: s1
+          enable_script_security: true
+          script_user: root
+          vrrp_higher_prio_send_advert: true
+          vrrp_garp_lower_prio_repeat: 2
+          raw: ["vrrp_garp_master_refresh_repeat 2"]
+        vrrp_script_files:
+          - {src: %(script)s, name: chk_ok}
+        vrrp_scripts:
+          - {name: chk, script: /etc/vipd/scripts/chk_ok, interval: 1, weight: 5, reverse: true}
+        vrrp_track_files:
+          - {name: maint, file: /etc/vipd/lab/run/maint, weight: -30, init_file: 0}
+        vrrp_vipd_checks:
+          - {name: self_ping, type: icmp, host: "%(own)s", interval: 1}
+        vrrp_instances:
+          - name: VI_10
+            interface: eth0
+            virtual_router_id: 110
+            priority: 150
+            mcast_src_ip: "%(own)s"
+            dont_track_primary: true
+            accept: true
+            higher_prio_send_advert: true
+            garp_lower_prio_delay: 1
+            virtual_ipaddresses: [%(vip)s/24]
+            track_scripts: [chk, self_ping]
+            track_files: [maint]
+            raw: ["garp_master_refresh 30"]
+        vrrp_raw_config: ["# raw lines end the file"]
+""" % {"vars": os.path.join(REPO, "playbooks", "vars", "vrrp_lab.yml"), "script": str(script), "own": own, "vip": ISSUE10_VIP}
+    first = run_playbook(lab, text)
+    assert first.rc == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    stat = lab.run("server1", ["stat", "-c", "%a %U %G", "/etc/vipd/scripts/chk_ok", "/etc/vipd/scripts"], check=True).stdout.split("\n")
+    assert stat[:2] == ["755 root root", "755 root root"], stat
+    wait_until(lambda: holders(lab, ISSUE10_VIP) == ["server1"], timeout=20, interval=0.2, what="server1 holding the VIP")
+    conf = lab.run("server1", ["cat", "/etc/vipd/vipd.conf"], check=True).stdout
+    for line in ("    vrrp_higher_prio_send_advert true", "    weight 5 reverse", "vipd_check self_ping {", "track_file maint {",
+                 "    mcast_src_ip %s" % own, "    dont_track_primary", "    accept", "    garp_master_refresh 30",
+                 "    vrrp_garp_master_refresh_repeat 2", "# raw lines end the file"):
+        assert line in conf.splitlines(), line
+    status = lab.run("server1", [lab.python, os.path.join(REPO, "roles", "vrrp", "files", "vipd"), "status", "--json",
+                                 "--control-socket", LAB_RUN + "/vipd.sock"], check=True).stdout
+    inst = [i for i in json.loads(status)["instances"] if i["name"] == "VI_10"][0]
+    assert inst["state"] == "MASTER" and inst["source_ip"] == own
+    again = run_playbook(lab, text)
+    assert again.rc == 0 and again.changed("server1") == 0, again.stats
+    # a new script content is a change the fast path sees
+    script.write_text("#!/bin/sh\n# v2\nexit 0\n")
+    third = run_playbook(lab, text)
+    assert third.rc == 0 and third.changed("server1") == 1, third.stats
+    assert "# v2" in lab.run("server1", ["cat", "/etc/vipd/scripts/chk_ok"], check=True).stdout
+
+
+def test_role_issue10_keepalived_rendering_passes_keepalived_t(lab):
+    """The same kind of variables for the keepalived back end: no vipd-only keyword in the file, and keepalived -t
+    (and vipd check) accept it."""
+    template = os.path.join(REPO, "roles", "vrrp", "templates", "vrrp.conf.j2")
+    tasks = """    - name: Render the role's template for keepalived
+      ansible.builtin.template:
+        src: %s
+        dest: /etc/fv-template-ka.conf
+        mode: "0600"
+      vars:
+        vrrp_backend: keepalived
+        vrrp_include_dir: /etc/fv-template-ka.d
+        vrrp_global:
+          router_id: lab1
+          enable_script_security: true
+          script_user: root
+          vrrp_higher_prio_send_advert: true
+          vrrp_lower_prio_no_advert: false
+          vrrp_garp_lower_prio_delay: 3
+          vrrp_garp_lower_prio_repeat: 2
+          vrrp_notify_priority_changes: true
+          raw: ["vrrp_garp_master_refresh 60"]
+        vrrp_scripts:
+          - {name: chk_web, script: /usr/bin/test -e /etc/hostname, interval: 2, weight: -30, reverse: true}
+        vrrp_track_files:
+          - {name: maint, file: /etc/fv-maint, weight: -20, reverse: true, init_file: 0, overwrite: true}
+        vrrp_instances:
+          - name: VI_K
+            interface: eth0
+            virtual_router_id: 81
+            priority: 150
+            mcast_src_ip: %s
+            dont_track_primary: true
+            accept: false
+            higher_prio_send_advert: true
+            lower_prio_no_advert: true
+            garp_lower_prio_delay: 2
+            garp_lower_prio_repeat: 4
+            notify_master_rx_lower_pri: /bin/true rx
+            virtual_ipaddresses: [198.51.100.81/24]
+            track_scripts: [chk_web]
+            track_files: [{name: maint, weight: -5}]
+            raw: ["garp_master_refresh 30"]
+        vrrp_sync_groups: []
+        vrrp_raw_config: ["vrrp_track_process sshd_up {", "    process sshd", "}"]
+""" % (template, lab.ip("server1"))
+    run = run_playbook(lab, play("server1", tasks))
+    assert run.rc == 0, run.stdout[-3000:]
+    text = lab.run("server1", ["cat", "/etc/fv-template-ka.conf"], check=True).stdout
+    assert "vipd_check" not in text and "    garp_interval" not in text
+    kt = lab.run("server1", ["keepalived", "-t", "-l", "-f", "/etc/fv-template-ka.conf"])
+    assert kt.returncode == 0, kt.stdout + kt.stderr
+    assert "Unknown keyword" not in kt.stdout + kt.stderr
+    check = lab.run("server1", [lab.python, os.path.join(REPO, "roles", "vrrp", "files", "vipd"), "check", "-f", "/etc/fv-template-ka.conf"])
+    assert check.returncode == 0, check.stderr

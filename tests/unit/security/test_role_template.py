@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.floating.vip.plugins.filter import keepalived_quote as quote_plugin
+from ansible_collections.floating.vip.plugins.filter import keepalived_line as line_plugin
 from ansible_collections.floating.vip.plugins.filter import keepalived_word as word_plugin
 from ansible_collections.floating.vip.plugins.filter import vrrp_role_errors as errors_plugin
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config
@@ -30,7 +31,7 @@ TEMPLATE_DIR = os.path.join(REPO, "roles", "vrrp", "templates")
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 FILTERS = {}
-for _plugin in (quote_plugin, word_plugin, errors_plugin):
+for _plugin in (quote_plugin, word_plugin, errors_plugin, line_plugin):
     FILTERS.update(("floating.vip." + k, v) for k, v in _plugin.FilterModule().filters().items())
 
 # Every character class that ever broke a line-oriented format, plus keepalived's own syntax.
@@ -82,7 +83,7 @@ def role_errors(variables):
 
 # Blocks whose lines are values (the first word is data, not a keyword).
 LIST_BLOCKS = ("notification_email", "unicast_peer", "virtual_ipaddress", "virtual_ipaddress_excluded",
-               "track_interface", "track_script", "group")
+               "track_interface", "track_script", "group", "track_file", "virtual_routes", "virtual_rules")
 # Statements whose number of words depends on the value.
 FREE_ARITY = ("smtp_server", "script_user", "user")
 
@@ -107,7 +108,7 @@ def skeleton(text, tmp):
 
 
 # Everything the validation may say about a password: fixed texts, nothing taken from the value.
-AUTH_PASS_REASONS = (["must be %s" % kt.WORD_RULE, "must be at most 8 characters (VRRPv2 carries 8; keepalived would cut it)"]
+AUTH_PASS_REASONS = (["must be %s" % kt.WORD_RULE, kt.AUTH_PASS_TOO_LONG]
                      + ["must not contain %s" % c for c in ("a line separator", "a control or format character",
                                                             "a non-printable character")])
 
@@ -328,3 +329,155 @@ def test_keepalived_quote_reads_back_or_is_refused(value):
     cfg = config.parse_text("vrrp_script s {\n    script %s\n}\n" % text, "<t>")
     assert cfg.scripts["s"].script == value
     assert config.split_command(cfg.scripts["s"].script) == config.split_command(value) != []
+
+
+# ---------------------------------------------------------------- issue 10: the role's keepalived-fidelity variables
+
+def full_vars(tmp, backend="vipd"):
+    """Every variable the role gained for issue 10 (keepalived 2.2.7 keywords vipd implements, vipd's own blocks)."""
+    variables = base_vars(tmp)
+    variables["vrrp_backend"] = backend
+    variables["vrrp_global"].update({
+        "vrrp_strict": False, "vrrp_higher_prio_send_advert": True, "vrrp_lower_prio_no_advert": False,
+        "vrrp_garp_lower_prio_delay": 7, "vrrp_garp_lower_prio_repeat": 3, "vrrp_notify_priority_changes": True,
+        "vrrp_startup_delay": 1.5, "vrrp_notify_fifo": "/run/vipd/notify.fifo", "vrrp_notify_fifo_script": "/bin/true fifo",
+        "raw": ["vrrp_garp_master_refresh 60"],
+    })
+    variables["vrrp_scripts"][0].update({"weight": -30, "reverse": True})
+    variables["vrrp_track_files"] = [{"name": "tf_maint", "file": "/var/run/maint", "weight": -20, "reverse": True,
+                                      "init_file": 0, "overwrite": True}]
+    variables["vrrp_vipd_checks"] = [{"name": "web_up", "type": "http", "host": "198.51.100.80", "port": 8080, "path": "/health",
+                                      "expect_status": 204, "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 3,
+                                      "weight": 10, "reverse": True}] if backend == "vipd" else []
+    inst = variables["vrrp_instances"][0]
+    inst.update({
+        "unicast_src_ip": None, "unicast_peers": [], "mcast_src_ip": "198.51.100.11", "dont_track_primary": True,
+        "accept": False, "higher_prio_send_advert": True, "lower_prio_no_advert": True, "notify_priority_changes": False,
+        "garp_lower_prio_delay": 2, "garp_lower_prio_repeat": 4, "notify_master_rx_lower_pri": "/bin/true rx lower",
+        "track_files": [{"name": "tf_maint", "weight": -5}],
+        "raw": ["garp_master_refresh_repeat 2", "# a comment with } a brace"],
+    })
+    if backend == "vipd":
+        inst["garp_interval"] = 0.01
+        inst["track_scripts"] = [{"name": "chk_web", "weight": 0}, "web_up"]
+    variables["vrrp_raw_config"] = ["vrrp_sync_group SG_RAW {", "    group {", "        VI_B", "    }", "}"]
+    variables["vrrp_instances"].append({"name": "VI_B", "interface": "eth1", "virtual_router_id": 72,
+                                        "virtual_ipaddresses": ["198.51.100.73/24"]})
+    return variables
+
+
+def test_issue10_variables_render_and_parse_as_meant(tmp_path):
+    variables = full_vars(tmp_path)
+    assert role_errors(variables) == []
+    text = render(variables)
+    cfg = config.parse_text(text, str(tmp_path / "vrrp.conf"))
+    g, inst = cfg.global_defs, cfg.instances["VI_A"]
+    assert g.vrrp_higher_prio_send_advert and not g.vrrp_lower_prio_no_advert and g.vrrp_notify_priority_changes
+    assert (g.vrrp_garp_lower_prio_delay, g.vrrp_garp_lower_prio_repeat, g.vrrp_garp_master_refresh) == (7, 3, 60)
+    assert g.vrrp_notify_fifo == ["/run/vipd/notify.fifo"] and g.vrrp_notify_fifo_script == "/bin/true fifo"
+    assert inst.mcast_src_ip == "198.51.100.11" and inst.dont_track_primary and inst.accept is False
+    assert inst.higher_prio_send_advert and inst.lower_prio_no_advert and inst.notify_priority_changes is False
+    assert (inst.garp_lower_prio_delay, inst.garp_lower_prio_repeat, inst.garp_interval) == (2, 4, 0.01)
+    # VI_A is in sync group SG_1: keepalived (and vipd) ignore tracking weights there
+    assert inst.notify_master_rx_lower_pri == "/bin/true rx lower" and inst.track_files == [("tf_maint", 0)]
+    assert inst.garp_master_refresh_repeat == 2
+    script = cfg.scripts["chk_web"]
+    assert script.weight == -30 and script.weight_reverse
+    assert cfg.track_files["tf_maint"].weight == -20 and cfg.track_files["tf_maint"].weight_reverse
+    assert cfg.track_files["tf_maint"].init_file == 0 and cfg.track_files["tf_maint"].init_overwrite
+    check = cfg.scripts["web_up"]
+    assert check.weight == 10 and check.weight_reverse and check.rise == 2 and check.interval == 0.5
+    assert list(cfg.sync_groups) == ["SG_1", "SG_RAW"] and cfg.sync_groups["SG_RAW"].instances == ["VI_B"]
+    assert [name for name, _w in inst.track_scripts] == ["chk_web", "web_up"]
+
+
+def test_keepalived_backend_gets_only_keepalived_keywords(tmp_path):
+    variables = full_vars(tmp_path, backend="keepalived")
+    assert role_errors(variables) == []
+    text = render(variables)
+    assert "vipd_check" not in text and "garp_interval" not in text.replace("vrrp_garp_interval", "")
+    # vipd-only things are refused for keepalived, never dropped silently
+    variables["vrrp_instances"][0]["garp_interval"] = 0.01
+    variables["vrrp_vipd_checks"] = [{"name": "c", "type": "icmp", "host": "198.51.100.1"}]
+    errors = role_errors(variables)
+    assert any(e.startswith("vrrp_instances[0].garp_interval: keepalived has no per-instance garp_interval") for e in errors)
+    assert any(e.startswith("vrrp_vipd_checks: vipd_check blocks are vipd's own") for e in errors)
+    # every keyword the keepalived rendering holds is one keepalived 2.2.7 knows (vipd's table of its keywords)
+    from ansible_collections.floating.vip.plugins.module_utils.vrrp import config_keywords as kw
+    known = set(kw.IMPLEMENTED) | set().union(*kw.UNIMPLEMENTED.values())
+    tree = skeleton(text, tmp_path)
+
+    def keywords(nodes):
+        for keyword, _arity, children in ((n + (None,))[:3] if len(n) == 2 else n for n in nodes):
+            if keyword != "*":
+                yield keyword
+            if children:
+                yield from keywords(children)
+    unknown = set(keywords(tree)) - known - {"track_interface", "group"}
+    assert not unknown, unknown
+
+
+@pytest.mark.parametrize("slot, value, reason", [
+    (("vrrp_instances", 0, "raw"), ["}", "vrrp_script evil {", "script /tmp/x"], "closes a block"),
+    (("vrrp_instances", 0, "raw"), ["unicast_peer {"], "leave 1 block(s) open"),
+    (("vrrp_instances", 0, "raw"), ["unicast_ttl 64\n}"], "line separator"),
+    (("vrrp_instances", 0, "raw"), ["unicast_ttl\t64"], "control or format"),
+    (("vrrp_instances", 0, "raw"), ["@other }"], "starts with '@'"),
+    (("vrrp_global", "raw"), ['"}" }'], "closes a block"),
+    (("vrrp_raw_config",), ["x { # }"], "leave 1 block(s) open"),
+    (("vrrp_raw_config",), "a string", "must be a list"),
+    (("vrrp_writable_paths",), ["/var/lib/app\nReadWritePaths=/"], "must not contain"),
+    (("vrrp_writable_paths",), ["relative"], "absolute path"),
+    (("vrrp_script_files",), ["files/../x y.sh"], "file name"),
+    (("vrrp_script_files",), [{"src": "files/a.sh", "name": "../a"}], "file name"),
+    (("vrrp_private_tmp",), "no", "true or false"),
+    (("vrrp_vipd_checks",), [{"name": "c", "type": "smtp", "host": "h"}], "must be one of icmp"),
+    (("vrrp_vipd_checks",), [{"name": "c", "type": "http", "host": "h", "path": "health"}], "must start with '/'"),
+    (("vrrp_track_files",), [{"name": "t", "file": "/x y"}], "absolute path"),
+    (("vrrp_instances", 0, "virtual_routes"), ["198.51.100.0/25 via 198.51.100.1 }"], "must be printable ASCII"),
+    (("vrrp_instances", 0, "accept"), "yes", "true or false"),
+])
+def test_issue10_bad_values_are_refused(tmp_path, slot, value, reason):
+    variables = full_vars(tmp_path)
+    _set(variables, slot, value)
+    errors = role_errors(variables)
+    assert any(reason in e for e in errors), errors
+    no_raw_controls(errors)
+
+
+def test_auth_pass_longer_than_8_is_refused_with_the_reason(tmp_path):
+    """keepalived's daemon cuts it to 8, but `keepalived -t` exits 5 and `vipd check` fails: the role validates with
+    them, so it refuses it up front, with why and without the password."""
+    variables = base_vars(tmp_path)
+    variables["vrrp_instances"][0]["authentication"]["auth_pass"] = "123456789"
+    errors = role_errors(variables)
+    assert errors == ["vrrp_instances[0].authentication.auth_pass: " + kt.AUTH_PASS_TOO_LONG]
+    assert "12345" not in errors[0]
+
+
+RAW_SLOTS = [("vrrp_instances", 0, "raw"), ("vrrp_global", "raw")]
+
+
+@SETTINGS
+@given(slot=st.sampled_from(RAW_SLOTS), lines=st.lists(hostile_text, min_size=1, max_size=4))
+def test_raw_lines_never_leave_their_block(tmp_path, slot, lines):
+    """Whatever raw lines hold: refused, or the file keeps the intended top-level statements (the raw lines stay
+    inside the block they were written to)."""
+    variables = base_vars(tmp_path)
+    intended = [node[0] for node in skeleton(render(copy.deepcopy(variables)), tmp_path)]
+    _set(variables, slot, lines)
+    errors = role_errors(variables)
+    if errors:
+        event("refused")
+        no_raw_controls(errors)
+        return
+    try:
+        text = render(variables)
+    except AnsibleFilterError as exc:
+        event("refused by a filter")
+        no_raw_controls([str(exc)])
+        return
+    event("rendered")
+    src = Source()
+    tree = build_tree(lex_text(text, str(tmp_path / "vrrp.conf"), src), src)
+    assert [node.keyword for node in tree] == intended, text
