@@ -255,7 +255,8 @@ class Soak:
             tracebacks = sum(n.log_text().count("Traceback") for n in self.nodes.values())
             out = {"impl": self.impl, "seconds": t_end - t_start, "faults": dict(self.faults), "failovers": failovers,
                    "gaps": dict(self.gaps), "two_owner_s": sum(t for t, _lg in two), "two_owner_longest": max(lg for _t, lg in two),
-                   "two_owner_by_kind": two_by_kind, "two_owner_quiet_s": sum(t for t, _lg in two_quiet), "two_owner_quiet_longest": max(lg for _t, lg in two_quiet),
+                   "two_owner_by_kind": two_by_kind, "two_owner_quiet_s": sum(t for t, _lg in two_quiet),
+                   "two_owner_quiet_longest": max(lg for _t, lg in two_quiet),
                    "no_owner_s": sum(t for t, _lg in none), "no_owner_longest": max(lg for _t, lg in none),
                    "crashes": self.crashes + tracebacks, "lost_config": self.lost_config, "unsettled": self.unsettled,
                    "probes": sum(result.sent(v) for v in self.vips), "lost_probes": sum(result.lost(v) for v in self.vips)}

@@ -63,8 +63,8 @@ class Group:
             wait_until(lambda: self.watch.owners(VIP) == [host] and node.state() == "MASTER", timeout=timeout, interval=0.02,
                        what="%s as the only owner" % host)
         except TimeoutError as exc:
-            raise AssertionError("%s; owners %s; states %s\n%s" % (exc, self.watch.owners(VIP), self.states(),
-                                                                 "\n".join("--- %s\n%s" % (n, n.log_tail(15)) for n in self.nodes.values())))
+            logs = "\n".join("--- %s\n%s" % (n, n.log_tail(15)) for n in self.nodes.values())
+            raise AssertionError("%s; owners %s; states %s\n%s" % (exc, self.watch.owners(VIP), self.states(), logs))
         return time.monotonic()
 
     def states(self):
