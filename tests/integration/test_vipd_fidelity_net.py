@@ -188,3 +188,42 @@ def test_unicast_ttl_on_the_wire(net_lab, high_impl, low_impl):
                         "ttl")
     assert len(frames) >= 3, frames
     assert {(f.src_ip, f.dst_ip, f.ttl) for f in frames} == {(ip1, ip2, 7)}, frames
+
+
+def _ping(lab, vip=VIP) -> bool:
+    return lab.run("client1", ["ping", "-n", "-c", "1", "-W", "1", vip]).returncode == 0
+
+
+def _nft_tables(lab, host) -> str:
+    return lab.run(host, ["nft", "list", "tables"]).stdout
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="nft (nftables) is not installed")
+@pytest.mark.parametrize("impl", ["keepalived", "vipd"])
+@pytest.mark.parametrize("mode", ["no_accept", "accept", "strict"])
+def test_accept_mode_as_keepalived(net_lab, impl, mode):
+    """A no-accept master (no_accept, or vrrp_strict without accept) holds the VIP but does not answer on it:
+    keepalived's nftables drop set; with accept (the default without strict) it answers. ARP still resolves."""
+    lab = net_lab
+    _reset(lab)
+    glob = "    vrrp_strict\n" if mode == "strict" else ""
+    conf = _pair_conf(HIGH, glob, instance_lines="    %s\n" % mode if mode != "strict" else "")
+    node = Node(lab, "server1", impl, conf, tag="accept-" + mode)
+    lab.run("client1", ["ip", "neigh", "flush", "dev", "eth0"])
+    try:
+        node.start()
+        wait_until(node.is_master, timeout=15, interval=0.05, what="%s master" % node)
+        if mode == "accept":
+            wait_until(lambda: _ping(lab), timeout=5, interval=0.1, what="VIP answering")
+        else:
+            time.sleep(0.5)
+            assert not _ping(lab) and not _ping(lab), "a no-accept master answered on its VIP"
+            neigh = lab.run("client1", ["ip", "neigh", "show", VIP]).stdout
+            assert "lladdr" in neigh, neigh  # the VIP still resolves: only IP traffic to it is dropped
+            assert "keepalived" in _nft_tables(lab, "server1")
+        assert node.stop() == 0
+        assert "keepalived" not in _nft_tables(lab, "server1")
+    finally:
+        problems = stop_all([node])
+        lab.run("server1", ["nft", "delete", "table", "ip", "keepalived"])
+    assert not problems, problems

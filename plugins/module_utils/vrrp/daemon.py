@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from . import config
 from . import config_routes
 from . import control
+from . import firewall
 from . import dumps
 from . import health
 from . import machine
@@ -74,6 +75,7 @@ class InstanceRuntime:
         self.garp_handles: List[asyncio.Handle] = []
         self.vips_held: List[str] = []
         self.routes_held: Tuple[list, list] = ([], [])  # virtual_routes / virtual_rules installed as master
+        self.fw_blocked: List[str] = []  # VIPs in the accept-mode drop set (no_accept master)
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
                          "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
@@ -202,6 +204,7 @@ class InstanceRuntime:
         self.remove_routes((config_routes.routes_of(cfg, "virtual_routes"), config_routes.routes_of(cfg, "virtual_rules")))
         if self.state == machine.State.MASTER and not self.machine.resigning:
             self.add_routes()
+            self.sync_firewall(True)
         ev = self.daemon.health.attach(self)
         old_prio = self.machine.effective_priority
         self.execute(self.machine.reconfigure(self.daemon.now(), self.params(), ev.priority))
@@ -424,7 +427,23 @@ class InstanceRuntime:
 
     # ---- addresses -----------------------------------------------------------------------------------
 
+    def sync_firewall(self, master: bool) -> None:
+        """keepalived's vrrp_handle_accept_mode(): a no-accept master's VIPs are dropped by nftables."""
+        strict = getattr(self.daemon.cfg.global_defs, "vrrp_strict", False) if self.daemon.cfg is not None else False
+        want = [s.cidr for s in self.all_vip_specs()] if master and not firewall.accept_mode(self.cfg, strict) else []
+        gone = [c for c in self.fw_blocked if c not in want]
+        new = [c for c in want if c not in self.fw_blocked]
+        try:
+            if gone:
+                self.daemon.firewall.unblock(gone)
+            if new:
+                self.daemon.firewall.block(new)
+        except (firewall.FirewallError, ValueError) as exc:
+            LOG.error("%s: accept mode (no_accept): %s", self.name, exc)
+        self.fw_blocked = want
+
     def add_vips(self) -> None:
+        self.sync_firewall(True)
         for spec in self.all_vip_specs():
             dev = self.vip_dev(spec)
             try:
@@ -467,6 +486,8 @@ class InstanceRuntime:
         self.vips_held = [c for c in self.vips_held if c not in removed]
         if removed:
             LOG.info("%s: VIPs removed: %s", self.name, ", ".join(removed))
+        if self.fw_blocked:
+            self.sync_firewall(False)
 
     def remove_stale(self) -> None:
         if self.daemon.vip_owned_elsewhere is None:
@@ -591,6 +612,7 @@ class Daemon:
         self.done: Optional[asyncio.Future] = None
         self.server = None
         self.health = health.Health(self)
+        self.firewall = firewall.AcceptFirewall()
         self.startup_until = 0.0  # loop time until which vrrp_startup_delay holds backups' timers
         self.priority = None  # procprio.ProcessPriority once the configuration is read
         self.started = _wall()
@@ -952,6 +974,10 @@ class Daemon:
             self.channels = {}
             await self.health.close(timeout=5.0)
             self.set_static(self.cfg, None)
+            try:
+                self.firewall.teardown()
+            except firewall.FirewallError as exc:
+                LOG.error("accept mode: %s", exc)
             self.cleanup_files()
             # Already stopping: a repeated signal during teardown must not turn a clean exit into death by signal
             # (asyncio.run would restore SIG_DFL for handlers still registered).

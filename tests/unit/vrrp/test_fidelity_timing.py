@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, machine, netio, packet, procprio
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, firewall, machine, netio, packet, procprio
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 
 
@@ -220,3 +220,48 @@ def test_ipv6_hop_limit_ancillary():
     assert levels[0] == [(socket.IPPROTO_IPV6, netio.IPV6_PKTINFO), (socket.IPPROTO_IPV6, netio.IPV6_HOPLIMIT)]
     assert struct.unpack("=i", sent[0][0][1][2])[0] == 9
     assert levels[1] == [(socket.IPPROTO_IPV6, netio.IPV6_PKTINFO)]
+
+
+# ------------------------------------------------------------------ accept mode (firewall.py, nft scripts recorded)
+
+def _inst(extra="", glob=""):
+    return config.parse_text(_global(glob, extra)).instances["A"]
+
+
+@pytest.mark.parametrize("extra, strict, version, want", [
+    ("", False, 2, True),  # keepalived's default without vrrp_strict: accept
+    ("", True, 2, False),  # vrrp_strict: no accept unless asked
+    (" no_accept\n", False, 2, False),
+    (" accept\n", True, 3, True),
+    (" accept\n", True, 2, False),  # "accept mode for VRRP version 2 does not comply with RFC3768 - resetting"
+    (" no_accept\n priority 255\n", True, 2, True),  # the address owner always accepts
+])
+def test_accept_mode_rules(extra, strict, version, want):
+    inst = _inst(extra + " version %d\n" % version)
+    assert firewall.accept_mode(inst, strict) is want
+
+
+def test_firewall_scripts_as_keepalived_tables():
+    scripts = []
+    fw = firewall.AcceptFirewall(run=scripts.append)
+    fw.block(["198.51.100.10/24", "2001:db8::10/64", "198.51.100.11"])
+    fw.block(["198.51.100.10/24"])  # already blocked: nothing sent
+    fw.unblock(["198.51.100.10/24", "198.51.100.99/24"])
+    fw.teardown()
+    text = "".join(scripts)
+    assert "add chain ip keepalived in { type filter hook input priority -1; policy accept; }" in text
+    assert "add rule ip keepalived in ip daddr @vips drop" in text and "add rule ip keepalived out ip saddr @vips drop" in text
+    assert "add rule ip6 keepalived in icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept" in text
+    assert "add element ip keepalived vips { 198.51.100.10, 198.51.100.11 }" in text
+    assert "add element ip6 keepalived vips { 2001:db8::10 }" in text
+    assert scripts[-3:] == ["delete element ip keepalived vips { 198.51.100.10 }\n", "delete table ip keepalived\n",
+                            "delete table ip6 keepalived\n"]
+    assert sum("add element" in s for s in scripts) == 2
+
+
+def test_firewall_failure_is_our_error():
+    def fail(_script):
+        raise firewall.FirewallError("nft failed: no")
+
+    with pytest.raises(firewall.FirewallError):
+        firewall.AcceptFirewall(run=fail).block(["198.51.100.10"])
