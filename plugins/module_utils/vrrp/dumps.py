@@ -279,7 +279,7 @@ def data_text(d) -> str:
             lines.append("   Weight = %d%s" % (tf.weight, " reverse" if tf.weight_reverse else ""))
             lines.append("   Tracking instances :")
             lines.extend("     %s, weight %s" % (r.name, _tracked_weight(r.cfg.track_files, tf.name, tf.weight))
-                         for r in rts if any(n == tf.name for n, _ in r.cfg.track_files))
+                         for r in rts if any(pair[0] == tf.name for pair in r.cfg.track_files))
     return "\n".join(lines) + "\n"
 
 
@@ -308,7 +308,7 @@ def _script_lines(d, script, rts) -> List[str]:
            "   Status = %s" % ("GOOD" if runner is not None and runner.status and result >= rise else "BAD"),
            "   VRRP instances :"]
     out.extend("     %s, weight %s" % (r.name, _tracked_weight(r.cfg.track_scripts, script.name, script.weight))
-               for r in rts if any(n == script.name for n, _ in r.cfg.track_scripts))
+               for r in rts if any(pair[0] == script.name for pair in r.cfg.track_scripts))
     out.append("   State = %s" % "idle")
     return out
 
@@ -397,12 +397,12 @@ def instance_lines(d, r) -> List[str]:
         out.append("   Tracked scripts :")
         scripts = getattr(d.cfg, "scripts", None) or {}
         out.extend("     %s weight %s" % (name, _tracked_weight(cfg.track_scripts, name, getattr(scripts.get(name), "weight", 0)))
-                   for name, _ in cfg.track_scripts)
+                   for name in (pair[0] for pair in cfg.track_scripts))
     if cfg.track_files:
         out.append("   Tracked files :")
         files = getattr(d.cfg, "track_files", None) or {}
         out.extend("     %s, weight %s" % (name, _tracked_weight(cfg.track_files, name, getattr(files.get(name), "weight", 1)))
-                   for name, _ in cfg.track_files)
+                   for name in (pair[0] for pair in cfg.track_files))
     out.append("   Using smtp notification = %s" % ("yes" if cfg.smtp_alert else "no"))
     out.append("   Notify deleted = Fault")
     for attr, title in (("notify_backup", "Backup"), ("notify_master", "Master"), ("notify_fault", "Fault"), ("notify_stop", "Stop"),
@@ -502,8 +502,8 @@ def instance_json(d, r) -> list:
         ("evips", [vip_text(r, s, s.cidr in held) for s in cfg.excluded_vips] or None),
         ("vroutes", _routes(cfg, "virtual_routes") or None),
         ("vrules", _routes(cfg, "virtual_rules") or None),
-        ("track_ifp", [name for name, _ in cfg.track_interfaces] or None),
-        ("track_script", [cmd_str(getattr(scripts.get(name), "script", None)) or name for name, _ in cfg.track_scripts] or None),
+        ("track_ifp", [pair[0] for pair in cfg.track_interfaces] or None),
+        ("track_script", [cmd_str(getattr(scripts.get(pair[0]), "script", None)) or pair[0] for pair in cfg.track_scripts] or None),
         ("auth_type", AUTH_NUMBERS.get(cfg.auth_type, 0)),
         # keepalived writes "auth_data": the password; vipd never does.
     ]

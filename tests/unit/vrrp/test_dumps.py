@@ -155,7 +155,7 @@ def test_exporter_view_of_json_and_data(tmp_path, monkeypatch):
             sep = "=" if "=" in line else ":" if ":" in line else None
             if sep is None:
                 continue
-            key, _, val = line.strip().partition(sep)
+            key, _sep, val = line.strip().partition(sep)
             key = key.strip().split(" (")[0]
             found[instance][key] = val.strip()
         else:
