@@ -83,19 +83,24 @@ def cmd_check(path: str, syntax_only: bool = False) -> int:
 
 
 def _check_config(path: str) -> int:
+    """0 when valid; 1 on an error, or on a warning that `keepalived -t` also fails on (Message.check_fails:
+    something keepalived reports and fixes up at run time, as `vipd run` does)."""
     try:
         cfg = config.load(path)
     except config.ConfigError as exc:
         messages = list(exc.messages) or [config.Message(path, 0, str(exc), "error")]
-        for message in messages:
-            sys.stderr.write("%s\n" % _message_text(message))
-        return 1 if any(getattr(m, "level", "error") == "error" for m in messages) else 0
     except (OSError, UnicodeDecodeError) as exc:
         sys.stderr.write("%s:0: cannot read: %s\n" % (path, exc))
         return 1
-    for message in getattr(cfg, "warnings", None) or []:
+    else:
+        messages = list(getattr(cfg, "warnings", None) or [])
+    for message in messages:
         sys.stderr.write("%s\n" % _message_text(message))
-    return 0
+    fixups = [m for m in messages if getattr(m, "level", "error") != "error" and getattr(m, "check_fails", False)]
+    if fixups:
+        sys.stderr.write("vipd check: %d warning(s) above make `keepalived -t` fail as well; vipd run fixes them up at start, "
+                         "as keepalived does\n" % len(fixups))
+    return 1 if fixups or any(getattr(m, "level", "error") == "error" for m in messages) else 0
 
 
 def _message_text(message) -> str:

@@ -21,7 +21,9 @@ __metaclass__ = type
 
 import importlib
 import ipaddress
+import os
 import re
+import shutil
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .. import inet
@@ -349,6 +351,7 @@ def _global_defs(ctx, node):
             g.enable_script_security = ctx.flag(child)
         elif k == "vrrp_strict":
             g.vrrp_strict = ctx.flag(child)
+            ctx.warning(child, STRICT_FIREWALL)
         elif k == "script_user":
             if ctx.no_block(child):
                 if not 1 <= len(child.args) <= 2:
@@ -815,6 +818,8 @@ def _instance(ctx, node):
                 raw.version = value
         elif k == "strict_mode":
             raw.strict = bad(ctx.boolean(child))
+            if raw.strict and not ctx.config.global_defs.vrrp_strict:
+                ctx.warning(child, STRICT_FIREWALL)
         elif k == "nopreempt":
             inst.nopreempt = ctx.flag(child)
         elif k == "preempt":
@@ -870,10 +875,10 @@ def _instance(ctx, node):
         elif k in ("accept", "no_accept"):
             ctx.flag(child)
             inst.accept = k == "accept"
+            raw.accept_line = child
         elif k == "unicast_ttl":
             inst.unicast_ttl = bad(ctx.integer(child, 0, 255))
             ctx.__dict__.setdefault("ttl_lines", {})[name] = child
-            raw.accept_line = child
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
         elif k in kw.VRRP_INSTANCE:
@@ -899,7 +904,7 @@ def _authentication(ctx, node, inst, raw, bad):
             value = ctx.one(line)
             if value is not None and len(value) > 8:
                 # Never echo the password, not even its effective (truncated) part.
-                ctx.warning(line, "auth_pass is longer than 8 characters; only its first 8 are used (as keepalived)")
+                ctx.fixup(line, "auth_pass is longer than 8 characters; only its first 8 are used (as keepalived)")
                 value = value[:8]
             inst.auth_pass = value
         else:
@@ -987,7 +992,8 @@ def _finish_instance(ctx, node, inst, raw, ok):
     _auth_checks(ctx, inst, raw)
     _preempt_checks(ctx, inst, raw)
     _strict_checks(ctx, inst, raw, shown)
-    if ("unicast_src_ip" in where or "unicast_peer" in where) and not inst.unicast_peers:
+    peer_block = where.get("unicast_peer")
+    if ("unicast_src_ip" in where or peer_block is not None) and not inst.unicast_peers and not (peer_block and peer_block.children):
         ctx.fixup(where.get("unicast_peer") or where["unicast_src_ip"],
                   "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. "
                   "This usage is deprecated - please update your configuration." % shown)
@@ -1043,22 +1049,24 @@ def _advert_int(ctx, inst, raw):
     if inst.version == 2:
         if value != value.to_integral_value():
             rounded = max(Decimal(1), _decimal_round(value, Decimal(1)))
-            ctx.warning(line, "VRRPv2 advert_int %s must be whole seconds; rounded to %s (as keepalived)"
-                        % (ctx.show(line, str(value), True), ctx.show(line, str(rounded), True)))
+            ctx.fixup(line, "VRRPv2 advert_int %s must be whole seconds; rounded to %s (as keepalived)"
+                      % (ctx.show(line, str(value), True), ctx.show(line, str(rounded), True)))
             value = rounded
     else:
         if value > Decimal("40.95"):
+            # keepalived -t fails on it too (then runs with 40.95); vipd refuses it.
             ctx.error(line, "advert_int %s is too long for VRRPv3: at most 40.95 seconds" % ctx.show(line, str(value), True))
             return
         rounded = max(Decimal("0.01"), _decimal_round(value, Decimal("0.01")))
         if rounded != value:
-            ctx.warning(line, "VRRPv3 advert_int %s must be in units of 10 ms; rounded to %s (as keepalived)"
-                        % (ctx.show(line, str(value), True), ctx.show(line, str(rounded), True)))
+            ctx.fixup(line, "VRRPv3 advert_int %s must be in units of 10 ms; rounded to %s (as keepalived)"
+                      % (ctx.show(line, str(value), True), ctx.show(line, str(rounded), True)))
             value = rounded
     inst.advert_int = float(value)
 
 
 def _auth_checks(ctx, inst, raw):
+    """keepalived 2.2.7 vrrp_complete_instance(): authentication is dropped in strict mode and with VRRPv3."""
     node = raw.auth_given
     if node is None:
         return
@@ -1067,29 +1075,78 @@ def _auth_checks(ctx, inst, raw):
             ctx.warning(node, "authentication has auth_pass but no auth_type; ignored")
         inst.auth_pass = None
         return
-    if inst.version == 3:
-        ctx.warning(node, "authentication is ignored with VRRP version 3 (as keepalived)")
+    shown = ctx.show(node, inst.name, True)
+    if inst.strict_mode:
+        # The very line keepalived logs (a strict keepalived peer sends and expects no authentication).
+        ctx.fixup(node, "(%s) Strict mode does not support authentication. Ignoring." % shown)
+        inst.auth_type = inst.auth_pass = None
+    elif inst.version == 3:
+        ctx.fixup(node, "authentication is ignored with VRRP version 3 (as keepalived)")
         inst.auth_type = inst.auth_pass = None
     elif not inst.auth_pass:
         ctx.error(node, "authentication auth_type %s needs an auth_pass" % inst.auth_type)
         inst.auth_type = None
+    elif inst.auth_type == "AH" and inst.state == "MASTER" and inst.priority != 255:
+        ctx.fixup(raw.lines.get("state", node), "(%s) Initial state master is incompatible with AH authentication - starting as BACKUP "
+                                                "(as keepalived)" % shown)
+        inst.state = "BACKUP"
 
 
 def _preempt_checks(ctx, inst, raw):
     lines = raw.lines
     if inst.nopreempt and inst.priority == 255:
-        ctx.warning(lines["nopreempt"], "nopreempt has no effect with priority 255; ignored (as keepalived)")
+        ctx.fixup(lines["nopreempt"], "nopreempt has no effect with priority 255; ignored (as keepalived)")
         inst.nopreempt = False
     if inst.state == "MASTER":
         if inst.nopreempt:
-            ctx.warning(lines["nopreempt"], "nopreempt has no effect with state MASTER; ignored (as keepalived)")
+            ctx.fixup(lines["nopreempt"], "nopreempt has no effect with state MASTER; ignored (as keepalived)")
             inst.nopreempt = False
         if inst.preempt_delay:
-            ctx.warning(lines["preempt_delay"], "preempt_delay has no effect with state MASTER; ignored (as keepalived)")
+            ctx.fixup(lines["preempt_delay"], "preempt_delay has no effect with state MASTER; ignored (as keepalived)")
             inst.preempt_delay = 0.0
-    if inst.preempt_delay and inst.nopreempt:
-        ctx.warning(lines["preempt_delay"], "preempt_delay has no effect with nopreempt; ignored (as keepalived)")
+    if inst.preempt_delay and inst.strict_mode:
+        ctx.fixup(lines["preempt_delay"], "preempt_delay is incompatible with strict mode; ignored (as keepalived)")
         inst.preempt_delay = 0.0
+    if inst.preempt_delay and inst.nopreempt:
+        ctx.fixup(lines["preempt_delay"], "preempt_delay has no effect with nopreempt; ignored (as keepalived)")
+        inst.preempt_delay = 0.0
+
+
+STRICT_FIREWALL = ("strict mode: vipd applies its VRRP rules (no authentication, no preempt_delay, state MASTER only for priority 255, "
+                   "no_accept by default, ...) but not keepalived's firewall side: no iptables/nftables rules drop traffic "
+                   "to the VIPs of an instance without 'accept'")
+
+
+# keepalived 2.2.7 vrrp_complete_instance(): what strict mode fixes, and the message it reports when the
+# configuration asked otherwise.
+STRICT_FIXED = (
+    ("garp_lower_prio_repeat", 0, "Strict mode requires no repeat garps. resetting"),
+    ("garp_lower_prio_delay", 0, "Strict mode requires no repeat garp delay. resetting"),
+    ("lower_prio_no_advert", True, "Strict mode requires no lower priority advert. resetting"),
+    ("higher_prio_send_advert", False, "strict mode requires higher_prio_send_advert to be clear. resetting"),
+)
+
+
+def _strict_checks(ctx, inst, raw, shown):
+    """strict_mode / vrrp_strict (keepalived 2.2.7 vrrp_complete_instance()), besides what _auth_checks(),
+    _preempt_checks() and the version/state checks of _finish_instance() do."""
+    if not inst.strict_mode:
+        return
+    for key, value, text in STRICT_FIXED:
+        given = raw.garp.get(key)
+        if given is not None and given != value:
+            ctx.fixup(raw.lines[key], "(%s) %s" % (shown, text))
+        raw.garp[key] = value
+    # accept: strict mode's default is no_accept unless the address owner; VRRPv2 (RFC 3768) has no accept mode.
+    if inst.accept is None:
+        inst.accept = inst.priority == 255
+    elif inst.accept and inst.priority != 255 and inst.version == 2:
+        ctx.fixup(raw.accept_line, "(%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting" % shown)
+        inst.accept = False
+    if inst.family == 6 and not inst.unicast_peers and raw.vips:
+        vip, line = raw.vips[0]
+        if not ipaddress.ip_address(vip.address).is_link_local:
+            ctx.fixup(line, "(%s) the first IPv6 VIP address must be link local (strict mode)" % shown)
 
 
 # ---------------------------------------------------------------- whole file
@@ -1146,16 +1203,72 @@ def _cross_checks(ctx):
             owner.setdefault(name, (group, line))
 
 
+class _At:
+    """A place (file, line) for a message."""
+
+    def __init__(self, source):
+        self.file, self.line = source
+
+
+def _script_programs(cfg):
+    """(command, (file, line)) of every script keepalived checks at load: vrrp_script, notify_* of instances
+    and sync groups, the notify FIFO scripts."""
+    g = cfg.global_defs
+    out = [(s.script, s.source) for s in cfg.scripts.values()]
+    for owner in list(cfg.instances.values()) + list(cfg.sync_groups.values()):
+        for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri"):
+            if getattr(owner, key, None):
+                out.append((getattr(owner, key), owner.source))
+    for key in ("notify_fifo_script", "vrrp_notify_fifo_script"):
+        if getattr(g, key, None):
+            out.append((getattr(g, key), ("", 0)))
+    return out
+
+
+def _program_exists(argv0):
+    if argv0.startswith("<"):
+        return False  # keepalived's "</file" form only tests that a file can be opened
+    try:
+        if "/" in argv0:
+            return os.path.isfile(argv0)
+        return shutil.which(argv0) is not None
+    except (OSError, ValueError):
+        return False
+
+
+def _script_security_parity(ctx):
+    """keepalived 2.2.7 check_vrrp_script_security(): without enable_script_security, any script that exists
+    is a SECURITY VIOLATION that `keepalived -t` fails on (exit 6); the daemon still runs the scripts."""
+    cfg = ctx.config
+    if cfg.global_defs.enable_script_security or not cfg.instances or any(m.level == "error" for m in ctx.src.messages):
+        return  # (with errors the check fails anyway: one reason fewer to read)
+    for command, source in _script_programs(cfg):
+        try:
+            argv = split_command(command)
+        except ValueError:
+            continue
+        if argv and argv[0] and _program_exists(argv[0]):
+            where = _At(source if source[0] else (ctx.src.main or "", 0))
+            ctx.fixup(where, "SECURITY VIOLATION - scripts are being executed but script_security not enabled "
+                             "(as keepalived -t reports: add enable_script_security to global_defs)")
+            return
+
+
 def line_kind(kind):
     return "track_script" if kind == "vrrp_script" else "track_file"
 
 
 def _sync_group_weights(ctx):
-    """keepalived 2.2.7 ignores tracking weights of sync-group members: a tracked failure means FAULT."""
+    """keepalived 2.2.7 vrrp_complete_instance(): a sync-group member or an address owner (priority 255) runs
+    no floating priority. A weighted tracked interface keeps only its FAULT effect in a sync group (weight 0)
+    and is not tracked at all by an owner; a weighted tracked script is not tracked at all; a tracked file with
+    the default weight 1 becomes weight 0, one with another weight is not tracked. Each is reported."""
     cfg = ctx.config
     for inst, raw in ctx.pending_tracks:
-        if cfg.sync_group_of(inst.name) is None:
+        in_group = cfg.sync_group_of(inst.name) is not None
+        if not in_group and inst.priority != 255:
             continue
+        why = "is in a sync group" if in_group else "is the address owner (priority 255)"
         for kind, items, attr in (("tracked interface", raw.track_interfaces, "track_interfaces"),
                                   ("tracked script", raw.track_scripts, "track_scripts"),
                                   ("tracked file", raw.track_files, "track_files")):
@@ -1167,14 +1280,18 @@ def _sync_group_weights(ctx):
                 if weight is None and attr == "track_files" and name in cfg.track_files:
                     effective = cfg.track_files[name].weight
                 if effective:
-                    ctx.warning(line, "weight of %s %s ignored: vrrp_instance %s is in a sync group (as keepalived)"
-                                % (kind, ctx.show(line, name, True), ctx.show(inst.source[0], inst.name, True)))
+                    keep = (attr == "track_interfaces" and in_group) or (attr == "track_files" and effective == 1)
+                    ctx.fixup(line, "weight of %s %s ignored: vrrp_instance %s %s (as keepalived)%s"
+                              % (kind, ctx.show(line, name, True), ctx.show(inst.source[0], inst.name, True), why,
+                                 "" if keep else "; it is not tracked at all"))
+                    if not keep:
+                        continue
                     weight = 0
                 fixed.append((name, weight))
             setattr(inst, attr, fixed)
 
 
-def _parse_tokens(tokens, src):
+def _parse_tokens(tokens, src, whole=False):
     _load_extensions()
     tree = build_tree(tokens, src)
     ctx = Context(src)
@@ -1202,6 +1319,9 @@ def _parse_tokens(tokens, src):
     _cross_checks(ctx)
     _unicast_ttl_checks(ctx)
     _sync_group_weights(ctx)
+    if whole:
+        # A whole configuration only: modules parse fragments whose global_defs live in another file.
+        _script_security_parity(ctx)
     for validator in VALIDATORS:
         validator(ctx)
     order = {name: i for i, name in enumerate(src.files)}
@@ -1223,7 +1343,7 @@ def parse_text(text, filename="<string>"):
 def load(path):
     """Parse a keepalived-syntax file (following include); raises ConfigError."""
     src = Source()
-    return _parse_tokens(lex_file(path, src), src)
+    return _parse_tokens(lex_file(path, src), src, whole=True)
 
 
 # ---------------------------------------------------------------- rendering

@@ -28,7 +28,7 @@ lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon
 vrrp_down_timer_adverts vrrp_gna_interval
 vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl
 vrrp_iptables vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
-nftables_ipvs_start_fwmark nftables_counters vrrp_check_unicast_src vrrp_skip_check_adv_addr vrrp_strict
+nftables_ipvs_start_fwmark nftables_counters vrrp_check_unicast_src vrrp_skip_check_adv_addr
 fifo_write_vrrp_states_on_reload lvs_notify_fifo lvs_notify_fifo_script checker_priority checker_no_swap
 checker_rt_priority checker_cpu_affinity checker_rlimit_rttime checker_rlimit_rtime bfd_priority bfd_no_swap
 bfd_rt_priority bfd_cpu_affinity bfd_rlimit_rttime bfd_rlimit_rtime snmp_socket enable_traps
@@ -47,7 +47,7 @@ child_wait_time
 VRRP_INSTANCE = frozenset("""
 use_vmac use_vmac_addr vmac_xmit_base use_ipvlan unicast_fault_no_peer check_unicast_src
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip
-promote_secondaries linkbeat_use_polling skip_check_adv_addr strict_mode
+promote_secondaries linkbeat_use_polling skip_check_adv_addr
 debug notify_deleted lvs_sync_daemon_interface
 down_timer_adverts garp_extra_if vmac_garp_intvl
 kernel_rx_buf_size
@@ -81,6 +81,7 @@ UNIMPLEMENTED = {
 # (any other word read from a config is user text, shown escaped, or not at all when it comes from an
 # included file).
 IMPLEMENTED = frozenset("""
+vrrp_strict strict_mode
 notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script vrrp_notify_priority_changes
 notify_master_rx_lower_pri notify_priority_changes vrrp_track_process track_process process param_match quorum
 quorum_max delay terminate_delay fork_delay full_command

@@ -27,6 +27,9 @@ class Message:
     line: int
     reason: str
     level: str = "error"
+    # A warning about something keepalived 2.2.7 reports with report_config_error() and fixes up at run time:
+    # `keepalived -t` exits non-zero on it, so `vipd check` does too (vipd run warns and fixes it up the same way).
+    check_fails: bool = False
 
     def __str__(self):
         # A file name (e.g. matched by an include glob) may hold control characters or line separators.
@@ -102,6 +105,8 @@ class GlobalDefs:
     vrrp_no_swap: bool = False
     vrrp_cpu_affinity: List[int] = field(default_factory=list)
     vrrp_rlimit_rttime: int = 10000  # RLIMIT_RTTIME (microseconds) while realtime
+    # keepalived's vrrp_strict: the default of every instance's strict_mode.
+    vrrp_strict: bool = False
 
 
 @dataclass
@@ -188,6 +193,8 @@ class Instance:
     dont_track_primary: bool = False
     accept: Optional[bool] = None
     unicast_ttl: Optional[int] = None  # TTL / hop limit of unicast adverts (keepalived: 255 when unset)
+    # keepalived's strict_mode (default: global vrrp_strict): RFC-strict VRRP, see config.py _strict_checks().
+    strict_mode: bool = False
     # Values set by registered extension keywords (see config.register_instance_keyword).
     extensions: Dict[str, Any] = field(default_factory=dict)
     source: Tuple[str, int] = field(default=("", 0), compare=False)

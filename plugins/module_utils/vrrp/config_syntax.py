@@ -107,6 +107,11 @@ class Source:
     def warning(self, file, line, reason):
         self.messages.append(Message(file, line, reason, "warning"))
 
+    def fixup(self, file, line, reason):
+        """A warning keepalived reports with report_config_error() (so `keepalived -t` and `vipd check`
+        fail on it) and then fixes up at run time, as `vipd run` does."""
+        self.messages.append(Message(file, line, reason, "warning", check_fails=True))
+
     def show(self, where, value, plain=False):
         """`value` for a message about `where` (a Token, a Node, or a file name): "(not shown)" when
         `where` is in an included file or holds a secret; otherwise inet.safe_repr(value), or with

@@ -1,0 +1,199 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keepalived 2.2.7 fidelity of the config reader (issue 10): vrrp_strict / strict_mode, `vipd check`
+agreeing with `keepalived -t`, and keepalived's config-reader features.
+
+The parity corpus (tests/unit/fixtures/configs/parity/*.conf) records in each file's first lines the
+verdict of the real `keepalived -t` (`# parity: ok|fail`), what keepalived says (`# keepalived: ...`) and
+what vipd says (`# vipd: ...`); tests/integration/test_check_parity.py proves keepalived still agrees.
+`# vipd-differs: VERDICT REASON` marks a documented difference (vipd's verdict is then VERDICT).
+"""
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import cli, config, config_keywords
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PARITY = os.path.abspath(os.path.join(HERE, "..", "fixtures", "configs", "parity"))
+PARITY_FILES = sorted(glob.glob(os.path.join(PARITY, "*.conf")))
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def parity_header(path):
+    """{'parity': 'ok'|'fail', 'keepalived': text, 'vipd': text, 'vipd-differs': text} from the leading comments."""
+    head = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("# "):
+                break
+            key, _sep, value = line[2:].rstrip("\n").partition(": ")
+            head[key] = value
+    return head
+
+
+def test_the_parity_corpus_is_large_and_covers_both_verdicts():
+    verdicts = [parity_header(p).get("parity") for p in PARITY_FILES]
+    assert len(PARITY_FILES) >= 40
+    assert set(verdicts) == {"ok", "fail"}
+    assert verdicts.count("ok") >= 15 and verdicts.count("fail") >= 25
+
+
+@pytest.mark.parametrize("path", PARITY_FILES, ids=[os.path.basename(p) for p in PARITY_FILES])
+def test_vipd_check_gives_keepalived_t_verdict(path, capsys):
+    head = parity_header(path)
+    expected = head["parity"]
+    if "vipd-differs" in head:
+        expected = head["vipd-differs"].split()[0]
+    status = cli.cmd_check(path, syntax_only=True)
+    err = capsys.readouterr().err
+    assert (status == 0) == (expected == "ok"), err
+    if expected == "fail":
+        assert err.strip(), "a refusal says why"
+    if "vipd" in head:
+        assert head["vipd"] in err
+    # Every line vipd prints is FILE:LINE: ... or its summary line, never a raw control character.
+    for line in err.splitlines():
+        assert line.isprintable()
+        assert line.startswith(path + ":") or line.startswith("vipd check: "), line
+
+
+# ------------------------------------------------------------------ vrrp_strict / strict_mode
+
+VI = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n%s virtual_ipaddress {\n  %s\n }\n}\n"
+STRICT = "global_defs {\n vrrp_strict\n}\n"
+AUTH = " authentication {\n  auth_type PASS\n  auth_pass secret12\n }\n"
+
+
+def parse(text):
+    cfg = config.parse_text(text, "t.conf")
+    return cfg, cfg.instances["VI_1"], [str(m) for m in cfg.warnings], [m for m in cfg.warnings if m.check_fails]
+
+
+def test_strict_drops_authentication_with_keepalived_log_line_and_never_the_password():
+    cfg, inst, warnings, fails = parse(STRICT + VI % (" state BACKUP\n priority 100\n" + AUTH, "198.51.100.10/24"))
+    assert inst.strict_mode and cfg.global_defs.vrrp_strict
+    assert inst.auth_type is None and inst.auth_pass is None
+    assert "t.conf:9: warning: (VI_1) Strict mode does not support authentication. Ignoring." in warnings
+    assert len(fails) == 1 and all("secret" not in w for w in warnings)
+    # Without strict mode the same instance keeps PASS authentication.
+    _cfg, inst, _w, fails = parse(VI % (" state BACKUP\n priority 100\n" + AUTH, "198.51.100.10/24"))
+    assert inst.auth_type == "PASS" and inst.auth_pass == "secret12" and not fails
+
+
+def test_strict_defaults_and_fixups_follow_keepalived():
+    _cfg, inst, _w, fails = parse(STRICT + VI % (" state BACKUP\n priority 100\n", "198.51.100.10/24"))
+    assert not fails
+    assert (inst.garp_lower_prio_repeat, inst.garp_lower_prio_delay) == (0, 0)
+    assert inst.lower_prio_no_advert is True and inst.higher_prio_send_advert is False
+    assert inst.accept is False  # no_accept unless the address owner
+    _cfg, owner, _w, fails = parse(STRICT + VI % (" state MASTER\n priority 255\n", "198.51.100.10/24"))
+    assert owner.accept is True and owner.state == "MASTER" and not fails
+    # state MASTER must match being the address owner: fixed up (BACKUP), reported.
+    _cfg, inst, warnings, fails = parse(STRICT + VI % (" state MASTER\n priority 100\n", "198.51.100.10/24"))
+    assert inst.state == "BACKUP" and len(fails) == 1 and "State MASTER must match being address owner" in warnings[-1]
+    _cfg, inst, _w, fails = parse(STRICT + VI % (" state BACKUP\n priority 255\n", "198.51.100.10/24"))
+    assert inst.state == "MASTER" and len(fails) == 1
+    # preempt_delay, explicit lower-priority GARPs, higher_prio_send_advert, v2 accept: reset and reported.
+    body = (" priority 100\n preempt_delay 5\n garp_lower_prio_repeat 2\n garp_lower_prio_delay 3\n"
+            " lower_prio_no_advert false\n higher_prio_send_advert\n accept\n")
+    _cfg, inst, warnings, fails = parse(STRICT + VI % (body, "198.51.100.10/24"))
+    assert inst.preempt_delay == 0 and inst.garp_lower_prio_repeat == 0 and inst.garp_lower_prio_delay == 0
+    assert inst.lower_prio_no_advert is True and inst.higher_prio_send_advert is False and inst.accept is False
+    assert len(fails) == 6
+    # ... but accept is kept with VRRPv3.
+    _cfg, inst, _w, fails = parse(STRICT + VI % (" priority 100\n version 3\n accept\n", "198.51.100.10/24"))
+    assert inst.accept is True and not fails
+
+
+def test_strict_mode_of_the_instance_overrides_vrrp_strict():
+    _cfg, inst, _w, fails = parse(STRICT + VI % (" strict_mode off\n priority 100\n" + AUTH, "198.51.100.10/24"))
+    assert not inst.strict_mode and inst.auth_type == "PASS" and not fails
+    _cfg, inst, _w, fails = parse(VI % (" strict_mode\n priority 100\n" + AUTH, "198.51.100.10/24"))
+    assert inst.strict_mode and inst.auth_type is None and len(fails) == 1
+    with pytest.raises(ConfigError):
+        config.parse_text(VI % (" strict_mode maybe\n", "198.51.100.10/24"), "t.conf")
+
+
+def test_strict_ipv6_rules():
+    _cfg, inst, _w, fails = parse(STRICT + VI % (" version 2\n", "fe80::10/64\n  2001:db8::10/64"))
+    assert inst.version == 3 and len(fails) == 1
+    _cfg, inst, warnings, fails = parse(STRICT + VI % ("", "2001:db8::10/64"))
+    assert len(fails) == 1 and "first IPv6 VIP address must be link local" in warnings[-1]
+    # Not strict: keepalived 2.2.7 would send VRRPv2 over IPv6, which vipd refuses with the reason.
+    with pytest.raises(ConfigError, match="non-standard VRRPv2 adverts over IPv6"):
+        config.parse_text(VI % (" version 2\n", "2001:db8::10/64"), "t.conf")
+
+
+def test_strict_changes_the_fingerprint_so_a_reload_applies_it():
+    _c, plain, _w, _f = parse(VI % (" priority 100\n", "198.51.100.10/24"))
+    _c, strict, _w, _f = parse(STRICT + VI % (" priority 100\n", "198.51.100.10/24"))
+    assert plain.fingerprint() != strict.fingerprint()
+
+
+def test_vrrp_strict_and_strict_mode_are_implemented_not_warned():
+    assert "vrrp_strict" not in config_keywords.GLOBAL_DEFS and "strict_mode" not in config_keywords.VRRP_INSTANCE
+    assert {"vrrp_strict", "strict_mode"} <= config_keywords.IMPLEMENTED
+    _cfg, _inst, warnings, _f = parse(STRICT + VI % ("", "198.51.100.10/24"))
+    assert not any("not implemented" in w for w in warnings)
+    # The firewall side (iptables/nftables rules for no_accept) is named as missing.
+    assert any("firewall" in w for w in warnings)
+
+
+strict_options = st.fixed_dictionaries({}, optional={
+    "state": st.sampled_from(["MASTER", "BACKUP"]),
+    "priority": st.sampled_from(["1", "100", "254", "255"]),
+    "version": st.sampled_from(["2", "3"]),
+    "nopreempt": st.just(""),
+    "preempt_delay": st.sampled_from(["0", "5"]),
+    "advert_int": st.sampled_from(["1", "1.5", "0.55"]),
+    "garp_lower_prio_repeat": st.sampled_from(["0", "2"]),
+    "garp_lower_prio_delay": st.sampled_from(["0", "4"]),
+    "lower_prio_no_advert": st.sampled_from(["", "false", "true"]),
+    "higher_prio_send_advert": st.sampled_from(["", "false"]),
+    "accept": st.just(""),
+    "no_accept": st.just(""),
+    "strict_mode": st.sampled_from(["", "off", "on"]),
+    "authentication": st.sampled_from(["PASS", "AH"]),
+})
+
+
+@SETTINGS
+@given(options=strict_options, global_strict=st.booleans(), ipv6=st.booleans())
+def test_any_strict_combination_parses_to_a_strict_consistent_instance(options, global_strict, ipv6):
+    body = ""
+    for key, value in options.items():
+        if key == "authentication":
+            body += " authentication {\n  auth_type %s\n  auth_pass secret12\n }\n" % value
+        else:
+            body += " %s %s\n" % (key, value)
+    vip = "fe80::10/64\n  2001:db8::10/64" if ipv6 else "198.51.100.10/24"
+    text = (STRICT if global_strict else "") + VI % (body, vip)
+    try:
+        cfg = config.parse_text(text, "t.conf")
+    except ConfigError as exc:
+        # Only vipd's documented refusal (VRRPv2 over IPv6 without strict mode) may stop such a config.
+        assert all("non-standard VRRPv2" in str(m) for m in exc.errors), exc.errors
+        return
+    inst = cfg.instances["VI_1"]
+    assert all("secret" not in str(m) for m in cfg.warnings)
+    if inst.strict_mode:
+        assert inst.auth_type is None and inst.preempt_delay == 0
+        assert (inst.state == "MASTER") == (inst.priority == 255) or "state" not in options
+        assert inst.garp_lower_prio_repeat == 0 and inst.garp_lower_prio_delay == 0
+        assert inst.lower_prio_no_advert is True and inst.higher_prio_send_advert is False
+        assert inst.accept is not None
+        if inst.version == 2 and inst.priority != 255:
+            assert inst.accept is False
+    if inst.version == 3:
+        assert inst.auth_type is None
+    if inst.state == "MASTER":
+        assert not inst.nopreempt and inst.preempt_delay == 0
+    # The rendered instance reads back the same (the strict fix-ups are stable).
+    again = config.parse_text((STRICT if inst.strict_mode and global_strict else "") + config.render_instance(inst), "r.conf")
+    assert again.instances["VI_1"].state == inst.state and again.instances["VI_1"].auth_type == inst.auth_type
