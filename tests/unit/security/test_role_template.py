@@ -360,6 +360,7 @@ def full_vars(tmp, backend="vipd"):
     if backend == "vipd":
         inst["garp_interval"] = 0.01
         inst["track_scripts"] = [{"name": "chk_web", "weight": 0}, "web_up"]
+    variables["vrrp_sync_groups"] = []  # weights apply (keepalived drops weighted tracking in a sync group)
     variables["vrrp_raw_config"] = ["vrrp_sync_group SG_RAW {", "    group {", "        VI_B", "    }", "}"]
     variables["vrrp_instances"].append({"name": "VI_B", "interface": "eth1", "virtual_router_id": 72,
                                         "virtual_ipaddresses": ["198.51.100.73/24"]})
@@ -378,8 +379,7 @@ def test_issue10_variables_render_and_parse_as_meant(tmp_path):
     assert inst.mcast_src_ip == "198.51.100.11" and inst.dont_track_primary and inst.accept is False
     assert inst.higher_prio_send_advert and inst.lower_prio_no_advert and inst.notify_priority_changes is False
     assert (inst.garp_lower_prio_delay, inst.garp_lower_prio_repeat, inst.garp_interval) == (2, 4, 0.01)
-    # VI_A is in sync group SG_1: keepalived (and vipd) ignore tracking weights there
-    assert inst.notify_master_rx_lower_pri == "/bin/true rx lower" and inst.track_files == [("tf_maint", 0)]
+    assert inst.notify_master_rx_lower_pri == "/bin/true rx lower" and inst.track_files == [("tf_maint", -5)]
     assert inst.garp_master_refresh_repeat == 2
     script = cfg.scripts["chk_web"]
     assert script.weight == -30 and script.weight_reverse
@@ -387,7 +387,7 @@ def test_issue10_variables_render_and_parse_as_meant(tmp_path):
     assert cfg.track_files["tf_maint"].init_file == 0 and cfg.track_files["tf_maint"].init_overwrite
     check = cfg.scripts["web_up"]
     assert check.weight == 10 and check.weight_reverse and check.rise == 2 and check.interval == 0.5
-    assert list(cfg.sync_groups) == ["SG_1", "SG_RAW"] and cfg.sync_groups["SG_RAW"].instances == ["VI_B"]
+    assert list(cfg.sync_groups) == ["SG_RAW"] and cfg.sync_groups["SG_RAW"].instances == ["VI_B"]
     assert [name for name, _w in inst.track_scripts] == ["chk_web", "web_up"]
 
 

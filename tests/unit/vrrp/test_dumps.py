@@ -187,7 +187,7 @@ vrrp_instance VI_6""").replace("    version 3\n", "    version 3\n    track_scri
     assert headers == ["------< Global definitions >------", "------< VRRP Topology >------", "------< VRRP Sync groups >------",
                        "------< VRRP Scripts >------"]
     for line in (" VRRP default protocol version = 2", " VRRP Script = chk", "   Command = '%s'" % os.path.realpath("/bin/true"), "   Weight = -10",
-                 "   Status = BAD", "   State = idle", "     VI_6, weight 0", "   Num member fault 0, num member init 0",
+                 "   Status = BAD", "   State = idle", "   Num member fault 0, num member init 0",
                  "   VRRP member instances :", "   Accept = enabled", "   Authentication type = SIMPLE_PASSWORD"):
         assert line in lines, line
     assert "s3cr3tpw" not in data and "Password" not in data
