@@ -133,6 +133,7 @@ async def run_script(argv: List[str], timeout: float, user: Optional[str] = None
         kwargs["user"] = user
         try:
             kwargs["group"] = group or pwd.getpwnam(user).pw_gid
+            kwargs["extra_groups"] = [kwargs["group"]]  # keepalived set_script_env(): setgroups(1, &gid), not root's groups
         except (KeyError, ValueError):
             return Result(False, "cannot start %s: unknown user %s" % (_shown(argv), inet.safe_repr(user)))
     path, refusal = exec_refusal(argv, user, group)
@@ -651,10 +652,12 @@ def _script_commands(cfg):
         if not s.script.startswith(BUILTIN_PREFIX):
             out.append((s.script, s.source, ("vrrp_script", s.name), s.user or g.script_user))
     for owner, kind in [(i, "vrrp_instance") for i in cfg.instances.values()] + [(sg, "vrrp_sync_group") for sg in cfg.sync_groups.values()]:
-        for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+        for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri"):
             cmd = getattr(owner, key, None)
             if cmd:
-                out.append((cmd, owner.source, (kind, owner.name, key), g.script_user))
+                # `notify_* SCRIPT USER [GROUP]` runs as USER (keepalived notify_script_init)
+                users = (getattr(owner, "notify_users", None) or {}).get(key) or [g.script_user]
+                out.append((cmd, owner.source, (kind, owner.name, key), users[0]))
     return out
 
 

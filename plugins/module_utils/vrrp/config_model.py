@@ -83,6 +83,13 @@ class GlobalDefs:
     enable_script_security: bool = False
     script_user: Optional[str] = None
     script_group: Optional[str] = None
+    # notify_fifo / vrrp_notify_fifo: [PATH] or [PATH, USER] or [PATH, USER, GROUP]; *_script: the command
+    notify_fifo: Optional[List[str]] = None
+    notify_fifo_script: Optional[str] = None
+    vrrp_notify_fifo: Optional[List[str]] = None
+    vrrp_notify_fifo_script: Optional[str] = None
+    vrrp_notify_priority_changes: bool = False
+    notify_users: Dict[str, List[str]] = field(default_factory=dict)  # the fifo scripts' USER [GROUP]
     # keepalived's global defaults for the per-instance garp_* keywords.
     vrrp_garp_master_delay: int = 5
     vrrp_garp_master_repeat: int = 5
@@ -147,6 +154,9 @@ class SyncGroup:
     notify_fault: Optional[str] = None
     notify_stop: Optional[str] = None
     notify: Optional[str] = None
+    # hook -> [USER] or [USER, GROUP] of a `notify_* SCRIPT USER [GROUP]` line (keepalived runs it so)
+    notify_users: Dict[str, List[str]] = field(default_factory=dict)
+    notify_priority_changes: Optional[bool] = None
     smtp_alert: Optional[bool] = None
     source: Tuple[str, int] = field(default=("", 0), compare=False)
 
@@ -177,6 +187,10 @@ class Instance:
     notify_fault: Optional[str] = None
     notify_stop: Optional[str] = None
     notify: Optional[str] = None
+    notify_master_rx_lower_pri: Optional[str] = None
+    notify_users: Dict[str, List[str]] = field(default_factory=dict)
+    # None: the sync group's, else global vrrp_notify_priority_changes (keepalived vrrp.c)
+    notify_priority_changes: Optional[bool] = None
     smtp_alert: Optional[bool] = None
     garp_master_delay: int = 5
     garp_master_repeat: int = 5

@@ -47,6 +47,8 @@ class Health:
         self.file_task: Optional[asyncio.Task] = None
         self.processes: Optional[track_process.ProcessScanner] = None
         self.notifier: Optional[notify.Notifier] = None
+        self.fifos: List[notify.Fifo] = []
+        self.default_user = (None, None)
         self.mailer: Optional[mailer.Mailer] = None
         self.group_states: Dict[str, str] = {}
         self._syncing = False
@@ -66,7 +68,9 @@ class Health:
     def configure(self, cfg) -> None:
         self.cfg = cfg
         g = cfg.global_defs
-        self.notifier.user, self.notifier.group = (g.script_user if g.script_user != "root" else None), g.script_group
+        self.default_user = notify.default_script_user(g)
+        self.notifier.user, self.notifier.group = self.default_user
+        self._configure_fifos(g)
         if self.mailer is not None:
             self.mailer.close()
         self.mailer = mailer.Mailer(self.loop, g.smtp_server, g.smtp_port, g.smtp_connect_timeout, g.notification_email_from,
@@ -80,7 +84,9 @@ class Health:
                 del self.runners[name]
         for name in sorted(wanted):
             if name not in self.runners and name in cfg.scripts:
-                runner = checks.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=g.script_user, group=g.script_group)
+                # keepalived's default script user (script_user, else keepalived_script if it exists, else root)
+                runner = checks.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=self.default_user[0] or "root",
+                                            group=self.default_user[1])
                 self.runners[name] = runner
                 runner.start(self.loop)
         for tf in cfg.track_files.values():
@@ -90,6 +96,23 @@ class Health:
             self.file_task = self.loop.create_task(self._poll_files())
         self.group_states = dict((name, self.group_states.get(name)) for name in cfg.sync_groups)
         self._configure_processes(cfg)
+
+    def _configure_fifos(self, g) -> None:
+        """notify_fifo and vrrp_notify_fifo (keepalived opens both; each gets every VRRP line)."""
+        wanted = []
+        for key in ("notify_fifo", "vrrp_notify_fifo"):
+            words = getattr(g, key, None)
+            if words:
+                script = getattr(g, key + "_script", None)
+                wanted.append(notify.Fifo(words[0], list(words[1:]), script,
+                                          notify.hook_user(g, key + "_script", self.default_user) if script else (None, None)))
+        if [f.key() for f in wanted] == [f.key() for f in self.fifos]:
+            return
+        for fifo in self.fifos:
+            fifo.close()
+        self.fifos = wanted
+        for fifo in self.fifos:
+            fifo.open(self.loop)
 
     def _configure_processes(self, cfg) -> None:
         """vrrp_track_process: one scanner for the processes some instance tracks; rebuilt when they change."""
@@ -127,6 +150,9 @@ class Health:
             self.links = None
         if self.notifier is not None:
             await self.notifier.drain(timeout)
+        for fifo in self.fifos:
+            fifo.close()
+        self.fifos = []
         if self.mailer is not None:
             self.mailer.close()
 
@@ -274,24 +300,57 @@ class Health:
     def _prio(runtime) -> int:
         return runtime.machine.effective_priority if runtime.machine else runtime.cfg.priority
 
+    def _fire(self, owner: str, owner_cfg, hook: str, command: str, extra=None) -> None:
+        user, group = notify.hook_user(owner_cfg, hook, self.default_user)
+        self.notifier.fire(owner, hook, command, extra, user=user, group=group)
+
+    def fifo_write(self, kind: str, name: str, state: str, priority: int) -> None:
+        if self.fifos:
+            line = notify.fifo_line(kind, name, state, priority)
+            for fifo in self.fifos:
+                fifo.write(line)
+
     def notify_instance(self, runtime, state: str) -> None:
+        """keepalived send_instance_notifies(): notify_<state>, then notify, then the fifo line (in order)."""
         if self.notifier is None:
             return
         specific = getattr(runtime.cfg, HOOKS.get(state, ""), None) if state in HOOKS else None
         if specific:
-            self.notifier.fire(runtime.name, HOOKS[state], specific)
+            self._fire(runtime.name, runtime.cfg, HOOKS[state], specific)
         if runtime.cfg.notify:
-            self.notifier.fire(runtime.name, "notify", runtime.cfg.notify, notify.generic_args("INSTANCE", runtime.name, state, self._prio(runtime)))
+            self._fire(runtime.name, runtime.cfg, "notify", runtime.cfg.notify,
+                       notify.generic_args("INSTANCE", runtime.name, state, self._prio(runtime)))
+        self.fifo_write("INSTANCE", runtime.name, state, self._prio(runtime))
+
+    def notify_rx_lower_pri(self, runtime) -> None:
+        """keepalived send_event_notify(): a master heard a lower priority (notify_master_rx_lower_pri, fifo)."""
+        command = getattr(runtime.cfg, "notify_master_rx_lower_pri", None)
+        if command and self.notifier is not None:
+            self._fire(runtime.name, runtime.cfg, "notify_master_rx_lower_pri", command)
+        self.fifo_write("INSTANCE", runtime.name, "MASTER_RX_LOWER_PRI", self._prio(runtime))
+
+    def notify_priority_change(self, runtime) -> None:
+        """keepalived send_instance_priority_notifies() when notify_priority_changes applies (fifo only)."""
+        enabled = getattr(runtime.cfg, "notify_priority_changes", None)
+        if enabled is None:
+            group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
+            enabled = getattr(group, "notify_priority_changes", None) if group is not None else None
+        if enabled is None:
+            enabled = bool(self.cfg and self.cfg.global_defs.vrrp_notify_priority_changes)
+        if enabled:
+            self.fifo_write("INSTANCE", runtime.name, "MASTER_PRIORITY" if runtime.state == S.MASTER else "BACKUP_PRIORITY",
+                            self._prio(runtime))
 
     def notify_group(self, group, state: str) -> None:
         LOG.info("sync group %s: %s", group.name, state)
         specific = getattr(group, HOOKS.get(state, ""), None) if state in HOOKS else None
         owner = "group " + group.name
         if specific:
-            self.notifier.fire(owner, HOOKS[state], specific)
+            self._fire(owner, group, HOOKS[state], specific)
         if group.notify:
             # keepalived send_group_notifies(): priority 0 for a group.
-            self.notifier.fire(owner, "notify", group.notify, notify.generic_args("GROUP", group.name, state, 0))
+            self._fire(owner, group, "notify", group.notify, notify.generic_args("GROUP", group.name, state, 0))
+        self.fifo_write("GROUP", group.name, state, 0)
 
     # ---- status --------------------------------------------------------------------------------------
 
@@ -314,7 +373,8 @@ class Health:
             "processes": self.processes.describe() if self.processes is not None else [],
             "groups": dict(self.group_states),
             "notify": {"runs": self.notifier.runs if self.notifier else 0, "coalesced": self.notifier.coalesced if self.notifier else 0,
-                       "running": len(self.notifier.running) if self.notifier else 0},
+                       "running": len(self.notifier.running) if self.notifier else 0,
+                       "fifos": [{"path": f.path, "open": f.fd is not None, "written": f.written, "dropped": f.dropped} for f in self.fifos]},
             "mail": self.mailer.counters() if self.mailer is not None else None,
         }
 
