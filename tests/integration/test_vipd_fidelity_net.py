@@ -227,3 +227,83 @@ def test_accept_mode_as_keepalived(net_lab, impl, mode):
         problems = stop_all([node])
         lab.run("server1", ["nft", "delete", "table", "ip", "keepalived"])
     assert not problems, problems
+
+
+VMAC_NAME, VMAC_MAC = "vrrp.51", "00:00:5e:00:01:33"  # the default name and RFC 5798 MAC of VRID 51
+
+
+def _vip_dev(lab, host):
+    """The interface holding the VIP on a host, or None."""
+    out = lab.run(host, ["ip", "-o", "-4", "addr", "show"]).stdout
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) > 3 and words[3].split("/")[0] == VIP:
+            return words[1]
+    return None
+
+
+def _vmac_link(lab, host):
+    out = lab.run(host, ["ip", "-d", "link", "show", VMAC_NAME]).stdout
+    return out if "macvlan mode private" in out else ""
+
+
+def _client_mac(lab):
+    out = lab.run("client1", ["ip", "neigh", "show", VIP]).stdout.split()
+    return out[out.index("lladdr") + 1] if "lladdr" in out else None
+
+
+@pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd"), ("vipd", "vipd")])
+def test_use_vmac_keeps_the_client_mac_across_failover(net_lab, high_impl, low_impl):
+    lab = net_lab
+    _reset(lab)
+    lab.run("client1", ["ip", "neigh", "flush", "dev", "eth0"])
+    # The servers know the client's MAC beforehand: otherwise the kernel of the master asks for it from eth0 with
+    # the VIP as sender address, and the client's entry for the VIP takes eth0's MAC (kernel behaviour, the same
+    # under keepalived; arp_announce 2 on the base interface avoids it in production).
+    for host in ("server1", "server2"):
+        lab.run(host, ["ping", "-n", "-c", "1", "-W", "1", lab.ip("client1")], check=True)
+    lab.run("client1", ["ip", "neigh", "del", VIP, "dev", "eth0"])
+    high = Node(lab, "server1", high_impl, _pair_conf(HIGH, instance_lines="    use_vmac\n"), tag="vmac")
+    low = Node(lab, "server2", low_impl, _pair_conf(LOW, instance_lines="    use_vmac\n"), tag="vmac")
+    try:
+        low.start()
+        high.start()
+        wait_until(lambda: high.state() == "MASTER" and low.state() == "BACKUP" and _vip_dev(lab, "server1") == VMAC_NAME,
+                   timeout=15, interval=0.05, what="election, VIP on the VMAC of %s" % high)
+        for host in ("server1", "server2"):
+            assert "link/ether %s" % VMAC_MAC in _vmac_link(lab, host), _vmac_link(lab, host)
+        assert _vip_dev(lab, "server2") is None
+        for node in (high, low):
+            if node.impl == "vipd":
+                sysctl = lab.run(node.host, ["sh", "-c", "cat /proc/sys/net/ipv4/conf/%s/arp_ignore "
+                                                         "/proc/sys/net/ipv4/conf/%s/accept_local /proc/sys/net/ipv4/conf/%s/rp_filter "
+                                                         "/proc/sys/net/ipv4/conf/eth0/arp_ignore /proc/sys/net/ipv4/conf/eth0/arp_filter"
+                                                         % (VMAC_NAME, VMAC_NAME, VMAC_NAME)]).stdout.split()
+                assert sysctl == ["1", "1", "0", "1", "1"], (node, sysctl)
+        wait_until(lambda: _ping(lab), timeout=5, interval=0.1, what="VIP answering")
+        assert _client_mac(lab) == VMAC_MAC
+
+        if high.impl == "vipd":  # a reload that changes nothing keeps the VMAC (same ifindex) and the VIP on it
+            before = _vmac_link(lab, "server1").split(":")[0]
+            os.kill(high.main_pid, 1)  # SIGHUP
+            time.sleep(0.5)
+            assert _vmac_link(lab, "server1").split(":")[0] == before and _vip_dev(lab, "server1") == VMAC_NAME
+
+        assert high.stop() == 0
+        wait_until(lambda: low.state() == "MASTER" and _vip_dev(lab, "server2") == VMAC_NAME, timeout=15, interval=0.05,
+                   what="takeover by %s" % low)
+        wait_until(lambda: _ping(lab), timeout=5, interval=0.1, what="VIP answering after failover")
+        assert _client_mac(lab) == VMAC_MAC  # the same MAC: the client's neighbour entry did not change
+        if high.impl == "vipd":
+            assert _vmac_link(lab, "server1") == "", "vipd left its VMAC behind"
+        assert low.stop() == 0
+        if low.impl == "vipd":
+            assert _vmac_link(lab, "server2") == ""
+    finally:
+        problems = stop_all([high, low])
+        for host in ("server1", "server2"):
+            lab.run(host, ["ip", "link", "del", VMAC_NAME])
+            lab.run(host, ["nft", "delete", "table", "ip", "keepalived"])
+            lab.run(host, ["sh", "-c", "echo 0 > /proc/sys/net/ipv4/conf/eth0/arp_ignore; "
+                                       "echo 0 > /proc/sys/net/ipv4/conf/eth0/arp_filter"])
+    assert not problems, problems

@@ -879,6 +879,11 @@ def _instance(ctx, node):
         elif k == "unicast_ttl":
             inst.unicast_ttl = bad(ctx.integer(child, 0, 255))
             ctx.__dict__.setdefault("ttl_lines", {})[name] = child
+        elif k == "use_vmac":
+            inst.use_vmac = _use_vmac(ctx, child)
+            ctx.__dict__.setdefault("vmac_lines", {})[name] = child
+        elif k == "vmac_xmit_base":
+            inst.vmac_xmit_base = ctx.flag(child)
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
         elif k in kw.VRRP_INSTANCE:
@@ -1160,6 +1165,40 @@ ROOT_HANDLERS = {
 }
 
 
+def _use_vmac(ctx, node):
+    """`use_vmac [NAME]` -> NAME, or "" for keepalived's default name (vrrp.VRID)."""
+    if not ctx.no_block(node):
+        return None
+    if len(node.args) > 1 or any(":" in word for word in node.values):
+        ctx.error(node, "use_vmac takes an interface name only: a MAC address for the VMAC is not implemented by vipd")
+        return None
+    if not node.args:
+        return ""
+    return ctx.ifname(node, node.values[0], "VMAC interface name")
+
+
+def _vmac_checks(ctx):
+    """keepalived's vrrp_complete_instance() checks of use_vmac, and what vipd does not implement."""
+    seen = {}
+    for name, line in sorted(getattr(ctx, "vmac_lines", {}).items()):
+        inst = ctx.config.instances.get(name)
+        if inst is None or inst.use_vmac is None:
+            continue
+        if inst.family == 6:
+            ctx.error(line, "use_vmac on an IPv6 instance is not implemented by vipd (its link-local address on the "
+                            "VMAC): use the role's keepalived back end")
+        if inst.unicast_peers and not inst.vmac_xmit_base:
+            ctx.warning(line, "unicast with use_vmac requires vmac_xmit_base - setting (as keepalived)")
+            inst.vmac_xmit_base = True
+        if inst.use_vmac:
+            if inst.use_vmac == inst.interface:
+                ctx.error(line, "use_vmac name %s is the instance interface" % ctx.show(line, inst.use_vmac, True))
+            elif inst.use_vmac in seen:
+                ctx.error(line, "VRRP instance %s is already using %s" % (ctx.show(line, seen[inst.use_vmac], True),
+                                                                        ctx.show(line, inst.use_vmac, True)))
+            seen[inst.use_vmac] = name
+
+
 def _unicast_ttl_checks(ctx):
     """keepalived 2.2.7 resets unicast_ttl without unicast peers to 0, and then sends its multicast adverts with
     TTL 0 (vrrp_complete_instance(), vrrp_build_ip4()): every peer would drop them. Refused instead."""
@@ -1318,6 +1357,7 @@ def _parse_tokens(tokens, src, whole=False):
             ctx.error(node, "unknown keyword %s" % ctx.show(node, k))
     _cross_checks(ctx)
     _unicast_ttl_checks(ctx)
+    _vmac_checks(ctx)
     _sync_group_weights(ctx)
     if whole:
         # A whole configuration only: modules parse fragments whose global_defs live in another file.
@@ -1460,6 +1500,10 @@ def render_instance(instance):
         out.append("    accept" if i.accept else "    no_accept")
     if i.unicast_ttl is not None:
         out.append("    unicast_ttl %d" % i.unicast_ttl)
+    if i.use_vmac is not None:
+        out.append(("    use_vmac %s" % _cmd(i.use_vmac, "use_vmac")) if i.use_vmac else "    use_vmac")
+    if i.vmac_xmit_base:
+        out.append("    vmac_xmit_base")
     for key, (_handler, render) in sorted(INSTANCE_KEYWORDS.items()):
         if render is not None:
             out.extend("    " + line for line in (render(i) or []))

@@ -45,7 +45,7 @@ child_wait_time
 """.split())
 
 VRRP_INSTANCE = frozenset("""
-use_vmac use_vmac_addr vmac_xmit_base use_ipvlan unicast_fault_no_peer check_unicast_src
+use_vmac_addr use_ipvlan unicast_fault_no_peer check_unicast_src
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip
 promote_secondaries linkbeat_use_polling skip_check_adv_addr
 debug notify_deleted lvs_sync_daemon_interface
@@ -99,7 +99,7 @@ garp_lower_prio_delay garp_lower_prio_repeat lower_prio_no_advert higher_prio_se
 v3_checksum native_ipv6 dont_track_primary accept no_accept
 vrrp_startup_delay vrrp_mcast_group4 vrrp_mcast_group6 max_auto_priority min_auto_priority_delay vrrp_priority
 vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime unicast_ttl
-virtual_routes virtual_rules static_ipaddress static_routes static_rules
+virtual_routes virtual_rules static_ipaddress static_routes static_rules use_vmac vmac_xmit_base
 """.split())
 
 KNOWN = IMPLEMENTED.union(*UNIMPLEMENTED.values())

@@ -207,6 +207,8 @@ class Instance:
     dont_track_primary: bool = False
     accept: Optional[bool] = None
     unicast_ttl: Optional[int] = None  # TTL / hop limit of unicast adverts (keepalived: 255 when unset)
+    use_vmac: Optional[str] = None  # None: no VMAC; "": keepalived's default name (vrrp.VRID); else the name
+    vmac_xmit_base: bool = False
     # keepalived's strict_mode (default: global vrrp_strict): RFC-strict VRRP, see config.py _strict_checks().
     strict_mode: bool = False
     # Values set by registered extension keywords (see config.register_instance_keyword).

@@ -34,6 +34,7 @@ from . import netio
 from . import packet
 from . import procprio
 from . import routes
+from . import vmac as vmac_mod
 
 LOG = logging.getLogger("vipd")
 RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
@@ -76,6 +77,7 @@ class InstanceRuntime:
         self.vips_held: List[str] = []
         self.routes_held: Tuple[list, list] = ([], [])  # virtual_routes / virtual_rules installed as master
         self.fw_blocked: List[str] = []  # VIPs in the accept-mode drop set (no_accept master)
+        self.vmac: Optional[str] = None  # use_vmac: the macvlan holding the VIPs (see setup_vmac)
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
                          "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
@@ -101,7 +103,25 @@ class InstanceRuntime:
         return list(self.cfg.vips) + list(self.cfg.excluded_vips)
 
     def vip_dev(self, spec) -> str:
-        return spec.dev or self.ifname
+        return spec.dev or self.vmac or self.ifname
+
+    def setup_vmac(self, taken=()) -> None:
+        """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts."""
+        name = getattr(self.cfg, "use_vmac", None)
+        if name is None:
+            return
+        self.vmac = name or vmac_mod.default_name(self.cfg.vrid, taken)
+        try:
+            self.daemon.vmacs.ensure(self.cfg.interface, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family))
+            LOG.info("%s: VMAC %s (%s) on %s", self.name, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family), self.cfg.interface)
+        except vmac_mod.VmacError as exc:
+            LOG.error("%s: %s", self.name, exc)
+            self.fault_causes["vmac"] = str(exc)
+            return
+        # As keepalived, the VRRP socket is on the VMAC (a multicast frame whose source is a local macvlan's MAC,
+        # the peer's adverts, is delivered to that macvlan only), or on the base interface with vmac_xmit_base.
+        if not getattr(self.cfg, "vmac_xmit_base", False):
+            self.ifname = self.vmac
 
     def advertised_addresses(self) -> Tuple[str, ...]:
         # Excluded VIPs are held but never advertised; a v2/v4 advert carries IPv4 addresses only.
@@ -126,7 +146,7 @@ class InstanceRuntime:
         self.src_ip = self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
         if not self.src_ip:
             try:
-                self.src_ip = netio.primary_address(self.ifname, self.family, exclude=[str(i) for i in vip_ips])
+                self.src_ip = netio.primary_address(self.cfg.interface, self.family, exclude=[str(i) for i in vip_ips])
             except Exception as exc:  # interface gone: the instance goes to FAULT below
                 LOG.error("%s: cannot read addresses of %s: %s", self.name, self.ifname, exc)
         # machine.start() puts every non-owner in BACKUP (keepalived); start_state only tunes preempt as `state MASTER` does.
@@ -139,7 +159,10 @@ class InstanceRuntime:
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
         self.execute(self.machine.set_priority(now, ev.priority))
-        if not channel_ok or not self.src_ip:
+        if "vmac" in self.fault_causes:
+            self.execute(self.machine.start(now))
+            self.fault(self.fault_causes["vmac"])
+        elif not channel_ok or not self.src_ip:
             self.execute(self.machine.start(now))
             self.fault_causes["socket"] = "no usable socket or source address on %s" % self.ifname
             self.fault(self.fault_causes["socket"])
@@ -613,6 +636,7 @@ class Daemon:
         self.server = None
         self.health = health.Health(self)
         self.firewall = firewall.AcceptFirewall()
+        self.vmacs = vmac_mod.VmacManager()
         self.startup_until = 0.0  # loop time until which vrrp_startup_delay holds backups' timers
         self.priority = None  # procprio.ProcessPriority once the configuration is read
         self.started = _wall()
@@ -727,8 +751,18 @@ class Daemon:
 
     # ---- start / reload / stop -----------------------------------------------------------------------
 
+    def sync_vmacs(self) -> None:
+        """Delete the VMACs no instance uses any more (reload, exit), as keepalived."""
+        wanted = set(r.vmac for r in list(self.instances.values()) + self.retiring if r.vmac)
+        self.vmacs.release_unused(wanted)
+
     def start_instances(self, cfg, names) -> None:
         runtimes = [InstanceRuntime(self, cfg.instances[name]) for name in names]
+        taken = [r.vmac for r in self.instances.values() if r.vmac] + [i.use_vmac for i in cfg.instances.values() if i.use_vmac]
+        for runtime in runtimes:
+            runtime.setup_vmac(taken)
+            if runtime.vmac:
+                taken.append(runtime.vmac)
         self.ensure_channels(runtimes)
         now = self.now()
         for runtime in runtimes:
@@ -794,6 +828,7 @@ class Daemon:
         # Keep the file's order for status output.
         self.instances = dict((n, self.instances[n]) for n in new.instances if n in self.instances)
         self.close_unused_channels()
+        self.sync_vmacs()
         self.reloads["ok"] += 1
         LOG.info("reload: %d kept, %d updated in place, %d restarted, %d added, %d removed", len(kept), len(updated), len(changed),
                  len(added), len(removed))
@@ -974,6 +1009,7 @@ class Daemon:
             self.channels = {}
             await self.health.close(timeout=5.0)
             self.set_static(self.cfg, None)
+            self.vmacs.release_all()
             try:
                 self.firewall.teardown()
             except firewall.FirewallError as exc:

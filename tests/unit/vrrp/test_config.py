@@ -131,7 +131,6 @@ def test_known_unimplemented_keywords_are_warnings(monkeypatch):
         "unimplemented.conf:5: warning: keyword 'lvs_sync_daemon' is not implemented by vipd and is ignored",
         "unimplemented.conf:10: warning: keyword 'virtual_server' is not implemented by vipd and is ignored",
         "unimplemented.conf:20: warning: nopreempt has no effect with priority 255; ignored (as keepalived)",
-        "unimplemented.conf:21: warning: keyword 'use_vmac' is not implemented by vipd and is ignored",
         "unimplemented.conf:22: warning: keyword 'debug' is not implemented by vipd and is ignored",
         "unimplemented.conf:23: warning: VRRPv2 advert_int 1.4 must be whole seconds; rounded to 1 (as keepalived)",
         "unimplemented.conf:26: warning: auth_pass is longer than 8 characters; only its first 8 are used (as keepalived)",

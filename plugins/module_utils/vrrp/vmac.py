@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""use_vmac as keepalived 2.2.7 does it (vrrp_vmac.c, vrrp_if_config.c), for IPv4 instances.
+
+A macvlan in private mode on the instance interface, named `vrrp.VRID` unless named in the config, carrying
+the RFC 5798 virtual MAC 00:00:5e:00:01:VRID; it is up, without IPv6 (no link-local address of its own),
+with keepalived's sysctls: on the macvlan arp_ignore=1, accept_local=1, rp_filter=0,
+promote_secondaries=1; on the base interface arp_ignore=1 and arp_filter=1 (their old values come back
+when the last macvlan on it goes). Only the namespace vipd runs in is touched.
+
+vipd receives adverts on the base interface (the group is joined there, so no IGMP report ever leaves
+with the virtual MAC, which keepalived achieves with nftables rules) and sends them from the macvlan, or
+from the base interface with `vmac_xmit_base`.
+"""
+from __future__ import absolute_import, division, print_function
+from __future__ import annotations
+
+__metaclass__ = type
+
+import os
+import socket
+
+from .. import addresses
+
+RTM_NEWLINK, RTM_DELLINK = 16, 17
+MACVLAN_MODE_PRIVATE = 1
+IN6_ADDR_GEN_MODE_NONE = 1
+IFF_UP = 1
+SYSCTL_ROOT = "/proc/sys/net"
+VMAC_SYSCTLS = (("ipv4", "arp_ignore", 1), ("ipv4", "accept_local", 1), ("ipv4", "rp_filter", 0),
+                ("ipv4", "promote_secondaries", 1), ("ipv6", "disable_ipv6", 1))
+BASE_SYSCTLS = (("ipv4", "arp_ignore", 1), ("ipv4", "arp_filter", 1))
+
+
+class VmacError(Exception):
+    """The macvlan could not be created or set up; the message names it."""
+
+
+def vmac_mac(vrid, family=4):
+    """RFC 5798 virtual router MAC: 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID)."""
+    return "00:00:5e:00:%02x:%02x" % (1 if family == 4 else 2, int(vrid))
+
+
+def default_name(vrid, taken=()):
+    """keepalived's name: vrrp.VRID, then vrrp1.VRID, vrrp2.VRID... when another instance has it."""
+    name = "vrrp.%d" % vrid
+    num = 0
+    while name in taken:
+        num += 1
+        name = "vrrp%d.%d" % (num, vrid)
+    return name
+
+
+def _link(name):
+    try:
+        index = socket.if_nametoindex(name)
+    except OSError:
+        return None
+    try:
+        return addresses._get_link(index)  # pylint: disable=protected-access
+    except (addresses.AddressError, addresses.NetlinkError, OSError) as exc:
+        raise VmacError("cannot read interface %s: %s" % (name, exc))
+
+
+def _kind(msg):
+    info = msg.get_attr("IFLA_LINKINFO")
+    return info.get_attr("IFLA_INFO_KIND") if info is not None else None
+
+
+def _talk(msg, kind, flags, what):
+    try:
+        with addresses._Rtnl() as rtnl:  # pylint: disable=protected-access
+            rtnl.request(msg, kind, flags)
+    except addresses.NetlinkError as exc:
+        raise VmacError("cannot %s: %s" % (what, getattr(exc, "args", [exc])[-1]))
+    except (addresses.AddressError, OSError) as exc:
+        raise VmacError("cannot %s: %s" % (what, exc))
+
+
+def read_sysctl(family_dir, ifname, key, root=SYSCTL_ROOT):
+    try:
+        with open(os.path.join(root, family_dir, "conf", ifname, key)) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def write_sysctl(family_dir, ifname, key, value, root=SYSCTL_ROOT):
+    path = os.path.join(root, family_dir, "conf", ifname, key)
+    try:
+        with open(path, "w") as handle:
+            handle.write("%d\n" % value)
+    except OSError as exc:
+        raise VmacError("cannot set %s: %s" % (path, exc))
+
+
+class VmacManager:
+    """The macvlans this vipd created, and the base interface sysctls it changed (to put back)."""
+
+    def __init__(self, root=SYSCTL_ROOT):
+        self.root = root
+        self.created = {}  # name -> base
+        self.base_saved = {}  # base -> {key: old value}
+
+    def ensure(self, base, name, mac):
+        """Create (or keep, or repair) the macvlan `name` on `base` with `mac`; set keepalived's sysctls."""
+        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+        try:
+            base_index = socket.if_nametoindex(base)
+        except OSError:
+            raise VmacError("interface %s for VMAC %s does not exist" % (base, name))
+        current = _link(name)
+        if current is not None:
+            if _kind(current) != "macvlan":
+                raise VmacError("VMAC %s conflicts with an existing interface that is not a macvlan" % name)
+            same = (current.get_attr("IFLA_LINK") == base_index and str(current.get_attr("IFLA_ADDRESS")).lower() == mac)
+            if not same:
+                self._delete(name)
+                current = None
+        if current is None:
+            msg = ifinfmsg()
+            msg["family"] = socket.AF_UNSPEC
+            msg["attrs"] = [["IFLA_IFNAME", name], ["IFLA_LINK", base_index], ["IFLA_ADDRESS", mac],
+                            ["IFLA_LINKINFO", {"attrs": [["IFLA_INFO_KIND", "macvlan"],
+                                                         ["IFLA_INFO_DATA", {"attrs": [["IFLA_MACVLAN_MODE", MACVLAN_MODE_PRIVATE]]}]]}]]
+            _talk(msg, RTM_NEWLINK, addresses.NLM_F_CREATE | addresses.NLM_F_EXCL, "create VMAC %s on %s" % (name, base))
+        self.created[name] = base
+        # no link-local address of its own (RFC 5798 7.4), then up, as keepalived
+        msg = ifinfmsg()
+        msg["family"] = socket.AF_UNSPEC
+        msg["index"] = socket.if_nametoindex(name)
+        msg["flags"] = IFF_UP
+        msg["change"] = IFF_UP
+        msg["attrs"] = [["IFLA_AF_SPEC", {"attrs": [["AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE", IN6_ADDR_GEN_MODE_NONE]]}]]}]]
+        _talk(msg, RTM_NEWLINK, 0, "bring VMAC %s up" % name)
+        for family_dir, key, value in VMAC_SYSCTLS:
+            write_sysctl(family_dir, name, key, value, self.root)
+        if base not in self.base_saved:
+            saved = {}
+            for family_dir, key, value in BASE_SYSCTLS:
+                old = read_sysctl(family_dir, base, key, self.root)
+                if old is not None and old != value:
+                    saved[(family_dir, key)] = old
+                write_sysctl(family_dir, base, key, value, self.root)
+            self.base_saved[base] = saved
+        return name
+
+    def _delete(self, name):
+        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+        msg = ifinfmsg()
+        msg["family"] = socket.AF_UNSPEC
+        try:
+            msg["index"] = socket.if_nametoindex(name)
+        except OSError:
+            return False
+        _talk(msg, RTM_DELLINK, 0, "delete VMAC %s" % name)
+        return True
+
+    def release(self, name):
+        """Delete a macvlan this vipd created; the last one on a base puts its sysctls back."""
+        base = self.created.pop(name, None)
+        if base is None:
+            return False
+        deleted = self._delete(name)
+        if base not in self.created.values():
+            for (family_dir, key), old in self.base_saved.pop(base, {}).items():
+                try:
+                    write_sysctl(family_dir, base, key, old, self.root)
+                except VmacError:
+                    pass  # the base interface went away
+        return deleted
+
+    def release_unused(self, wanted):
+        for name in [n for n in self.created if n not in wanted]:
+            self.release(name)
+
+    def release_all(self):
+        self.release_unused(())
