@@ -1194,8 +1194,8 @@ def _vmac_checks(ctx):
             if inst.use_vmac == inst.interface:
                 ctx.error(line, "use_vmac name %s is the instance interface" % ctx.show(line, inst.use_vmac, True))
             elif inst.use_vmac in seen:
-                ctx.error(line, "VRRP instance %s is already using %s" % (ctx.show(line, seen[inst.use_vmac], True),
-                                                                        ctx.show(line, inst.use_vmac, True)))
+                other = ctx.show(line, seen[inst.use_vmac], True)
+                ctx.error(line, "VRRP instance %s is already using %s" % (other, ctx.show(line, inst.use_vmac, True)))
             seen[inst.use_vmac] = name
 
 
