@@ -277,14 +277,21 @@ class Soak:
             lab.down()
 
 
+def _cell(fmt: str, key: str, kind: str):
+    """A table cell: r[key][kind] formatted, "-" when that fault never ran."""
+    def cell(r):
+        return fmt % r[key][kind] if r["faults"][kind] else "-"
+    return cell
+
+
 def table(results: List[dict]) -> str:
     rows = [("run time (s)", lambda r: "%.0f" % r["seconds"])]
-    rows += [("faults: %s" % k, (lambda k: lambda r: "%d" % r["faults"][k])(k)) for k in KINDS]
+    rows += [("faults: %s" % k, _cell("%d", "faults", k)) for k in KINDS]
     rows += [("failovers (sole-owner changes)", lambda r: "%d" % r["failovers"])]
-    rows += [("longest client gap: %s (s)" % k, (lambda k: lambda r: "%.2f" % r["gaps"][k] if r["faults"][k] else "-")(k)) for k in KINDS]
+    rows += [("longest client gap: %s (s)" % k, _cell("%.2f", "gaps", k)) for k in KINDS]
     rows += [("two owners outside partitions (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["two_owner_s"], r["two_owner_longest"])),
              ("... and outside loss (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["two_owner_quiet_s"], r["two_owner_quiet_longest"]))]
-    rows += [("two owners during %s (VIP-s)" % k, (lambda k: lambda r: "%.2f" % r["two_owner_by_kind"][k])(k)) for k in KINDS if k != "partition"]
+    rows += [("two owners during %s (VIP-s)" % k, _cell("%.2f", "two_owner_by_kind", k)) for k in KINDS if k != "partition"]
     rows += [("no owner (VIP-s, longest)", lambda r: "%.2f, %.2f" % (r["no_owner_s"], r["no_owner_longest"])),
              ("daemon crashes", lambda r: "%d" % r["crashes"]),
              ("lost or half-written config", lambda r: "%d" % r["lost_config"]),
