@@ -140,13 +140,15 @@ class InstanceRuntime:
 
     # ---- lifecycle -----------------------------------------------------------------------------------
 
-    def start(self, now: float, channel_ok: bool) -> None:
+    def start(self, now: float, channel_ok: bool, snapshot: Optional[netio.AddressSnapshot] = None) -> None:
+        # snapshot: the addresses as they were before this batch of starts, read once by start_instances() (a dump
+        # per instance made starting N instances quadratic, issue 11); None asks the kernel here.
         vip_ips = [ipaddress.ip_interface(s.cidr).ip for s in self.all_vip_specs()]
-        self.stale_vips = [s.cidr for s in self.all_vip_specs() if netio.vip_present(self.vip_dev(s), s.cidr)]
+        self.stale_vips = [s.cidr for s in self.all_vip_specs() if netio.vip_present(self.vip_dev(s), s.cidr, snapshot)]
         self.src_ip = self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
         if not self.src_ip:
             try:
-                self.src_ip = netio.primary_address(self.cfg.interface, self.family, exclude=[str(i) for i in vip_ips])
+                self.src_ip = netio.primary_address(self.cfg.interface, self.family, exclude=[str(i) for i in vip_ips], snapshot=snapshot)
             except Exception as exc:  # interface gone: the instance goes to FAULT below
                 LOG.error("%s: cannot read addresses of %s: %s", self.name, self.ifname, exc)
         # machine.start() puts every non-owner in BACKUP (keepalived); start_state only tunes preempt as `state MASTER` does.
@@ -637,6 +639,7 @@ class Daemon:
         self.health = health.Health(self)
         self.firewall = firewall.AcceptFirewall()
         self.vmacs = vmac_mod.VmacManager()
+        self.route_monitor = None  # routes.Monitor: deletions of tracked routes and rules
         self.startup_until = 0.0  # loop time until which vrrp_startup_delay holds backups' timers
         self.priority = None  # procprio.ProcessPriority once the configuration is read
         self.started = _wall()
@@ -765,9 +768,10 @@ class Daemon:
                 taken.append(runtime.vmac)
         self.ensure_channels(runtimes)
         now = self.now()
+        snapshot = netio.address_snapshot() if runtimes else None  # one dump for the whole batch (issue 11)
         for runtime in runtimes:
             self.instances[runtime.name] = runtime
-            runtime.start(now, (runtime.ifname, runtime.family) in self.channels)
+            runtime.start(now, (runtime.ifname, runtime.family) in self.channels, snapshot)
 
     def reload(self) -> dict:
         """Parse the file again; keep unchanged instances untouched, restart changed, resign removed."""
@@ -874,6 +878,38 @@ class Daemon:
             return
         if all(r.state == machine.State.STOPPED for r in self.instances.values()) and not self.retiring:
             self._finish()
+
+    def open_route_monitor(self) -> None:
+        try:
+            self.route_monitor = routes.Monitor()
+        except OSError as exc:
+            LOG.error("cannot watch routes and rules: %s", exc)
+            return
+        self.loop.add_reader(self.route_monitor.fileno(), self.on_route_events)
+
+    def on_route_events(self) -> None:
+        """keepalived's netlink_route_filter() / netlink_rule_filter(): someone deleted a tracked route or rule
+        (not no_track; routes need `dev`). A master holding it as a virtual one goes BACKUP; a static one is
+        put back."""
+        events = self.route_monitor.read() if self.route_monitor is not None else []
+        if not events or self.stopping:
+            return
+        for kind, key in events:
+            index = 0 if kind == "route" else 1
+            for runtime in list(self.instances.values()):
+                hit = [s for s in runtime.routes_held[index] if routes.matches(kind, key, s)]
+                if not hit or runtime.machine is None:
+                    continue
+                held = list(runtime.routes_held)
+                held[index] = [s for s in held[index] if s not in hit]
+                runtime.routes_held = (held[0], held[1])
+                LOG.warning("%s: tracked virtual %s %s deleted; leaving MASTER (as keepalived)", runtime.name, kind, hit[0].render())
+                runtime.execute(runtime.machine.sync_backup(self.now(), "virtual %s %s deleted" % (kind, hit[0].render())))
+            for spec in config_routes.routes_of(self.cfg, "static_routes" if index == 0 else "static_rules"):
+                if routes.matches(kind, key, spec):
+                    LOG.info("Restoring deleted static %s %s", kind, spec.render())
+                    routes.apply([spec] if index == 0 else [], [spec] if index == 1 else [], True,
+                                 lambda m: LOG.error("static: %s", m))
 
     def set_static(self, old, new) -> None:
         """static_ipaddress / static_routes / static_rules, as keepalived's vrrp daemon: at start leftovers are
@@ -983,6 +1019,7 @@ class Daemon:
         self.health.open(self.loop)
         self.health.configure(self.cfg)
         self.set_static(None, self.cfg)
+        self.open_route_monitor()
         self.priority = procprio.ProcessPriority(self.cfg.global_defs, LOG.warning)
         self.priority.apply()
         delay = float(getattr(self.cfg.global_defs, "vrrp_startup_delay", 0.0) or 0.0)
@@ -1008,6 +1045,10 @@ class Daemon:
                 channel.close()
             self.channels = {}
             await self.health.close(timeout=5.0)
+            if self.route_monitor is not None:
+                self.loop.remove_reader(self.route_monitor.fileno())
+                self.route_monitor.close()
+                self.route_monitor = None
             self.set_static(self.cfg, None)
             self.vmacs.release_all()
             try:

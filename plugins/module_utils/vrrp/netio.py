@@ -17,7 +17,7 @@ import ipaddress
 import socket
 import struct
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import addresses
 from .. import announce
@@ -231,13 +231,44 @@ def scope_value(scope) -> Optional[int]:
     return SCOPES[text]
 
 
-def primary_address(ifname: str, family: int = 4, exclude=()) -> Optional[str]:
+class AddressSnapshot:
+    """Every address of the namespace from ONE netlink dump, by interface, for a batch of instance starts.
+
+    Scale (issue 11): each instance's start used to dump all addresses twice (stale VIPs, source address), and
+    the dump grows with every VIP the instances before it added: 200 instances took 400 dumps of up to 200
+    addresses, quadratic. A start batch now reads one snapshot taken before any of its instances adds a VIP.
+    """
+
+    def __init__(self, addrs=None):
+        self.by_ifname: Dict[str, list] = {}
+        for a in (_netlink(addresses.list_addresses) if addrs is None else addrs):
+            self.by_ifname.setdefault(a.ifname, []).append(a)
+
+    def of(self, ifname: str, family: int) -> list:
+        return [a for a in self.by_ifname.get(ifname, ()) if a.family == family]
+
+
+def address_snapshot() -> Optional[AddressSnapshot]:
+    """One dump for a batch of starts; None when it fails (the callers then ask per interface as before)."""
+    try:
+        return AddressSnapshot()
+    except addresses.AddressError:
+        return None
+
+
+def _addresses_of(ifname: str, family: int, snapshot: Optional[AddressSnapshot]) -> list:
+    if snapshot is not None:
+        return snapshot.of(ifname, family)
+    return _netlink(addresses.list_addresses, ifname, family=family)
+
+
+def primary_address(ifname: str, family: int = 4, exclude=(), snapshot: Optional[AddressSnapshot] = None) -> Optional[str]:
     """The address adverts are sent from: IPv4 the first primary address, IPv6 the link-local one.
 
     Addresses in ``exclude`` (our VIPs) never count: a VIP in another subnet is a kernel 'primary' too.
     """
     excluded = set(str(ipaddress.ip_address(str(a).split("/", 1)[0])) for a in exclude)
-    candidates = [a for a in _netlink(addresses.list_addresses, ifname, family=family) if a.address not in excluded]
+    candidates = [a for a in _addresses_of(ifname, family, snapshot) if a.address not in excluded]
     if family == 6:
         for a in candidates:
             if ipaddress.ip_address(a.address).is_link_local:
@@ -249,10 +280,10 @@ def primary_address(ifname: str, family: int = 4, exclude=()) -> Optional[str]:
     return candidates[0].address if candidates else None
 
 
-def vip_present(ifname: str, cidr: str) -> bool:
+def vip_present(ifname: str, cidr: str, snapshot: Optional[AddressSnapshot] = None) -> bool:
     _norm, ip, family = normalize_cidr(cidr)
     try:
-        return any(a.address == ip for a in _netlink(addresses.list_addresses, ifname, family=family))
+        return any(a.address == ip for a in _addresses_of(ifname, family, snapshot))
     except addresses.AddressError:
         return False
 
