@@ -307,3 +307,39 @@ def test_use_vmac_keeps_the_client_mac_across_failover(net_lab, high_impl, low_i
             lab.run(host, ["sh", "-c", "echo 0 > /proc/sys/net/ipv4/conf/eth0/arp_ignore; "
                                        "echo 0 > /proc/sys/net/ipv4/conf/eth0/arp_filter"])
     assert not problems, problems
+
+
+def test_tracked_routes_as_keepalived(net_lab):
+    """A tracked virtual route (with dev, without no_track) deleted by someone else sends the master to BACKUP;
+    a deleted tracked static route or rule is put back; no_track ones are left alone (keepalived 2.2.7)."""
+    lab = net_lab
+    _reset(lab)
+    extra = ("    virtual_routes {\n        203.0.113.0/25 via %s dev eth0 metric 17\n"
+             "        203.0.113.128/25 via %s dev eth0 no_track\n    }\n" % (lab.ip("client1"), lab.ip("client1")))
+    conf = STATIC + _pair_conf(HIGH, instance_lines=extra)
+    node = Node(lab, "server1", "vipd", conf, tag="track")
+    try:
+        node.start()
+        wait_until(node.is_master, timeout=15, interval=0.05, what="%s master" % node)
+        wait_until(lambda: "203.0.113.0/25" in _routes(lab, "server1"), timeout=5, interval=0.05, what="virtual route")
+        # static: deleted by hand, put back
+        lab.run("server1", ["ip", "route", "del", "203.0.113.240/29", "table", "101"], check=True)
+        lab.run("server1", ["ip", "rule", "del", "pref", "101"], check=True)
+        wait_until(lambda: _has_static(lab, "server1"), timeout=5, interval=0.05, what="static route and rule restored")
+        # an untracked virtual route deleted: nothing happens
+        lab.run("server1", ["ip", "route", "del", "203.0.113.128/25"], check=True)
+        time.sleep(0.5)
+        assert node.state() == "MASTER"
+        # a tracked one deleted: the master leaves (BACKUP, VIP removed), then takes over again, alone on the link
+        since = len(node.log_text())
+        lab.run("server1", ["ip", "route", "del", "203.0.113.0/25"], check=True)
+        wait_until(lambda: "tracked virtual route 203.0.113.0/25" in node.log_text()[since:], timeout=5, interval=0.05,
+                   what="leaving MASTER on the deleted route")
+        wait_until(lambda: "MASTER -> BACKUP" in node.log_text()[since:], timeout=5, interval=0.05, what="MASTER -> BACKUP")
+        wait_until(lambda: node.is_master() and "203.0.113.0/25" in _routes(lab, "server1"), timeout=15, interval=0.05,
+                   what="master again with its routes")
+        assert node.stop() == 0
+        assert not _has_static(lab, "server1") and "203.0.113.0/25" not in _routes(lab, "server1")
+    finally:
+        problems = stop_all([node])
+    assert not problems, problems

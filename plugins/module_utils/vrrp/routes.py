@@ -15,6 +15,7 @@ __metaclass__ = type
 import errno
 import ipaddress
 import socket
+import struct
 
 from .. import addresses
 from .config_routes import FR_ACT_GOTO, FR_ACT_TO_TBL, ROUTE_TYPES
@@ -196,3 +197,110 @@ def static_ipaddress(specs, add=True, log=None):
             if log is not None:
                 log(message)
     return errors
+
+
+# ---------------------------------------------------------------- tracking (keepalived netlink_route_filter())
+
+RTMGRP_IPV4_ROUTE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_ROUTE = 0x40, 0x80, 0x400
+RTNLGRP_IPV6_RULE = 19
+_HEADER = struct.Struct("=IHHII")
+
+
+def route_key(family, dst, table, metric=None):
+    """What identifies a route for tracking: family, destination network, table, metric (None: any)."""
+    return (family, str(ipaddress.ip_network(dst, strict=False)), int(table), metric)
+
+
+def spec_route_key(spec):
+    return route_key(spec.family, spec.dst, spec.table, spec.metric)
+
+
+def rule_key(family, priority, table, src, dst):
+    return (family, int(priority), int(table), src, dst)
+
+
+def spec_rule_key(spec):
+    return rule_key(spec.family, spec.priority, spec.table if spec.action == FR_ACT_TO_TBL else 0, spec.from_, spec.to)
+
+
+def decode_deletions(data):
+    """Route and rule deletions with protocol keepalived (18) in a buffer of rtnetlink notifications:
+    [("route", key) | ("rule", key)]. Anything else, or malformed, is skipped."""
+    from pyroute2.netlink.rtnl.fibmsg import fibmsg
+    from pyroute2.netlink.rtnl.rtmsg import rtmsg
+    out = []
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        length, kind = _HEADER.unpack_from(data, offset)[:2]
+        if length < _HEADER.size or offset + length > len(data):
+            break
+        chunk = data[offset:offset + length]
+        offset += (length + 3) & ~3
+        try:
+            if kind == RTM_DELROUTE:
+                msg = rtmsg(chunk)
+                msg.decode()
+                if msg["proto"] != 18 or msg["family"] not in (socket.AF_INET, socket.AF_INET6):
+                    continue
+                family = 4 if msg["family"] == socket.AF_INET else 6
+                dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == 4 else "::")
+                table = msg.get_attr("RTA_TABLE") or msg["table"]
+                out.append(("route", route_key(family, "%s/%d" % (dst, msg["dst_len"]), table, msg.get_attr("RTA_PRIORITY"))))
+            elif kind == RTM_DELRULE:
+                msg = fibmsg(chunk)
+                msg.decode()
+                if msg.get_attr("FRA_PROTOCOL") != 18 or msg["family"] not in (socket.AF_INET, socket.AF_INET6):
+                    continue
+                family = 4 if msg["family"] == socket.AF_INET else 6
+                src = msg.get_attr("FRA_SRC")
+                dst = msg.get_attr("FRA_DST")
+                out.append(("rule", rule_key(family, msg.get_attr("FRA_PRIORITY") or 0, msg.get_attr("FRA_TABLE") or msg["table"],
+                                             "%s/%d" % (src, msg["src_len"]) if src else None,
+                                             "%s/%d" % (dst, msg["dst_len"]) if dst else None)))
+        except Exception:  # pylint: disable=broad-except  # a notification we cannot read is not ours
+            continue
+    return out
+
+
+def matches(kind, key, spec):
+    """Whether a deletion (from decode_deletions) is of spec, a tracked route or rule."""
+    if spec.no_track:
+        return False
+    if kind == "route":
+        if not hasattr(spec, "dst"):
+            return False
+        want = spec_route_key(spec)
+        return want[:3] == key[:3] and (want[3] is None or want[3] == key[3])
+    if not hasattr(spec, "priority"):
+        return False
+    return spec_rule_key(spec) == key
+
+
+class Monitor:
+    """A non-blocking rtnetlink socket subscribed to route and rule changes (the daemon reads it)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, 0)
+        try:
+            self.sock.bind((0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_ROUTE | (1 << (RTNLGRP_IPV6_RULE - 1))))
+        except OSError:
+            self.sock.close()
+            raise
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def read(self, max_reads=64):
+        out = []
+        for _read in range(max_reads):
+            try:
+                data = self.sock.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # ENOBUFS: notifications lost; nothing better to do than go on
+                break
+            out.extend(decode_deletions(data))
+        return out
+
+    def close(self):
+        self.sock.close()

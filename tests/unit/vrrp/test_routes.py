@@ -257,3 +257,35 @@ def test_any_route_line_in_a_config_is_clean(line):
     except ConfigError as exc:
         for message in exc.messages:
             assert str(message).isprintable(), str(message)
+
+
+# ------------------------------------------------------------------ tracking: deletion notifications
+
+def _notification(msg, kind):
+    msg["header"]["type"] = kind
+    msg.encode()
+    return bytes(msg.data)
+
+
+def test_deleted_tracked_route_and_rule_are_recognised():
+    spec = route("203.0.113.0/24 via 198.51.100.1 dev eth1 table 7 metric 5")[0]
+    msg = routes.route_msg(RouteSpec(family=4, dst="203.0.113.0/24", via="198.51.100.1", table=7, metric=5))
+    msg["proto"] = 18
+    events = routes.decode_deletions(_notification(msg, routes.RTM_DELROUTE))
+    assert events == [("route", (4, "203.0.113.0/24", 7, 5))]
+    assert routes.matches(*events[0], spec)
+    assert not routes.matches(*events[0], route("203.0.113.0/24 via 198.51.100.1 dev eth1 table 7 metric 5 no_track")[0])
+    assert not routes.matches(*events[0], route("203.0.113.0/24 dev eth1 table 8")[0])
+    rspec = rule("from 198.51.100.10 table 7 preference 50")[0]
+    events = routes.decode_deletions(_notification(routes.rule_msg(rspec), routes.RTM_DELRULE))
+    assert events == [("rule", (4, 50, 7, "198.51.100.10/32", None))] and routes.matches(*events[0], rspec)
+    # not protocol keepalived: not ours
+    msg = routes.route_msg(RouteSpec(family=4, dst="203.0.113.0/24", protocol=4, no_track=True))
+    assert routes.decode_deletions(_notification(msg, routes.RTM_DELROUTE)) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_notification_bytes_decode_cleanly(data):
+    for kind, key in routes.decode_deletions(data):
+        assert kind in ("route", "rule") and isinstance(key, tuple)
