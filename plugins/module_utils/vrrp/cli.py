@@ -20,7 +20,7 @@ import sys
 from typing import Optional
 
 from .. import inet
-from . import config
+from . import config, config_syntax
 
 DEFAULT_PIDFILE = "/run/vipd/vipd.pid"
 DEFAULT_CONTROL_SOCKET = "/run/vipd/vipd.sock"
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE")
     check.add_argument("--syntax-only", action="store_true",
                        help="check the configuration only, not this host's dependencies (e.g. on a controller without pyroute2)")
+    for cmd in (run, check):
+        cmd.add_argument("-i", "--config-id", metavar="ID",
+                         help="the system id of `@ID` / `@^ID` configuration lines (keepalived -i; default: the host name up to its first '.')")
 
     status = sub.add_parser("status", help="show the live state of a running vipd")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -195,6 +198,8 @@ def import_asyncio_without_ssl() -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "config_id", None) is not None:
+        config_syntax.CONFIG_ID = args.config_id
     if args.command == "check":
         return cmd_check(args.config, syntax_only=args.syntax_only)
     if args.command == "run":

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import glob
 import os
+import socket
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import cli, config, config_keywords
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import cli, config, config_keywords, config_syntax
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -197,3 +198,129 @@ def test_any_strict_combination_parses_to_a_strict_consistent_instance(options, 
     # The rendered instance reads back the same (the strict fix-ups are stable).
     again = config.parse_text((STRICT if inst.strict_mode and global_strict else "") + config.render_instance(inst), "r.conf")
     assert again.instances["VI_1"].state == inst.state and again.instances["VI_1"].auth_type == inst.auth_type
+
+
+# ------------------------------------------------------------------ keepalived's config reader (lib/parser.c)
+
+INST = ("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n%s virtual_ipaddress {\n  198.51.100.10/24\n }\n}\n")
+
+
+def test_definitions_and_their_use():
+    text = "$IF=eth0\n$PRIO=150\n" + INST % " priority ${PRIO}\n unicast_peer {\n  198.51.100.2\n }\n"
+    text = text.replace("interface eth0", "interface $IF")
+    inst = config.parse_text(text, "t.conf").instances["VI_1"]
+    assert inst.interface == "eth0" and inst.priority == 150
+    # A blank before '=' is no definition (keepalived: unknown keyword); $NAME glued to other text is not used.
+    with pytest.raises(ConfigError, match="unknown keyword '\\$X'"):
+        config.parse_text("$X =1\n" + INST % "", "t.conf")
+    with pytest.raises(ConfigError, match="invalid IP address"):
+        config.parse_text("$V=198.51.100.1\n" + INST.replace("198.51.100.10/24", "$V/24") % "", "t.conf")
+    assert config.parse_text("$V=198.51.100.1\n" + INST.replace("198.51.100.10/24", "${V}/24") % "",
+                             "t.conf").instances["VI_1"].vips[0].cidr == "198.51.100.1/24"
+
+
+def test_multiline_definition_expands_to_lines_each_its_own_statement():
+    text = ("$AUTH=authentication { \\\n auth_type PASS \\\n auth_pass secret1 \\\n}\n" + INST % " $AUTH\n priority 90\n")
+    inst = config.parse_text(text, "t.conf").instances["VI_1"]
+    assert (inst.auth_type, inst.auth_pass, inst.priority) == ("PASS", "secret1", 90)
+
+
+def test_conditional_lines_follow_the_system_id(monkeypatch):
+    text = INST % "@lb1 priority 200\n@^lb1 priority 100\n@lb1\n"
+    monkeypatch.setattr(config_syntax, "CONFIG_ID", "lb1")
+    assert config.parse_text(text, "t.conf").instances["VI_1"].priority == 200
+    monkeypatch.setattr(config_syntax, "CONFIG_ID", "lb2")
+    assert config.parse_text(text, "t.conf").instances["VI_1"].priority == 100
+    monkeypatch.setattr(config_syntax, "CONFIG_ID", None)  # the host name up to its first '.'
+    assert config_syntax.system_id() == socket.gethostname().split(".")[0]
+
+
+def test_cli_config_id_option(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(config_syntax, "CONFIG_ID", None)
+    path = tmp_path / "k.conf"
+    path.write_text(INST % "@lb1 bogus_keyword\n")
+    assert cli.main(["check", "--syntax-only", "-i", "lb2", "-f", str(path)]) == 0
+    assert cli.main(["check", "--syntax-only", "-i", "lb1", "-f", str(path)]) == 1
+    assert "bogus_keyword" in capsys.readouterr().err
+
+
+def test_seq_generates_lines():
+    text = ("$I=vrrp_instance VI_$N { \\\n interface eth0 \\\n virtual_router_id ${N} \\\n virtual_ipaddress { \\\n"
+            "  198.51.100.${N}/24 \\\n } \\\n}\n~SEQ(N, 10, 5, 20) $I\n~SEQx(H, 10, 11) vrrp_script s_$H { \\\n")
+    text = text.replace("~SEQx(H, 10, 11) vrrp_script s_$H { \\\n", "")
+    cfg = config.parse_text(text, "t.conf")
+    assert {n: i.vrid for n, i in cfg.instances.items()} == {"VI_10": 10, "VI_15": 15, "VI_20": 20}
+    src = config_syntax.Source()
+    tokens = config_syntax.lex_text("~SEQx(H, 10, 11) router_id r$H\n", "t.conf", src)
+    assert [t.value for t in tokens] == ["router_id", "ra", "router_id", "rb"] and not src.messages
+    for bad in ("~SEQ(N, 1, -1, 3) x\n", "~SEQ(N) x\n", "~SEQx(N, -1, 2) x\n", "~SEQ(N, 1, 1000000) x\n", "~LST(a) x\n"):
+        src = config_syntax.Source()
+        config_syntax.lex_text(bad, "t.conf", src)
+        assert [m.level for m in src.messages] == ["error"], bad
+
+
+def test_expansion_is_bounded():
+    src = config_syntax.Source()
+    config_syntax.lex_text("$A=$A $A\nrouter_id $A\n", "t.conf", src)
+    assert len(src.messages) == 1 and src.messages[0].level == "error"
+    src = config_syntax.Source()
+    config_syntax.lex_text("$A=$B$B\n" + "".join("$%s=${%s}${%s}\n" % (c, chr(ord(c) + 1), chr(ord(c) + 1)) for c in "BCDEFGHIJKLMNOPQRSTUVWXY")
+                           + "$Z=xxxxxxxxxxxxxxxx\nrouter_id ${A}\n", "t.conf", src)
+    assert any("longer than" in m.reason for m in src.messages)
+
+
+def test_include_variants(tmp_path):
+    (tmp_path / "a.inc").write_text("vrrp_script a {\n script /bin/true\n}\n")
+    (tmp_path / "b.inc").write_text("vrrp_script b {\n script /bin/true\n}\n")
+    main = tmp_path / "k.conf"
+
+    def load(line):
+        main.write_text(line + "\n" + INST % "")
+        return config.load(str(main))
+    assert sorted(load("include {a,b}.inc").scripts) == ["a", "b"]
+    assert sorted(load("includea a.inc").scripts) == ["a"]
+    assert sorted(load("include {a,c}.inc").scripts) == ["a"]  # a missing brace alternative: only includeb/a fail
+    for line, reason in (("includeb {a,c}.inc", "a file it names is missing"), ("includew *.none", "matches no file"),
+                         ("includer none.inc", "not found"), ("includem none.inc", "not found")):
+        with pytest.raises(ConfigError, match=reason):
+            load(line)
+    assert any("matches no file" in str(w) for w in load("include *.none").warnings)  # plain include: a warning
+
+
+def test_a_definition_from_an_included_file_is_never_shown(tmp_path):
+    (tmp_path / "defs.inc").write_text("$SECRETWORD=Zq9secret\n")
+    main = tmp_path / "k.conf"
+    main.write_text("include defs.inc\nglobal_defs {\n $SECRETWORD\n router_id x$SECRETWORD\n}\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(str(main))
+    assert all("Zq9" not in str(m) for m in info.value.messages) and info.value.errors
+
+
+value_text = st.text(alphabet=st.one_of(st.sampled_from("\r\t \\$@~{}#!\"'\x85\u2028\x0b\x0c\x00"), st.characters(blacklist_categories=("Cs",))),
+                     max_size=40).filter(lambda v: "\n" not in v)
+
+
+@SETTINGS
+@given(value=value_text, use=st.sampled_from(["router_id $X", "router_id ${X}", "$X", "@h router_id $X", "~SEQ(N, 1, 2) router_id $X$N"]))
+def test_any_definition_value_gives_a_clean_result_and_no_extra_line(value, use):
+    text = "$X=%s\nglobal_defs {\n %s\n}\n" % (value, use)
+    try:
+        cfg = config.parse_text(text, "t.conf")
+    except ConfigError as exc:
+        messages = exc.messages
+        assert exc.errors
+    else:
+        messages = cfg.warnings
+        assert "\n" not in (cfg.global_defs.router_id or "") and "\u2028" not in (cfg.global_defs.router_id or "")
+    for m in messages:
+        assert str(m).isprintable() and 1 <= m.line <= 4
+
+
+@SETTINGS
+@given(lines=st.lists(st.one_of(value_text, st.sampled_from(["$A=x \\", "$B=${A}y", "~SEQ(N,1,3) $A", "@^h $B", "\\", "$A", "include *.none"])),
+                      max_size=12))
+def test_any_reader_soup_gives_config_or_config_error(lines):
+    try:
+        config.parse_text("\n".join(lines) + "\n", "/nonexistent-dir/t.conf")
+    except ConfigError as exc:
+        assert exc.errors and all(str(m).isprintable() for m in exc.messages)
