@@ -39,6 +39,10 @@ from typing import Dict, List, Optional, Tuple
 from .inet import SCOPES, ifname_error, safe_repr
 from .persist import atomic
 from .vrrp import config
+# The config package's extensions register vipd_check, script security, routes/rules and track_process with the
+# parser at run time (importlib); imported here too so Ansible packs them into the module's payload, and the module
+# accepts exactly what the daemon runs.
+from .vrrp import checks as _checks, config_routes as _config_routes, track_process as _track_process  # noqa: F401 pylint: disable=unused-import
 
 BACKENDS = {
     # backend: (conf_dir, main config, control socket, pidfile)
