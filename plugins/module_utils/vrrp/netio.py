@@ -303,9 +303,11 @@ def vip_remove(ifname: str, cidr: str) -> bool:
     _norm, ip, family = normalize_cidr(cidr)
     changed = False
     try:
-        for a in _netlink(addresses.list_addresses, ifname, family=family):
-            if a.address == ip:
-                changed = _netlink(addresses.delete_address, ifname, a.cidr) or changed
+        listed = _netlink(addresses.list_addresses, ifname, family=family)
+        for a in [a for a in listed if a.address == ip]:
+            # The list just read saves delete_address() its own dump (issue 11: three dumps per VIP made stopping
+            # 200 instances take seconds); after a first deletion it may be stale, so the others list again.
+            changed = _netlink(addresses.delete_address, ifname, a.cidr, before=None if changed else listed) or changed
     except addresses.AddressError as exc:
         raise NetIOError(str(exc))
     return changed
