@@ -108,7 +108,10 @@ def test_default_script_user_as_keepalived(monkeypatch):
 
     monkeypatch.setattr(notify.pwd, "getpwnam", exists)
     assert notify.default_script_user(GlobalDefs()) == ("keepalived_script", None)
-    monkeypatch.setattr(notify.pwd, "getpwnam", lambda name: (_ for _ in ()).throw(KeyError(name)))
+    def missing(name):
+        raise KeyError(name)
+
+    monkeypatch.setattr(notify.pwd, "getpwnam", missing)
     assert notify.default_script_user(GlobalDefs()) == (None, None)
 
 
@@ -146,8 +149,8 @@ def test_fifo_that_nobody_reads_never_blocks(tmp_path):
     fifo = notify.Fifo(str(tmp_path / "f"), [])
     fifo.open(None)
     try:
-        for _ in range(5000):  # far beyond a pipe's 64 KiB
-            fifo.write(notify.fifo_line("INSTANCE", "VI_1", "BACKUP", 100))
+        for count in range(5000):  # far beyond a pipe's 64 KiB
+            fifo.write(notify.fifo_line("INSTANCE", "VI_1", "BACKUP", count % 255))
         assert fifo.dropped > 0 and fifo.written > 0
     finally:
         fifo.close()
