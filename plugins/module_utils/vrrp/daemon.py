@@ -364,7 +364,8 @@ class InstanceRuntime:
         LOG.info("%s: %s -> %s (%s)", self.name, _state_name(old), _state_name(new), action.reason)
         if new in (machine.State.BACKUP, machine.State.FAULT) and old != machine.State.MASTER:
             # As keepalived: entering BACKUP removes VIPs still configured on the interface (left by a crashed run).
-            self.remove_stale()
+            # Leaving INIT, those are the stale_vips start() just found (issue 11: not a dump per VIP per instance).
+            self.remove_stale(self.stale_vips if old == machine.State.INIT else None)
         self.daemon.health.on_transition(self, old, new, action.reason)
 
     # ---- wire ----------------------------------------------------------------------------------------
@@ -515,10 +516,13 @@ class InstanceRuntime:
         if self.fw_blocked:
             self.sync_firewall(False)
 
-    def remove_stale(self) -> None:
+    def remove_stale(self, only: Optional[List[str]] = None) -> None:
+        """only: the VIPs known to be present (None: any configured VIP may be, each is looked up)."""
         if self.daemon.vip_owned_elsewhere is None:
             return
         for spec in self.all_vip_specs():
+            if only is not None and spec.cidr not in only:
+                continue
             if spec.cidr in self.vips_held or self.daemon.vip_owned_elsewhere(self, spec):
                 continue
             try:
