@@ -87,3 +87,47 @@ def test_strict_pass_authentication_group_has_one_master(strict_lab, high_impl, 
             node.link(True)
             node.flush_vips()
         assert not problems, problems
+
+
+VIP6 = "2001:db8::100"
+
+
+def _holds6(node) -> bool:
+    return VIP6 in [a["local"] for a in node.lab.addresses(node.host, family=6)]
+
+
+@pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
+def test_version2_with_ipv6_vips_interoperates_with_keepalived(strict_lab, high_impl, low_impl):
+    """`version 2` before IPv6 VIPs: keepalived 2.2.7 sends VRRPv2 adverts over IPv6; vipd does the same."""
+    lab = strict_lab
+    for host in lab.server_names():
+        lab.run(host, ["ip", "link", "set", "eth0", "up"], check=True)
+    texts = [render_config([InstanceSpec(priority=prio, version=2, advert_int=ADV, vips=(VIP6 + "/64",))],
+                           notify_script="@NOTIFY@", router_id="v2ipv6") for prio in (HIGH, LOW)]
+    assert all("version 2" in t and VIP6 in t for t in texts)
+    high = Node(lab, "server1", high_impl, texts[0], tag="v2v6-" + high_impl)
+    low = Node(lab, "server2", low_impl, texts[1], tag="v2v6-" + high_impl)
+    nodes = [high, low]
+    vipd = high if high_impl == "vipd" else low
+    try:
+        low.start()
+        high.start()
+        try:
+            wait_until(lambda: high.state() == "MASTER" and _holds6(high) and low.state() == "BACKUP" and not _holds6(low),
+                       timeout=3 * ADV + 10, interval=0.05, what="election (%s master)" % high)
+        except TimeoutError:
+            raise AssertionError("no election:\n%s\n%s\n%s\n%s" % (high, high.log_tail(), low, low.log_tail()))
+        for _sample in range(30):  # 3 s: one master at every sample
+            assert [n for n in nodes if n.state() == "MASTER" or _holds6(n)] == [high]
+            time.sleep(0.1)
+        assert vipd.invalid_packets() == {}, vipd.invalid_packets()
+        assert "non-standard VRRPv2 adverts over IPv6" in vipd.log_text()
+        high.hard_fail()
+        wait_until(lambda: low.state() == "MASTER" and _holds6(low), timeout=3 * ADV + 1 + 10, interval=0.05,
+                   what="takeover by %s" % low)
+    finally:
+        problems = stop_all(nodes)
+        for node in nodes:
+            node.link(True)
+            node.lab.run(node.host, ["ip", "-6", "addr", "del", VIP6 + "/64", "dev", "eth0"])
+        assert not problems, problems

@@ -971,17 +971,19 @@ def _finish_instance(ctx, node, inst, raw, ok):
     # strict_mode: the instance's own, else global vrrp_strict (keepalived's vrrp_complete_instance()).
     inst.strict_mode = bool(raw.strict if raw.strict is not None else g.vrrp_strict)
     shown = ctx.show(node, inst.name, True)
-    # Version: instance, else global vrrp_version; IPv6 is always VRRPv3 (as keepalived).
+    # Version: instance, else global vrrp_version; IPv6 is VRRPv3 unless `version 2` precedes its VIPs (as keepalived).
     if family == 6:
         if raw.version == 2:
             if inst.strict_mode:
                 ctx.fixup(where["version"], "(%s) cannot use IPv6 with VRRP version 2; setting version 3" % shown)
+                inst.version = 3
             else:
-                # keepalived 2.2.7 then sends non-standard VRRPv2 adverts over IPv6 (seen on the wire): vipd does not.
-                ctx.error(where["version"], "(%s) version 2 with IPv6 VIPs: keepalived 2.2.7 would send non-standard VRRPv2 adverts "
-                                            "over IPv6, which vipd does not implement; write version 3 (RFC 5798)" % shown)
-                ok = False
-        inst.version = 3
+                # keepalived 2.2.7 then sends non-standard VRRPv2 adverts over IPv6 (seen on the wire): so does vipd.
+                ctx.warning(where["version"], "(%s) version 2 with IPv6 VIPs: non-standard VRRPv2 adverts over IPv6, as keepalived 2.2.7 "
+                                              "sends them (RFC 5798 VRRPv3 is the standard for IPv6: version 3)" % shown)
+                inst.version = 2
+        else:
+            inst.version = 3
     else:
         inst.version = raw.version or g.vrrp_version
     # Priority and state derive from each other when only one is given (keepalived).
@@ -1091,6 +1093,9 @@ def _auth_checks(ctx, inst, raw):
     elif not inst.auth_pass:
         ctx.error(node, "authentication auth_type %s needs an auth_pass" % inst.auth_type)
         inst.auth_type = None
+    elif inst.auth_type == "AH" and inst.family == 6:
+        ctx.fixup(node, "(%s) Cannot use AH authentication with IPv6. ignoring (as keepalived)" % shown)
+        inst.auth_type = inst.auth_pass = None
     elif inst.auth_type == "AH" and inst.state == "MASTER" and inst.priority != 255:
         ctx.fixup(raw.lines.get("state", node), "(%s) Initial state master is incompatible with AH authentication - starting as BACKUP "
                                                 "(as keepalived)" % shown)

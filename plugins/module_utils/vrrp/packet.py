@@ -112,7 +112,8 @@ def _pack_addresses(addresses, family):
 def encode(advert, src, dst, pseudo_header_checksum=True):
     """The VRRP message for advert (no IP header), checksum filled in.
 
-    v2 always uses the plain checksum over the message (RFC 3768); v3 over IPv4 includes the IPv4
+    v2 uses the plain checksum over the message (RFC 3768; over IPv6, keepalived's form: with the IPv6
+    pseudo-header); v3 over IPv4 includes the IPv4
     pseudo-header when pseudo_header_checksum is true (keepalived's form) and not otherwise (RFC 9568's
     form); v3 over IPv6 always includes the IPv6 pseudo-header. Raises ValueError on an advert that
     cannot be put on the wire.
@@ -127,8 +128,8 @@ def encode(advert, src, dst, pseudo_header_checksum=True):
         raise ValueError("too many addresses")
     addrs = _pack_addresses(advert.addresses, advert.family)
     if advert.version == 2:
-        if advert.family != 4:
-            raise ValueError("VRRPv2 is IPv4 only")
+        # VRRPv2 over IPv6 is no RFC's but keepalived 2.2.7 sends it (`version 2` before IPv6 VIPs): no auth
+        # data, and the IPv6 pseudo-header checksum its socket's IPV6_CHECKSUM makes the kernel compute.
         secs, rest = divmod(int(advert.interval_cs), 100)
         if rest or not 1 <= secs <= 255:
             raise ValueError("VRRPv2 interval must be whole seconds 1..255, got %r cs" % (advert.interval_cs,))
@@ -137,8 +138,9 @@ def encode(advert, src, dst, pseudo_header_checksum=True):
         auth = bytes(advert.auth_data[:AUTH_DATA_LEN]).ljust(AUTH_DATA_LEN, b"\0")
         head = struct.pack("!BBBBBBH", 0x21, advert.vrid, advert.priority, len(advert.addresses),
                            advert.auth_type, secs, 0)
-        body = addrs + auth
-        csum = inet_checksum(head + body)
+        body = addrs + (auth if advert.family == 4 else b"")
+        pseudo = _pseudo_header(src, dst, len(head) + len(body), 6) if advert.family == 6 else b""
+        csum = inet_checksum(pseudo + head + body)
     elif advert.version == 3:
         if not 1 <= advert.interval_cs <= 0xFFF:
             raise ValueError("VRRPv3 interval must be 1..4095 cs, got %r" % (advert.interval_cs,))
@@ -188,8 +190,6 @@ def decode(payload, src, dst, family=4):
     version, ptype = payload[0] >> 4, payload[0] & 0x0F
     if version not in (2, 3):
         raise PacketError("version", "version %d" % version)
-    if version == 2 and family != 4:
-        raise PacketError("family", "VRRPv2 over IPv6")
     if ptype != VRRP_TYPE_ADVERT:
         raise PacketError("type", "type %d" % ptype)
     vrid, priority, count = payload[1], payload[2], payload[3]
@@ -198,18 +198,25 @@ def decode(payload, src, dst, family=4):
         # decode() accepted an advert that encode() refuses)
         raise PacketError("vrid", "VRID 0")
     alen = 4 if family == 4 else 16
-    expected = HEADER_LEN + count * alen + (AUTH_DATA_LEN if version == 2 else 0)
+    # VRRPv2 carries 8 bytes of auth data; keepalived's VRRPv2 over IPv6 does not
+    expected = HEADER_LEN + count * alen + (AUTH_DATA_LEN if version == 2 and family == 4 else 0)
     if len(payload) < expected:
         raise PacketError("length", "%d bytes, %d addresses need %d" % (len(payload), count, expected))
     if len(payload) > expected:
         raise PacketError("addr_count", "%d bytes do not match %d addresses (%d bytes)" % (
             len(payload), count, expected))
     if version == 2:
-        if inet_checksum(payload) != 0:
+        # over IPv6 (keepalived 2.2.7's non-standard VRRPv2 over IPv6): with the IPv6 pseudo-header
+        if family == 6:
+            if _check_v3_checksum(payload, src, dst, 6) is None:
+                raise PacketError("checksum", "VRRPv2 over IPv6 checksum")
+            form = CHECKSUM_PSEUDO
+        elif inet_checksum(payload) != 0:
             raise PacketError("checksum", "VRRPv2 checksum")
-        form = CHECKSUM_PLAIN
+        else:
+            form = CHECKSUM_PLAIN
         auth_type, interval_cs = payload[4], payload[5] * 100
-        auth_data = payload[expected - AUTH_DATA_LEN:]
+        auth_data = payload[expected - AUTH_DATA_LEN:] if family == 4 else b""
     else:
         form = _check_v3_checksum(payload, src, dst, family)
         if form is None:
