@@ -637,6 +637,11 @@ def _sync_group(ctx, node):
             g.notify_priority_changes = ctx.boolean(child)
         elif k == "smtp_alert":
             g.smtp_alert = ctx.boolean(child)
+        elif k in ("sync_group_tracking_weight", "global_tracking"):
+            g.tracking_weight = ctx.flag(child)
+            if k == "global_tracking":
+                ctx.fixup(child, "(%s) global_tracking is deprecated. Use track_interface/script/file on the sync group "
+                                 "(read as sync_group_tracking_weight, as keepalived)" % ctx.show(node, name, True))
         elif k in kw.SYNC_GROUP:
             ctx.unimplemented(child)
         else:
@@ -1303,13 +1308,14 @@ def line_kind(kind):
 
 
 def _sync_group_weights(ctx):
-    """keepalived 2.2.7 vrrp_complete_instance(): a sync-group member or an address owner (priority 255) runs
-    no floating priority. A weighted tracked interface keeps only its FAULT effect in a sync group (weight 0)
+    """keepalived 2.2.7 vrrp_complete_instance(): a sync-group member (unless its group has
+    sync_group_tracking_weight) or an address owner (priority 255) runs no floating priority. A weighted tracked interface keeps only its FAULT effect in a sync group (weight 0)
     and is not tracked at all by an owner; a weighted tracked script is not tracked at all; a tracked file with
     the default weight 1 becomes weight 0, one with another weight is not tracked. Each is reported."""
     cfg = ctx.config
     for inst, raw in ctx.pending_tracks:
-        in_group = cfg.sync_group_of(inst.name) is not None
+        group = cfg.sync_group_of(inst.name)
+        in_group = group is not None and not group.tracking_weight
         if not in_group and inst.priority != 255:
             continue
         why = "is in a sync group" if in_group else "is the address owner (priority 255)"
@@ -1363,6 +1369,11 @@ def _parse_tokens(tokens, src, whole=False):
     _cross_checks(ctx)
     _unicast_ttl_checks(ctx)
     _vmac_checks(ctx)
+    for group in ctx.config.sync_groups.values():
+        if len(set(group.instances)) == 1:
+            # keepalived 2.2.7 vrrp_sync.c: reported (keepalived -t fails), the group is kept.
+            ctx.fixup(_At(group.source), "Sync group %s has only 1 virtual router(s) - this probably isn't what you want"
+                      % ctx.show(_At(group.source), group.name, True))
     _sync_group_weights(ctx)
     if whole:
         # A whole configuration only: modules parse fragments whose global_defs live in another file.
@@ -1581,5 +1592,7 @@ def render_config(config):
             text += "    notify_priority_changes %s\n" % ("true" if grp.notify_priority_changes else "false")
         if grp.smtp_alert is not None:
             text += "    smtp_alert %s\n" % ("true" if grp.smtp_alert else "false")
+        if grp.tracking_weight:
+            text += "    sync_group_tracking_weight\n"
         text += "}\n"
     return _check_rendered(text)

@@ -56,8 +56,7 @@ kernel_rx_buf_size
 VRRP_SCRIPT = frozenset()
 
 SYNC_GROUP = frozenset("""
-track_interface track_script track_file track_process track_bfd global_tracking
-sync_group_tracking_weight
+track_interface track_script track_file track_process track_bfd
 """.split())
 
 # Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd ignores.
@@ -81,7 +80,7 @@ UNIMPLEMENTED = {
 # (any other word read from a config is user text, shown escaped, or not at all when it comes from an
 # included file).
 IMPLEMENTED = frozenset("""
-vrrp_strict strict_mode
+vrrp_strict strict_mode sync_group_tracking_weight global_tracking includer includem includew includeb includea
 notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script vrrp_notify_priority_changes
 notify_master_rx_lower_pri notify_priority_changes vrrp_track_process track_process process param_match quorum
 quorum_max delay terminate_delay fork_delay full_command

@@ -158,6 +158,8 @@ class SyncGroup:
     notify_users: Dict[str, List[str]] = field(default_factory=dict)
     notify_priority_changes: Optional[bool] = None
     smtp_alert: Optional[bool] = None
+    # keepalived's sync_group_tracking_weight: members keep their tracking weights (else ignored, see config.py).
+    tracking_weight: bool = False
     source: Tuple[str, int] = field(default=("", 0), compare=False)
 
 

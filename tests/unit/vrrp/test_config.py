@@ -179,6 +179,7 @@ def test_sync_group_member_tracking_weights_are_ignored_as_keepalived():
     assert [str(w) for w in cfg.warnings] == [
         "t.conf:12: warning: weight of tracked script chk ignored: vrrp_instance A is in a sync group (as keepalived); it is not tracked at all",
         "t.conf:16: warning: weight of tracked interface eth3 ignored: vrrp_instance A is in a sync group (as keepalived)",
+        "t.conf:19: warning: Sync group G has only 1 virtual router(s) - this probably isn't what you want",
     ]
     assert cfg.sync_group_of("A").name == "G"
 

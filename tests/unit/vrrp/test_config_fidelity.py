@@ -344,3 +344,18 @@ def test_vrrpv2_over_ipv6_roundtrip_with_keepalived_checksum():
     assert (back.version, back.priority, back.addresses, back.interval_cs, form) == (2, 200, ("2001:db8::10",), 100, packet.CHECKSUM_PSEUDO)
     with pytest.raises(packet.PacketError, match="checksum"):
         packet.decode(wire, "fe80::2", dst, family=6)
+
+
+def test_sync_group_tracking_weight_keeps_member_weights():
+    text = ("vrrp_script chk {\n script /bin/true\n weight -20\n}\n" + INST % " track_script {\n  chk\n }\n track_interface {\n  eth3 weight 10\n }\n"
+            + "vrrp_sync_group G {\n group {\n  VI_1\n }\n%s}\n")
+    cfg = config.parse_text(text % "", "t.conf")
+    assert cfg.instances["VI_1"].track_scripts == [] and cfg.instances["VI_1"].track_interfaces == [("eth3", 0)]
+    cfg = config.parse_text(text % " sync_group_tracking_weight\n", "t.conf")
+    assert cfg.instances["VI_1"].track_scripts == [("chk", None)] and cfg.instances["VI_1"].track_interfaces == [("eth3", 10)]
+    assert [w.reason for w in cfg.warnings if w.check_fails] == ["Sync group G has only 1 virtual router(s) - this probably isn't what you want"]
+    assert cfg.sync_groups["G"].tracking_weight
+    assert "sync_group_tracking_weight" in config.render_config(cfg)
+    assert config.parse_text(config.render_config(cfg), "r.conf").sync_groups["G"].tracking_weight
+    cfg = config.parse_text(text % " global_tracking\n", "t.conf")  # deprecated spelling: reported, same effect
+    assert cfg.sync_groups["G"].tracking_weight and any("global_tracking is deprecated" in w.reason for w in cfg.warnings if w.check_fails)
