@@ -1309,7 +1309,8 @@ def line_kind(kind):
 
 def _sync_group_weights(ctx):
     """keepalived 2.2.7 vrrp_complete_instance(): a sync-group member (unless its group has
-    sync_group_tracking_weight) or an address owner (priority 255) runs no floating priority. A weighted tracked interface keeps only its FAULT effect in a sync group (weight 0)
+    sync_group_tracking_weight) or an address owner (priority 255) runs no floating priority.
+    A weighted tracked interface keeps only its FAULT effect in a sync group (weight 0)
     and is not tracked at all by an owner; a weighted tracked script is not tracked at all; a tracked file with
     the default weight 1 becomes weight 0, one with another weight is not tracked. Each is reported."""
     cfg = ctx.config
@@ -1561,7 +1562,7 @@ def render_config(config):
         out.append("    enable_script_security")
     if g.script_user:
         out.append("    script_user %s%s" % (_cmd(g.script_user, "script_user"),
-                                            " " + _cmd(g.script_group, "script_group") if g.script_group else ""))
+                                             " " + _cmd(g.script_group, "script_group") if g.script_group else ""))
     for key in ("notify_fifo", "vrrp_notify_fifo"):
         if getattr(g, key):
             out.append("    %s %s" % (key, " ".join(_cmd(w, key) for w in getattr(g, key))))
@@ -1584,7 +1585,7 @@ def render_config(config):
         text += "\n" + render_instance(inst)
     for grp in config.sync_groups.values():
         text += "\nvrrp_sync_group %s {\n    group {\n%s    }\n" % (_cmd(grp.name, "vrrp_sync_group name"),
-                                                               "".join("        %s\n" % _cmd(n, "instance name") for n in grp.instances))
+                                                                    "".join("        %s\n" % _cmd(n, "instance name") for n in grp.instances))
         for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if getattr(grp, key):
                 text += "    %s\n" % _render_notify(key, getattr(grp, key), grp)
