@@ -108,6 +108,7 @@ def test_default_script_user_as_keepalived(monkeypatch):
 
     monkeypatch.setattr(notify.pwd, "getpwnam", exists)
     assert notify.default_script_user(GlobalDefs()) == ("keepalived_script", None)
+
     def missing(name):
         raise KeyError(name)
 
