@@ -367,13 +367,14 @@ def _global_defs(ctx, node):
             value = ctx.integer(child, 1, 2 ** 31)
             if value is not None:
                 setattr(g, k, value)
-        elif k == "vrrp_garp_interval":
-            # keepalived 2.2.7: 1 us to UINT_MAX us; 1 s or more is only logged as "very large".
+        elif k in ("vrrp_garp_interval", "vrrp_gna_interval"):
+            # keepalived 2.2.7: 1 us to UINT_MAX us; 1 s or more is only logged as "very large". The pacing of GARPs
+            # (vrrp_garp_interval) and unsolicited NAs (vrrp_gna_interval) per interface: vrrp/garp.py.
             value = ctx.decimal(child, Decimal("0.000001"), Decimal("4294.967295"))
             if value is not None:
-                g.vrrp_garp_interval = _seconds(value)
+                setattr(g, k, _seconds(value))
                 if value >= 1:
-                    ctx.warning(child, "vrrp_garp_interval %s is very large (as keepalived logs it)" % ctx.show(child, str(value), True))
+                    ctx.warning(child, "%s %s is very large (as keepalived logs it)" % (k, ctx.show(child, str(value), True)))
         elif k in ("vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat"):
             value = ctx.integer(child, 0, 2 ** 31 - 1)
             if value is not None:

@@ -96,6 +96,7 @@ class GlobalDefs:
     vrrp_garp_master_refresh: int = 0
     vrrp_garp_master_refresh_repeat: int = 1
     vrrp_garp_interval: float = 0.0
+    vrrp_gna_interval: float = 0.0  # unsolicited NA pacing per interface (vrrp/garp.py)
     # keepalived 2.2.7: unset lower-priority GARP settings take vrrp_garp_master_repeat / vrrp_garp_master_delay.
     vrrp_garp_lower_prio_delay: Optional[int] = None
     vrrp_garp_lower_prio_repeat: Optional[int] = None

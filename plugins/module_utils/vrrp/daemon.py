@@ -27,6 +27,7 @@ from . import config
 from . import config_routes
 from . import control
 from . import firewall
+from . import garp
 from . import dumps
 from . import health
 from . import machine
@@ -292,6 +293,7 @@ class InstanceRuntime:
         for handle in self.garp_handles:
             handle.cancel()
         self.garp_handles = []
+        self.daemon.pacer.cancel(self)  # paced announcements still waiting (garp.py)
 
     # ---- hooks for trackers (health checks are a later issue) -----------------------------------------
 
@@ -577,25 +579,45 @@ class InstanceRuntime:
 
     def garp_burst(self, repeat: int) -> None:
         repeat = int(repeat or 0)
-        interval = float(self.cfg.garp_interval or 0.0)
-        if repeat <= 0:
-            return
-        if interval <= 0:
+        if repeat > 0:
             self._garp_round(repeat)
-            return
-        # Spaced rounds go through the loop: announce's own sleep would block every other instance.
-        self._garp_round(1)
-        for i in range(1, repeat):
-            self.garp_handles.append(self.daemon.loop.call_later(i * interval, self._garp_round, 1))
+
+    def announce_interval(self, family: int) -> float:
+        """keepalived's per-interface pacing: vrrp_garp_interval for GARPs (or this instance's garp_interval),
+        vrrp_gna_interval for unsolicited NAs."""
+        if family == 4:
+            return float(self.cfg.garp_interval or 0.0)
+        g = self.daemon.cfg.global_defs if self.daemon.cfg is not None else None
+        return float(getattr(g, "vrrp_gna_interval", 0.0) or 0.0)
 
     def _garp_round(self, count: int) -> None:
+        """``count`` announcements of every VIP held: at once, or paced per interface (garp.py) as keepalived does:
+        with 400 VIPs and an interval, rounds of all VIPs at once were up to 2000 frames in a few ms (issue 11)."""
+        paced = []
         for spec in self.all_vip_specs():
             if spec.cidr not in self.vips_held:
                 continue
             try:
-                self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, count)
-            except (netio.NetIOError, ValueError) as exc:
+                family = netio.normalize_cidr(spec.cidr)[2]
+            except ValueError as exc:
                 LOG.warning("%s: %s", self.name, exc)
+                continue
+            interval = self.announce_interval(family)
+            if interval > 0:
+                paced.append((self.vip_dev(spec), spec.cidr, family, interval))
+            else:
+                self._announce(self.vip_dev(spec), spec.cidr, count)
+        for _round in range(count):  # keepalived's order: round after round of every address
+            for dev, cidr, family, interval in paced:
+                self.daemon.pacer.announce(self.daemon.loop, self, dev, cidr, family, interval, self._announce)
+
+    def _announce(self, dev: str, cidr: str, count: int) -> None:
+        if cidr not in self.vips_held:  # a paced one that outlived the VIP
+            return
+        try:
+            self.counters["garps_sent"] += netio.announce_vip(dev, cidr, count)
+        except (netio.NetIOError, ValueError) as exc:
+            LOG.warning("%s: %s", self.name, exc)
 
     # ---- notify scripts ------------------------------------------------------------------------------
 
@@ -644,6 +666,7 @@ class Daemon:
         self.health = health.Health(self)
         self.firewall = firewall.AcceptFirewall()
         self.vmacs = vmac_mod.VmacManager()
+        self.pacer = garp.Pacer()  # GARP/NA pacing per interface (vrrp_garp_interval, vrrp_gna_interval)
         self.route_monitor = None  # routes.Monitor: deletions of tracked routes and rules
         self.startup_until = 0.0  # loop time until which vrrp_startup_delay holds backups' timers
         self.priority = None  # procprio.ProcessPriority once the configuration is read
@@ -1078,6 +1101,7 @@ class Daemon:
                 self.route_monitor = None
             self.set_static(self.cfg, None)
             self.vmacs.release_all()
+            self.pacer.close()
             try:
                 self.firewall.teardown()
             except firewall.FirewallError as exc:

@@ -1,0 +1,391 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Issue 11 (scale): guards that count work, not time.
+
+- Starting N instances costs O(1) netlink requests per instance and reads O(N) address records in all (it was
+  two dumps per instance of an ever longer list: quadratic), a received advert finds its instance without a scan,
+  and a steady master's periodic advert does not scan the other instances. Counted with a fake netio: the
+  counts must not grow with N beyond the per-instance constant.
+- address dumps are decoded by struct (addresses._decode_ifaddr), exactly as the pyroute2 decoding read them,
+  and any bytes give an Addr or None, never an exception.
+- GARP/NA pacing (vrrp/garp.py) as keepalived: one interval apart per interface, an address waiting is not
+  queued twice, a cancelled owner sends nothing more.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.floating.vip.plugins.module_utils import addresses
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, garp, machine, netio
+
+PRIMARY = "198.51.100.11"
+
+
+# ---- a loop whose clock the test moves --------------------------------------------------------------------
+class Handle:
+    def __init__(self, loop, when, callback, args):
+        self.loop, self.when, self.callback, self.args, self.cancelled_ = loop, when, callback, args, False
+
+    def cancel(self):
+        self.cancelled_ = True
+
+    def cancelled(self):
+        return self.cancelled_
+
+
+class FakeLoop:
+    def __init__(self):
+        self.t = 1000.0
+        self.handles = []
+
+    def time(self):
+        return self.t
+
+    def call_at(self, when, callback, *args):
+        h = Handle(self, when, callback, args)
+        self.handles.append(h)
+        return h
+
+    def call_later(self, delay, callback, *args):
+        return self.call_at(self.t + delay, callback, *args)
+
+    def call_soon(self, callback, *args):
+        return self.call_at(self.t, callback, *args)
+
+    def add_reader(self, *_a):
+        pass
+
+    def remove_reader(self, *_a):
+        pass
+
+    def run_until(self, t):
+        """Run every handle due up to t, in time order (handles added meanwhile included)."""
+        while True:
+            due = [h for h in self.handles if not h.cancelled_ and h.when <= t]
+            if not due:
+                break
+            h = min(due, key=lambda x: x.when)
+            self.handles.remove(h)
+            self.t = max(self.t, h.when)
+            h.callback(*h.args)
+        self.t = t
+        self.handles = [h for h in self.handles if not h.cancelled_]
+
+
+# ---- a fake network: counts requests and the address records each dump returns ------------------------------
+class FakeNet:
+    def __init__(self):
+        self.addrs = [addresses.Addr("eth0", 2, 4, PRIMARY, 24, "eth0", None, 0, False)]
+        self.calls = {"dump": 0, "records": 0, "add": 0, "delete": 0, "garp_frames": 0, "sockets": 0}
+
+    def list_addresses(self, ifname=None, family=None):
+        self.calls["dump"] += 1
+        fam = {4: 4, 6: 6, socket.AF_INET: 4, socket.AF_INET6: 6}.get(family)
+        out = [a for a in self.addrs if (ifname is None or a.ifname == ifname) and (fam is None or a.family == fam)]
+        self.calls["records"] += len(out)
+        return out
+
+    def add_address(self, ifname, cidr, **_kw):
+        self.calls["add"] += 1
+        iface = ipaddress.ip_interface(cidr)
+        if any(a.address == str(iface.ip) for a in self.addrs):
+            return False
+        self.addrs.append(addresses.Addr(ifname, 2, iface.version, str(iface.ip), iface.network.prefixlen, ifname, None, 0, True))
+        return True
+
+    def delete_address(self, ifname, cidr, before=None):
+        self.calls["delete"] += 1
+        iface = ipaddress.ip_interface(cidr)
+        n = len(self.addrs)
+        self.addrs = [a for a in self.addrs if not (a.ifname == ifname and a.address == str(iface.ip))]
+        return len(self.addrs) != n
+
+
+class FakeChannel:
+    instances = 0
+
+    def __init__(self, ifname, family=4, multicast=True, group=None):
+        FakeChannel.instances += 1
+        self.ifname, self.family, self.group = ifname, family, group
+        self.sent = 0
+
+    def fileno(self):
+        return -1
+
+    def frame(self, payload, src, dst, ttl=255):
+        return bytes(payload)
+
+    def send_frame(self, frame, src, dst, ttl=255):
+        self.sent += 1
+
+    def set_group(self, group):
+        self.group = group
+
+    def close(self):
+        pass
+
+
+def _conf(n, priority=255, advert=1):
+    lines = ["global_defs {", "    router_id scale", "}"]
+    for i in range(1, n + 1):
+        lines += ["vrrp_instance VI_%d {" % i, "    state MASTER" if priority == 255 else "    state BACKUP", "    interface eth0",
+                  "    virtual_router_id %d" % i, "    priority %d" % priority, "    advert_int %s" % advert,
+                  "    version %d" % (3 if advert < 1 else 2),  # v2 rounds a sub-second advert_int up to 1 s
+                  "    virtual_ipaddress {", "        203.0.113.%d/24" % i, "    }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    net = FakeNet()
+    monkeypatch.setattr(addresses, "list_addresses", net.list_addresses)
+    monkeypatch.setattr(addresses, "add_address", net.add_address)
+    monkeypatch.setattr(addresses, "delete_address", net.delete_address)
+    monkeypatch.setattr(addresses, "link_index", lambda ifname: 2)
+    monkeypatch.setattr(netio, "Channel", FakeChannel)
+
+    def announce(ifname, cidr, count):
+        net.calls["garp_frames"] += count
+        return count
+    monkeypatch.setattr(netio, "announce_vip", announce)
+    made = []
+    yield net, made
+    for d in made:
+        if d.health.links is not None and d.health.links.sock is not None:
+            d.health.links.sock.close()
+
+
+def _started(fake, tmp_path, n, priority=255, advert=1):
+    net, made = fake
+    path = tmp_path / ("vipd-%d.conf" % n)
+    path.write_text(_conf(n, priority, advert))
+    d = daemon.Daemon(str(path))
+    made.append(d)
+    d.loop = FakeLoop()
+    d.cfg = config.load(str(path))
+    d.health.open(d.loop)
+    d.health.configure(d.cfg)
+    before = dict(net.calls)
+    d.start_instances(d.cfg, list(d.cfg.instances))
+    return d, dict((k, net.calls[k] - before[k]) for k in net.calls)
+
+
+@pytest.mark.parametrize("n", [10, 80])
+def test_owner_start_costs_constant_netlink_work_per_instance(fake, tmp_path, n):
+    d, used = _started(fake, tmp_path, n)
+    assert all(r.state == machine.State.MASTER for r in d.instances.values())
+    assert used["dump"] == 1  # one snapshot for the whole batch, whatever N
+    assert used["records"] <= n + 1  # the snapshot; no per-instance dump of a growing list
+    assert used["add"] == n  # one request per VIP
+    assert used["garp_frames"] == 5 * n  # garp_master_repeat 5, sent at once (no interval)
+    assert FakeChannel.instances >= 1
+
+
+def test_start_cost_per_instance_does_not_grow_with_n(fake, tmp_path):
+    _d, small = _started(fake, tmp_path, 10)
+    fake[0].addrs = fake[0].addrs[:1]  # a fresh host for the second daemon
+    _d, large = _started(fake, tmp_path, 100)
+    for key in ("dump", "records", "add", "delete"):
+        # 10x the instances: at most 10x the work (+ the batch's one dump), never 100x
+        assert large[key] <= 10 * small[key] + 1, (key, small, large)
+
+
+def test_backup_start_reads_no_address_per_instance(fake, tmp_path):
+    d, used = _started(fake, tmp_path, 60, priority=100)
+    assert all(r.state == machine.State.BACKUP for r in d.instances.values())
+    assert used["dump"] == 1 and used["delete"] == 0 and used["add"] == 0
+
+
+def test_stale_vips_found_in_the_snapshot_are_removed_by_backups(fake, tmp_path):
+    net, _made = fake
+    net.addrs.append(addresses.Addr("eth0", 2, 4, "203.0.113.3", 24, "eth0", None, 0, True))  # left by a crashed run
+    d, used = _started(fake, tmp_path, 5, priority=100)
+    assert d.instances["VI_3"].stale_vips == ["203.0.113.3/24"]
+    assert "203.0.113.3" not in [a.address for a in net.addrs]
+    assert used["dump"] == 2  # the snapshot, then vip_remove's own listing for the one stale VIP
+
+
+def test_received_advert_finds_its_instance_without_scanning(fake, tmp_path, monkeypatch):
+    d, _used = _started(fake, tmp_path, 150, priority=100)
+    reads = {"n": 0}
+    real = daemon.InstanceRuntime.key
+
+    def counted(self):
+        reads["n"] += 1
+        return real.fget(self)
+    monkeypatch.setattr(daemon.InstanceRuntime, "key", property(counted))
+    assert d.find_instance("eth0", 77, 4) is d.instances["VI_77"]  # builds the index once: one read per instance
+    reads["n"] = 0
+    for vrid in range(1, 151):
+        assert d.find_instance("eth0", vrid, 4) is d.instances["VI_%d" % vrid]
+    assert reads["n"] <= 150  # one check per lookup, not one per instance (it was 150 x 150)
+    assert d.find_instance("eth0", 200, 4) is None and d.find_instance("eth1", 1, 4) is None
+
+
+class CountingDict(dict):
+    scans = 0
+
+    def values(self):
+        CountingDict.scans += 1
+        return super().values()
+
+
+def test_steady_masters_do_not_scan_each_other_every_advert(fake, tmp_path):
+    d, _used = _started(fake, tmp_path, 100, advert=0.1)
+    d.instances = CountingDict(d.instances)
+    d.loop.run_until(d.loop.t + 0.35)  # phases settle (alignment at most once per mastership)
+    CountingDict.scans = 0
+    sent = sum(c.sent for c in d.channels.values())
+    d.loop.run_until(d.loop.t + 1.0)  # 10 adverts per master
+    assert sum(c.sent for c in d.channels.values()) - sent >= 100 * 9
+    assert CountingDict.scans == 0  # it was one scan of all 100 per advert sent: 1000 scans a second
+
+
+def test_reload_with_one_instance_changed_touches_only_that_one(fake, tmp_path):
+    net, _made = fake
+    d, _used = _started(fake, tmp_path, 50)
+    text = _conf(50).replace("203.0.113.25/24", "198.51.100.99/24")
+    with open(d.config_path, "w") as f:
+        f.write(text)
+    before = dict(net.calls)
+    result = d.reload()
+    used = dict((k, net.calls[k] - before[k]) for k in net.calls)
+    assert result["ok"] and result["updated"] == ["VI_25"] and len(result["kept"]) == 49
+    assert used["add"] == 1 and used["dump"] <= 2 and used["garp_frames"] <= 5
+
+
+# ---- address decoding ----------------------------------------------------------------------------------------
+def _encoded(fam, ip, prefixlen, flags, scope, index, label, broadcast, ifa_flags):
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+    msg = ifaddrmsg()
+    msg["family"] = socket.AF_INET if fam == 4 else socket.AF_INET6
+    msg["prefixlen"], msg["flags"], msg["scope"], msg["index"] = prefixlen, flags, scope, index
+    msg["attrs"] = [["IFA_ADDRESS", ip]]
+    if fam == 4:
+        msg["attrs"].append(["IFA_LOCAL", ip])
+        if label is not None:
+            msg["attrs"].append(["IFA_LABEL", label])
+        if broadcast is not None:
+            msg["attrs"].append(["IFA_BROADCAST", broadcast])
+    if ifa_flags is not None:
+        msg["attrs"].append(["IFA_FLAGS", ifa_flags])
+    msg["header"]["type"] = addresses.RTM_NEWADDR
+    msg.encode()
+    return bytes(msg.data)
+
+
+ADDR_CASE = st.one_of(
+    st.tuples(st.just(4), st.ip_addresses(v=4).map(str), st.integers(0, 32)),
+    st.tuples(st.just(6), st.ip_addresses(v=6).map(str), st.integers(0, 128)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=ADDR_CASE, flags=st.integers(0, 255), scope=st.sampled_from([0, 200, 253, 254]), index=st.integers(1, 2 ** 31 - 1),
+       label=st.none() | st.from_regex(r"\A[a-z][a-z0-9:._-]{0,14}\Z"),
+       broadcast=st.none() | st.ip_addresses(v=4).map(str), ifa_flags=st.none() | st.integers(0, 2 ** 32 - 1))
+def test_struct_decoding_reads_what_pyroute2_reads(case, flags, scope, index, label, broadcast, ifa_flags):
+    fam, ip, prefixlen = case
+    data = _encoded(fam, ip, prefixlen, flags, scope, index, label, broadcast, ifa_flags)
+    names = {index: "if%d" % index}
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+    msg = ifaddrmsg(data)
+    msg.decode()
+    assert addresses._decode_ifaddr(data, names) == addresses._to_addr(msg, names)  # pylint: disable=protected-access
+    assert addresses._decode_ifaddr(data, names, index=index + 1) is None  # pylint: disable=protected-access
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=200))
+def test_struct_decoding_of_any_bytes_is_an_addr_or_none(data):
+    out = addresses._decode_ifaddr(data, {})  # pylint: disable=protected-access
+    assert out is None or isinstance(out, addresses.Addr)
+
+
+def test_struct_decoding_skips_other_families_and_truncated_attributes():
+    data = bytearray(_encoded(4, "198.51.100.7", 24, 0, 0, 3, "eth0:1", None, None))
+    assert addresses._decode_ifaddr(bytes(data), {3: "eth0"}).label == "eth0:1"  # pylint: disable=protected-access
+    other = bytearray(data)
+    other[16] = socket.AF_PACKET
+    assert addresses._decode_ifaddr(bytes(other), {}) is None  # pylint: disable=protected-access
+    assert addresses._decode_ifaddr(bytes(data[:30]), {}) is None  # pylint: disable=protected-access
+    struct.pack_into("=H", data, 24, 200)  # first attribute claims more than the message holds
+    assert addresses._decode_ifaddr(bytes(data), {}) is None  # pylint: disable=protected-access
+
+
+# ---- GARP pacing ---------------------------------------------------------------------------------------------
+class Owner:
+    def __init__(self, loop, name="o"):
+        self.loop, self.name, self.sent = loop, name, []
+
+    def send(self, dev, cidr, count):
+        self.sent.extend([(self.loop.t, dev, cidr)] * count)
+
+
+def test_without_interval_everything_leaves_at_once():
+    loop, pacer = FakeLoop(), garp.Pacer()
+    o = Owner(loop)
+    for _round in range(5):
+        for i in range(400):
+            pacer.announce(loop, o, "eth0", "203.0.113.%d/24" % (i % 250), 4, 0.0, o.send)
+    assert len(o.sent) == 2000 and not loop.handles
+
+
+def test_paced_like_keepalived_401_garps_for_400_vips_and_5_rounds():
+    loop, pacer = FakeLoop(), garp.Pacer()
+    o = Owner(loop)
+    vips = ["198.51.100.%d/24" % i for i in range(1, 201)] + ["203.0.113.%d/24" % i for i in range(1, 201)]
+    for _round in range(5):
+        for cidr in vips:
+            pacer.announce(loop, o, "eth0", cidr, 4, 0.001, o.send)
+    assert len(o.sent) == 1 and pacer.queued(o) == 400  # the first at once, the others waiting once each
+    loop.run_until(loop.t + 1.0)
+    assert len(o.sent) == 401  # keepalived 2.2.7 on the wire: 401 (see docs/benchmarks.md, Scale)
+    assert [c for _t, _d, c in o.sent[:401]] == vips + vips[:1]
+    times = [t for t, _d, _c in o.sent]
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.001 - 1e-9
+
+
+def test_interfaces_are_paced_apart_and_cancel_drops_only_that_owner():
+    loop, pacer = FakeLoop(), garp.Pacer()
+    a, b = Owner(loop, "a"), Owner(loop, "b")
+    for i in range(10):
+        pacer.announce(loop, a, "eth0", "198.51.100.%d/24" % i, 4, 0.01, a.send)
+        pacer.announce(loop, b, "eth0", "203.0.113.%d/24" % i, 4, 0.01, b.send)
+        pacer.announce(loop, b, "eth1", "203.0.113.%d/24" % i, 4, 0.01, b.send)
+    assert pacer.cancel(a) == 9
+    loop.run_until(loop.t + 1.0)
+    assert len(a.sent) == 1 and len([s for s in b.sent if s[1] == "eth0"]) == 10 and len([s for s in b.sent if s[1] == "eth1"]) == 10
+    assert not pacer.pending and not pacer.queues
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=st.lists(st.tuples(st.sampled_from(["announce", "cancel", "advance"]), st.integers(0, 2), st.integers(0, 3),
+                              st.integers(0, 20)), max_size=60),
+       interval=st.sampled_from([0.0, 0.001, 0.05]))
+def test_pacing_invariants_hold_for_any_sequence(ops, interval):
+    loop, pacer = FakeLoop(), garp.Pacer()
+    owners = [Owner(loop, str(i)) for i in range(3)]
+    cancelled_at = {}
+    for op, who, dev, n in ops:
+        owner = owners[who]
+        if op == "announce":
+            pacer.announce(loop, owner, "eth%d" % (dev % 2), "198.51.100.%d/24" % n, 4, interval, owner.send)
+            cancelled_at.pop(who, None)
+        elif op == "cancel":
+            pacer.cancel(owner)
+            cancelled_at[who] = loop.t
+        else:
+            loop.run_until(loop.t + n * 0.003)
+        assert len(pacer.pending) == pacer.queued()  # every waiting entry is marked once, nothing else
+    loop.run_until(loop.t + 10.0)
+    assert not pacer.queues and not pacer.pending
+    if interval > 0:
+        for dev in ("eth0", "eth1"):
+            times = sorted(t for o in owners for t, d, _c in o.sent if d == dev)
+            assert all(b - a >= interval - 1e-9 for a, b in zip(times, times[1:]))
+    for who, t in cancelled_at.items():  # nothing left after the owner's last cancel
+        assert all(s[0] <= t for s in owners[who].sent)
