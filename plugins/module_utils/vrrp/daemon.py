@@ -334,10 +334,16 @@ class InstanceRuntime:
         self.reschedule()
 
     def reschedule(self) -> None:
+        deadline = self.machine.next_deadline if self.machine else None
         if self.timer is not None:
+            # Scale (issue 11): a backup's deadline moves later with every advert it hears. A timer armed no later
+            # than the deadline is kept (on_timer re-arms when it wakes early): one heap entry per Master_Down_Interval
+            # instead of a cancel and a new one per advert (200 a second for a backup of 200 instances).
+            when = getattr(self.timer, "when", None)
+            if deadline is not None and when is not None and not self.timer.cancelled() and when() <= deadline:
+                return
             self.timer.cancel()
             self.timer = None
-        deadline = self.machine.next_deadline if self.machine else None
         if deadline is not None:
             self.timer = self.daemon.loop.call_at(deadline, self.on_timer)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass
 
@@ -85,9 +86,8 @@ def inet_checksum(data, initial=0):
     """RFC 1071 one's complement sum, folded and complemented (0 over data whose checksum is right)."""
     if len(data) % 2:
         data += b"\0"
-    total = initial
-    for (word,) in struct.iter_unpack("!H", data):
-        total += word
+    # One unpack of every word (scale, issue 11: a backup of 200 instances checks 200 adverts a second).
+    total = initial + sum(struct.unpack("!%dH" % (len(data) // 2), data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
@@ -228,8 +228,12 @@ def decode(payload, src, dst, family=4):
         raise PacketError("interval", "advertisement interval 0")
     if version == 2 and auth_type not in (AUTH_NONE, AUTH_PASS, AUTH_AH):
         raise PacketError("auth_type", "auth type %d" % auth_type)
-    cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
-    addresses = tuple(str(cls(payload[i:i + alen])) for i in range(HEADER_LEN, HEADER_LEN + count * alen, alen))
+    # inet_ntoa / inet_ntop(AF_INET6) write what str(ipaddress) writes (IPv6: only via ipaddress, for its exact
+    # compression rules); for IPv4 it is 5x cheaper per address (issue 11).
+    if family == 4:
+        addresses = tuple(socket.inet_ntoa(payload[i:i + 4]) for i in range(HEADER_LEN, HEADER_LEN + count * 4, 4))
+    else:
+        addresses = tuple(str(ipaddress.IPv6Address(payload[i:i + 16])) for i in range(HEADER_LEN, HEADER_LEN + count * 16, 16))
     return Advert(version=version, vrid=vrid, priority=priority, interval_cs=interval_cs,
                   addresses=addresses, auth_type=auth_type, auth_data=auth_data, family=family), form
 
@@ -285,8 +289,8 @@ def parse_ipv4(datagram, check_ttl=True):
     if total < ihl or total > len(datagram):
         raise PacketError("length", "IPv4 total length %d, received %d" % (total, len(datagram)))
     ttl, proto = datagram[8], datagram[9]
-    src = str(ipaddress.IPv4Address(datagram[12:16]))
-    dst = str(ipaddress.IPv4Address(datagram[16:20]))
+    src = socket.inet_ntoa(datagram[12:16])  # the same text as str(ipaddress.IPv4Address), 5x cheaper (issue 11)
+    dst = socket.inet_ntoa(datagram[16:20])
     if proto == IPPROTO_AH:
         raise PacketError("auth_type", "IPsec AH is not supported")
     if proto != IPPROTO_VRRP:

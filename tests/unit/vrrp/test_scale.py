@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils import addresses
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, garp, machine, netio
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, garp, machine, netio, packet
 
 PRIMARY = "198.51.100.11"
 
@@ -28,10 +28,13 @@ PRIMARY = "198.51.100.11"
 # ---- a loop whose clock the test moves --------------------------------------------------------------------
 class Handle:
     def __init__(self, loop, when, callback, args):
-        self.loop, self.when, self.callback, self.args, self.cancelled_ = loop, when, callback, args, False
+        self.loop, self.when_, self.callback, self.args, self.cancelled_ = loop, when, callback, args, False
 
     def cancel(self):
         self.cancelled_ = True
+
+    def when(self):  # asyncio.TimerHandle.when()
+        return self.when_
 
     def cancelled(self):
         return self.cancelled_
@@ -65,12 +68,12 @@ class FakeLoop:
     def run_until(self, t):
         """Run every handle due up to t, in time order (handles added meanwhile included)."""
         while True:
-            due = [h for h in self.handles if not h.cancelled_ and h.when <= t]
+            due = [h for h in self.handles if not h.cancelled_ and h.when_ <= t]
             if not due:
                 break
-            h = min(due, key=lambda x: x.when)
+            h = min(due, key=lambda x: x.when_)
             self.handles.remove(h)
-            self.t = max(self.t, h.when)
+            self.t = max(self.t, h.when_)
             h.callback(*h.args)
         self.t = t
         self.handles = [h for h in self.handles if not h.cancelled_]
@@ -224,6 +227,27 @@ def test_received_advert_finds_its_instance_without_scanning(fake, tmp_path, mon
         assert d.find_instance("eth0", vrid, 4) is d.instances["VI_%d" % vrid]
     assert reads["n"] <= 150  # one check per lookup, not one per instance (it was 150 x 150)
     assert d.find_instance("eth0", 200, 4) is None and d.find_instance("eth1", 1, 4) is None
+
+
+def test_backup_hearing_adverts_keeps_its_timer_instead_of_one_per_advert(fake, tmp_path):
+    d, _used = _started(fake, tmp_path, 100, priority=100)
+    loop = d.loop
+    made = {"n": 0}
+    real_call_at = loop.call_at
+
+    def counted(when, callback, *args):
+        made["n"] += 1
+        return real_call_at(when, callback, *args)
+    loop.call_at = counted
+    for second in range(20):  # the master (priority 150) advertises every second for 20 s
+        loop.run_until(loop.t + 1.0)
+        for vrid in range(1, 101):
+            advert = packet.Advert(version=2, vrid=vrid, priority=150, interval_cs=100, addresses=("203.0.113.%d" % vrid,))
+            frame = packet.build_ipv4(packet.encode(advert, "198.51.100.12", "224.0.0.18"), "198.51.100.12", "224.0.0.18")
+            d.dispatch(netio.Incoming("eth0", 4, "198.51.100.12", "224.0.0.18", received=packet.parse_ipv4(frame)))
+        assert all(r.state == machine.State.BACKUP for r in d.instances.values()), second
+    # 2000 adverts heard: a timer re-armed about once per Master_Down_Interval (3.6 s) per instance, not per advert
+    assert made["n"] <= 100 * 8, made
 
 
 class CountingDict(dict):
