@@ -13,14 +13,15 @@ from __future__ import annotations
 __metaclass__ = type
 
 import asyncio
-import datetime
 import errno
+import gc
 import ipaddress
 import logging
 import math
 import os
 import signal
 import sys
+import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
@@ -44,7 +45,21 @@ EXTRA_DROP_REASONS = ("peer",)  # unicast advert from an address that is not a u
 
 
 def _wall() -> str:
-    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    # datetime's isoformat text (2026-12-01T06:28:40+00:00) without importing datetime (0.3 MB of RSS, issue 11)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return text[:-2] + ":" + text[-2:]
+
+
+def release_memory() -> None:
+    """Hand the start-up's garbage back to the system: parsing the configuration and starting hundreds of instances
+    leaves freed heap that glibc keeps (about 2 MB at 200 instances, issue 11: RSS target 24 MB). No-op without
+    glibc's malloc_trim()."""
+    gc.collect()
+    try:
+        import ctypes  # already loaded by procprio
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass
 
 
 def _state_name(state) -> str:
@@ -889,6 +904,7 @@ class Daemon:
         self._key_index = None  # instances replaced by others of the same count keep the signature
         self.close_unused_channels()
         self.sync_vmacs()
+        release_memory()
         self.reloads["ok"] += 1
         LOG.info("reload: %d kept, %d updated in place, %d restarted, %d added, %d removed", len(kept), len(updated), len(changed),
                  len(added), len(removed))
@@ -1084,6 +1100,7 @@ class Daemon:
             LOG.info("Delaying startup for %g seconds", delay)
         if not self.stopping:
             self.start_instances(self.cfg, list(self.cfg.instances))
+        release_memory()
         self.ready = True
         LOG.info("vipd ready: %d instance(s), pid %d, control %s", len(self.instances), os.getpid(), self.control_socket or "-")
         if self.on_ready:
