@@ -6,6 +6,7 @@ health-check benchmark (health_failover.py, run with its own defaults), and ``--
 which skips the election/preemption cycles (election_cycles.py, here 20 cycles per scenario,
 4 scenarios at once; run it alone for the issue's 500). ``--soak`` adds the soak benchmark (soak.py: random
 faults on a 3-node group with 20 VRIDs, 5 minutes each for vipd and keepalived; off by default for its length).
+``--no-scale`` skips the scale benchmark (scale.py: hundreds of instances and VIPs, issue 11; about 10 minutes).
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def main(argv=None) -> int:
     health = "--no-health" not in argv
     election = "--no-election" not in argv
     soak = "--soak" in argv
-    argv = [a for a in argv if a not in ("--no-health", "--no-election", "--soak")]
+    scale = "--no-scale" not in argv
+    argv = [a for a in argv if a not in ("--no-health", "--no-election", "--soak", "--no-scale")]
     rc = failover.main(argv)
     if health and rc == 0 and "-h" not in argv and "--help" not in argv:
         try:
@@ -41,6 +43,11 @@ def main(argv=None) -> int:
         sys.stdout.flush()
         print()
         rc = election_cycles.main(["--cycles", "20", "--jobs", "4"])
+    if scale and rc == 0 and "-h" not in argv and "--help" not in argv:
+        from tests.benchmarks import scale as scale_bench  # issue 11: start, takeover, reload, idle, GARPs at scale
+        sys.stdout.flush()
+        print()
+        rc = scale_bench.main([])
     if soak and rc == 0 and "-h" not in argv and "--help" not in argv:
         from tests.benchmarks import soak as soak_bench  # issue 9: random faults, vipd and keepalived side by side
         sys.stdout.flush()
