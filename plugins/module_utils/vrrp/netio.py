@@ -298,6 +298,27 @@ def vip_add(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Opti
         raise NetIOError(str(exc))
 
 
+def vip_add_many(items) -> list:
+    """vip_add() for many VIPs in one netlink exchange (addresses.add_addresses; issue 11: 400 VIPs were 400
+    sockets and round trips). items: (ifname, cidr, label, broadcast, scope); per item True (added), False
+    (already there) or the NetIOError / ValueError of that item alone."""
+    out: list = [None] * len(items)
+    prepared = []
+    for i, (ifname, cidr, label, broadcast, scope) in enumerate(items):
+        try:
+            norm, _ip, family = normalize_cidr(cidr)
+            prepared.append((i, (ifname, norm, label, broadcast if family == 4 else None, scope_value(scope), family == 6)))
+        except (ValueError, NetIOError) as exc:
+            out[i] = exc
+    try:
+        results = _netlink(addresses.add_addresses, [p for _i, p in prepared]) if prepared else []
+    except addresses.AddressError as exc:
+        results = [exc] * len(prepared)
+    for (i, _p), result in zip(prepared, results):
+        out[i] = NetIOError(str(result)) if isinstance(result, Exception) else result
+    return out
+
+
 def vip_remove(ifname: str, cidr: str) -> bool:
     """Remove a VIP whatever prefix it was left behind with (a crashed run may have used another)."""
     _norm, ip, family = normalize_cidr(cidr)

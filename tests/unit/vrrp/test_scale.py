@@ -83,7 +83,7 @@ class FakeLoop:
 class FakeNet:
     def __init__(self):
         self.addrs = [addresses.Addr("eth0", 2, 4, PRIMARY, 24, "eth0", None, 0, False)]
-        self.calls = {"dump": 0, "records": 0, "add": 0, "delete": 0, "garp_frames": 0, "sockets": 0}
+        self.calls = {"dump": 0, "records": 0, "add": 0, "add_batches": 0, "delete": 0, "garp_frames": 0}
 
     def list_addresses(self, ifname=None, family=None):
         self.calls["dump"] += 1
@@ -99,6 +99,10 @@ class FakeNet:
             return False
         self.addrs.append(addresses.Addr(ifname, 2, iface.version, str(iface.ip), iface.network.prefixlen, ifname, None, 0, True))
         return True
+
+    def add_addresses(self, items):
+        self.calls["add_batches"] += 1
+        return [self.add_address(ifname, cidr) for ifname, cidr, _label, _brd, _scope, _nodad in items]
 
     def delete_address(self, ifname, cidr, before=None):
         self.calls["delete"] += 1
@@ -132,13 +136,16 @@ class FakeChannel:
         pass
 
 
-def _conf(n, priority=255, advert=1):
+def _conf(n, priority=255, advert=1, vips_per=1):
+    pool = ["203.0.113.%d/24" % i for i in range(1, 255)] + ["198.51.100.%d/24" % i for i in range(30, 200)]
     lines = ["global_defs {", "    router_id scale", "}"]
     for i in range(1, n + 1):
         lines += ["vrrp_instance VI_%d {" % i, "    state MASTER" if priority == 255 else "    state BACKUP", "    interface eth0",
                   "    virtual_router_id %d" % i, "    priority %d" % priority, "    advert_int %s" % advert,
                   "    version %d" % (3 if advert < 1 else 2),  # v2 rounds a sub-second advert_int up to 1 s
-                  "    virtual_ipaddress {", "        203.0.113.%d/24" % i, "    }", "}"]
+                  "    virtual_ipaddress {"]
+        lines += ["        %s" % pool[(i - 1) * vips_per + j] for j in range(vips_per)]
+        lines += ["    }", "}"]
     return "\n".join(lines) + "\n"
 
 
@@ -147,6 +154,7 @@ def fake(monkeypatch):
     net = FakeNet()
     monkeypatch.setattr(addresses, "list_addresses", net.list_addresses)
     monkeypatch.setattr(addresses, "add_address", net.add_address)
+    monkeypatch.setattr(addresses, "add_addresses", net.add_addresses)
     monkeypatch.setattr(addresses, "delete_address", net.delete_address)
     monkeypatch.setattr(addresses, "link_index", lambda ifname: 2)
     monkeypatch.setattr(netio, "Channel", FakeChannel)
@@ -162,10 +170,10 @@ def fake(monkeypatch):
             d.health.links.sock.close()
 
 
-def _started(fake, tmp_path, n, priority=255, advert=1):
+def _started(fake, tmp_path, n, priority=255, advert=1, vips_per=1):
     net, made = fake
     path = tmp_path / ("vipd-%d.conf" % n)
-    path.write_text(_conf(n, priority, advert))
+    path.write_text(_conf(n, priority, advert, vips_per))
     d = daemon.Daemon(str(path))
     made.append(d)
     d.loop = FakeLoop()
@@ -186,6 +194,38 @@ def test_owner_start_costs_constant_netlink_work_per_instance(fake, tmp_path, n)
     assert used["add"] == n  # one request per VIP
     assert used["garp_frames"] == 5 * n  # garp_master_repeat 5, sent at once (no interval)
     assert FakeChannel.instances >= 1
+
+
+def test_one_instance_adds_its_400_vips_in_one_netlink_exchange(fake, tmp_path):
+    d, used = _started(fake, tmp_path, 1, vips_per=400)
+    assert len(d.instances["VI_1"].vips_held) == 400
+    assert used["add"] == 400 and used["add_batches"] == 1 and used["dump"] == 1
+    assert used["garp_frames"] == 2000
+
+
+def test_batched_add_requests_are_the_bytes_pyroute2_builds():
+    """addresses.add_addresses() writes its RTM_NEWADDR requests with struct: the same bytes as add_address()'s
+    pyroute2 message (header sequence aside), for IPv4 with label, broadcast and scope, and IPv6 with nodad."""
+    cases = [("198.51.100.7/24", "eth0:vip", "198.51.100.255", 0, False), ("203.0.113.9/32", None, None, 254, False),
+             ("2001:db8::5/64", None, None, None, True), ("2001:db8::6/128", None, None, 253, False)]
+    for cidr, label, brd, scope, nodad in cases:
+        iface = addresses.parse_cidr(cidr)
+        msg = addresses._addr_msg(7, iface)  # pylint: disable=protected-access
+        if iface.version == 4:
+            if label:
+                msg["attrs"].append(["IFA_LABEL", label])
+            if brd:
+                msg["attrs"].append(["IFA_BROADCAST", brd])
+        elif nodad:
+            msg["flags"] = addresses.IFA_F_NODAD
+        if scope is not None:
+            msg["scope"] = scope
+        msg["header"]["type"] = addresses.RTM_NEWADDR
+        msg["header"]["flags"] = 0x1 | 0x4 | 0x400 | 0x200  # REQUEST | ACK | CREATE | EXCL
+        msg["header"]["sequence_number"] = 5
+        msg.encode()
+        ours = addresses._newaddr_request(5, 7, iface, label, brd, scope, nodad)  # pylint: disable=protected-access
+        assert ours == bytes(msg.data), cidr
 
 
 def test_start_cost_per_instance_does_not_grow_with_n(fake, tmp_path):

@@ -1,0 +1,48 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""addresses.add_addresses() (issue 11: one netlink exchange for many VIPs) against real netlink in a throwaway
+namespace: the same addresses as add_address() one by one, per-item results and errors, more requests than the
+in-flight window, and the struct-decoded listing reading them back."""
+from __future__ import annotations
+
+PRE = '''
+import json
+from ansible_collections.floating.vip.plugins.module_utils import addresses as A
+def dump():
+    return sorted([a.cidr, a.label, a.broadcast, a.secondary, a.scope] for a in A.list_addresses("vip0") if a.scope != 253)
+'''
+
+
+def test_batch_adds_what_single_adds_add(netns):
+    out = netns.python(PRE + '''
+items = [("vip0", "198.51.100.10/24", "vip0:a", "198.51.100.255", None, False), ("vip0", "203.0.113.7/32", None, None, 254, False),
+         ("vip0", "2001:db8::10/64", None, None, None, True)]
+r1 = A.add_addresses(items)
+batch = dump()
+for _ifname, cidr, *_rest in items:
+    A.delete_address("vip0", cidr)
+singles = [A.add_address("vip0", c, label=l, broadcast=b, scope=s, nodad=n) for _i, c, l, b, s, n in items]
+print(json.dumps([r1, batch, singles, dump()]))
+''')
+    r1, batch, singles, again = out
+    assert r1 == [True, True, True] and singles == [True, True, True]
+    assert batch == again
+    assert ["198.51.100.10/24", "vip0:a", "198.51.100.255", True, 0] in batch
+    assert ["203.0.113.7/32", "vip0", None, False, 254] in batch
+    assert ["2001:db8::10/64", None, None, False, 0] in batch
+
+
+def test_batch_beyond_the_window_with_per_item_results(netns):
+    out = netns.python(PRE + '''
+items = [("vip0", "203.0.113.%d/24" % i, None, None, None, False) for i in range(1, 201)]
+items.insert(50, ("nosuch0", "198.51.100.50/24", None, None, None, False))
+items.insert(120, ("vip0", "198.51.100.1/24", None, None, None, False))  # already there
+items.insert(150, ("vip0", "not-an-address", None, None, None, False))
+r = A.add_addresses(items)
+print(json.dumps([[x if isinstance(x, bool) else str(x) for x in r], len([a for a in A.list_addresses("vip0", 4)])]))
+''')
+    results, count = out
+    assert results[50] == "interface nosuch0 not found"
+    assert results[120] is False
+    assert results[150].startswith("malformed address")
+    assert [x for i, x in enumerate(results) if i not in (50, 120, 150)] == [True] * 200
+    assert count == 201  # the namespace's own 198.51.100.1 and the 200 added
