@@ -110,8 +110,14 @@ class Context:
             return "'%s'" % k
         return self.show(node, k)
 
-    def unimplemented(self, node):
-        self.warning(node, "keyword '%s' is not implemented by vipd and is ignored" % node.keyword)
+    def unimplemented(self, node, section=None):
+        """A known keepalived keyword vipd does not implement: refused with what it changes, or a warning saying
+        why it has no effect on vipd (config_keywords.verdict)."""
+        refused, reason = kw.verdict(section, node.keyword)
+        if refused:
+            self.error(node, kw.refused_message(node.keyword, reason))
+        else:
+            self.warning(node, kw.warned_message(node.keyword, reason))
 
     def unknown(self, node, where):
         self.error(node, "unknown keyword %s in %s" % (self.show(node, node.keyword), where))
@@ -351,7 +357,6 @@ def _global_defs(ctx, node):
             g.enable_script_security = ctx.flag(child)
         elif k == "vrrp_strict":
             g.vrrp_strict = ctx.flag(child)
-            ctx.warning(child, STRICT_FIREWALL)
         elif k == "script_user":
             if ctx.no_block(child):
                 if not 1 <= len(child.args) <= 2:
@@ -644,7 +649,7 @@ def _sync_group(ctx, node):
                 ctx.fixup(child, "(%s) global_tracking is deprecated. Use track_interface/script/file on the sync group "
                                  "(read as sync_group_tracking_weight, as keepalived)" % ctx.show(node, name, True))
         elif k in kw.SYNC_GROUP:
-            ctx.unimplemented(child)
+            ctx.unimplemented(child, "vrrp_sync_group")
         else:
             ctx.unknown(child, "vrrp_sync_group")
     if name in ctx.config.sync_groups:
@@ -712,8 +717,15 @@ def _vip_line(ctx, line, instance_if):
                 ok = False
             else:
                 vip.label = value
+        elif opt in kw.VIP_NOT_KEEPALIVED:
+            ctx.fixup(line, "virtual_ipaddress option '%s' ignored: %s" % (opt, kw.VIP_NOT_KEEPALIVED[opt]))
+        elif ip.version == 4 and opt in kw.VIP_WARNED_V4:
+            ctx.warning(line, kw.warned_message(opt, kw.VIP_WARNED_V4[opt], "virtual_ipaddress"))
+        elif opt in kw.VIP_REFUSED:
+            ctx.error(line, kw.refused_message(opt, kw.VIP_REFUSED[opt], "virtual_ipaddress"))
+            ok = False
         elif opt in kw.VIP_OPTIONS:
-            ctx.warning(line, "virtual_ipaddress option '%s' is not implemented by vipd and is ignored" % opt)
+            ctx.warning(line, kw.warned_message(opt, kw.VIP_WARNED.get(opt, ""), "virtual_ipaddress"))
         else:
             ctx.error(line, "unknown option %s in virtual_ipaddress" % ctx.show(line, opt))
             return None
@@ -824,8 +836,6 @@ def _instance(ctx, node):
                 raw.version = value
         elif k == "strict_mode":
             raw.strict = bad(ctx.boolean(child))
-            if raw.strict and not ctx.config.global_defs.vrrp_strict:
-                ctx.warning(child, STRICT_FIREWALL)
         elif k == "nopreempt":
             inst.nopreempt = ctx.flag(child)
         elif k == "preempt":
@@ -867,7 +877,8 @@ def _instance(ctx, node):
             raw.garp[k] = bad(ctx.boolean(child))
         elif k == "garp_interval":
             # Not a vrrp_instance keyword in keepalived 2.2.7 (there: global vrrp_garp_interval); a vipd extension.
-            value = bad(ctx.decimal(child, Decimal(0), Decimal(1)))
+            # The range of the global it overrides (vrrp_garp_interval), so an inherited value renders and reads back.
+            value = bad(ctx.decimal(child, Decimal(0), Decimal("4294.967295")))
             raw.garp[k] = _seconds(value) if value is not None else None
         elif k == "v3_checksum":
             # vipd extension: which VRRPv3-over-IPv4 checksum form to send.
@@ -932,7 +943,11 @@ def _unicast_peers(ctx, node, inst, raw, bad):
         words = line.values
         i = 0
         while i < len(words):
-            if words[i] in kw.UNICAST_PEER_OPTIONS:
+            if words[i] in kw.UNICAST_PEER_REFUSED:
+                ctx.error(line, kw.refused_message(words[i], kw.UNICAST_PEER_REFUSED[words[i]], "unicast_peer"))
+                addr = None
+                i += 2
+            elif words[i] in kw.UNICAST_PEER_OPTIONS:
                 ctx.warning(line, "unicast_peer option '%s' is not implemented by vipd and is ignored" % words[i])
                 i += 2
             else:
@@ -1126,11 +1141,6 @@ def _preempt_checks(ctx, inst, raw):
     if inst.preempt_delay and inst.nopreempt:
         ctx.fixup(lines["preempt_delay"], "preempt_delay has no effect with nopreempt; ignored (as keepalived)")
         inst.preempt_delay = 0.0
-
-
-STRICT_FIREWALL = ("strict mode: vipd applies its VRRP rules (no authentication, no preempt_delay, state MASTER only for priority 255, "
-                   "no_accept by default, ...) but not keepalived's firewall side: no iptables/nftables rules drop traffic "
-                   "to the VIPs of an instance without 'accept'")
 
 
 # keepalived 2.2.7 vrrp_complete_instance(): what strict mode fixes, and the message it reports when the

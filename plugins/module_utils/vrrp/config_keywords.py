@@ -5,8 +5,10 @@
 
 Taken from keepalived 2.2.7's install_keyword() tables (keepalived/core/global_parser.c,
 keepalived/vrrp/vrrp_parser.c, keepalived/trackers/track_file.c, check/bfd parsers).
-A keyword listed here is a *warning* ("not implemented by vipd and is ignored", its block
-skipped); a keyword neither implemented nor listed here is an *error*, as a typo would be.
+Each listed keyword is classified (issue 10: nothing a keepalived user relies on is silently ignored):
+REFUSED (it changes what keepalived 2.2.7 does on the VRRP side and vipd does not do it: the config is an
+error at FILE:LINE with what it changes) or WARNED (it has no effect on what vipd does: a warning saying why,
+its block skipped). A keyword neither implemented nor listed here is an *error*, as a typo would be.
 """
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
@@ -61,7 +63,7 @@ track_interface track_script track_file track_process track_bfd
 
 # Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd ignores.
 VIP_OPTIONS = frozenset("""
-peer home -nodad nodad noprefixroute autojoin preferred_lft track_group no_track use_vmac
+peer home -nodad nodad mngtmpaddr noprefixroute autojoin preferred_lft track_group no_track use_vmac
 """.split())
 
 # Options on a unicast_peer line.
@@ -75,6 +77,153 @@ UNIMPLEMENTED = {
     "vrrp_script": VRRP_SCRIPT,
     "vrrp_sync_group": SYNC_GROUP,
 }
+
+# ---------------------------------------------------------------- classification (issue 10)
+
+BACKEND = "remove it or use the role's keepalived back end (vrrp_backend: keepalived)"
+
+_LVS = "vipd does no LVS (IPVS); hosts that need LVS use the role's keepalived back end (vrrp_backend: keepalived)"
+_CHECKER = "a setting of keepalived's checker (LVS health-check) process; vipd runs no checker process"
+_BFD = "a setting of keepalived's BFD process; vipd runs no BFD process (track_bfd is refused)"
+_NAME = "a process name; vipd's process is named vipd"
+_SNMP = "vipd has no SNMP agent (its state is in the status JSON)"
+_DBUS = "vipd has no DBus interface"
+_BUFS = "a netlink/socket receive buffer size; vipd sizes its own buffers"
+_IPT = ("Debian's keepalived 2.2.7 is built with nftables only and ignores it too; vipd installs no "
+        "iptables/ipset rules")
+_NFT = ("vipd enforces accept mode in keepalived's default nftables tables 'ip keepalived'/'ip6 keepalived' "
+        "(base chain priority -1) and does not apply this firewall setting")
+_LINKBEAT = "how interface link state is detected (MII/ethtool polling instead of netlink)"
+_NETNS = "the network namespace keepalived runs in"
+
+# keyword -> why it has no effect on what vipd does (ROOT, GLOBAL_DEFS, VRRP_INSTANCE).
+WARNED = {
+    "virtual_server": _LVS, "virtual_server_group": _LVS, "net_namespace_ipvs": _LVS,
+    "lvs_timeouts": _LVS, "lvs_flush": _LVS, "lvs_flush_on_stop": _LVS, "lvs_flush_onstop": _LVS,
+    "lvs_sync_daemon": _LVS, "lvs_notify_fifo": _LVS, "lvs_notify_fifo_script": _LVS,
+    "lvs_sync_daemon_interface": _LVS, "nftables_ipvs": _LVS, "nftables_ipvs_priority": _LVS,
+    "nftables_ipvs_start_fwmark": _LVS, "lvs_netlink_cmd_rcv_bufs": _LVS, "lvs_netlink_cmd_rcv_bufs_force": _LVS,
+    "lvs_netlink_monitor_rcv_bufs": _LVS, "lvs_netlink_monitor_rcv_bufs_force": _LVS,
+    "smtp_alert_checker": _CHECKER, "checker_log_all_failures": _CHECKER, "checker_priority": _CHECKER,
+    "checker_no_swap": _CHECKER, "checker_rt_priority": _CHECKER, "checker_cpu_affinity": _CHECKER,
+    "checker_rlimit_rttime": _CHECKER, "checker_rlimit_rtime": _CHECKER, "rs_init_notifies": _CHECKER,
+    "no_checker_emails": _CHECKER,
+    "bfd_instance": _BFD, "bfd_priority": _BFD, "bfd_no_swap": _BFD, "bfd_rt_priority": _BFD,
+    "bfd_cpu_affinity": _BFD, "bfd_rlimit_rttime": _BFD, "bfd_rlimit_rtime": _BFD,
+    "process_names": _NAME, "process_name": _NAME, "vrrp_process_name": _NAME, "checker_process_name": _NAME,
+    "lvs_process_name": _NAME, "bfd_process_name": _NAME,
+    "snmp_socket": _SNMP, "enable_traps": _SNMP, "enable_snmp_vrrp": _SNMP, "enable_snmp_keepalived": _SNMP,
+    "enable_snmp_rfc": _SNMP, "enable_snmp_rfcv2": _SNMP, "enable_snmp_rfcv3": _SNMP, "enable_snmp_checker": _SNMP,
+    "enable_dbus": _DBUS, "dbus_service_name": _DBUS,
+    "vrrp_netlink_cmd_rcv_bufs": _BUFS, "vrrp_netlink_cmd_rcv_bufs_force": _BUFS,
+    "vrrp_netlink_monitor_rcv_bufs": _BUFS, "vrrp_netlink_monitor_rcv_bufs_force": _BUFS,
+    "process_monitor_rcv_bufs": _BUFS, "process_monitor_rcv_bufs_force": _BUFS,
+    "vrrp_rx_bufs_policy": _BUFS, "vrrp_rx_bufs_multiplier": _BUFS, "kernel_rx_buf_size": _BUFS,
+    "vrrp_iptables": _IPT, "vrrp_ipsets": _IPT,
+    "namespace_with_ipsets": "it names keepalived's ipsets in a network namespace; vipd installs no ipsets",
+    "nftables": _NFT, "nftables_priority": _NFT, "nftables_ifindex": _NFT, "nftables_counters": _NFT,
+    "log_unknown_vrids": "logging only", "debug": "logging only",
+    "child_wait_time": "how long keepalived's parent waits for its child processes at exit; vipd is one process",
+    "use_pid_dir": "where keepalived writes its pid files; vipd's pid and control files are set by its service",
+    "random_seed": "it seeds keepalived's random numbers (debugging); vipd's VRRP timers do not depend on it",
+    "reload_check_config": ("vipd always parses a new configuration first on reload and keeps the running one "
+                            "if it has errors (what reload_check_config does); no log file is written"),
+    "tmp_config_directory": "where keepalived keeps the temporary config of reload_check_config; vipd needs none",
+    "config_save_dir": "where keepalived saves copies of its configuration (debugging)",
+}
+
+# keyword -> what it changes in keepalived 2.2.7 that vipd does not do (ROOT, GLOBAL_DEFS, VRRP_INSTANCE).
+REFUSED = {
+    "garp_group": "the GARP/NA intervals per interface",
+    "instance": "the instance name in keepalived's pid, data and state file names",
+    "interface_up_down_delays": "how long an interface must be down/up before its instances enter/leave FAULT",
+    "linkbeat_interfaces": _LINKBEAT, "linkbeat_use_polling": _LINKBEAT,
+    "net_namespace": _NETNS,
+    "track_group": "which VRRP instances go to BACKUP when a static address, route or rule is deleted",
+    "smtp_helo_name": "the HELO name of the alert emails",
+    "smtp_alert": "the default of smtp_alert (alert emails) for every VRRP instance and sync group",
+    "smtp_alert_vrrp": "the default of smtp_alert (alert emails) for every VRRP instance and sync group",
+    "no_email_faults": "whether alert emails are sent for FAULT transitions",
+    "startup_script": "a script run when the daemon starts", "startup_script_timeout": "a script run when the daemon starts",
+    "shutdown_script": "a script run when the daemon stops", "shutdown_script_timeout": "a script run when the daemon stops",
+    "dynamic_interfaces": "whether instances on missing interfaces are accepted and wait for them",
+    "default_interface": "the interface of static addresses and routes without 'dev' (default eth0)",
+    "disable_local_igmp": "whether IGMP reports are sent for link-local multicast groups (igmp_link_local_mcast_reports)",
+    "vrrp_down_timer_adverts": "the number of missed adverts before a backup takes over (master down timer)",
+    "down_timer_adverts": "the number of missed adverts before a backup takes over (master down timer)",
+    "vrrp_min_garp": "the GARP/NA defaults (garp_master_delay/repeat/refresh) of every instance",
+    "vrrp_garp_extra_if": "GARPs sent on other interfaces", "garp_extra_if": "GARPs sent on other interfaces",
+    "vrrp_vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces", "vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces",
+    "vrrp_check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
+    "check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
+    "vrrp_skip_check_adv_addr": "which adverts are checked for their addresses (discarded on mismatch in strict mode)",
+    "skip_check_adv_addr": "which adverts are checked for their addresses (discarded on mismatch in strict mode)",
+    "fifo_write_vrrp_states_on_reload": "what is written to the notify FIFO on a reload",
+    "vmac_prefix": "the names of the VMAC interfaces created for use_vmac without a name",
+    "vmac_addr_prefix": "the names of the VMAC interfaces created for use_vmac_addr",
+    "umask": "the mode of the files keepalived creates (notify FIFOs, data files)",
+    "reload_time_file": "scheduled configuration reloads", "reload_repeat": "scheduled configuration reloads",
+    "reload_file": "scheduled configuration reloads",
+    "include_check": "which include failures are configuration errors",
+    "data_use_instance": "the file names of the SIGUSR1/SIGUSR2 data and stats dumps",
+    "use_vmac_addr": "the MAC address adverts are sent from (the VMAC on the base interface)",
+    "use_ipvlan": "the interface the VIPs are put on (an ipvlan interface)",
+    "unicast_fault_no_peer": "the state of a unicast instance without peers (FAULT)",
+    "old_unicast_checksum": "the checksum of unicast VRRPv3 adverts (keepalived before 1.3.8)",
+    "vrf": "the VRF the instance's interface and VIPs are in",
+    "track_bfd": "the priority or FAULT state of the instance (BFD sessions)",
+    "mcast_dst_ip": "the multicast group adverts are sent to and received on",
+    "track_src_ip": "the source address of adverts (it follows the interface's primary address)",
+    "promote_secondaries": "what the kernel does with secondary addresses when a VIP is removed (promote_secondaries)",
+    "notify_deleted": "the notify call of an instance removed by a reload (deleted instead of backup/stop)",
+}
+
+# In a vrrp_sync_group: keepalived 2.2.7 tracks these for all members at once.
+SYNC_GROUP_REFUSED = {k: "the priority or FAULT state of every instance of the sync group (group tracking)"
+                      for k in SYNC_GROUP}
+
+VIP_WARNED = {}
+VIP_REFUSED = {
+    "peer": "the peer address of a point-to-point VIP",
+    "home": "the address's IFA_F_HOMEADDRESS flag (Mobile IPv6)",
+    "-nodad": "duplicate address detection of an IPv6 VIP (keepalived adds IPv6 VIPs with nodad unless '-nodad')",
+    "mngtmpaddr": "the address's IFA_F_MANAGETEMPADDR flag (temporary addresses are derived from it)",
+    "noprefixroute": "the prefix route of the VIP (IFA_F_NOPREFIXROUTE: the kernel adds no subnet route)",
+    "autojoin": "the address's IFA_F_MCAUTOJOIN flag (multicast group joined)",
+    "preferred_lft": "the preferred lifetime of an IPv6 VIP (0 makes it deprecated, not used as a source address)",
+    "track_group": "which VRRP instances go to BACKUP when this static address is deleted",
+    "no_track": "whether deleting the VIP from the interface is tracked",
+    "use_vmac": "the interface the VIP is put on (the instance's VMAC)",
+}
+# keepalived 2.2.7 itself only knows '-nodad': 'nodad' is reported as an unknown option and ignored.
+VIP_NOT_KEEPALIVED = {"nodad": "keepalived 2.2.7 knows only '-nodad': it reports 'nodad' as unknown and ignores it"}
+# '-nodad' on an IPv4 address: keepalived sets no flag, nothing changes.
+VIP_WARNED_V4 = {"-nodad": "keepalived 2.2.7 does DAD only for IPv6: it has no effect on an IPv4 address"}
+
+UNICAST_PEER_REFUSED = {
+    "min_ttl": "which adverts from this peer are accepted (by TTL/hop limit)",
+    "max_ttl": "which adverts from this peer are accepted (by TTL/hop limit)",
+}
+
+
+def verdict(section, keyword):
+    """(refused, reason) for a known-unimplemented `keyword` read in `section` (a key of UNIMPLEMENTED)."""
+    if section == "vrrp_sync_group" and keyword in SYNC_GROUP_REFUSED:
+        return True, SYNC_GROUP_REFUSED[keyword]
+    if keyword in REFUSED:
+        return True, REFUSED[keyword]
+    return False, WARNED.get(keyword, "")
+
+
+def refused_message(keyword, what, option_of=None):
+    where = "keepalived keyword '%s'" % keyword if option_of is None else "keepalived %s option '%s'" % (option_of, keyword)
+    return "%s changes %s and is not implemented by vipd: %s" % (where, what, BACKEND)
+
+
+def warned_message(keyword, why, option_of=None):
+    where = "keepalived keyword '%s'" % keyword if option_of is None else "keepalived %s option '%s'" % (option_of, keyword)
+    return "%s has no effect on vipd and is ignored: %s" % (where, why)
+
 
 # Keywords vipd implements (config.py). With the lists above: the words a message may name as they are
 # (any other word read from a config is user text, shown escaped, or not at all when it comes from an

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_syntax
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_keywords, config_syntax
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 
@@ -123,24 +123,107 @@ def test_all_errors_are_collected_across_instances():
 # ------------------------------------------------------------------ warnings
 
 def test_known_unimplemented_keywords_are_warnings(monkeypatch):
+    # Only keywords with no effect on what vipd does are warnings, each saying why (issue 10).
     monkeypatch.chdir(WARN)
     cfg = config.load("unimplemented.conf")
+    lvs = "vipd does no LVS (IPVS); hosts that need LVS use the role's keepalived back end (vrrp_backend: keepalived)"
+    noeff = "has no effect on vipd and is ignored: "
     assert [str(w) for w in cfg.warnings] == [
-        "unimplemented.conf:3: warning: keyword 'enable_snmp_vrrp' is not implemented by vipd and is ignored",
-        "unimplemented.conf:4: warning: keyword 'vrrp_iptables' is not implemented by vipd and is ignored",
-        "unimplemented.conf:5: warning: keyword 'lvs_sync_daemon' is not implemented by vipd and is ignored",
-        "unimplemented.conf:10: warning: keyword 'virtual_server' is not implemented by vipd and is ignored",
+        "unimplemented.conf:3: warning: keepalived keyword 'enable_snmp_vrrp' " + noeff
+        + "vipd has no SNMP agent (its state is in the status JSON)",
+        "unimplemented.conf:4: warning: keepalived keyword 'vrrp_iptables' " + noeff + config_keywords.WARNED["vrrp_iptables"],
+        "unimplemented.conf:5: warning: keepalived keyword 'lvs_sync_daemon' " + noeff + lvs,
+        "unimplemented.conf:10: warning: keepalived keyword 'virtual_server' " + noeff + lvs,
         "unimplemented.conf:20: warning: nopreempt has no effect with priority 255; ignored (as keepalived)",
-        "unimplemented.conf:22: warning: keyword 'debug' is not implemented by vipd and is ignored",
+        "unimplemented.conf:22: warning: keepalived keyword 'debug' " + noeff + "logging only",
         "unimplemented.conf:23: warning: VRRPv2 advert_int 1.4 must be whole seconds; rounded to 1 (as keepalived)",
         "unimplemented.conf:26: warning: auth_pass is longer than 8 characters; only its first 8 are used (as keepalived)",
-        "unimplemented.conf:29: warning: virtual_ipaddress option 'noprefixroute' is not implemented by vipd and is ignored",
+        "unimplemented.conf:29: warning: keepalived virtual_ipaddress option '-nodad' " + noeff
+        + config_keywords.VIP_WARNED_V4["-nodad"],
     ]
     inst = cfg.instances["VI_1"]
     # state MASTER without priority means priority 255 in keepalived (address owner)
     assert (inst.priority, inst.state, inst.nopreempt) == (255, "MASTER", False)
     assert (inst.auth_pass, inst.advert_int) == ("toolongp", 1.0)
-    assert cfg.warnings[0].level == "warning" and cfg.warnings[0].reason.startswith("keyword 'enable_snmp_vrrp'")
+    assert cfg.warnings[0].level == "warning" and cfg.warnings[0].reason.startswith("keepalived keyword 'enable_snmp_vrrp'")
+
+
+def test_every_unimplemented_keyword_is_classified_with_a_reason():
+    kw = config_keywords
+    assert not set(kw.WARNED) & set(kw.REFUSED)
+    for section, words in kw.UNIMPLEMENTED.items():
+        for word in words:
+            refused, reason = kw.verdict(section, word)
+            assert reason and reason[-1] not in ".;: ", (section, word)
+            assert refused == (word in kw.REFUSED or (section == "vrrp_sync_group" and word in kw.SYNC_GROUP_REFUSED))
+    # No stale entries: every reason belongs to a keyword vipd knows and does not implement.
+    known_unimplemented = set().union(*kw.UNIMPLEMENTED.values())
+    assert set(kw.WARNED) | set(kw.REFUSED) <= known_unimplemented
+    for option in kw.VIP_OPTIONS:
+        assert kw.VIP_REFUSED.get(option) or kw.VIP_WARNED.get(option) or kw.VIP_NOT_KEEPALIVED.get(option), option
+    for option in kw.UNICAST_PEER_OPTIONS:
+        assert kw.UNICAST_PEER_REFUSED.get(option), option
+    # The issue's examples.
+    assert {"use_vmac_addr", "use_ipvlan", "vrf", "track_bfd", "dynamic_interfaces", "unicast_fault_no_peer",
+            "check_unicast_src", "vrrp_check_unicast_src", "skip_check_adv_addr", "mcast_dst_ip", "track_src_ip",
+            "promote_secondaries", "down_timer_adverts", "garp_extra_if", "vrrp_min_garp", "vmac_garp_intvl",
+            "net_namespace", "instance", "fifo_write_vrrp_states_on_reload", "notify_deleted"} <= set(kw.REFUSED)
+    assert {"virtual_server", "enable_snmp_vrrp", "enable_dbus", "log_unknown_vrids", "kernel_rx_buf_size",
+            "vrrp_iptables", "nftables", "checker_priority", "bfd_priority", "lvs_flush"} <= set(kw.WARNED)
+
+
+BASE = ("vrrp_instance VI_1 {\n interface eth1\n virtual_router_id 51\n virtual_ipaddress {\n"
+        " 198.51.100.10/24\n }\n}\n")
+_SECTION_TEXT = {
+    "root": "%s 1\n" + BASE,
+    "global_defs": "global_defs {\n %s 1\n}\n" + BASE,
+    "vrrp_instance": BASE.replace(" virtual_router_id 51\n", " virtual_router_id 51\n %s 1\n"),
+    "vrrp_sync_group": BASE + BASE.replace("VI_1", "VI_2").replace("51", "52")
+    + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n %s {\n eth2\n }\n}\n",
+}
+_CASES = sorted((section, word) for section, words in config_keywords.UNIMPLEMENTED.items() for word in words)
+
+
+@pytest.mark.parametrize("section,word", _CASES, ids=["%s-%s" % c for c in _CASES])
+def test_unimplemented_keyword_is_refused_or_warned_with_its_reason(section, word):
+    refused, reason = config_keywords.verdict(section, word)
+    text = _SECTION_TEXT[section] % word
+    line = text.splitlines().index([ln for ln in text.splitlines() if ln.strip().startswith(word + " ")][0]) + 1
+    if refused:
+        errors = _errors(text)
+        assert errors == ["t.conf:%d: keepalived keyword '%s' changes %s and is not implemented by vipd: remove it or use "
+                          "the role's keepalived back end (vrrp_backend: keepalived)" % (line, word, reason)]
+    else:
+        cfg = config.parse_text(text, "t.conf")
+        assert "t.conf:%d: warning: keepalived keyword '%s' has no effect on vipd and is ignored: %s" % (line, word, reason) in [
+            str(w) for w in cfg.warnings]
+
+
+@pytest.mark.parametrize("option", sorted(config_keywords.VIP_OPTIONS))
+def test_virtual_ipaddress_options_refused_or_warned(option):
+    value = " 0" if option in ("peer", "preferred_lft", "track_group") else ""
+    if option == "peer":
+        value = " 2001:db8::2"
+    text = BASE.replace("198.51.100.10/24", "2001:db8::10/64 %s%s" % (option, value))
+    if option in config_keywords.VIP_REFUSED:
+        assert _errors(text) == ["t.conf:5: keepalived virtual_ipaddress option '%s' changes %s and is not implemented by vipd: "
+                                 "remove it or use the role's keepalived back end (vrrp_backend: keepalived)"
+                                 % (option, config_keywords.VIP_REFUSED[option])]
+    else:
+        # keepalived reports it (keepalived -t fails) and ignores it at run time: a fixup (vipd check fails on it).
+        cfg = config.parse_text(text, "t.conf")
+        assert [(str(w), w.check_fails) for w in cfg.warnings] == [
+            ("t.conf:5: warning: virtual_ipaddress option '%s' ignored: %s" % (option, config_keywords.VIP_NOT_KEEPALIVED[option]),
+             True)]
+        assert cfg.instances["VI_1"].vips[0].cidr == "2001:db8::10/64"
+
+
+def test_nodad_on_ipv4_vip_is_a_warning_not_an_error():
+    cfg = config.parse_text(BASE.replace("198.51.100.10/24", "198.51.100.10/24 -nodad"), "t.conf")
+    assert [w.reason for w in cfg.warnings] == [
+        "keepalived virtual_ipaddress option '-nodad' has no effect on vipd and is ignored: "
+        + config_keywords.VIP_WARNED_V4["-nodad"]]
+    assert cfg.instances["VI_1"].vips[0].cidr == "198.51.100.10/24"
 
 
 def test_keepalived_priority_state_derivation():
