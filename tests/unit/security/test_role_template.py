@@ -51,7 +51,9 @@ def base_vars(tmp):
         "ansible_managed": "Ansible managed",
         "vrrp_include_dir": str(tmp),
         "vrrp_global": {"router_id": "lab1", "notification_email": ["ops@example.org"], "smtp_server": "198.51.100.250 25",
-                        "script_user": "root", "vrrp_version": 2},
+                        "script_user": "root", "vrrp_version": 2,
+                        # hostile values reach script paths: these tests check quoting, not whether the paths exist
+                        "enable_script_security": False},
         "vrrp_scripts": [{"name": "chk_web", "script": "/usr/bin/test -e /etc/hostname", "interval": 2, "weight": -30,
                           "user": "root"}],
         "vrrp_instances": [{
