@@ -615,7 +615,7 @@ class InstanceRuntime:
     def _garp_round(self, count: int) -> None:
         """``count`` announcements of every VIP held: at once, or paced per interface (garp.py) as keepalived does:
         with 400 VIPs and an interval, rounds of all VIPs at once were up to 2000 frames in a few ms (issue 11)."""
-        paced = []
+        paced, now = [], []
         for spec in self.all_vip_specs():
             if spec.cidr not in self.vips_held:
                 continue
@@ -628,7 +628,12 @@ class InstanceRuntime:
             if interval > 0:
                 paced.append((self.vip_dev(spec), spec.cidr, family, interval))
             else:
-                self._announce(self.vip_dev(spec), spec.cidr, count)
+                now.append((self.vip_dev(spec), spec.cidr))
+        if now:  # round after round, frames built once (netio.announce_many)
+            sent, errors = netio.announce_many(now, count)
+            self.counters["garps_sent"] += sent
+            for _index, exc in errors:
+                LOG.warning("%s: %s", self.name, exc)
         for _round in range(count):  # keepalived's order: round after round of every address
             for dev, cidr, family, interval in paced:
                 self.daemon.pacer.announce(self.daemon.loop, self, dev, cidr, family, interval, self._announce)

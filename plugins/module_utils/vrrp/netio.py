@@ -356,6 +356,39 @@ def _announce_socket(ifname: str) -> socket.socket:
     return sock
 
 
+def announce_many(items, count: int) -> Tuple[int, list]:
+    """GARP / NA for many addresses: ``count`` rounds of every address in turn (keepalived's order: each address's
+    first announcement before any second one), each frame built once. items: (ifname, cidr). Returns (frames sent,
+    [(index, NetIOError)]). Scale (issue 11): with 400 VIPs the last one's first GARP no longer waits for the 1995
+    frames of the addresses before it, nor does each frame cost an address parse and a getsockname().
+    """
+    frames, errors = [], []
+    for i, (ifname, cidr) in enumerate(items):
+        try:
+            _norm, ip, family = normalize_cidr(cidr)
+            sock = _announce_socket(ifname)
+            mac = sock.getsockname()[4]
+            frames.append([i, ifname, cidr, sock, announce.garp_frame(mac, ip, "request") if family == 4 else announce.na_frame(mac, ip)])
+        except (OSError, ValueError) as exc:
+            errors.append((i, NetIOError("announce %s on %s failed: %s" % (cidr, ifname, exc))))
+    sent = 0
+    for done in range(max(0, count)):
+        for entry in frames:
+            if entry[3] is None:
+                continue
+            try:
+                entry[3].send(entry[4])
+                sent += 1
+            except OSError:
+                # announce_vip() reopens a stale socket (interface re-created) and sends what is left of this address
+                entry[3] = None
+                try:
+                    sent += announce_vip(entry[1], entry[2], count - done)
+                except NetIOError as exc:
+                    errors.append((entry[0], exc))
+    return sent, errors
+
+
 def announce_vip(ifname: str, cidr: str, count: int) -> int:
     """GARP (IPv4, ARP request form as keepalived sends) or unsolicited NA (IPv6); returns frames sent."""
     _norm, ip, family = normalize_cidr(cidr)

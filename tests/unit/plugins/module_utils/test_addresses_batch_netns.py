@@ -46,3 +46,29 @@ print(json.dumps([[x if isinstance(x, bool) else str(x) for x in r], len([a for 
     assert results[150].startswith("malformed address")
     assert [x for i, x in enumerate(results) if i not in (50, 120, 150)] == [True] * 200
     assert count == 201  # the namespace's own 198.51.100.1 and the 200 added
+
+
+CAPTURE = '''
+import json, socket, select, time
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import netio
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+cap.bind(("peer0", 0))
+sent, errors = netio.announce_many([("vip0", "198.51.100.%d/24" % i) for i in range(10, 40)] + [("nosuch0", "198.51.100.9/24")], 3)
+order = []
+deadline = time.monotonic() + 3.0
+while time.monotonic() < deadline and len(order) < 90:
+    r, _, _ = select.select([cap], [], [], 0.2)
+    if r:
+        data = cap.recv(2048)
+        order.append(socket.inet_ntoa(data[28:32]))
+print(json.dumps([sent, [(i, str(e)) for i, e in errors], order]))
+'''
+
+
+def test_announce_many_sends_rounds_of_every_address(netns):
+    """keepalived's order: every address's first GARP before any second one (issue 11: the 400th VIP's first GARP
+    waited for 1995 frames); a failing item is reported alone."""
+    sent, errors, order = netns.python(CAPTURE)
+    vips = ["198.51.100.%d" % i for i in range(10, 40)]
+    assert sent == 90 and order == vips * 3
+    assert len(errors) == 1 and errors[0][0] == 30 and "nosuch0" in errors[0][1]
