@@ -402,6 +402,10 @@ def _global_defs(ctx, node):
             value = ctx.boolean(child)
             if value is not None:
                 g.vrrp_notify_priority_changes = value
+        elif k in ("smtp_alert", "smtp_alert_vrrp"):
+            value = ctx.boolean(child)
+            if value is not None:
+                setattr(g, k, value)
         elif k in kw.GLOBAL_DEFS:
             ctx.unimplemented(child)
         else:
@@ -1318,6 +1322,18 @@ def line_kind(kind):
     return "track_script" if kind == "vrrp_script" else "track_file"
 
 
+def _smtp_alert_defaults(cfg):
+    """keepalived 2.2.7: an instance or sync group without smtp_alert takes global smtp_alert_vrrp, else global
+    smtp_alert, else off (vrrp_complete_instance(), vrrp_complete_init())."""
+    g = cfg.global_defs
+    default = g.smtp_alert_vrrp if g.smtp_alert_vrrp is not None else g.smtp_alert
+    if default is None:
+        return
+    for item in list(cfg.instances.values()) + list(cfg.sync_groups.values()):
+        if item.smtp_alert is None:
+            item.smtp_alert = default
+
+
 def _sync_group_weights(ctx):
     """keepalived 2.2.7 vrrp_complete_instance(): a sync-group member (unless its group has
     sync_group_tracking_weight) or an address owner (priority 255) runs no floating priority.
@@ -1387,6 +1403,7 @@ def _parse_tokens(tokens, src, whole=False):
             ctx.fixup(_At(group.source), "Sync group %s has only 1 virtual router(s) - this probably isn't what you want"
                       % ctx.show(_At(group.source), group.name, True))
     _sync_group_weights(ctx)
+    _smtp_alert_defaults(ctx.config)
     if whole:
         # A whole configuration only: modules parse fragments whose global_defs live in another file.
         _script_security_parity(ctx)
@@ -1582,6 +1599,9 @@ def render_config(config):
             out.append("    " + _render_notify(key, getattr(g, key), g))
     if g.vrrp_notify_priority_changes:
         out.append("    vrrp_notify_priority_changes")
+    for key in ("smtp_alert", "smtp_alert_vrrp"):
+        if getattr(g, key) is not None:
+            out.append("    %s %s" % (key, "true" if getattr(g, key) else "false"))
     out.append("}")
     text = "\n".join(out) + "\n"
     for s in config.scripts.values():

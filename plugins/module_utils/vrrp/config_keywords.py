@@ -23,8 +23,8 @@ linkbeat_use_polling namespace_with_ipsets net_namespace net_namespace_ipvs trac
 
 GLOBAL_DEFS = frozenset("""
 process_names process_name vrrp_process_name checker_process_name lvs_process_name bfd_process_name
-smtp_helo_name smtp_alert startup_script startup_script_timeout shutdown_script shutdown_script_timeout
-smtp_alert_vrrp smtp_alert_checker checker_log_all_failures
+smtp_helo_name startup_script startup_script_timeout shutdown_script shutdown_script_timeout
+smtp_alert_checker checker_log_all_failures
 dynamic_interfaces no_email_faults default_interface disable_local_igmp lvs_timeouts lvs_flush
 lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon
 vrrp_down_timer_adverts
@@ -141,8 +141,6 @@ REFUSED = {
     "net_namespace": _NETNS,
     "track_group": "which VRRP instances go to BACKUP when a static address, route or rule is deleted",
     "smtp_helo_name": "the HELO name of the alert emails",
-    "smtp_alert": "the default of smtp_alert (alert emails) for every VRRP instance and sync group",
-    "smtp_alert_vrrp": "the default of smtp_alert (alert emails) for every VRRP instance and sync group",
     "no_email_faults": "whether alert emails are sent for FAULT transitions",
     "startup_script": "a script run when the daemon starts", "startup_script_timeout": "a script run when the daemon starts",
     "shutdown_script": "a script run when the daemon stops", "shutdown_script_timeout": "a script run when the daemon stops",
@@ -231,7 +229,7 @@ def warned_message(keyword, why, option_of=None):
 IMPLEMENTED = frozenset("""
 vrrp_strict strict_mode sync_group_tracking_weight global_tracking includer includem includew includeb includea
 notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script vrrp_notify_priority_changes
-notify_master_rx_lower_pri notify_priority_changes vrrp_track_process track_process process param_match quorum
+notify_master_rx_lower_pri notify_priority_changes smtp_alert_vrrp vrrp_track_process track_process process param_match quorum
 quorum_max delay terminate_delay fork_delay full_command
 include global_defs vrrp_instance vrrp_script vrrp_sync_group track_file vrrp_track_file
 router_id notification_email notification_email_from smtp_server smtp_connect_timeout vrrp_version

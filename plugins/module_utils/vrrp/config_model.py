@@ -89,6 +89,10 @@ class GlobalDefs:
     vrrp_notify_fifo: Optional[List[str]] = None
     vrrp_notify_fifo_script: Optional[str] = None
     vrrp_notify_priority_changes: bool = False
+    # keepalived 2.2.7's defaults for an instance's / sync group's unset smtp_alert: smtp_alert_vrrp, else
+    # smtp_alert, else off (vrrp_complete_instance(), vrrp_complete_init()); None: not set.
+    smtp_alert: Optional[bool] = None
+    smtp_alert_vrrp: Optional[bool] = None
     notify_users: Dict[str, List[str]] = field(default_factory=dict)  # the fifo scripts' USER [GROUP]
     # keepalived's global defaults for the per-instance garp_* keywords.
     vrrp_garp_master_delay: int = 5

@@ -218,6 +218,42 @@ def test_virtual_ipaddress_options_refused_or_warned(option):
         assert cfg.instances["VI_1"].vips[0].cidr == "2001:db8::10/64"
 
 
+@pytest.mark.parametrize("globals_,inst_line,expect", [
+    ("", "", None),                                            # unset everywhere: off (None reads as off)
+    (" smtp_alert\n", "", True),                               # global smtp_alert without value: on
+    (" smtp_alert false\n", "", False),
+    (" smtp_alert_vrrp\n", "", True),
+    (" smtp_alert on\n smtp_alert_vrrp off\n", "", False),    # smtp_alert_vrrp wins over smtp_alert
+    (" smtp_alert_vrrp off\n smtp_alert on\n", "", False),    # whatever the order
+    (" smtp_alert_vrrp\n", " smtp_alert false\n", False),      # the instance's own setting wins
+    (" smtp_alert false\n", " smtp_alert\n", True),
+])
+def test_global_smtp_alert_defaults_as_keepalived(globals_, inst_line, expect):
+    # keepalived 2.2.7 vrrp_complete_instance() / vrrp_complete_init(): an unset smtp_alert of an instance or a
+    # sync group takes smtp_alert_vrrp, else smtp_alert, else off.
+    text = ("global_defs {\n" + globals_ + "}\n" + BASE.replace(" interface eth1\n", " interface eth1\n" + inst_line)
+            + BASE.replace("VI_1", "VI_2").replace("51", "52")
+            + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n}\n")
+    cfg = config.parse_text(text, "t.conf")
+    assert not cfg.warnings
+    assert cfg.instances["VI_1"].smtp_alert is expect
+    group_default = {"": None, " smtp_alert\n": True, " smtp_alert false\n": False}.get(globals_, None)
+    if "smtp_alert_vrrp" in globals_:
+        group_default = "smtp_alert_vrrp\n" in globals_
+    assert cfg.instances["VI_2"].smtp_alert is group_default
+    assert cfg.sync_groups["G"].smtp_alert is group_default
+    # The rendered config reads back the same.
+    again = config.parse_text(config.render_config(cfg), "r.conf")
+    assert [i.smtp_alert for i in again.instances.values()] == [i.smtp_alert for i in cfg.instances.values()]
+    assert (again.global_defs.smtp_alert, again.global_defs.smtp_alert_vrrp) == (cfg.global_defs.smtp_alert,
+                                                                                cfg.global_defs.smtp_alert_vrrp)
+
+
+def test_global_smtp_alert_bad_value_is_an_error():
+    errors = _errors("global_defs {\n smtp_alert_vrrp maybe\n}\n" + BASE)
+    assert errors == ["t.conf:2: keyword 'smtp_alert_vrrp' takes an optional true/false, got 'maybe'"]
+
+
 def test_nodad_on_ipv4_vip_is_a_warning_not_an_error():
     cfg = config.parse_text(BASE.replace("198.51.100.10/24", "198.51.100.10/24 -nodad"), "t.conf")
     assert [w.reason for w in cfg.warnings] == [
