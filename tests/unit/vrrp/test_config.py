@@ -245,8 +245,8 @@ def test_global_smtp_alert_defaults_as_keepalived(globals_, inst_line, expect):
     # The rendered config reads back the same.
     again = config.parse_text(config.render_config(cfg), "r.conf")
     assert [i.smtp_alert for i in again.instances.values()] == [i.smtp_alert for i in cfg.instances.values()]
-    assert (again.global_defs.smtp_alert, again.global_defs.smtp_alert_vrrp) == (cfg.global_defs.smtp_alert,
-                                                                                cfg.global_defs.smtp_alert_vrrp)
+    g, g2 = cfg.global_defs, again.global_defs
+    assert (g2.smtp_alert, g2.smtp_alert_vrrp) == (g.smtp_alert, g.smtp_alert_vrrp)
 
 
 def test_global_smtp_alert_bad_value_is_an_error():
