@@ -384,6 +384,8 @@ def _global_defs(ctx, node):
             value = ctx.integer(child, 0, 2 ** 31 - 1)
             if value is not None:
                 setattr(g, k, value)
+        elif k == "vrrp_skip_check_adv_addr":
+            g.vrrp_skip_check_adv_addr = True  # keepalived 2.2.7 ignores any value after it
         elif k in ("vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert"):
             value = ctx.boolean(child)
             if value is not None:
@@ -879,6 +881,10 @@ def _instance(ctx, node):
             raw.garp[k] = bad(ctx.integer(child, 0, 2 ** 31 - 1))
         elif k in ("lower_prio_no_advert", "higher_prio_send_advert"):
             raw.garp[k] = bad(ctx.boolean(child))
+        elif k == "skip_check_adv_addr":
+            # keepalived 2.2.7 sets the flag for any valid true/false (even "false"): so does vipd
+            if bad(ctx.boolean(child)) is not None:
+                inst.skip_check_adv_addr = True
         elif k == "garp_interval":
             # Not a vrrp_instance keyword in keepalived 2.2.7 (there: global vrrp_garp_interval); a vipd extension.
             # The range of the global it overrides (vrrp_garp_interval), so an inherited value renders and reads back.
@@ -1056,6 +1062,7 @@ def _finish_instance(ctx, node, inst, raw, ok):
         if value is None:
             value = getattr(g, fallback)
         setattr(inst, key, value)
+    inst.skip_check_adv_addr = inst.skip_check_adv_addr or g.vrrp_skip_check_adv_addr
     inst.track_interfaces = [item for item, _line in raw.track_interfaces]
     inst.track_scripts = [item for item, _line in raw.track_scripts]
     inst.track_files = [item for item, _line in raw.track_files]
@@ -1533,7 +1540,7 @@ def render_instance(instance):
         out.append("    garp_interval %s" % _fmt_seconds(i.garp_interval))
     for key in ("garp_lower_prio_delay", "garp_lower_prio_repeat"):
         out.append("    %s %d" % (key, getattr(i, key)))
-    for key in ("lower_prio_no_advert", "higher_prio_send_advert"):
+    for key in ("lower_prio_no_advert", "higher_prio_send_advert", "skip_check_adv_addr"):
         if getattr(i, key):
             out.append("    " + key)
     if i.v3_checksum != "pseudo":
@@ -1599,6 +1606,8 @@ def render_config(config):
             out.append("    " + _render_notify(key, getattr(g, key), g))
     if g.vrrp_notify_priority_changes:
         out.append("    vrrp_notify_priority_changes")
+    if g.vrrp_skip_check_adv_addr:
+        out.append("    vrrp_skip_check_adv_addr")
     for key in ("smtp_alert", "smtp_alert_vrrp"):
         if getattr(g, key) is not None:
             out.append("    %s %s" % (key, "true" if getattr(g, key) else "false"))

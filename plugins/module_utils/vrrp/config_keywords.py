@@ -30,7 +30,7 @@ lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon
 vrrp_down_timer_adverts
 vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl
 vrrp_iptables vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
-nftables_ipvs_start_fwmark nftables_counters vrrp_check_unicast_src vrrp_skip_check_adv_addr
+nftables_ipvs_start_fwmark nftables_counters vrrp_check_unicast_src
 fifo_write_vrrp_states_on_reload lvs_notify_fifo lvs_notify_fifo_script checker_priority checker_no_swap
 checker_rt_priority checker_cpu_affinity checker_rlimit_rttime checker_rlimit_rtime bfd_priority bfd_no_swap
 bfd_rt_priority bfd_cpu_affinity bfd_rlimit_rttime bfd_rlimit_rtime snmp_socket enable_traps
@@ -49,7 +49,7 @@ child_wait_time
 VRRP_INSTANCE = frozenset("""
 use_vmac_addr use_ipvlan unicast_fault_no_peer check_unicast_src
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip
-promote_secondaries linkbeat_use_polling skip_check_adv_addr
+promote_secondaries linkbeat_use_polling
 debug notify_deleted lvs_sync_daemon_interface
 down_timer_adverts garp_extra_if vmac_garp_intvl
 kernel_rx_buf_size
@@ -154,8 +154,6 @@ REFUSED = {
     "vrrp_vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces", "vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces",
     "vrrp_check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
     "check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
-    "vrrp_skip_check_adv_addr": "which adverts are checked for their addresses (discarded on mismatch in strict mode)",
-    "skip_check_adv_addr": "which adverts are checked for their addresses (discarded on mismatch in strict mode)",
     "fifo_write_vrrp_states_on_reload": "what is written to the notify FIFO on a reload",
     "vmac_prefix": "the names of the VMAC interfaces created for use_vmac without a name",
     "vmac_addr_prefix": "the names of the VMAC interfaces created for use_vmac_addr",
@@ -245,6 +243,7 @@ garp_lower_prio_delay garp_lower_prio_repeat lower_prio_no_advert higher_prio_se
 v3_checksum native_ipv6 dont_track_primary accept no_accept
 vrrp_startup_delay vrrp_mcast_group4 vrrp_mcast_group6 max_auto_priority min_auto_priority_delay vrrp_priority
 vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime unicast_ttl
+skip_check_adv_addr vrrp_skip_check_adv_addr
 virtual_routes virtual_rules static_ipaddress static_routes static_rules use_vmac vmac_xmit_base
 """.split())
 

@@ -106,6 +106,8 @@ class GlobalDefs:
     vrrp_garp_lower_prio_repeat: Optional[int] = None
     vrrp_lower_prio_no_advert: bool = False
     vrrp_higher_prio_send_advert: bool = False
+    # keepalived 2.2.7: instances created after it skip the advert address check for the master they follow.
+    vrrp_skip_check_adv_addr: bool = False
     # keepalived 2.2.7: startup delay (s), multicast groups, process scheduling of the VRRP process.
     vrrp_startup_delay: float = 0.0
     vrrp_mcast_group4: str = "224.0.0.18"
@@ -209,6 +211,8 @@ class Instance:
     garp_lower_prio_repeat: int = 5
     lower_prio_no_advert: bool = False
     higher_prio_send_advert: bool = False
+    # keepalived's skip_check_adv_addr: a backup does not re-check the address list of its own master's adverts.
+    skip_check_adv_addr: bool = False
     v3_checksum: str = "pseudo"
     native_ipv6: bool = False
     dont_track_primary: bool = False

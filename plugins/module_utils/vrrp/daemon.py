@@ -450,6 +450,20 @@ class InstanceRuntime:
                                 interval_cs=int(round(float(self.cfg.advert_int) * 100)))
         except packet.PacketError as exc:
             return exc.reason
+        return self.check_addresses(rec)
+
+    def check_addresses(self, rec) -> Optional[str]:
+        """keepalived 2.2.7 vrrp_check_packet(): an advert must carry as many addresses as we advertise and each of
+        ours, else it is dropped (addr_list_err), whatever the state. skip_check_adv_addr spares a backup that check
+        for adverts from the master it already follows (vrrp_state_backup())."""
+        m = self.machine
+        if self.cfg.skip_check_adv_addr and m.state == machine.State.BACKUP and m.master_ip is not None and rec.src == m.master_ip:
+            return None
+        ours = self.advertised_addresses()
+        if len(rec.advert.addresses) != len(ours):
+            return "addr_count"
+        if not set(ours).issubset(rec.advert.addresses):
+            return "addr_list"
         return None
 
     def on_advert(self, rec) -> None:

@@ -43,7 +43,7 @@ STATS_FIELDS = (
     ("advert_interval_err", "drop", "interval"),
     ("ip_ttl_err", "drop", "ttl"),
     ("invalid_type_rcvd", "drop", "type"),
-    ("addr_list_err", "drop", "addr_count"),
+    ("addr_list_err", "drop", ("addr_count", "addr_list")),
     ("invalid_authtype", "drop", "auth_type_invalid"),
     ("authtype_mismatch", "drop", "auth_type"),
     ("auth_failure", "drop", "auth"),
@@ -203,7 +203,8 @@ def stats_of(r) -> Dict[str, int]:
     out = {}
     for key, kind, name in STATS_FIELDS:
         source = r.counters if kind == "counter" else r.drops
-        out[key] = max(0, int(source.get(name, 0)) - int(base.get(key, 0)))
+        names = name if isinstance(name, tuple) else (name,)
+        out[key] = max(0, sum(int(source.get(n, 0)) for n in names) - int(base.get(key, 0)))
     return out
 
 
