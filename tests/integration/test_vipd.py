@@ -57,12 +57,12 @@ def test_check_reports_every_error_with_file_line(tmp_path):
 
 
 def test_check_warning_only_exits_0(tmp_path):
-    text = instance_conf(extra="down_timer_adverts 2")
+    text = instance_conf(extra="kernel_rx_buf_size 65536")
     conf = _write(tmp_path, "warn.conf", text)
     proc = launcher("check", "-f", conf)
     assert proc.returncode == 0, proc.stderr
-    line = text.splitlines().index("    down_timer_adverts 2") + 1
-    assert "%s:%d: " % (conf, line) in proc.stderr and "down_timer_adverts" in proc.stderr
+    line = text.splitlines().index("    kernel_rx_buf_size 65536") + 1
+    assert "%s:%d: " % (conf, line) in proc.stderr and "kernel_rx_buf_size" in proc.stderr
 
 
 def test_check_missing_file_fails(tmp_path):
