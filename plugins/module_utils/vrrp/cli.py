@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE")
     check.add_argument("--syntax-only", action="store_true",
                        help="check the configuration only, not this host's dependencies (e.g. on a controller without pyroute2)")
+    check.add_argument("--runnable", action="store_true",
+                       help="exit 0 when `vipd run` runs the configuration as keepalived's daemon would: warnings that make "
+                            "`keepalived -t` fail (and that both daemons fix up at start) are shown but do not fail "
+                            "(for a live keepalived file being migrated)")
     for cmd in (run, check):
         cmd.add_argument("-i", "--config-id", metavar="ID",
                          help="the system id of `@ID` / `@^ID` configuration lines (keepalived -i; default: the host name up to its first '.')")
@@ -71,12 +75,12 @@ def missing_dependency() -> Optional[str]:
             "or `pip install pyroute2`" % (reason, ".".join(str(v) for v in sys.version_info[:3]), sys.executable or "python"))
 
 
-def cmd_check(path: str, syntax_only: bool = False) -> int:
+def cmd_check(path: str, syntax_only: bool = False, runnable: bool = False) -> int:
     """Exit 0 when valid (warnings printed), 1 with every error as FILE:LINE: reason.
 
     Unless syntax_only, a missing runtime dependency (pyroute2) is an error too: a host where `vipd run`
-    would refuse to start does not pass `vipd check`."""
-    status = _check_config(path)
+    would refuse to start does not pass `vipd check`. With runnable, only what `vipd run` refuses fails."""
+    status = _check_config(path, runnable)
     if not syntax_only:
         missing = missing_dependency()
         if missing:
@@ -85,7 +89,7 @@ def cmd_check(path: str, syntax_only: bool = False) -> int:
     return status
 
 
-def _check_config(path: str) -> int:
+def _check_config(path: str, runnable: bool = False) -> int:
     """0 when valid; 1 on an error, or on a warning that `keepalived -t` also fails on (Message.check_fails:
     something keepalived reports and fixes up at run time, as `vipd run` does)."""
     try:
@@ -100,7 +104,11 @@ def _check_config(path: str) -> int:
     for message in messages:
         sys.stderr.write("%s\n" % _message_text(message))
     fixups = [m for m in messages if getattr(m, "level", "error") != "error" and getattr(m, "check_fails", False)]
-    if fixups:
+    if fixups and runnable:
+        sys.stderr.write("vipd check: %d warning(s) above make `keepalived -t` fail; vipd run fixes them up at start, as "
+                         "keepalived's daemon does (--runnable)\n" % len(fixups))
+        fixups = []
+    elif fixups:
         sys.stderr.write("vipd check: %d warning(s) above make `keepalived -t` fail as well; vipd run fixes them up at start, "
                          "as keepalived does\n" % len(fixups))
     return 1 if fixups or any(getattr(m, "level", "error") == "error" for m in messages) else 0
@@ -201,7 +209,7 @@ def main(argv=None) -> int:
     if getattr(args, "config_id", None) is not None:
         config_syntax.CONFIG_ID = args.config_id
     if args.command == "check":
-        return cmd_check(args.config, syntax_only=args.syntax_only)
+        return cmd_check(args.config, syntax_only=args.syntax_only, runnable=args.runnable)
     if args.command == "run":
         missing = missing_dependency()
         if missing:
