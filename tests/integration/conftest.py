@@ -36,6 +36,19 @@ def ensure_collection_link() -> str:
     return COLLECTIONS
 
 
+@pytest.fixture(scope="module")
+def module_lab():
+    """One lab (2 servers, 1 client) shared by a module's tests, torn down after its last test even when one fails."""
+    _need_root()
+    lab = Lab()
+    try:
+        lab.up()
+        yield lab
+    finally:
+        problems = lab.down()
+        assert not problems, problems
+
+
 @pytest.fixture
 def lab():
     """A fresh lab (2 servers, 1 client) per test, torn down even when the test fails."""

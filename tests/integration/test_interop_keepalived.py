@@ -11,7 +11,6 @@ VIPs flushed, links up.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import time
 
@@ -36,19 +35,6 @@ def skew(priority: int, advert_int: float) -> float:
 
 def master_down(priority: int, advert_int: float) -> float:
     return 3 * advert_int + skew(priority, advert_int)
-
-
-@pytest.fixture(scope="module")
-def interop_lab():
-    if os.geteuid() != 0:
-        pytest.skip("lab tests need root (network namespaces and mounts)")
-    lab = Lab(servers=2, clients=1)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not problems, problems
 
 
 def _reset(lab: Lab):
@@ -107,8 +93,8 @@ def _params():
 
 
 @pytest.mark.parametrize("version,mode,high_impl,low_impl", list(_params()))
-def test_mixed_pair(interop_lab, version, mode, high_impl, low_impl):
-    lab = interop_lab
+def test_mixed_pair(module_lab, version, mode, high_impl, low_impl):
+    lab = module_lab
     _reset(lab)
     ip1, ip2 = lab.ip("server1"), lab.ip("server2")
     adv = ADVERT_INT[version]
@@ -173,9 +159,9 @@ def test_mixed_pair(interop_lab, version, mode, high_impl, low_impl):
         assert not problems, problems
 
 
-def test_vipd_status_cli_matches_socket(interop_lab):
+def test_vipd_status_cli_matches_socket(module_lab):
     """The state the interop tests read from the control socket is what `vipd status --json` prints."""
-    lab = interop_lab
+    lab = module_lab
     _reset(lab)
     node = Node(lab, "server1", "vipd", _config(3, "multicast", HIGH, lab.ip("server1"), lab.ip("server2")), tag="cli")
     try:
@@ -191,9 +177,9 @@ def test_vipd_status_cli_matches_socket(interop_lab):
         _reset(lab)
 
 
-def test_invalid_packet_counters_work(interop_lab):
+def test_invalid_packet_counters_work(module_lab):
     """The zero-invalid checks above can fail: a PASS mismatch is counted by both implementations."""
-    lab = interop_lab
+    lab = module_lab
     _reset(lab)
 
     def cfg(priority, password):

@@ -42,19 +42,6 @@ static_rules {
 """
 
 
-@pytest.fixture(scope="module")
-def net_lab():
-    if os.geteuid() != 0:
-        pytest.skip("lab tests need root (network namespaces and mounts)")
-    lab = Lab(servers=2, clients=1)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not problems, problems
-
-
 def _conf(lab: Lab, priority: int) -> str:
     text = render_config([InstanceSpec(priority=priority, version=3, advert_int=ADVERT)], router_id="fidelity")
     extra = ROUTES % {"gw": lab.ip("client1"), "vip": VIP}
@@ -99,8 +86,8 @@ def _reset(lab: Lab):
 
 
 @pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd"), ("vipd", "vipd")])
-def test_virtual_routes_follow_mastership(net_lab, high_impl, low_impl):
-    lab = net_lab
+def test_virtual_routes_follow_mastership(module_lab, high_impl, low_impl):
+    lab = module_lab
     _reset(lab)
     high = Node(lab, "server1", high_impl, _conf(lab, HIGH), tag="routes")
     low = Node(lab, "server2", low_impl, _conf(lab, LOW), tag="routes")
@@ -170,8 +157,8 @@ def _wire_pair(lab, high_impl, low_impl, high_conf, low_conf, tag):
 
 
 @pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
-def test_mcast_group4_on_the_wire(net_lab, high_impl, low_impl):
-    lab = net_lab
+def test_mcast_group4_on_the_wire(module_lab, high_impl, low_impl):
+    lab = module_lab
     glob = "    vrrp_mcast_group4 224.0.0.19\n"
     frames = _wire_pair(lab, high_impl, low_impl, _pair_conf(HIGH, glob), _pair_conf(LOW, glob), "mcast")
     master_ip = lab.ip("server1")
@@ -180,8 +167,8 @@ def test_mcast_group4_on_the_wire(net_lab, high_impl, low_impl):
 
 
 @pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
-def test_unicast_ttl_on_the_wire(net_lab, high_impl, low_impl):
-    lab = net_lab
+def test_unicast_ttl_on_the_wire(module_lab, high_impl, low_impl):
+    lab = module_lab
     ip1, ip2 = lab.ip("server1"), lab.ip("server2")
     ttl = "    unicast_ttl 7\n"
     frames = _wire_pair(lab, high_impl, low_impl, _pair_conf(HIGH, "", ip1, ip2, ttl), _pair_conf(LOW, "", ip2, ip1, ttl),
@@ -201,10 +188,10 @@ def _nft_tables(lab, host) -> str:
 @pytest.mark.skipif(shutil.which("nft") is None, reason="nft (nftables) is not installed")
 @pytest.mark.parametrize("impl", ["keepalived", "vipd"])
 @pytest.mark.parametrize("mode", ["no_accept", "accept", "strict"])
-def test_accept_mode_as_keepalived(net_lab, impl, mode):
+def test_accept_mode_as_keepalived(module_lab, impl, mode):
     """A no-accept master (no_accept, or vrrp_strict without accept) holds the VIP but does not answer on it:
     keepalived's nftables drop set; with accept (the default without strict) it answers. ARP still resolves."""
-    lab = net_lab
+    lab = module_lab
     _reset(lab)
     glob = "    vrrp_strict\n" if mode == "strict" else ""
     conf = _pair_conf(HIGH, glob, instance_lines="    %s\n" % mode if mode != "strict" else "")
@@ -253,8 +240,8 @@ def _client_mac(lab):
 
 
 @pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd"), ("vipd", "vipd")])
-def test_use_vmac_keeps_the_client_mac_across_failover(net_lab, high_impl, low_impl):
-    lab = net_lab
+def test_use_vmac_keeps_the_client_mac_across_failover(module_lab, high_impl, low_impl):
+    lab = module_lab
     _reset(lab)
     lab.run("client1", ["ip", "neigh", "flush", "dev", "eth0"])
     # The servers know the client's MAC beforehand: otherwise the kernel of the master asks for it from eth0 with
@@ -309,10 +296,10 @@ def test_use_vmac_keeps_the_client_mac_across_failover(net_lab, high_impl, low_i
     assert not problems, problems
 
 
-def test_tracked_routes_as_keepalived(net_lab):
+def test_tracked_routes_as_keepalived(module_lab):
     """A tracked virtual route (with dev, without no_track) deleted by someone else sends the master to BACKUP;
     a deleted tracked static route or rule is put back; no_track ones are left alone (keepalived 2.2.7)."""
-    lab = net_lab
+    lab = module_lab
     _reset(lab)
     extra = ("    virtual_routes {\n        203.0.113.0/25 via %s dev eth0 metric 17\n"
              "        203.0.113.128/25 via %s dev eth0 no_track\n    }\n" % (lab.ip("client1"), lab.ip("client1")))

@@ -8,13 +8,12 @@ only, no packet refused, and a failover to the other implementation.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import time
 
 import pytest
 
-from tests.lab import Lab, wait_until
+from tests.lab import wait_until
 
 from .peers import Capture, InstanceSpec, Node, render_config, stop_all
 
@@ -23,19 +22,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.keepalived,
 
 HIGH, LOW = 150, 100
 ADV = 1.0
-
-
-@pytest.fixture(scope="module")
-def strict_lab():
-    if os.geteuid() != 0:
-        pytest.skip("lab tests need root (network namespaces and mounts)")
-    lab = Lab(servers=2, clients=1)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not problems, problems
 
 
 def strict_config(priority: int) -> str:
@@ -50,8 +36,8 @@ def _masters(nodes):
 
 
 @pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
-def test_strict_pass_authentication_group_has_one_master(strict_lab, high_impl, low_impl):
-    lab = strict_lab
+def test_strict_pass_authentication_group_has_one_master(module_lab, high_impl, low_impl):
+    lab = module_lab
     for host in lab.server_names():
         lab.run(host, ["ip", "link", "set", "eth0", "up"], check=True)
     high = Node(lab, "server1", high_impl, strict_config(HIGH), tag="strict-" + high_impl)
@@ -97,9 +83,9 @@ def _holds6(node) -> bool:
 
 
 @pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
-def test_version2_with_ipv6_vips_interoperates_with_keepalived(strict_lab, high_impl, low_impl):
+def test_version2_with_ipv6_vips_interoperates_with_keepalived(module_lab, high_impl, low_impl):
     """`version 2` before IPv6 VIPs: keepalived 2.2.7 sends VRRPv2 adverts over IPv6; vipd does the same."""
-    lab = strict_lab
+    lab = module_lab
     for host in lab.server_names():
         lab.run(host, ["ip", "link", "set", "eth0", "up"], check=True)
     texts = [render_config([InstanceSpec(priority=prio, version=2, advert_int=ADV, vips=(VIP6 + "/64",))],
