@@ -18,7 +18,7 @@ import socket
 import struct
 import time
 
-from .inet import safe_repr
+from .inet import inet_checksum, pseudo_header, safe_repr
 
 ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
@@ -69,20 +69,8 @@ def garp_frame(src_mac, ipv4, form: str = "request") -> bytes:
     return _pad(eth + arp)
 
 
-def checksum(data: bytes) -> int:
-    """RFC 1071 Internet checksum."""
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return (~total) & 0xFFFF
-
-
 def icmpv6_checksum(src, dst, payload: bytes) -> int:
-    pseudo = (ipaddress.IPv6Address(str(src)).packed + ipaddress.IPv6Address(str(dst)).packed
-              + struct.pack("!I3xB", len(payload), socket.IPPROTO_ICMPV6))
-    return checksum(pseudo + payload)
+    return inet_checksum(pseudo_header(src, dst, len(payload), socket.IPPROTO_ICMPV6) + payload)
 
 
 def na_frame(src_mac, ipv6, src_ip=None, router: bool = False) -> bytes:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import ipaddress
 import re
+import struct
 from typing import Optional
 
 IFNAMSIZ = 16
@@ -41,3 +43,30 @@ def safe_repr(value, limit: int = 64) -> str:
     if len(text) > limit:
         text = text[:limit] + "...'"
     return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def inet_checksum(data, initial=0):
+    """RFC 1071 one's complement sum, folded and complemented (0 over data whose checksum is right).
+
+    The one home of the Internet checksum: VRRP adverts, ICMP echo (health checks) and ICMPv6 NAs use it.
+    """
+    if len(data) % 2:
+        data += b"\0"
+    # One unpack of every word (scale, issue 11: a backup of 200 instances checks 200 adverts a second).
+    total = initial + sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def pseudo_header(src, dst, length, proto, family=None):
+    """The IPv4 (RFC 768) or IPv6 (RFC 8200 8.1) pseudo-header over which upper-layer checksums are taken.
+
+    `family` (4 or 6), when given, is what the addresses must be (ValueError otherwise); else src decides.
+    """
+    if family is None:
+        family = ipaddress.ip_address(str(src)).version
+    cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+    if family == 4:
+        return cls(src).packed + cls(dst).packed + struct.pack("!BBH", 0, proto, length)
+    return cls(src).packed + cls(dst).packed + struct.pack("!I3xB", length, proto)

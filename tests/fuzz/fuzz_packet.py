@@ -18,7 +18,7 @@ import atheris
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _engine  # noqa: E402  pylint: disable=wrong-import-position
 
-packet, netio = _engine.load("vrrp.packet", "vrrp.netio")
+packet, netio, inet = _engine.load("vrrp.packet", "vrrp.netio", "inet")
 
 SRC4, DST4 = "198.51.100.1", packet.MCAST_GROUP4
 SRC6, DST6 = "fe80::1", packet.MCAST_GROUP6
@@ -61,7 +61,7 @@ def _fix(payload, src, dst, family, how):
     body = payload[:6] + b"\0\0" + payload[8:]
     pre = b""
     if how == 2 or family == 6:
-        pre = packet._pseudo_header(src, dst, len(body), family)  # pylint: disable=protected-access
+        pre = inet.pseudo_header(src, dst, len(body), packet.IPPROTO_VRRP)
     return body[:6] + packet.inet_checksum(pre + body).to_bytes(2, "big") + body[8:]
 
 

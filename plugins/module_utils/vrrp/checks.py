@@ -37,7 +37,7 @@ from typing import Callable, List, Optional
 
 from .. import inet
 from . import config
-from .packet import inet_checksum
+from ..inet import inet_checksum
 
 TERM_GRACE = 2.0  # keepalived: SIGTERM at the timeout, SIGKILL 2 s later
 HTTP_MAX_READ = 1 << 20

@@ -41,7 +41,6 @@ from . import vmac as vmac_mod
 LOG = logging.getLogger("vipd")
 RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
 AUTH_TYPES = {None: packet.AUTH_NONE, "PASS": packet.AUTH_PASS, "AH": packet.AUTH_AH}
-EXTRA_DROP_REASONS = ("peer",)  # unicast advert from an address that is not a unicast_peer
 
 
 def _wall() -> str:
@@ -659,11 +658,6 @@ class InstanceRuntime:
             self.counters["garps_sent"] += netio.announce_vip(dev, cidr, count)
         except (netio.NetIOError, ValueError) as exc:
             LOG.warning("%s: %s", self.name, exc)
-
-    # ---- notify scripts ------------------------------------------------------------------------------
-
-    def run_notify(self, state) -> None:
-        self.daemon.health.notify_instance(self, _state_name(state))
 
     # ---- status --------------------------------------------------------------------------------------
 

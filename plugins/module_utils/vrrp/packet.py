@@ -17,6 +17,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from ..inet import inet_checksum, pseudo_header  # noqa: F401 (inet_checksum is part of this module's API)
+
 IPPROTO_VRRP = 112
 IPPROTO_AH = 51
 VRRP_TTL = 255
@@ -82,25 +84,6 @@ def auth_pass_bytes(password):
     return bytes(password[:AUTH_DATA_LEN]).ljust(AUTH_DATA_LEN, b"\0")
 
 
-def inet_checksum(data, initial=0):
-    """RFC 1071 one's complement sum, folded and complemented (0 over data whose checksum is right)."""
-    if len(data) % 2:
-        data += b"\0"
-    # One unpack of every word (scale, issue 11: a backup of 200 instances checks 200 adverts a second).
-    total = initial + sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _pseudo_header(src, dst, length, family):
-    if family == 4:
-        return ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed + struct.pack(
-            "!BBH", 0, IPPROTO_VRRP, length)
-    return ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed + struct.pack(
-        "!I3xB", length, IPPROTO_VRRP)
-
-
 def _pack_addresses(addresses, family):
     cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
     try:
@@ -139,7 +122,7 @@ def encode(advert, src, dst, pseudo_header_checksum=True):
         head = struct.pack("!BBBBBBH", 0x21, advert.vrid, advert.priority, len(advert.addresses),
                            advert.auth_type, secs, 0)
         body = addrs + (auth if advert.family == 4 else b"")
-        pseudo = _pseudo_header(src, dst, len(head) + len(body), 6) if advert.family == 6 else b""
+        pseudo = pseudo_header(src, dst, len(head) + len(body), IPPROTO_VRRP, 6) if advert.family == 6 else b""
         csum = inet_checksum(pseudo + head + body)
     elif advert.version == 3:
         if not 1 <= advert.interval_cs <= 0xFFF:
@@ -149,7 +132,7 @@ def encode(advert, src, dst, pseudo_header_checksum=True):
         body = addrs
         pseudo = b""
         if advert.family == 6 or pseudo_header_checksum:
-            pseudo = _pseudo_header(src, dst, len(head) + len(body), advert.family)
+            pseudo = pseudo_header(src, dst, len(head) + len(body), IPPROTO_VRRP, advert.family)
         csum = inet_checksum(pseudo + head + body)
     else:
         raise ValueError("version must be 2 or 3")
@@ -159,16 +142,16 @@ def encode(advert, src, dst, pseudo_header_checksum=True):
 def _check_v3_checksum(payload, src, dst, family):
     """Which v3 checksum form payload carries, or None when none matches."""
     if family == 6:
-        if inet_checksum(_pseudo_header(src, dst, len(payload), 6) + payload) == 0:
+        if inet_checksum(pseudo_header(src, dst, len(payload), IPPROTO_VRRP, 6) + payload) == 0:
             return CHECKSUM_PSEUDO
         return None
     if src is not None and dst is not None:
-        if inet_checksum(_pseudo_header(src, dst, len(payload), 4) + payload) == 0:
+        if inet_checksum(pseudo_header(src, dst, len(payload), IPPROTO_VRRP, 4) + payload) == 0:
             return CHECKSUM_PSEUDO
         # keepalived before 2.0.x (and its unicast_checksum_compat) used the multicast group as
         # the pseudo-header destination even on unicast; accept that too, as keepalived does.
         if dst != MCAST_GROUP4 and inet_checksum(
-                _pseudo_header(src, MCAST_GROUP4, len(payload), 4) + payload) == 0:
+                pseudo_header(src, MCAST_GROUP4, len(payload), IPPROTO_VRRP, 4) + payload) == 0:
             return CHECKSUM_PSEUDO
     if inet_checksum(payload) == 0:
         return CHECKSUM_PLAIN

@@ -8,6 +8,7 @@ import struct
 
 import pytest
 
+from ansible_collections.floating.vip.plugins.module_utils import inet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import packet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.packet import Advert, PacketError
 
@@ -256,7 +257,7 @@ def _fix_v2_checksum(wire):
 def _fix_v3_checksum(wire, src=SRC, dst=MCAST):
     wire = bytearray(wire)
     wire[6:8] = b"\0\0"
-    pseudo = packet._pseudo_header(src, dst, len(wire), 4)  # pylint: disable=protected-access
+    pseudo = inet.pseudo_header(src, dst, len(wire), packet.IPPROTO_VRRP)
     wire[6:8] = struct.pack("!H", packet.inet_checksum(pseudo + bytes(wire)))
     return bytes(wire)
 

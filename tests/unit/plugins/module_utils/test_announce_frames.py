@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils import announce
+from ansible_collections.floating.vip.plugins.module_utils import announce, inet
 
 MAC = "02:00:5e:10:00:01"
 MACB = bytes.fromhex("02005e100001")
@@ -42,7 +42,7 @@ def test_garp_rejects_bad_input(bad):
 
 def test_checksum_rfc1071_example():
     # RFC 1071 section 3 worked example: sum of these words is 0xddf2, checksum its complement.
-    assert announce.checksum(bytes.fromhex("0001f203f4f5f6f7")) == (~0xddf2) & 0xFFFF
+    assert inet.inet_checksum(bytes.fromhex("0001f203f4f5f6f7")) == (~0xddf2) & 0xFFFF
 
 
 def test_na_bytes():
@@ -62,7 +62,7 @@ def test_na_bytes():
     assert icmp[24:26] == b"\x02\x01" and icmp[26:32] == MACB
     # A correct checksum makes the one's complement sum over pseudo-header + message zero.
     pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
-    assert announce.checksum(pseudo + icmp) == 0
+    assert inet.inet_checksum(pseudo + icmp) == 0
 
 
 def test_na_router_flag_and_source():
