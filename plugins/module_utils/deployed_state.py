@@ -122,6 +122,20 @@ def service_drift(want: dict, have: dict) -> list:
     return out
 
 
+def expected_files(entries) -> list:
+    """The module's `files` option as inspect() takes it: `absent: true` means sha256 None (must not exist);
+    an entry without sha256 compares only what it names (mode, owner, group)."""
+    files = []
+    for want in entries:
+        want = dict(want)
+        if want.pop("absent", False):
+            want = {"path": want["path"], "sha256": None}
+        elif want.get("sha256") is None:
+            want.pop("sha256", None)
+        files.append(want)
+    return files
+
+
 def inspect(files=(), directories=(), pidfile=None, services=(), run=None) -> dict:
     """Reads everything asked for and compares it: {files, directories, daemon, services, drift, matches}."""
     result = {"files": {}, "directories": {}, "services": {}, "drift": []}

@@ -145,7 +145,10 @@ def _number(value, what: str, optional: bool = True) -> Optional[str]:
         return str(int(value))
     text = repr(value)
     if "e" in text or "E" in text:
-        text = ("%.6f" % value).rstrip("0").rstrip(".")
+        text = ("%.7f" % value).rstrip("0").rstrip(".")
+    if len(text.partition(".")[2]) > 6:
+        # keepalived keeps microseconds and reports more decimal places as a configuration error.
+        raise InstanceFileError("%s %s has more than 6 decimal places (keepalived reads microseconds)" % (what, safe_repr(value)))
     return text
 
 
@@ -465,7 +468,7 @@ def _location(m) -> str:
     return "%s:%d" % (clean(m.file), m.line)
 
 
-def _messages(exc, path=None) -> List[str]:
+def messages(exc, path=None) -> List[str]:
     """Error texts. About `path` (the instance text): the reason only (its line numbers are of generated
     text). About any other file: its location only, never a reason (it may quote that file's content)."""
     out = []
@@ -569,7 +572,7 @@ def _parse(text: str, path: str, what: str):
     try:
         cfg = config.parse_text(text, path)
     except config.ConfigError as exc:
-        raise InstanceFileError("%s: %s" % (what, "; ".join(_messages(exc, path))))
+        raise InstanceFileError("%s: %s" % (what, "; ".join(messages(exc, path))))
     if [os.path.abspath(f) for f in cfg.files or []] != [os.path.abspath(path)]:
         raise InstanceFileError("%s: the text would read another file" % what)
     return cfg

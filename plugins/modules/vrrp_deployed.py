@@ -136,14 +136,6 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    files = []
-    for want in p["files"]:
-        want = dict(want)
-        if want.pop("absent"):
-            want = {"path": want["path"], "sha256": None}
-        elif want.get("sha256") is None:
-            want.pop("sha256")
-        files.append(want)
     services = p["services"]
     if services and not module.get_bin_path("systemctl"):
         module.fail_json(msg="services given but systemctl is not on this host")
@@ -151,7 +143,7 @@ def main():
     def run(argv):
         return module.run_command(argv, environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": ""})
 
-    result = deployed_state.inspect(files=files, directories=p["directories"], pidfile=p["pidfile"],
+    result = deployed_state.inspect(files=deployed_state.expected_files(p["files"]), directories=p["directories"], pidfile=p["pidfile"],
                                     services=services, run=run)
     module.exit_json(changed=False, **result)
 

@@ -269,10 +269,8 @@ reload_detail:
   type: str
 """
 
-from dataclasses import asdict
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.floating.vip.plugins.module_utils import vrrp_instance_file as vif
+from ansible_collections.floating.vip.plugins.module_utils.vrrp_instance_task import execute
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -316,99 +314,15 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class Outcome(Exception):
-    """How run() ends: exit (failed=False) or fail; main() turns it into exit_json/fail_json."""
-
-    def __init__(self, result, msg=None):
-        super(Outcome, self).__init__(msg)
-        self.result = result
-        self.msg = msg
-
-
-def run(p, check_mode=False, diff=False, warn=None):
-    """The module's work on its params; raises Outcome (or any exception, which main() reports)."""
-    warn = warn or (lambda text: None)
-    conf_dir, main_config, dummy, pidfile = vif.BACKENDS[p["backend"]]
-    conf_dir = p["conf_dir"] or conf_dir
-    main_config = p["main_config"] or main_config
-    pidfile = p["pidfile"] or pidfile
-    keepalived = p["backend"] == "keepalived"
-
-    try:
-        plan = vif.plan(p, conf_dir, main_config)
-    except vif.InstanceFileError as exc:
-        try:
-            path = vif.instance_path(conf_dir, p["name"])
-        except vif.InstanceFileError:
-            path = None
-        raise Outcome(dict(changed=False, path=path), str(exc))
-    for warning in plan.warnings:
-        warn(warning)
-    result = dict(changed=plan.changed, path=plan.path, content=vif.masked(plan.after) or "", parser_warnings=plan.warnings,
-                  reloaded=False)
-    if plan.instance is not None:
-        data = asdict(plan.instance)
-        data.pop("auth_pass", None)
-        data.pop("source", None)
-        result["instance"] = data
-    if diff:
-        result["diff"] = plan.diff()
-    if check_mode or not plan.changed:
-        raise Outcome(result)
-
-    try:
-        vif.apply(plan, validate_keepalived=keepalived and p["validate_keepalived"], keepalived_main=main_config if keepalived else None)
-    except vif.InstanceFileError as exc:
-        result["changed"] = False
-        raise Outcome(result, str(exc))
-    except (OSError, vif.atomic.PersistError) as exc:
-        result["changed"] = False
-        raise Outcome(result, "cannot write %s: %s" % (plan.path, getattr(exc, "strerror", None) or exc))
-
-    if p["reload"]:
-        try:
-            result["reloaded"], result["reload_detail"] = vif.reload_daemon(p["backend"], p["control_socket"], pidfile, plan.path)
-        except vif.ReloadError as exc:
-            vif.restore(plan)
-            result["changed"] = False
-            raise Outcome(result, "the daemon refused the new configuration (previous file restored): %s" % exc)
-        except OSError as exc:
-            raise Outcome(result, "cannot reload %s: %s" % (p["backend"], getattr(exc, "strerror", None) or exc))
-        if not result["reloaded"] and "not signalled" in result["reload_detail"]:
-            warn(result["reload_detail"])
-    raise Outcome(result)
-
-
-def _safe(value, secrets):
-    """A result value with the secrets (and their effective first 8 characters) masked."""
-    if isinstance(value, str):
-        return vif.scrub(value, secrets)
-    if isinstance(value, dict):
-        return dict((k, _safe(v, secrets)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_safe(v, secrets) for v in value]
-    return value
-
-
 def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
         required_if=[("state", "present", ("interface", "virtual_router_id"))],
         supports_check_mode=True,
     )
-    secrets = vif.secrets_of(module.params)
-    try:
-        run(module.params, module.check_mode, module._diff, lambda text: module.warn(vif.clean(_safe(text, secrets))))
-        outcome = Outcome(dict(changed=False), "internal error: the module ended without a result")
-    except Outcome as exc:
-        outcome = exc
-    except Exception as exc:  # pylint: disable=broad-except
-        # Every failure is a JSON answer: never a traceback (which could quote a value) instead of one.
-        detail = "; ".join(vif._messages(exc)) if isinstance(exc, vif.config.ConfigError) else str(exc)[:500]
-        outcome = Outcome(dict(changed=False), "internal error (%s): %s" % (type(exc).__name__, detail))
-    result = _safe(outcome.result, secrets)
-    if outcome.msg is not None:
-        module.fail_json(msg=vif.clean(_safe(outcome.msg, secrets)), **result)
+    result, msg = execute(module.params, module.check_mode, module._diff, module.warn)
+    if msg is not None:
+        module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 
 

@@ -178,6 +178,11 @@ class Context:
         if value is None or not lo <= value <= hi:
             self.error(node, "%s %s is not valid: must be a number of seconds from %s to %s" % (name, self.show(node, text), lo, hi))
             return None
+        if -value.as_tuple().exponent > 6:
+            # keepalived reads microseconds: more places is an error for -t, rounded half up at run time.
+            self.fixup(node, "%s %s has too many decimal places; rounded to microseconds (as keepalived)"
+                       % (name, self.show(node, text)))
+            value = value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
         return value
 
     def boolean(self, node, default=True):

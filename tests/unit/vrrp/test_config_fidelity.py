@@ -360,3 +360,13 @@ def test_sync_group_tracking_weight_keeps_member_weights():
     assert config.parse_text(config.render_config(cfg), "r.conf").sync_groups["G"].tracking_weight
     cfg = config.parse_text(text % " global_tracking\n", "t.conf")  # deprecated spelling: reported, same effect
     assert cfg.sync_groups["G"].tracking_weight and any("global_tracking is deprecated" in w.reason for w in cfg.warnings if w.check_fails)
+
+
+@pytest.mark.parametrize("text, want", [("1.0703125", 1.070313), ("1.07031249", 1.070312), ("0.0000005", 0.000001),
+                                        ("2.1234560", 2.123456)])
+def test_more_than_six_decimal_places_is_a_fixup_rounded_half_up_as_keepalived(text, want):
+    cfg = config.parse_text("vrrp_instance V {\n interface eth0\n virtual_router_id 5\n preempt_delay %s\n"
+                            " virtual_ipaddress {\n  198.51.100.9/24\n }\n}\n" % text, "t.conf")
+    assert cfg.instances["V"].preempt_delay == want
+    assert [w.line for w in cfg.warnings] == [4]
+    assert "too many decimal places" in cfg.warnings[0].reason
