@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared fixtures for the static-VIP unit tests.
+"""The `netns` fixture for tests of netlink and AF_PACKET code (root: these are integration tests).
 
 Builds a throwaway network namespace (veth pair, 198.51.100.0/24 and 2001:db8::/32 only) in which
 the netlink and AF_PACKET code runs for real. The namespace is always deleted.
@@ -16,13 +16,12 @@ import uuid
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+from ..conftest import ensure_collection_link
 
-
-# tests/unit/conftest.py put the collection on sys.path; subprocesses get the same root.
-from ansible_collections.floating.vip.plugins import module_utils as _mu  # noqa: E402
-
-COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(_mu.__file__), *[".."] * 5))
+# The tests here import the collection, and their subprocesses get the same root.
+COLLECTIONS = ensure_collection_link()
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
 
 MU = "ansible_collections.floating.vip.plugins.module_utils"
 
