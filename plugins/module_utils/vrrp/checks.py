@@ -121,7 +121,8 @@ def _kill_group(pgid: int, sig: int) -> bool:
         return False
 
 
-async def run_script(argv: List[str], timeout: float, user: Optional[str] = None, group: Optional[str] = None) -> Result:
+async def run_script(argv: List[str], timeout: float, user: Optional[str] = None, group: Optional[str] = None,
+                     reap: bool = True) -> Result:
     """One run of a check script: exit 0 = success; timeout or signal = failure; its group never outlives it.
 
     Nothing is executed that exec_refusal() refuses (a missing program, or one a non-root user could
@@ -162,7 +163,9 @@ async def run_script(argv: List[str], timeout: float, user: Optional[str] = None
         _kill_group(pgid, signal.SIGKILL)
         raise
     # Whatever it left running in the background goes too: a check must not accumulate orphans.
-    _kill_group(pgid, signal.SIGKILL)
+    # (reap=False: keepalived's startup/shutdown scripts may leave processes behind on purpose.)
+    if reap:
+        _kill_group(pgid, signal.SIGKILL)
     if code == 0:
         return Result(True, "exit 0")
     if code < 0:

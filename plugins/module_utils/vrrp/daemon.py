@@ -31,17 +31,21 @@ from . import firewall
 from . import garp
 from . import dumps
 from . import health
+from . import lifecycle
 from . import machine
 from . import netio
 from . import packet
 from . import procprio
 from . import routes
+from . import sync_tracking
 from . import vmac as vmac_mod
 
 LOG = logging.getLogger("vipd")
 RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
 AUTH_TYPES = {None: packet.AUTH_NONE, "PASS": packet.AUTH_PASS, "AH": packet.AUTH_AH}
-EXTRA_DROP_REASONS = ("peer",)  # unicast advert from an address that is not a unicast_peer
+# "peer": unicast advert from an address that is not a unicast_peer (check_unicast_src);
+# "cast": a multicast advert for a unicast instance or a unicast one for a multicast instance (keepalived drops both)
+EXTRA_DROP_REASONS = ("peer", "cast")
 
 
 def _wall() -> str:
@@ -65,6 +69,15 @@ def release_memory(collect: bool = True) -> None:
 
 def _state_name(state) -> str:
     return getattr(state, "name", None) or str(getattr(state, "value", state))
+
+
+def _is_multicast(address) -> bool:
+    """224.0.0.0/4 or ff00::/8, from the text (per received advert: no ipaddress object)."""
+    text = str(address or "")
+    if ":" in text:
+        return text[:2].lower() == "ff"
+    head = text.split(".", 1)[0]
+    return head.isdigit() and 224 <= int(head) <= 239
 
 
 def restart_key(cfg) -> tuple:
@@ -101,6 +114,7 @@ class InstanceRuntime:
         self.last_transition: Optional[dict] = None
         self.stale_vips: List[str] = []
         self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
+        self.removed = False  # removed from the configuration by a reload (keepalived notify_deleted)
         self.tracking = None  # tracking.InstanceTracking, filled by health.Health.attach()
         self.held = False  # keepalived's INIT: waiting for the first result of a weight-0 check
         self.fault_causes: Dict[str, str] = {}  # "socket" | "tracking" | "group" -> reason; FAULT until empty
@@ -179,7 +193,13 @@ class InstanceRuntime:
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
         self.execute(self.machine.set_priority(now, ev.priority))
-        if "vmac" in self.fault_causes:
+        if getattr(self.cfg, "unicast_fault_no_peer", False) and not self.cfg.unicast_peers:
+            # keepalived vrrp_complete_instance(): a config fault, for as long as this configuration runs
+            self.fault_causes["config"] = "Cannot use unicast without any peers - going to fault state"
+            LOG.info("(%s) Cannot use unicast without any peers - going to fault state", self.name)
+            self.execute(self.machine.start(now))
+            self.fault(self.fault_causes["config"])
+        elif "vmac" in self.fault_causes:
             self.execute(self.machine.start(now))
             self.fault(self.fault_causes["vmac"])
         elif not channel_ok or not self.src_ip:
@@ -193,6 +213,12 @@ class InstanceRuntime:
             self.held = True
             LOG.info("%s: waiting for the first result of %s", self.name, ", ".join(ev.pending))
         else:
+            mode = self.machine.params.start_mode
+            if mode != "auto" or self.daemon.health.group_of(self) is not None:
+                group = self.daemon.health.group_of(self)
+                LOG.info("(%s) Entering BACKUP STATE (init)%s", self.name,
+                         "" if mode == "auto" or group is None else
+                         ": sync group %s starts in BACKUP%s" % (group.name, ", state MASTER: one advert interval" if mode == "short" else ""))
             self.execute(self.machine.start(now))
         self.daemon.health.after_start(self)
 
@@ -204,7 +230,9 @@ class InstanceRuntime:
                               primary_ip=self.src_ip or ("0.0.0.0" if self.family == 4 else "::"), start_state=start_state,
                               lower_prio_advert=not getattr(cfg, "lower_prio_no_advert", False),
                               lower_prio_garp=int(getattr(cfg, "garp_lower_prio_repeat", 5) or 0) > 0,
-                              higher_prio_send_advert=bool(getattr(cfg, "higher_prio_send_advert", False)))
+                              higher_prio_send_advert=bool(getattr(cfg, "higher_prio_send_advert", False)),
+                              down_timer_adverts=int(getattr(cfg, "down_timer_adverts", 3) or 3),
+                              start_mode=sync_tracking.start_mode(self.daemon.cfg, self.name))
 
     def update_in_place(self, cfg) -> None:
         """A reload changed what can change without a restart: VIPs, priority, timers, tracking, auth, peers, hooks.
@@ -438,11 +466,11 @@ class InstanceRuntime:
     def validate(self, rec) -> Optional[str]:
         """Instance-level checks after packet.decode; returns a drop reason or None."""
         advert = rec.advert
-        if self.unicast:
-            if rec.src not in self.cfg.unicast_peers:
-                return "peer"
-        elif rec.ttl != 255:
-            return "ttl"
+        if not self.unicast and rec.ttl != 255:
+            return "ttl"  # (unicast peers are exempt, as in keepalived)
+        if _is_multicast(rec.dst) == self.unicast:
+            # keepalived vrrp_check_packet(): "Expected unicast packet but received multicast packet" (and vice versa)
+            return "cast"
         if advert.family != self.family:
             return "family"
         try:
@@ -464,6 +492,9 @@ class InstanceRuntime:
             return "addr_count"
         if not set(ours).issubset(rec.advert.addresses):
             return "addr_list"
+        # keepalived 2.2.7: the source of a unicast advert is checked only with check_unicast_src / vrrp_check_unicast_src
+        if self.unicast and getattr(self.cfg, "check_unicast_src", False) and rec.src not in self.cfg.unicast_peers:
+            return "peer"
         return None
 
     def on_advert(self, rec) -> None:
@@ -901,6 +932,7 @@ class Daemon:
             self.instances.pop(name).stop_now("configuration changed")
         for name in removed:
             runtime = self.instances.pop(name)
+            runtime.removed = True  # its STOPPED transition notifies DELETED / FAULT (health.on_transition)
             if runtime.key in new_keys or runtime.state != machine.State.MASTER:
                 runtime.stop_now("removed from the configuration")
             else:
@@ -1121,6 +1153,8 @@ class Daemon:
             LOG.warning("%s", warning)
         self.write_pidfile()
         await self.open_control()
+        # keepalived's parent runs startup_script first and starts VRRP when it ends (or times out)
+        await lifecycle.run(self.cfg.global_defs, "startup_script")
         self.health.open(self.loop)
         self.health.configure(self.cfg)
         self.set_static(None, self.cfg)
@@ -1162,6 +1196,8 @@ class Daemon:
                 self.firewall.teardown()
             except firewall.FirewallError as exc:
                 LOG.error("accept mode: %s", exc)
+            # keepalived's parent runs shutdown_script once VRRP has stopped, and exits when it ends
+            await lifecycle.run(self.cfg.global_defs, "shutdown_script")
             self.cleanup_files()
             # Already stopping: a repeated signal during teardown must not turn a clean exit into death by signal
             # (asyncio.run would restore SIG_DFL for handlers still registered).
