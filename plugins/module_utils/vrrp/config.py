@@ -1629,6 +1629,13 @@ def render_instance(instance):
         out.append(("    use_vmac %s" % _cmd(i.use_vmac, "use_vmac")) if i.use_vmac else "    use_vmac")
     if i.vmac_xmit_base:
         out.append("    vmac_xmit_base")
+    if i.down_timer_adverts != 3:
+        out.append("    down_timer_adverts %d" % i.down_timer_adverts)
+    for key in ("check_unicast_src", "unicast_fault_no_peer"):
+        if getattr(i, key):
+            out.append("    " + key)
+    if i.notify_deleted:
+        out.append("    " + (_render_notify("notify_deleted", i.notify_deleted_script, i) if i.notify_deleted_script else "notify_deleted"))
     for key, (_handler, render) in sorted(INSTANCE_KEYWORDS.items()):
         if render is not None:
             out.extend("    " + line for line in (render(i) or []))
@@ -1684,6 +1691,12 @@ def render_config(config):
     for key in ("smtp_alert", "smtp_alert_vrrp"):
         if getattr(g, key) is not None:
             out.append("    %s %s" % (key, "true" if getattr(g, key) else "false"))
+    for key in ("startup_script", "shutdown_script"):
+        if getattr(g, key):
+            out.append("    " + _render_notify(key, getattr(g, key), g))
+            out.append("    %s_timeout %d" % (key, getattr(g, key + "_timeout")))
+    if g.default_interface:
+        out.append("    default_interface %s" % _cmd(g.default_interface, "default_interface"))
     out.append("}")
     text = "\n".join(out) + "\n"
     for s in config.scripts.values():
@@ -1708,5 +1721,11 @@ def render_config(config):
             text += "    smtp_alert %s\n" % ("true" if grp.smtp_alert else "false")
         if grp.tracking_weight:
             text += "    sync_group_tracking_weight\n"
+        for key in ("track_interface", "track_script", "track_file"):
+            items = getattr(grp, key + "s")
+            if items:
+                text += "    %s {\n%s    }\n" % (key, "".join("        %s\n" % line for line in _render_tracked(items)))
+        for line in (INSTANCE_KEYWORDS.get("track_process", (None, None))[1] or (lambda _g: []))(grp):
+            text += "    %s\n" % line
         text += "}\n"
     return _check_rendered(text)
