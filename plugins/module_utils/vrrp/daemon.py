@@ -197,8 +197,7 @@ class InstanceRuntime:
             # keepalived vrrp_complete_instance(): a config fault, for as long as this configuration runs
             self.fault_causes["config"] = "Cannot use unicast without any peers - going to fault state"
             LOG.info("(%s) Cannot use unicast without any peers - going to fault state", self.name)
-            self.execute(self.machine.start(now))
-            self.fault(self.fault_causes["config"])
+            self.fault(self.fault_causes["config"])  # INIT -> FAULT: never master, not even an owner for a moment
         elif "vmac" in self.fault_causes:
             self.execute(self.machine.start(now))
             self.fault(self.fault_causes["vmac"])
