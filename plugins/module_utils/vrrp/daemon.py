@@ -213,11 +213,11 @@ class InstanceRuntime:
             LOG.info("%s: waiting for the first result of %s", self.name, ", ".join(ev.pending))
         else:
             mode = self.machine.params.start_mode
-            if mode != "auto" or self.daemon.health.group_of(self) is not None:
-                group = self.daemon.health.group_of(self)
-                LOG.info("(%s) Entering BACKUP STATE (init)%s", self.name,
-                         "" if mode == "auto" or group is None else
-                         ": sync group %s starts in BACKUP%s" % (group.name, ", state MASTER: one advert interval" if mode == "short" else ""))
+            group = self.daemon.health.group_of(self)
+            if group is not None and mode != "auto":
+                # keepalived logs "(VI_1) Entering BACKUP STATE (init)"; this says why a group member does
+                LOG.info("(%s) Entering BACKUP STATE (init): sync group %s starts in BACKUP%s", self.name, group.name,
+                         ", state MASTER: one advert interval" if mode == "short" else "")
             self.execute(self.machine.start(now))
         self.daemon.health.after_start(self)
 

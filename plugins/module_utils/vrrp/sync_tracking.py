@@ -181,8 +181,14 @@ def _start_modes(ctx) -> None:
 
 
 def start_mode(cfg, name) -> str:
-    """machine.Params.start_mode of instance `name` ("auto" outside a sync group)."""
-    return ((getattr(cfg, "extensions", None) or {}).get("sync_start") or {}).get(name, "auto")
+    """machine.Params.start_mode of instance `name`. Outside a sync group, as keepalived's vrrp_init_state(): only
+    an instance that wants MASTER (`state MASTER`, or priority 255 without a state) may become master at once
+    ("auto"); an address owner with `state BACKUP` waits a Master_Down_Interval in BACKUP like any other."""
+    mode = ((getattr(cfg, "extensions", None) or {}).get("sync_start") or {}).get(name)
+    if mode is not None:
+        return mode
+    inst = cfg.instances.get(name) if cfg is not None else None
+    return "auto" if inst is None or inst.state == "MASTER" else "backup"
 
 
 config.register_validator(_resolve)
