@@ -9,8 +9,10 @@ of its batch, so notify hooks run after the addresses changed, as keepalived's d
 
 Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_track.c decide:
 - a non-owner starts in Backup and waits a full Master_Down_Interval even with `state MASTER`
-  (only the address owner, priority 255, goes master at once); `state MASTER` clears nopreempt and
-  preempt_delay, and priority 255 clears nopreempt, as keepalived's config check does;
+  (only the address owner that wants MASTER goes master at once; Params.start_mode carries keepalived's
+  rule, sync groups included); `state MASTER` clears nopreempt and preempt_delay, and priority 255
+  clears nopreempt, as keepalived's config check does;
+- Master_Down_Interval = down_timer_adverts (3) x Master_Adver_Interval + Skew_Time (VRRP_MS_DOWN_TIMER);
 - preempt_delay starts when the first lower-priority advert is seen in Backup; until it runs out,
   lower-priority adverts are accepted; an equal or higher one cancels it;
 - a master answers a lower-priority advert (v2 and v3) and a priority-0 advert with an advert at once
