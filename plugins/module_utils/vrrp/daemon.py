@@ -193,10 +193,7 @@ class InstanceRuntime:
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
         self.execute(self.machine.set_priority(now, ev.priority))
-        if getattr(self.cfg, "unicast_fault_no_peer", False) and not self.cfg.unicast_peers:
-            # keepalived vrrp_complete_instance(): a config fault, for as long as this configuration runs
-            self.fault_causes["config"] = "Cannot use unicast without any peers - going to fault state"
-            LOG.info("(%s) Cannot use unicast without any peers - going to fault state", self.name)
+        if self.config_fault():
             self.fault(self.fault_causes["config"])  # INIT -> FAULT: never master, not even an owner for a moment
         elif "vmac" in self.fault_causes:
             self.execute(self.machine.start(now))
@@ -220,6 +217,17 @@ class InstanceRuntime:
                          ", state MASTER: one advert interval" if mode == "short" else "")
             self.execute(self.machine.start(now))
         self.daemon.health.after_start(self)
+
+    def config_fault(self) -> bool:
+        """keepalived vrrp_complete_instance(): unicast_fault_no_peer without peers is a config fault, FAULT for as
+        long as this configuration runs (fault_causes["config"]); True if there is one."""
+        if getattr(self.cfg, "unicast_fault_no_peer", False) and not self.cfg.unicast_peers:
+            if "config" not in self.fault_causes:
+                LOG.info("(%s) Cannot use unicast without any peers - going to fault state", self.name)
+            self.fault_causes["config"] = "Cannot use unicast without any peers - going to fault state"
+            return True
+        self.fault_causes.pop("config", None)
+        return False
 
     def params(self) -> machine.Params:
         cfg = self.cfg
@@ -281,6 +289,12 @@ class InstanceRuntime:
         if self.machine.effective_priority != old_prio:
             LOG.info("%s: priority %d -> %d by reload (%s keeps its state)", self.name, old_prio, self.machine.effective_priority,
                      _state_name(self.state))
+        # unicast_fault_no_peer: peers added by the reload clear the config fault, peers all removed set it
+        if self.config_fault():
+            if self.state != machine.State.FAULT:
+                self.fault(self.fault_causes["config"])
+        elif self.state == machine.State.FAULT:
+            self.try_recover()
 
     def apply_tracking(self, ev) -> None:
         """New tracking result: effective priority, FAULT on a fault, recovery when every cause is gone."""
