@@ -220,6 +220,12 @@ def test_unicast_fault_no_peer_stays_in_fault(module_lab, impl):
         time.sleep(2.5)   # an owner (priority 255) would be master at once
         assert not node.holds(), node.log_tail()
         assert node.state() in ((None,) if impl == "keepalived" else ("FAULT",)), node.log_tail()
+        # a reload that gives it a peer ends the fault: the owner takes the VIP
+        peer = lab.ip("server2")
+        with open(node.config_path, "w") as f:
+            f.write(conf.replace("    unicast_fault_no_peer\n", "    unicast_fault_no_peer\n    unicast_peer {\n        %s\n    }\n" % peer))
+        os.kill(node.main_pid, signal.SIGHUP)
+        wait_until(node.is_master, timeout=15, interval=0.05, what="%s master after the reload" % node)
         assert node.stop() == 0
     finally:
         problems = stop_all([node])
