@@ -12,8 +12,8 @@ STATIC = "static_ipaddress {\n    203.0.113.9/32\n    203.0.113.10/32 dev eth7\n
 
 def test_without_default_interface_keepalived_uses_eth0():
     cfg = config.parse_text(STATIC, "k.conf")
-    assert [(v.cidr, v.dev) for v in config_routes.routes_of(cfg, "static_ipaddress")] == [("203.0.113.9/32", "eth0"),
-                                                                                          ("203.0.113.10/32", "eth7")]
+    found = [(v.cidr, v.dev) for v in config_routes.routes_of(cfg, "static_ipaddress")]
+    assert found == [("203.0.113.9/32", "eth0"), ("203.0.113.10/32", "eth7")]
 
 
 def test_default_interface_is_used_wherever_global_defs_is_written():

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config
-from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import (AddVips, Machine, Params, SendAdvert,
-                                                                                  State, Transition)
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import AddVips, Machine, Params, SendAdvert, State
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Transition
 
 INSTANCE = """vrrp_instance VI_1 {
     interface eth0
