@@ -109,8 +109,8 @@ def test_owners_without_state_master_wait_one_interval(module_lab, owner_impl, p
         _reset(lab)
         lines = "    state MASTER\n" if explicit else ""
         owner_conf = _pair(255, advert="2").replace("    state BACKUP\n", lines)
-        peer = Node(lab, "server2", peer_impl, _pair(LOW, advert="2"), tag="start%d" % explicit)
-        owner = Node(lab, "server1", owner_impl, owner_conf, tag="start%d" % explicit)
+        peer = Node(lab, "server2", peer_impl, _pair(LOW, advert="2"), tag="start%d" % int(explicit))
+        owner = Node(lab, "server1", owner_impl, owner_conf, tag="start%d" % int(explicit))
         nodes = [peer, owner]
         try:
             peer.start()
@@ -149,8 +149,8 @@ def test_unicast_advert_from_an_unlisted_source(module_lab, sender_impl, receive
         return ("global_defs {\n    router_id ucast\n}\n" +
                 _instance("VI_1", 51, VIP, priority, "0.5", "    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n%s"
                           % (own, peer, extra)))
-    sender = Node(lab, "server1", sender_impl, conf(HIGH, ip1, ip2), tag="ucast%d" % check)
-    receiver = Node(lab, "server2", receiver_impl, conf(LOW, ip2, stranger), tag="ucast%d" % check)
+    sender = Node(lab, "server1", sender_impl, conf(HIGH, ip1, ip2), tag="ucast%d" % int(check))
+    receiver = Node(lab, "server2", receiver_impl, conf(LOW, ip2, stranger), tag="ucast%d" % int(check))
     nodes = [sender, receiver]
     try:
         sender.start()
@@ -240,7 +240,7 @@ def test_instance_removed_by_reload_notifies_as_keepalived(module_lab, impl, del
     lines = '    notify "@NOTIFY@"\n' + ("    notify_deleted\n" if deleted else "")
     base = "global_defs {\n    router_id del\n    script_user root\n    enable_script_security\n}\n"
     conf = base + _instance("VI_1", 51, VIP, 255, "1", lines) + _instance("VI_2", 52, VIP2, 255, "1", lines)
-    node = Node(lab, "server1", impl, conf, tag="del%d" % deleted)
+    node = Node(lab, "server1", impl, conf, tag="del%d" % int(deleted))
     # the notify script gets: INSTANCE NAME STATE PRIORITY (our NOTIFY_SH logs "$1 $2": INSTANCE NAME)
     with open(node.notify_script, "w") as f:
         f.write('#!/bin/sh\necho "$2 $3" >> "%s/notify.log"\n' % node.dir)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, dumps, packet
-from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, State
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine
 
 A, B, C = "198.51.100.1", "198.51.100.2", "198.51.100.3"
 CONF = """global_defs {
