@@ -466,6 +466,7 @@ def _lifecycle_keyword(ctx, node, g):
             ctx.fixup(node, "%s script already specified (the first one is kept, as keepalived)" % k.split("_")[0])
             return
         setattr(g, k, _notify_line(ctx, node, g))
+        g.sources[k] = (node.file, node.line)
     elif k in ("startup_script_timeout", "shutdown_script_timeout"):
         value = ctx.integer(node, 1, 1000)
         if value is not None:

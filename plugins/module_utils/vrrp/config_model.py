@@ -132,6 +132,8 @@ class GlobalDefs:
     shutdown_script_timeout: int = 10
     # keepalived 2.2.7: the interface of a static_ipaddress without dev (keepalived's DFLT_INT "eth0" when unset).
     default_interface: Optional[str] = None
+    # keyword -> (file, line) of global_defs lines messages point at (startup_script, shutdown_script)
+    sources: Dict[str, Tuple[str, int]] = field(default_factory=dict, compare=False)
 
 
 @dataclass

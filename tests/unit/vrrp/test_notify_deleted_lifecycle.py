@@ -185,3 +185,20 @@ def test_what_the_script_leaves_behind_is_left_alone(tmp_path):
         os.kill(pid, 0)   # still running: keepalived does not kill a finished script's children either
     finally:
         os.kill(pid, 9)
+
+
+def test_scripts_are_checked_like_every_script(tmp_path):
+    path = tmp_path / "k.conf"
+    head = "global_defs {\n    enable_script_security\n    startup_script /nonexistent/vipd-up.sh\n}\n"
+    path.write_text(head + INSTANCE % "")
+    # keepalived -t passes a missing startup script (it only does not run it): a warning at its line
+    cfg = config.load(str(path))
+    assert [(m.line, "is not found: it will not run" in m.reason) for m in cfg.warnings] == [(3, True)]
+    path.write_text(head + INSTANCE % "    notify_deleted /nonexistent/vipd-gone.sh\n")
+    with pytest.raises(config.ConfigError) as err:
+        config.load(str(path))
+    assert "k.conf:5: vrrp_instance VI_1 notify_deleted: script /nonexistent/vipd-gone.sh is not found" in str(err.value)
+    path.write_text("global_defs {\n    shutdown_script /bin/true vipd_no_such_user\n}\n" + INSTANCE % "")
+    with pytest.raises(config.ConfigError) as err:
+        config.load(str(path))
+    assert "k.conf:2: global_defs shutdown_script: script user 'vipd_no_such_user' does not exist" in str(err.value)
