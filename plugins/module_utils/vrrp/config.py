@@ -1382,8 +1382,9 @@ def _script_security_parity(ctx):
         except ValueError:
             argv = []
         if argv and argv[0] and _program_exists(argv[0]):
-            ctx.fixup(_At(cfg.global_defs.sources.get(key) or (ctx.src.main or "", 0)), "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security "
-                                                    "not enabled (as keepalived -t reports: add enable_script_security to global_defs)")
+            where = _At(cfg.global_defs.sources.get(key) or (ctx.src.main or "", 0))
+            ctx.fixup(where, "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security "
+                             "not enabled (as keepalived -t reports: add enable_script_security to global_defs)")
             break
     if not cfg.instances:
         return
