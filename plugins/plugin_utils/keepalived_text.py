@@ -437,7 +437,8 @@ INSTANCE_SPEC = dict({
     "garp_lower_prio_delay": "int", "garp_lower_prio_repeat": "int", "track_files": "track_file", "virtual_routes": "lines",
     "virtual_rules": "lines", "raw": "raw",
 }, **dict((k, "command") for k in NOTIFY_KEYS))
-GROUP_SPEC = dict({"name": "name", "instances": "names", "smtp_alert": "bool"}, **dict((k, "command") for k in NOTIFY_KEYS))
+GROUP_SPEC = dict({"name": "name", "instances": "names", "smtp_alert": "bool", "track_interfaces": "track_if",
+                   "track_scripts": "track_script", "track_files": "track_file"}, **dict((k, "command") for k in NOTIFY_KEYS))
 REQUIRED = {
     "vrrp_scripts": ("name", "script"),
     "vrrp_instances": ("name", "interface", "virtual_router_id", "virtual_ipaddresses"),

@@ -277,7 +277,7 @@ def test_role_template_passes_vipd_check_and_keepalived_t(lab):
             track_scripts: [{name: chk_web, weight: -40}]
             smtp_alert: true
         vrrp_sync_groups:
-          - {name: SG_1, instances: [VI_A, VI_B], notify_master: /bin/true group}
+          - {name: SG_1, instances: [VI_A, VI_B], notify_master: /bin/true group, track_interfaces: [{interface: lo, weight: -5}]}
 """ % template
     run = run_playbook(lab, play("server1", tasks))
     assert run.rc == 0, run.stdout[-3000:]

@@ -121,7 +121,8 @@ def _kill_group(pgid: int, sig: int) -> bool:
         return False
 
 
-async def run_script(argv: List[str], timeout: float, user: Optional[str] = None, group: Optional[str] = None) -> Result:
+async def run_script(argv: List[str], timeout: float, user: Optional[str] = None, group: Optional[str] = None,
+                     reap: bool = True) -> Result:
     """One run of a check script: exit 0 = success; timeout or signal = failure; its group never outlives it.
 
     Nothing is executed that exec_refusal() refuses (a missing program, or one a non-root user could
@@ -162,7 +163,9 @@ async def run_script(argv: List[str], timeout: float, user: Optional[str] = None
         _kill_group(pgid, signal.SIGKILL)
         raise
     # Whatever it left running in the background goes too: a check must not accumulate orphans.
-    _kill_group(pgid, signal.SIGKILL)
+    # (reap=False: keepalived's startup/shutdown scripts may leave processes behind on purpose.)
+    if reap:
+        _kill_group(pgid, signal.SIGKILL)
     if code == 0:
         return Result(True, "exit 0")
     if code < 0:
@@ -658,6 +661,13 @@ def _script_commands(cfg):
                 # `notify_* SCRIPT USER [GROUP]` runs as USER (keepalived notify_script_init)
                 users = (getattr(owner, "notify_users", None) or {}).get(key) or [g.script_user]
                 out.append((cmd, owner.source, (kind, owner.name, key), users[0]))
+        if getattr(owner, "notify_deleted_script", None):
+            users = (getattr(owner, "notify_users", None) or {}).get("notify_deleted") or [g.script_user]
+            out.append((owner.notify_deleted_script, owner.source, (kind, owner.name, "notify_deleted"), users[0]))
+    for key in ("startup_script", "shutdown_script"):
+        if getattr(g, key, None):
+            users = (g.notify_users or {}).get(key) or [g.script_user]
+            out.append((getattr(g, key), getattr(g, "sources", {}).get(key, ("", 0)), ("global_defs", key), users[0]))
     return out
 
 
@@ -673,7 +683,9 @@ def validate_scripts(ctx):
     secure = cfg.global_defs.enable_script_security
     report = ctx.error if secure else ctx.warning
     for cmd, source, what, user in _script_commands(cfg):
-        where = _Where(*source)
+        where = _Where(*source) if source[0] else _Where(ctx.src.main or "", 0)  # global_defs scripts: the main file
+        # keepalived -t passes a missing or unsafe startup/shutdown script (it only does not run it): a warning
+        strict = secure and what[0] != "global_defs"
         what = " ".join([what[0], ctx.show(where, what[1], True)] + list(what[2:]))
         try:
             argv = config.split_command(cmd)
@@ -699,8 +711,11 @@ def validate_scripts(ctx):
         if missing:
             # keepalived disables a missing script (until a reload). Dangerous when a non-root user may
             # create it later: say so even without enable_script_security; vipd never runs it as root.
-            if secure:
+            if strict:
                 ctx.error(where, "%s: script %s is not found: disabled (as keepalived)" % (what, ctx.show(where, argv[0], True)))
+            elif secure:
+                ctx.warning(where, "%s: script %s is not found: it will not run (keepalived -t passes it too)"
+                            % (what, ctx.show(where, argv[0], True)))
             else:
                 found = _creatable(path or argv[0])
                 if found is not None:
@@ -713,7 +728,7 @@ def validate_scripts(ctx):
         if found is None:
             continue
         part, problem = ctx.show(where, found[0], True), found[1]
-        if secure:
+        if strict:
             ctx.error(where, "%s: unsafe script %s refused by enable_script_security: %s %s" % (what, ctx.show(where, path, True), part, problem))
         else:
             ctx.warning(where, "%s: unsafe permissions on script %s: %s %s (enable_script_security would refuse it; vipd never runs it as root)"

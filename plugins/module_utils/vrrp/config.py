@@ -47,7 +47,7 @@ INSTANCE_KEYWORDS = {}
 # fn(ctx) run after every parse (see register_validator).
 VALIDATORS = []
 # Sibling modules that register extensions (imported by _load_extensions()).
-EXTENSIONS = ("checks", "config_routes", "track_process")
+EXTENSIONS = ("checks", "config_routes", "track_process", "sync_tracking")
 
 SCOPES = tuple(inet.SCOPES)
 TRUE_WORDS = ("true", "yes", "on")
@@ -397,6 +397,8 @@ def _global_defs(ctx, node):
                 setattr(g, k, value)
         elif k in PROCESS_KEYWORDS:
             _process_keyword(ctx, child, g)
+        elif k in LIFECYCLE_KEYWORDS:
+            _lifecycle_keyword(ctx, child, g)
         elif k in ("notify_fifo", "vrrp_notify_fifo"):
             if ctx.no_block(child):
                 if not 1 <= len(child.args) <= 3:
@@ -448,6 +450,36 @@ def _notify_line(ctx, node, owner):
 def _render_notify(key, command, owner):
     users = (getattr(owner, "notify_users", None) or {}).get(key) or []
     return "%s %s" % (key, " ".join([script_quote(command)] + [_cmd(u, "notify user") for u in users]))
+
+
+LIFECYCLE_KEYWORDS = ("vrrp_down_timer_adverts", "vrrp_check_unicast_src", "startup_script", "startup_script_timeout",
+                      "shutdown_script", "shutdown_script_timeout", "default_interface")
+
+
+def _lifecycle_keyword(ctx, node, g):
+    """global_defs keywords of keepalived 2.2.7 (global_parser.c) for timers, source checks, start/stop scripts."""
+    k = node.keyword
+    if k == "vrrp_down_timer_adverts":
+        value = ctx.integer(node, 1, 100)
+        if value is not None:
+            g.vrrp_down_timer_adverts = value
+    elif k == "vrrp_check_unicast_src":
+        g.vrrp_check_unicast_src = ctx.flag(node)
+    elif k in ("startup_script", "shutdown_script"):
+        if getattr(g, k) is not None:
+            # keepalived: "startup script already specified" (reported, the first one is kept)
+            ctx.fixup(node, "%s script already specified (the first one is kept, as keepalived)" % k.split("_")[0])
+            return
+        setattr(g, k, _notify_line(ctx, node, g))
+        g.sources[k] = (node.file, node.line)
+    elif k in ("startup_script_timeout", "shutdown_script_timeout"):
+        value = ctx.integer(node, 1, 1000)
+        if value is not None:
+            setattr(g, k, value)
+    elif k == "default_interface":
+        value = ctx.one(node)
+        if value is not None:
+            g.default_interface = ctx.ifname(node, value)
 
 
 PROCESS_KEYWORDS = ("vrrp_startup_delay", "vrrp_mcast_group4", "vrrp_mcast_group6", "max_auto_priority",
@@ -659,6 +691,11 @@ def _sync_group(ctx, node):
             if k == "global_tracking":
                 ctx.fixup(child, "(%s) global_tracking is deprecated. Use track_interface/script/file on the sync group "
                                  "(read as sync_group_tracking_weight, as keepalived)" % ctx.show(node, name, True))
+        elif k in ("track_interface", "track_script", "track_file", "track_process"):
+            # resolved by sync_tracking.py; names must be defined before the group, as keepalived reads them
+            ctx.__dict__.setdefault("group_tracks", []).append((g, child, set(ctx.config.scripts), set(ctx.config.track_files)))
+            if k == "track_process" and k in INSTANCE_KEYWORDS:
+                INSTANCE_KEYWORDS[k][0](ctx, child, g)
         elif k in kw.SYNC_GROUP:
             ctx.unimplemented(child, "vrrp_sync_group")
         else:
@@ -802,6 +839,7 @@ class _Raw:
         self.garp = {}
         self.strict = None
         self.accept_line = None
+        self.down_timer_adverts = None
 
 
 def _instance(ctx, node):
@@ -916,6 +954,16 @@ def _instance(ctx, node):
             ctx.__dict__.setdefault("vmac_lines", {})[name] = child
         elif k == "vmac_xmit_base":
             inst.vmac_xmit_base = ctx.flag(child)
+        elif k == "down_timer_adverts":
+            raw.down_timer_adverts = bad(ctx.integer(child, 1, 100))
+        elif k in ("check_unicast_src", "unicast_fault_no_peer"):
+            setattr(inst, k, ctx.flag(child))
+        elif k == "notify_deleted":
+            if inst.notify_deleted:
+                ctx.fixup(child, "(%s) notify_deleted already specified - ignoring it (as keepalived)" % ctx.show(node, name, True))
+            else:
+                inst.notify_deleted = True
+                inst.notify_deleted_script = bad(_notify_line(ctx, child, inst)) if child.args else None
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
         elif k in kw.VRRP_INSTANCE:
@@ -1036,10 +1084,22 @@ def _finish_instance(ctx, node, inst, raw, ok):
     _preempt_checks(ctx, inst, raw)
     _strict_checks(ctx, inst, raw, shown)
     peer_block = where.get("unicast_peer")
-    if ("unicast_src_ip" in where or peer_block is not None) and not inst.unicast_peers and not (peer_block and peer_block.children):
-        ctx.fixup(where.get("unicast_peer") or where["unicast_src_ip"],
-                  "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. "
-                  "This usage is deprecated - please update your configuration." % shown)
+    unicast_keys = [key for key in ("unicast_peer", "unicast_src_ip", "check_unicast_src", "unicast_fault_no_peer") if key in where]
+    if unicast_keys and not inst.unicast_peers and not (peer_block and peer_block.children):
+        if inst.unicast_fault_no_peer:
+            # keepalived 2.2.7 vrrp_complete_instance(): a config fault (logged, not a config error): FAULT for good.
+            ctx.warning(where["unicast_fault_no_peer"], "(%s) Cannot use unicast without any peers - the instance stays in FAULT "
+                                                        "(unicast_fault_no_peer, as keepalived)" % shown)
+        else:
+            ctx.fixup(where[unicast_keys[0]],
+                      "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. "
+                      "This usage is deprecated - please update your configuration." % shown)
+    inst.check_unicast_src = bool(inst.check_unicast_src or g.vrrp_check_unicast_src)
+    inst.down_timer_adverts = raw.down_timer_adverts if raw.down_timer_adverts is not None else g.vrrp_down_timer_adverts
+    if inst.strict_mode and inst.down_timer_adverts != 3:
+        ctx.fixup(where.get("down_timer_adverts") or node, "(%s) down_timer_adverts is incompatible with strict mode - resetting "
+                                                           "(as keepalived: 3)" % shown)
+        inst.down_timer_adverts = 3
     own = [item for item in raw.track_interfaces if item[0][0] == inst.interface]
     for (_name, _weight), line in own:
         ctx.fixup(line, "(%s) Ignoring track_interface %s since own interface" % (shown, ctx.show(line, inst.interface, True)))
@@ -1292,7 +1352,8 @@ def _script_programs(cfg):
     g = cfg.global_defs
     out = [(s.script, s.source) for s in cfg.scripts.values()]
     for owner in list(cfg.instances.values()) + list(cfg.sync_groups.values()):
-        for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri"):
+        for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri",
+                    "notify_deleted_script"):
             if getattr(owner, key, None):
                 out.append((getattr(owner, key), owner.source))
     for key in ("notify_fifo_script", "vrrp_notify_fifo_script"):
@@ -1316,8 +1377,22 @@ def _script_security_parity(ctx):
     """keepalived 2.2.7 check_vrrp_script_security(): without enable_script_security, any script that exists
     is a SECURITY VIOLATION that `keepalived -t` fails on (exit 6); the daemon still runs the scripts."""
     cfg = ctx.config
-    if cfg.global_defs.enable_script_security or not cfg.instances or any(m.level == "error" for m in ctx.src.messages):
+    if cfg.global_defs.enable_script_security or any(m.level == "error" for m in ctx.src.messages):
         return  # (with errors the check fails anyway: one reason fewer to read)
+    # keepalived's parent checks startup_script / shutdown_script on their own (core/main.c)
+    for key in ("startup_script", "shutdown_script"):
+        command = getattr(cfg.global_defs, key, None)
+        try:
+            argv = split_command(command) if command else []
+        except ValueError:
+            argv = []
+        if argv and argv[0] and _program_exists(argv[0]):
+            where = _At(cfg.global_defs.sources.get(key) or (ctx.src.main or "", 0))
+            ctx.fixup(where, "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security "
+                             "not enabled (as keepalived -t reports: add enable_script_security to global_defs)")
+            break
+    if not cfg.instances:
+        return
     for command, source in _script_programs(cfg):
         try:
             argv = split_command(command)
@@ -1561,6 +1636,13 @@ def render_instance(instance):
         out.append(("    use_vmac %s" % _cmd(i.use_vmac, "use_vmac")) if i.use_vmac else "    use_vmac")
     if i.vmac_xmit_base:
         out.append("    vmac_xmit_base")
+    if i.down_timer_adverts != 3:
+        out.append("    down_timer_adverts %d" % i.down_timer_adverts)
+    for key in ("check_unicast_src", "unicast_fault_no_peer"):
+        if getattr(i, key):
+            out.append("    " + key)
+    if i.notify_deleted:
+        out.append("    " + (_render_notify("notify_deleted", i.notify_deleted_script, i) if i.notify_deleted_script else "notify_deleted"))
     for key, (_handler, render) in sorted(INSTANCE_KEYWORDS.items()):
         if render is not None:
             out.extend("    " + line for line in (render(i) or []))
@@ -1616,6 +1698,12 @@ def render_config(config):
     for key in ("smtp_alert", "smtp_alert_vrrp"):
         if getattr(g, key) is not None:
             out.append("    %s %s" % (key, "true" if getattr(g, key) else "false"))
+    for key in ("startup_script", "shutdown_script"):
+        if getattr(g, key):
+            out.append("    " + _render_notify(key, getattr(g, key), g))
+            out.append("    %s_timeout %d" % (key, getattr(g, key + "_timeout")))
+    if g.default_interface:
+        out.append("    default_interface %s" % _cmd(g.default_interface, "default_interface"))
     out.append("}")
     text = "\n".join(out) + "\n"
     for s in config.scripts.values():
@@ -1640,5 +1728,11 @@ def render_config(config):
             text += "    smtp_alert %s\n" % ("true" if grp.smtp_alert else "false")
         if grp.tracking_weight:
             text += "    sync_group_tracking_weight\n"
+        for key in ("track_interface", "track_script", "track_file"):
+            items = getattr(grp, key + "s")
+            if items:
+                text += "    %s {\n%s    }\n" % (key, "".join("        %s\n" % line for line in _render_tracked(items)))
+        for line in (INSTANCE_KEYWORDS.get("track_process", (None, None))[1] or (lambda _g: []))(grp):
+            text += "    %s\n" % line
         text += "}\n"
     return _check_rendered(text)

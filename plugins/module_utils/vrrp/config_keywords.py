@@ -23,14 +23,13 @@ linkbeat_use_polling namespace_with_ipsets net_namespace net_namespace_ipvs trac
 
 GLOBAL_DEFS = frozenset("""
 process_names process_name vrrp_process_name checker_process_name lvs_process_name bfd_process_name
-smtp_helo_name startup_script startup_script_timeout shutdown_script shutdown_script_timeout
+smtp_helo_name
 smtp_alert_checker checker_log_all_failures
-dynamic_interfaces no_email_faults default_interface disable_local_igmp lvs_timeouts lvs_flush
+dynamic_interfaces no_email_faults disable_local_igmp lvs_timeouts lvs_flush
 lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon
-vrrp_down_timer_adverts
 vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl
 vrrp_iptables vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
-nftables_ipvs_start_fwmark nftables_counters vrrp_check_unicast_src
+nftables_ipvs_start_fwmark nftables_counters
 fifo_write_vrrp_states_on_reload lvs_notify_fifo lvs_notify_fifo_script checker_priority checker_no_swap
 checker_rt_priority checker_cpu_affinity checker_rlimit_rttime checker_rlimit_rtime bfd_priority bfd_no_swap
 bfd_rt_priority bfd_cpu_affinity bfd_rlimit_rttime bfd_rlimit_rtime snmp_socket enable_traps
@@ -47,18 +46,18 @@ child_wait_time
 """.split())
 
 VRRP_INSTANCE = frozenset("""
-use_vmac_addr use_ipvlan unicast_fault_no_peer check_unicast_src
+use_vmac_addr use_ipvlan
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip
 promote_secondaries linkbeat_use_polling
-debug notify_deleted lvs_sync_daemon_interface
-down_timer_adverts garp_extra_if vmac_garp_intvl
+debug lvs_sync_daemon_interface
+garp_extra_if vmac_garp_intvl
 kernel_rx_buf_size
 """.split())
 
 VRRP_SCRIPT = frozenset()
 
 SYNC_GROUP = frozenset("""
-track_interface track_script track_file track_process track_bfd
+track_bfd
 """.split())
 
 # Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd ignores.
@@ -142,18 +141,11 @@ REFUSED = {
     "track_group": "which VRRP instances go to BACKUP when a static address, route or rule is deleted",
     "smtp_helo_name": "the HELO name of the alert emails",
     "no_email_faults": "whether alert emails are sent for FAULT transitions",
-    "startup_script": "a script run when the daemon starts", "startup_script_timeout": "a script run when the daemon starts",
-    "shutdown_script": "a script run when the daemon stops", "shutdown_script_timeout": "a script run when the daemon stops",
     "dynamic_interfaces": "whether instances on missing interfaces are accepted and wait for them",
-    "default_interface": "the interface of static addresses and routes without 'dev' (default eth0)",
     "disable_local_igmp": "whether IGMP reports are sent for link-local multicast groups (igmp_link_local_mcast_reports)",
-    "vrrp_down_timer_adverts": "the number of missed adverts before a backup takes over (master down timer)",
-    "down_timer_adverts": "the number of missed adverts before a backup takes over (master down timer)",
     "vrrp_min_garp": "the GARP/NA defaults (garp_master_delay/repeat/refresh) of every instance",
     "vrrp_garp_extra_if": "GARPs sent on other interfaces", "garp_extra_if": "GARPs sent on other interfaces",
     "vrrp_vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces", "vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces",
-    "vrrp_check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
-    "check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
     "fifo_write_vrrp_states_on_reload": "what is written to the notify FIFO on a reload",
     "vmac_prefix": "the names of the VMAC interfaces created for use_vmac without a name",
     "vmac_addr_prefix": "the names of the VMAC interfaces created for use_vmac_addr",
@@ -164,14 +156,12 @@ REFUSED = {
     "data_use_instance": "the file names of the SIGUSR1/SIGUSR2 data and stats dumps",
     "use_vmac_addr": "the MAC address adverts are sent from (the VMAC on the base interface)",
     "use_ipvlan": "the interface the VIPs are put on (an ipvlan interface)",
-    "unicast_fault_no_peer": "the state of a unicast instance without peers (FAULT)",
     "old_unicast_checksum": "the checksum of unicast VRRPv3 adverts (keepalived before 1.3.8)",
     "vrf": "the VRF the instance's interface and VIPs are in",
     "track_bfd": "the priority or FAULT state of the instance (BFD sessions)",
     "mcast_dst_ip": "the multicast group adverts are sent to and received on",
     "track_src_ip": "the source address of adverts (it follows the interface's primary address)",
     "promote_secondaries": "what the kernel does with secondary addresses when a VIP is removed (promote_secondaries)",
-    "notify_deleted": "the notify call of an instance removed by a reload (deleted instead of backup/stop)",
 }
 
 # In a vrrp_sync_group: keepalived 2.2.7 tracks these for all members at once.
@@ -244,6 +234,8 @@ v3_checksum native_ipv6 dont_track_primary accept no_accept
 vrrp_startup_delay vrrp_mcast_group4 vrrp_mcast_group6 max_auto_priority min_auto_priority_delay vrrp_priority
 vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime unicast_ttl
 skip_check_adv_addr vrrp_skip_check_adv_addr
+vrrp_down_timer_adverts down_timer_adverts vrrp_check_unicast_src check_unicast_src unicast_fault_no_peer notify_deleted
+startup_script startup_script_timeout shutdown_script shutdown_script_timeout default_interface
 virtual_routes virtual_rules static_ipaddress static_routes static_rules use_vmac vmac_xmit_base
 """.split())
 

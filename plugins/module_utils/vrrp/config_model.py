@@ -121,6 +121,19 @@ class GlobalDefs:
     vrrp_rlimit_rttime: int = 10000  # RLIMIT_RTTIME (microseconds) while realtime
     # keepalived's vrrp_strict: the default of every instance's strict_mode.
     vrrp_strict: bool = False
+    # keepalived 2.2.7: adverts missed before a backup takes over (the default of down_timer_adverts), 1..100.
+    vrrp_down_timer_adverts: int = 3
+    # keepalived 2.2.7: unicast adverts must come from a listed unicast_peer (all instances); off by default.
+    vrrp_check_unicast_src: bool = False
+    # keepalived 2.2.7: scripts run when the daemon starts / stops, and how long they may run (s, 1..1000; 10).
+    startup_script: Optional[str] = None
+    startup_script_timeout: int = 10
+    shutdown_script: Optional[str] = None
+    shutdown_script_timeout: int = 10
+    # keepalived 2.2.7: the interface of a static_ipaddress without dev (keepalived's DFLT_INT "eth0" when unset).
+    default_interface: Optional[str] = None
+    # keyword -> (file, line) of global_defs lines messages point at (startup_script, shutdown_script)
+    sources: Dict[str, Tuple[str, int]] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -167,6 +180,13 @@ class SyncGroup:
     smtp_alert: Optional[bool] = None
     # keepalived's sync_group_tracking_weight: members keep their tracking weights (else ignored, see config.py).
     tracking_weight: bool = False
+    # Group tracking (keepalived 2.2.7 sync_group_tracking_init()): every member tracks these too, with these
+    # weights (resolved: never None; 0 if a member is the address owner). See config.group_tracking().
+    track_interfaces: List[Tuple[str, int]] = field(default_factory=list)
+    track_scripts: List[Tuple[str, int]] = field(default_factory=list)
+    track_files: List[Tuple[str, int]] = field(default_factory=list)
+    # the group's track_process lines (track_process.tracked_by(group)), as an instance's
+    extensions: Dict[str, Any] = field(default_factory=dict)
     source: Tuple[str, int] = field(default=("", 0), compare=False)
 
 
@@ -222,6 +242,18 @@ class Instance:
     vmac_xmit_base: bool = False
     # keepalived's strict_mode (default: global vrrp_strict): RFC-strict VRRP, see config.py _strict_checks().
     strict_mode: bool = False
+    # keepalived's down_timer_adverts (default: global vrrp_down_timer_adverts, 3): Master_Down_Interval is
+    # this many advert intervals + Skew_Time.
+    down_timer_adverts: int = 3
+    # keepalived's check_unicast_src (or global vrrp_check_unicast_src): unicast adverts from an address that
+    # is not a unicast_peer are dropped; without it they are accepted, as keepalived 2.2.7 does.
+    check_unicast_src: bool = False
+    # keepalived's unicast_fault_no_peer: a unicast instance with no peers stays in FAULT (not multicast).
+    unicast_fault_no_peer: bool = False
+    # keepalived's notify_deleted [SCRIPT]: an instance removed by a reload notifies DELETED (not FAULT);
+    # notify_deleted_script runs then.
+    notify_deleted: bool = False
+    notify_deleted_script: Optional[str] = None
     # Values set by registered extension keywords (see config.register_instance_keyword).
     extensions: Dict[str, Any] = field(default_factory=dict)
     source: Tuple[str, int] = field(default=("", 0), compare=False)

@@ -531,6 +531,9 @@ def _static_rules(ctx, node):
     ctx.config.extensions.setdefault("static_rules", []).extend(_parse_block(ctx, node, "rule"))
 
 
+DEFAULT_INTERFACE = "eth0"  # keepalived's DFLT_INT
+
+
 def _static_ipaddress(ctx, node):
     found = ctx.config.extensions.setdefault("static_ipaddress", [])
     for line in _lines(ctx, node):
@@ -538,10 +541,8 @@ def _static_ipaddress(ctx, node):
         if vip is None:
             continue
         if not vip.dev:
-            # keepalived falls back to its default_interface; vipd has no such global: say where.
-            ctx.error(line, "static_ipaddress %s needs 'dev IFNAME' (vipd does not implement default_interface)"
-                      % ctx.show(line, vip.cidr, True))
-            continue
+            # keepalived 2.2.7 get_default_if(): global default_interface, else "eth0" (DFLT_INT)
+            vip.dev = ctx.config.global_defs.default_interface or DEFAULT_INTERFACE
         found.append(vip)
 
 

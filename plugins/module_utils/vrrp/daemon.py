@@ -31,11 +31,13 @@ from . import firewall
 from . import garp
 from . import dumps
 from . import health
+from . import lifecycle
 from . import machine
 from . import netio
 from . import packet
 from . import procprio
 from . import routes
+from . import sync_tracking
 from . import vmac as vmac_mod
 
 LOG = logging.getLogger("vipd")
@@ -64,6 +66,15 @@ def release_memory(collect: bool = True) -> None:
 
 def _state_name(state) -> str:
     return getattr(state, "name", None) or str(getattr(state, "value", state))
+
+
+def _is_multicast(address) -> bool:
+    """224.0.0.0/4 or ff00::/8, from the text (per received advert: no ipaddress object)."""
+    text = str(address or "")
+    if ":" in text:
+        return text[:2].lower() == "ff"
+    head = text.split(".", 1)[0]
+    return head.isdigit() and 224 <= int(head) <= 239
 
 
 def restart_key(cfg) -> tuple:
@@ -100,6 +111,7 @@ class InstanceRuntime:
         self.last_transition: Optional[dict] = None
         self.stale_vips: List[str] = []
         self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
+        self.removed = False  # removed from the configuration by a reload (keepalived notify_deleted)
         self.tracking = None  # tracking.InstanceTracking, filled by health.Health.attach()
         self.held = False  # keepalived's INIT: waiting for the first result of a weight-0 check
         self.fault_causes: Dict[str, str] = {}  # "socket" | "tracking" | "group" -> reason; FAULT until empty
@@ -178,7 +190,9 @@ class InstanceRuntime:
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
         self.execute(self.machine.set_priority(now, ev.priority))
-        if "vmac" in self.fault_causes:
+        if self.config_fault():
+            self.fault(self.fault_causes["config"])  # INIT -> FAULT: never master, not even an owner for a moment
+        elif "vmac" in self.fault_causes:
             self.execute(self.machine.start(now))
             self.fault(self.fault_causes["vmac"])
         elif not channel_ok or not self.src_ip:
@@ -192,8 +206,25 @@ class InstanceRuntime:
             self.held = True
             LOG.info("%s: waiting for the first result of %s", self.name, ", ".join(ev.pending))
         else:
+            mode = self.machine.params.start_mode
+            group = self.daemon.health.group_of(self)
+            if group is not None and mode != "auto":
+                # keepalived logs "(VI_1) Entering BACKUP STATE (init)"; this says why a group member does
+                LOG.info("(%s) Entering BACKUP STATE (init): sync group %s starts in BACKUP%s", self.name, group.name,
+                         ", state MASTER: one advert interval" if mode == "short" else "")
             self.execute(self.machine.start(now))
         self.daemon.health.after_start(self)
+
+    def config_fault(self) -> bool:
+        """keepalived vrrp_complete_instance(): unicast_fault_no_peer without peers is a config fault, FAULT for as
+        long as this configuration runs (fault_causes["config"]); True if there is one."""
+        if getattr(self.cfg, "unicast_fault_no_peer", False) and not self.cfg.unicast_peers:
+            if "config" not in self.fault_causes:
+                LOG.info("(%s) Cannot use unicast without any peers - going to fault state", self.name)
+            self.fault_causes["config"] = "Cannot use unicast without any peers - going to fault state"
+            return True
+        self.fault_causes.pop("config", None)
+        return False
 
     def params(self) -> machine.Params:
         cfg = self.cfg
@@ -203,7 +234,9 @@ class InstanceRuntime:
                               primary_ip=self.src_ip or ("0.0.0.0" if self.family == 4 else "::"), start_state=start_state,
                               lower_prio_advert=not getattr(cfg, "lower_prio_no_advert", False),
                               lower_prio_garp=int(getattr(cfg, "garp_lower_prio_repeat", 5) or 0) > 0,
-                              higher_prio_send_advert=bool(getattr(cfg, "higher_prio_send_advert", False)))
+                              higher_prio_send_advert=bool(getattr(cfg, "higher_prio_send_advert", False)),
+                              down_timer_adverts=int(getattr(cfg, "down_timer_adverts", 3) or 3),
+                              start_mode=sync_tracking.start_mode(self.daemon.cfg, self.name))
 
     def update_in_place(self, cfg) -> None:
         """A reload changed what can change without a restart: VIPs, priority, timers, tracking, auth, peers, hooks.
@@ -253,6 +286,12 @@ class InstanceRuntime:
         if self.machine.effective_priority != old_prio:
             LOG.info("%s: priority %d -> %d by reload (%s keeps its state)", self.name, old_prio, self.machine.effective_priority,
                      _state_name(self.state))
+        # unicast_fault_no_peer: peers added by the reload clear the config fault, peers all removed set it
+        if self.config_fault():
+            if self.state != machine.State.FAULT:
+                self.fault(self.fault_causes["config"])
+        elif self.state == machine.State.FAULT:
+            self.try_recover()
 
     def apply_tracking(self, ev) -> None:
         """New tracking result: effective priority, FAULT on a fault, recovery when every cause is gone."""
@@ -437,11 +476,11 @@ class InstanceRuntime:
     def validate(self, rec) -> Optional[str]:
         """Instance-level checks after packet.decode; returns a drop reason or None."""
         advert = rec.advert
-        if self.unicast:
-            if rec.src not in self.cfg.unicast_peers:
-                return "peer"
-        elif rec.ttl != 255:
-            return "ttl"
+        if not self.unicast and rec.ttl != 255:
+            return "ttl"  # (unicast peers are exempt, as in keepalived)
+        if _is_multicast(rec.dst) == self.unicast:
+            # keepalived vrrp_check_packet(): "Expected unicast packet but received multicast packet" (and vice versa)
+            return "cast"
         if advert.family != self.family:
             return "family"
         try:
@@ -463,6 +502,9 @@ class InstanceRuntime:
             return "addr_count"
         if not set(ours).issubset(rec.advert.addresses):
             return "addr_list"
+        # keepalived 2.2.7: the source of a unicast advert is checked only with check_unicast_src / vrrp_check_unicast_src
+        if self.unicast and getattr(self.cfg, "check_unicast_src", False) and rec.src not in self.cfg.unicast_peers:
+            return "peer"
         return None
 
     def on_advert(self, rec) -> None:
@@ -895,6 +937,7 @@ class Daemon:
             self.instances.pop(name).stop_now("configuration changed")
         for name in removed:
             runtime = self.instances.pop(name)
+            runtime.removed = True  # its STOPPED transition notifies DELETED / FAULT (health.on_transition)
             if runtime.key in new_keys or runtime.state != machine.State.MASTER:
                 runtime.stop_now("removed from the configuration")
             else:
@@ -1115,6 +1158,8 @@ class Daemon:
             LOG.warning("%s", warning)
         self.write_pidfile()
         await self.open_control()
+        # keepalived's parent runs startup_script first and starts VRRP when it ends (or times out)
+        await lifecycle.run(self.cfg.global_defs, "startup_script")
         self.health.open(self.loop)
         self.health.configure(self.cfg)
         self.set_static(None, self.cfg)
@@ -1156,6 +1201,8 @@ class Daemon:
                 self.firewall.teardown()
             except firewall.FirewallError as exc:
                 LOG.error("accept mode: %s", exc)
+            # keepalived's parent runs shutdown_script once VRRP has stopped, and exits when it ends
+            await lifecycle.run(self.cfg.global_defs, "shutdown_script")
             self.cleanup_files()
             # Already stopping: a repeated signal during teardown must not turn a clean exit into death by signal
             # (asyncio.run would restore SIG_DFL for handlers still registered).

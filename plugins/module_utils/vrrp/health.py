@@ -23,6 +23,7 @@ from . import checks
 from . import machine
 from . import mailer
 from . import notify
+from . import sync_tracking
 from . import track_process
 from . import tracking
 
@@ -77,6 +78,7 @@ class Health:
                                     g.notification_email, g.router_id)
         builtins = checks.builtins_of(cfg)
         wanted = set(name for inst in cfg.instances.values() for name, _w in inst.track_scripts)
+        wanted.update(name for grp in cfg.sync_groups.values() for name, _w in grp.track_scripts)
         for name in list(self.runners):
             runner = self.runners[name]
             if name not in wanted or runner.script != cfg.scripts.get(name) or runner.builtin != builtins.get(name):
@@ -116,7 +118,8 @@ class Health:
 
     def _configure_processes(self, cfg) -> None:
         """vrrp_track_process: one scanner for the processes some instance tracks; rebuilt when they change."""
-        wanted_names = set(name for inst in cfg.instances.values() for name, _w, _r in track_process.tracked_by(inst))
+        wanted_names = set(name for owner in list(cfg.instances.values()) + list(cfg.sync_groups.values())
+                           for name, _w, _r in track_process.tracked_by(owner))
         specs = dict((n, tp) for n, tp in track_process.processes_of(cfg).items() if n in wanted_names)
         if self.processes is not None and self.processes.specs == specs:
             return
@@ -161,22 +164,24 @@ class Health:
     def attach(self, runtime):
         cfg = runtime.cfg
         t = tracking.InstanceTracking(cfg.priority)
-        for name, weight in cfg.track_scripts:
+        # the instance's own tracking and its sync group's (keepalived sync_group_tracking_init())
+        interfaces, scripts, files, processes = sync_tracking.members_tracking(self.cfg, cfg)
+        for name, weight in scripts:
             script = self.cfg.scripts.get(name)
             if script is None:
                 continue
             runner = self.runners.get(name)
             t.add("script", name, script.weight if weight is None else weight, script.weight_reverse,
                   runner.status if runner else None)
-        for ifname, weight in cfg.track_interfaces:
+        for ifname, weight in interfaces:
             t.add("interface", ifname, weight or 0, False, self.link_state(ifname))
         if not cfg.dont_track_primary:
             t.add("own_interface", cfg.interface, 0, False, self.link_state(cfg.interface))
-        for name, weight in cfg.track_files:
+        for name, weight in files:
             tf = self.cfg.track_files.get(name)
             if tf is not None:
                 t.add("file", name, tf.weight if weight is None else weight, tf.weight_reverse, self.files.get(name, 0))
-        for name, weight, reverse in track_process.tracked_by(cfg):
+        for name, weight, reverse in processes:
             t.add("process", name, weight, reverse, self.processes.have_quorum(name) if self.processes is not None else None)
         runtime.tracking = t
         return t.evaluate()
@@ -225,6 +230,9 @@ class Health:
                     self._update(("file",), name, value)
 
     # ---- sync groups ---------------------------------------------------------------------------------
+
+    def group_of(self, runtime):
+        return self.cfg.sync_group_of(runtime.name) if self.cfg else None
 
     def members(self, runtime) -> list:
         group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
@@ -280,10 +288,16 @@ class Health:
     # ---- transitions: notify, mail, groups -----------------------------------------------------------
 
     def on_transition(self, runtime, old, new, reason="") -> None:
-        self.notify_instance(runtime, _name(new))
+        shown = _name(new)
+        if new == S.STOPPED and getattr(runtime, "removed", False):
+            # keepalived clear_diff_vrrp(): an instance removed by a reload notifies DELETED with notify_deleted,
+            # else FAULT (unless it already was in FAULT), never STOP
+            shown = "DELETED" if runtime.cfg.notify_deleted else (None if old == S.FAULT else "FAULT")
+        if shown is not None:
+            self.notify_instance(runtime, shown)
         alert = runtime.cfg.smtp_alert
-        if alert and self.mailer is not None:
-            self.mailer.alert("INSTANCE", runtime.name, _name(old), _name(new), self._prio(runtime), str(reason))
+        if alert and self.mailer is not None and shown is not None:
+            self.mailer.alert("INSTANCE", runtime.name, _name(old), shown, self._prio(runtime), str(reason))
         if new in (S.FAULT, S.BACKUP, S.MASTER) or old == S.FAULT:
             self._sync(runtime, old, new)
         group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
@@ -315,8 +329,11 @@ class Health:
         if self.notifier is None:
             return
         specific = getattr(runtime.cfg, HOOKS.get(state, ""), None) if state in HOOKS else None
+        hook = HOOKS.get(state)
+        if state == "DELETED":
+            specific, hook = runtime.cfg.notify_deleted_script, "notify_deleted"
         if specific:
-            self._fire(runtime.name, runtime.cfg, HOOKS[state], specific)
+            self._fire(runtime.name, runtime.cfg, hook, specific)
         if runtime.cfg.notify:
             self._fire(runtime.name, runtime.cfg, "notify", runtime.cfg.notify,
                        notify.generic_args("INSTANCE", runtime.name, state, self._prio(runtime)))

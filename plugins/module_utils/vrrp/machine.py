@@ -9,8 +9,10 @@ of its batch, so notify hooks run after the addresses changed, as keepalived's d
 
 Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_track.c decide:
 - a non-owner starts in Backup and waits a full Master_Down_Interval even with `state MASTER`
-  (only the address owner, priority 255, goes master at once); `state MASTER` clears nopreempt and
-  preempt_delay, and priority 255 clears nopreempt, as keepalived's config check does;
+  (only the address owner that wants MASTER goes master at once; Params.start_mode carries keepalived's
+  rule, sync groups included); `state MASTER` clears nopreempt and preempt_delay, and priority 255
+  clears nopreempt, as keepalived's config check does;
+- Master_Down_Interval = down_timer_adverts (3) x Master_Adver_Interval + Skew_Time (VRRP_MS_DOWN_TIMER);
 - preempt_delay starts when the first lower-priority advert is seen in Backup; until it runs out,
   lower-priority adverts are accepted; an equal or higher one cancels it;
 - a master answers a lower-priority advert (v2 and v3) and a priority-0 advert with an advert at once
@@ -63,6 +65,13 @@ class Params:
     lower_prio_garp: bool = True
     # keepalived's higher_prio_send_advert (default off): a master answers a higher advert before it yields
     higher_prio_send_advert: bool = False
+    # keepalived's down_timer_adverts (1..100, default 3 = RFC): Master_Down_Interval = N x interval + Skew_Time
+    down_timer_adverts: int = 3
+    # How start() leaves INIT (keepalived vrrp_init_state()): "auto" = the address owner becomes master at once,
+    # any other waits a Master_Down_Interval in BACKUP; in a sync group (see sync_tracking.start_modes()):
+    # "short" = BACKUP for one advert interval + the smallest Skew_Time (a `state MASTER` member of a group
+    # that starts in BACKUP), "backup" = BACKUP for a Master_Down_Interval even for the address owner.
+    start_mode: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,10 @@ class Machine:
             raise ValueError("priority must be 1..255")
         if params.advert_int <= 0:
             raise ValueError("advert_int must be positive")
+        if not 1 <= int(params.down_timer_adverts) <= 100:
+            raise ValueError("down_timer_adverts must be 1..100")
+        if params.start_mode not in ("auto", "short", "backup"):
+            raise ValueError("start_mode must be auto, short or backup")
         self.params = params
         self.base_priority = params.priority
         self.effective_priority = params.priority
@@ -161,7 +174,15 @@ class Machine:
 
     @property
     def master_down_interval(self):
-        return 3 * self.advert_int + self.skew_time
+        # keepalived VRRP_MS_DOWN_TIMER: down_timer_adverts x Master_Adver_Interval + Skew_Time
+        return int(self.params.down_timer_adverts) * self.advert_int + self.skew_time
+
+    @property
+    def skew_time_min(self):
+        """keepalived VRRP_TIMER_SKEW_MIN: the Skew_Time of priority 255 (1/256 of the interval, v2: 1/256 s)."""
+        if self.params.version == 2:
+            return 1 / 256.0
+        return int(round(self.advert_int * 100)) / 256.0 / 100.0
 
     def _down_deadline(self, now):
         """When a backup's Master_Down_Timer runs out if nothing is heard: now + Master_Down_Interval, or
@@ -175,9 +196,15 @@ class Machine:
     def start(self, now):
         if self.state != State.INIT:
             return []
-        if self.base_priority == PRIO_OWNER:
+        if self.base_priority == PRIO_OWNER and self.params.start_mode == "auto":
             return self._become_master(now, "address owner (priority 255)")
         self.state = State.BACKUP
+        if self.params.start_mode == "short":
+            # keepalived vrrp_init_state(): "We need to allow one adver_int to pass to ensure there is no other master"
+            wait = self.advert_int + self.skew_time_min
+            self.next_deadline = max(now, self.delayed_start or 0.0) + wait
+            self._timer_cause = "no advert within one advert interval after startup (sync group, state MASTER)"
+            return self._transition(now, State.INIT, State.BACKUP, "startup: sync group member with state MASTER waits one advert interval")
         self.next_deadline = self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after startup"
         return self._transition(now, State.INIT, State.BACKUP, "startup: waiting master_down_interval for a master")
@@ -288,6 +315,7 @@ class Machine:
             raise ValueError("advert_int must be positive")
         old_eff, old_skew = self.effective_priority, self.skew_time
         old_int = self._configured_int
+        old_adverts = self.params.down_timer_adverts
         self.params = params
         self._primary = _ip_key(params.primary_ip)
         self.base_priority = params.priority
@@ -307,7 +335,7 @@ class Machine:
             if self.base_priority == PRIO_OWNER:
                 return self._become_master(now, "reload: address owner (priority 255)")
             if self.next_deadline is not None:
-                if interval_changed:
+                if interval_changed or params.down_timer_adverts != old_adverts:
                     self.next_deadline = now + self.master_down_interval
                 else:
                     self.next_deadline += self.skew_time - old_skew

@@ -332,8 +332,9 @@ def _instance_keyword(ctx, node, inst):
         tp = procs.get(name)
         if tp is None:
             if name not in broken:
-                ctx.error(line, "track_process: no vrrp_track_process %s is defined before vrrp_instance %s"
-                          % (ctx.show(line, name, True), ctx.show(line, inst.name, True)))
+                ctx.error(line, "track_process: no vrrp_track_process %s is defined before %s %s"
+                          % (ctx.show(line, name, True), "vrrp_sync_group" if hasattr(inst, "instances") else "vrrp_instance",
+                             ctx.show(line, inst.name, True)))
             continue
         if any(item[0] == name for item in items):
             ctx.error(line, "track_process %s is listed twice" % ctx.show(line, name, True))

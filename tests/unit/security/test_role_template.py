@@ -134,6 +134,19 @@ def test_the_role_variables_render_and_parse(tmp_path):
     assert [v.label for v in inst.vips] == ["eth0:71", None]
 
 
+def test_sync_group_tracking_renders_as_group_tracking(tmp_path):
+    variables = base_vars(tmp_path)
+    variables["vrrp_instances"].append(dict(variables["vrrp_instances"][0], name="VI_B", virtual_router_id=72,
+                                            virtual_ipaddresses=["198.51.100.73/24"], track_scripts=[], track_interfaces=[]))
+    variables["vrrp_sync_groups"][0].update(instances=["VI_A", "VI_B"], track_interfaces=["eth1 weight -5"],
+                                            track_scripts=[{"name": "chk_web", "weight": -20}])
+    assert role_errors(variables) == []
+    group = config.parse_text(render(variables), str(tmp_path / "vrrp.conf")).sync_groups["SG_1"]
+    assert group.track_interfaces == [("eth1", -5)] and group.track_scripts == [("chk_web", -20)]
+    variables["vrrp_sync_groups"][0]["track_scripts"] = ["chk_web weight x"]
+    assert any("vrrp_sync_groups[0].track_scripts[0]" in e for e in role_errors(variables)), role_errors(variables)
+
+
 @pytest.mark.parametrize("slot, value", [
     (("vrrp_instances", 0, "notify_master"), '/bin/true"\n    notify_backup "/tmp/evil'),
     (("vrrp_instances", 0, "notify_master"), "/bin/true\n}\nvrrp_script x {\n script /tmp/evil\n}"),
@@ -150,6 +163,7 @@ def test_the_role_variables_render_and_parse(tmp_path):
     (("vrrp_global", "notification_email", 0), "a@b\x1eenable_script_security"),
     (("vrrp_sync_groups", 0, "instances", 0), "include"),
     (("vrrp_instances", 0, "track_interfaces", 0), "@eth0 weight 10"),
+    (("vrrp_sync_groups", 0, "track_interfaces"), ["eth1 weight -5\n    }\n    notify /tmp/evil"]),
 ])
 def test_injections_are_refused(tmp_path, slot, value):
     variables = base_vars(tmp_path)

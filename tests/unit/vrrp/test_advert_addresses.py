@@ -49,9 +49,9 @@ def _runtime(tmp_path, global_line="", inst_line=""):
     return rt
 
 
-def _rec(addresses, src=B, priority=150):
+def _rec(addresses, src=B, priority=150, dst="224.0.0.18"):
     advert = packet.Advert(version=2, vrid=51, priority=priority, interval_cs=100, family=4, addresses=tuple(addresses))
-    return SimpleNamespace(advert=advert, src=src, ttl=255)
+    return SimpleNamespace(advert=advert, src=src, ttl=255, dst=dst)
 
 
 SAME = ("198.51.100.100", "198.51.100.101")
