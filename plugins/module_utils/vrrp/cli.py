@@ -164,7 +164,18 @@ def format_status(reply: dict) -> str:
     lines = []
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
-    return "\n".join(lines)
+    return "\n".join(lines + conflict_lines(reply))
+
+
+def conflict_lines(reply: dict) -> list:
+    """One line per VRID conflict (conflicts.py) under the table; nothing when there is none."""
+    lines = []
+    for inst in reply.get("instances", []):
+        for item in inst.get("conflicts") or []:
+            lines.append("CONFLICT %s vrid %s: %s differs in %s (%s advert(s), last %s)" % (
+                inst.get("name", ""), inst.get("vrid", ""), item.get("source", "?"), ",".join(item.get("differs") or []),
+                item.get("count", 0), item.get("last_seen", "?")))
+    return ([""] + lines) if lines else []
 
 
 def sd_notify(message: str) -> bool:

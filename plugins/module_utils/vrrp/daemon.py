@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
 from . import config_routes
+from . import conflicts
 from . import control
 from . import firewall
 from . import garp
@@ -98,6 +99,9 @@ class InstanceRuntime:
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
                          "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
+        self.transition_pairs: Dict[str, int] = {}  # "OLD->NEW" -> count (metrics: transitions by from/to)
+        self.conflicts = conflicts.ConflictTable()  # adverts for our VRID from a differently configured group
+        self._conflict_ref: Optional[conflicts.Reference] = None  # our own advert's fields, built on first use
         self.last_transition: Optional[dict] = None
         self.stale_vips: List[str] = []
         self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
@@ -219,6 +223,8 @@ class InstanceRuntime:
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
         self._advert_cache.clear()
+        self._conflict_ref = None
+        self.conflicts.clear()  # recorded against the old configuration
         new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
         if self.machine is None:
             return
@@ -379,6 +385,8 @@ class InstanceRuntime:
     def on_transition(self, action) -> None:
         old, new = action.old, action.new
         self.counters["transitions"] += 1
+        pair = "%s->%s" % (_state_name(old), _state_name(new))
+        self.transition_pairs[pair] = self.transition_pairs.get(pair, 0) + 1
         if new == machine.State.MASTER:
             self.counters["became_master"] += 1
         elif old == machine.State.MASTER:
@@ -469,6 +477,7 @@ class InstanceRuntime:
     def on_advert(self, rec) -> None:
         if rec.src == self.src_ip:
             return  # our own, looped back by another socket on the link
+        self.check_conflict(rec)
         reason = self.validate(rec)
         if reason:
             self.count_drop(reason, "%s from %s" % (reason, rec.src))
@@ -484,6 +493,19 @@ class InstanceRuntime:
         self.execute(m.on_advert(self.daemon.now(), rec.src, prio, rec.advert.interval_cs))
         if rx_lower:
             self.daemon.health.notify_rx_lower_pri(self)
+
+    def check_conflict(self, rec) -> None:
+        """Record an advert whose VIPs, interval, version or authentication differ from ours (conflicts.py); the
+        advert itself is then handled (dropped or not) as any other."""
+        ref = self._conflict_ref
+        if ref is None:
+            ref = self._conflict_ref = conflicts.Reference(self.cfg.version, int(round(float(self.cfg.advert_int) * 100)),
+                                                           self.auth_type, self.auth_data, self.advertised_addresses())
+        differs = conflicts.differences(ref, rec.advert)
+        if differs:
+            entry = self.conflicts.record(rec.src, differs, self.daemon.now())
+            if entry is not None:
+                LOG.warning("%s: VRID %d conflict: %s", self.name, self.cfg.vrid, conflicts.describe(entry, self.conflicts.logged(entry)))
 
     def count_drop(self, reason: str, detail: str = "") -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
@@ -679,7 +701,9 @@ class InstanceRuntime:
             "advert_int": m.advert_int if m else self.cfg.advert_int,
             "vips": [s.cidr for s in self.cfg.vips], "excluded_vips": [s.cidr for s in self.cfg.excluded_vips],
             "vips_held": list(self.vips_held),
-            "counters": dict(self.counters, drops=dict(self.drops)),
+            "counters": dict(self.counters, drops=dict(self.drops), transitions_by=dict(self.transition_pairs),
+                             conflicts=self.conflicts.total),
+            "conflicts": self.conflicts.status(self.daemon.now()),
             "last_transition": self.last_transition,
             "fault_causes": dict(self.fault_causes), "held": self.held,
             "tracking": self.daemon.health.instance_status(self),
