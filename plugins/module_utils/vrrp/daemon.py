@@ -712,8 +712,10 @@ class InstanceRuntime:
 
 class Daemon:
     def __init__(self, config_path: str, control_socket: Optional[str] = None, pidfile: Optional[str] = None,
-                 on_ready: Optional[Callable[[], object]] = None):
+                 on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None):
         self.config_path = config_path
+        self.metrics_listen = metrics_listen  # (address, port) checked by metrics_http.parse_listen(), or None
+        self.metrics_server = None  # metrics_http.MetricsServer (imported only with --metrics-listen: RSS, issue 11)
         self.control_socket = control_socket
         self.pidfile = pidfile
         self.on_ready = on_ready
@@ -1097,6 +1099,20 @@ class Daemon:
         })
         await self.server.start()
 
+    def metrics_text(self) -> str:
+        """The body of GET /metrics: the status the control socket gives, as Prometheus text (metrics.py)."""
+        from . import metrics
+        return metrics.render(self.status_reply(), self.now())
+
+    async def open_metrics(self) -> None:
+        """--metrics-listen: the HTTP endpoint in this loop (metrics_http.py); a bind failure stops the start."""
+        if not self.metrics_listen:
+            return
+        from . import metrics, metrics_http
+        host, port = self.metrics_listen
+        self.metrics_server = metrics_http.MetricsServer(host, port, self.metrics_text, metrics.CONTENT_TYPE)
+        await self.metrics_server.start()
+
     # ---- pid file ------------------------------------------------------------------------------------
 
     def write_pidfile(self) -> None:
@@ -1143,6 +1159,11 @@ class Daemon:
             return 1
         for warning in getattr(self.cfg, "warnings", []) or []:
             LOG.warning("%s", warning)
+        try:
+            await self.open_metrics()
+        except OSError as exc:
+            LOG.error("cannot serve metrics on %s port %d: %s", self.metrics_listen[0], self.metrics_listen[1], exc.strerror or exc)
+            return 1
         self.write_pidfile()
         await self.open_control()
         self.health.open(self.loop)
@@ -1170,6 +1191,8 @@ class Daemon:
             watcher.cancel()
             if self.server is not None:
                 self.server.close()
+            if self.metrics_server is not None:
+                self.metrics_server.close()
             for channel in self.channels.values():
                 self.loop.remove_reader(channel.fileno())
                 channel.close()
@@ -1338,9 +1361,9 @@ def setup_logging(level: str = "info") -> None:
 
 
 def run(config_path: str, pidfile: Optional[str] = None, control_socket: Optional[str] = None, log_level: str = "info",
-        on_ready: Optional[Callable[[], object]] = None) -> int:
+        on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None) -> int:
     setup_logging(log_level)
-    daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready)
+    daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready, metrics_listen=metrics_listen)
     try:
         return asyncio.run(daemon.main())
     except RuntimeError as exc:
