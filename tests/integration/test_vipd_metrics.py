@@ -10,6 +10,9 @@ import shutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.lab.lab import wait_until
+
+from .conftest import REPO, run_playbook
 from .prometheus import PrometheusServer, ns_http, promtool_check_metrics
 from .vipd_helpers import VIP, Cluster, instance_conf, launcher
 
@@ -32,9 +35,9 @@ def cluster(lab):
         c.kill()
 
 
-def _samples(text, name, **labels):
+def _samples(text, metric, **labels):
     return [s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+            if s.name == metric and all(s.labels.get(k) == v for k, v in labels.items())]
 
 
 def test_prometheus_scrapes_vipd_and_sees_the_master_move(lab, cluster):
@@ -88,3 +91,22 @@ def test_prometheus_scrapes_vipd_and_sees_the_master_move(lab, cluster):
         prom.stop()
     status, text = ns_http(backup.netns, "http://%s:%d/metrics" % (ip2, PORT))
     assert status == 200 and promtool_check_metrics(text).returncode == 0
+
+
+def test_role_variable_vrrp_metrics_listen(lab):
+    """playbooks/vrrp_pair.yml (role floating.vip.vrrp) with vrrp_metrics_listen: each host serves its metrics; a
+    non-loopback address without vrrp_metrics_allow_remote is refused before anything is deployed."""
+    pair = os.path.join(REPO, "playbooks", "vrrp_pair.yml")
+    bad = run_playbook(lab, pair, structured=False, extra_vars={"vrrp_metrics_listen": "0.0.0.0:%d" % PORT})
+    assert bad.rc != 0 and "vrrp_metrics_listen: '0.0.0.0:%d' is not a loopback address" % PORT in bad.stdout, bad.stdout[-3000:]
+    assert "vrrp_metrics_allow_remote: true" in bad.stdout
+    assert lab.read_etc("server1", "/etc/vipd/vipd.conf") is None  # refused before anything was written
+    run = run_playbook(lab, pair, extra_vars={"vrrp_metrics_listen": "127.0.0.1:%d" % PORT})
+    assert run.rc == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    for host, state in (("server1", "MASTER"), ("server2", "BACKUP")):
+        def scraped():
+            status, text = ns_http(lab.host(host).netns, "http://127.0.0.1:%d/metrics" % PORT)
+            return text if status == 200 and _samples(text, "vipd_instance_state", instance="VI_SERVICE", state=state) == [1] else None
+        text = wait_until(scraped, timeout=15, interval=0.3, what="%s's metrics with VI_SERVICE %s" % (host, state))
+        assert promtool_check_metrics(text).returncode == 0
+        assert _samples(text, "vipd_tracker_status", kind="check", name="chk_service", status="ok") == [1]
