@@ -368,3 +368,10 @@ def test_version_is_the_collections():
 def test_a_daemon_without_metrics_does_not_import_them():
     # imported by open_metrics() only (RSS, issue 11): the daemon module itself holds no reference to them
     assert "metrics" not in daemon.__dict__ and "metrics_http" not in daemon.__dict__
+
+
+def test_every_metric_is_documented():
+    with open(os.path.join(REPO, "docs", "operations.md")) as handle:
+        doc = handle.read()
+    missing = [name for name in EVERY_FAMILY if "| `%s` | %s |" % (name, EVERY_FAMILY[name]) not in doc]
+    assert not missing, missing
