@@ -31,20 +31,21 @@ EXPIRE_AFTER = 300.0  # a source silent this long is no longer reported (the for
 class Reference:
     """What an advert of our own group carries: our version, interval, authentication and advertised VIPs."""
 
-    __slots__ = ("version", "interval_cs", "auth_type", "auth_data", "addresses")
+    __slots__ = ("version", "interval_cs", "auth_type", "auth_data", "addresses", "ordered")
 
     def __init__(self, version: int, interval_cs: int, auth_type: int, auth_data: bytes, addresses: Sequence[str]):
         self.version = int(version)
         self.interval_cs = int(interval_cs)
         self.auth_type = int(auth_type) if version == 2 else packet.AUTH_NONE
         self.auth_data = bytes(auth_data) if self.auth_type == packet.AUTH_PASS else b""
-        self.addresses = frozenset(addresses)
+        self.ordered = tuple(addresses)  # our adverts' order: a peer of our group sends the same tuple (fast path)
+        self.addresses = frozenset(self.ordered)
 
 
 def differences(ref: Reference, advert) -> Tuple[str, ...]:
     """The names (from DIFFERS, in that order) of what `advert` (packet.Advert) carries differently from `ref`."""
     out = []
-    if frozenset(advert.addresses) != ref.addresses:
+    if advert.addresses != ref.ordered and frozenset(advert.addresses) != ref.addresses:
         out.append("vips")
     if advert.interval_cs != ref.interval_cs:
         out.append("interval")

@@ -219,7 +219,8 @@ def render(status: dict, now: Optional[float] = None, build: Optional[Dict[str, 
         reg.add("vipd_reloads_total", "counter", "Configuration reloads (SIGHUP or `vipd reload`), by result",
                 (("result", result),), _int(reloads.get(result)))
     reg.add("vipd_instances", "gauge", "Configured VRRP instances", (), len(status.get("instances") or []))
-    fam = reg.family("vipd_interface_drops_total", "counter", "Adverts dropped before reaching an instance (e.g. a VRID not configured here), by interface and reason")
+    fam = reg.family("vipd_interface_drops_total", "counter",
+                     "Adverts dropped before reaching an instance (e.g. a VRID not configured here), by interface and reason")
     drops = status.get("interface_drops") or {}
     for ifname in sorted(drops, key=str):
         for reason in sorted(drops[ifname] or {}, key=str):
