@@ -217,3 +217,9 @@ def test_status_text_shows_conflicts_under_the_table(tmp_path):
     rt.on_advert(_received("198.51.100.20", version=3, interval_cs=100))
     text = cli.format_status(d.status())
     assert "CONFLICT VI_1 vrid 51: 198.51.100.20 differs in version (1 advert(s), last " in text
+
+
+def test_our_own_looped_back_advert_is_no_conflict(tmp_path):
+    d, rt = _runtime(tmp_path)
+    rt.on_advert(_received(rt.src_ip, addresses=("203.0.113.9",)))  # our source address: another socket's loopback
+    assert rt.status()["conflicts"] == [] and rt.conflicts.total == 0 and rt.drops == {}
