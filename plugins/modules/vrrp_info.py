@@ -70,6 +70,14 @@ instances:
     vips: {description: VIPs this host holds now., type: list, elements: str}
     counters: {description: "Adverts in/out, drops by reason, transitions.", type: dict}
     last_transition: {description: "The last transition (time, old, new, reason).", type: dict}
+    conflicts:
+      description:
+        - "VRID conflicts: sources of adverts for this VRID whose VIPs, interval, version or authentication differ from
+          this instance's configuration, seen in the last 5 minutes, most recent first."
+        - "Each is a dict with C(source), C(differs) (a list of C(vips), C(interval), C(version), C(authentication)),
+          C(count), C(first_seen) and C(last_seen)."
+      type: list
+      elements: dict
   sample: [{"name": "VI_1", "interface": "eth0", "vrid": 51, "state": "MASTER", "priority": 150,
             "effective_priority": 150, "master": "198.51.100.11", "vips": ["198.51.100.50/24"],
             "counters": {"adverts_in": 0, "adverts_out": 42, "drops": {}, "transitions": 2}}]

@@ -28,6 +28,7 @@ import unicodedata
 from ansible_collections.floating.vip.plugins.module_utils import inet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import script_quote, split_command
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.metrics_http import ListenError, parse_listen
 
 
 class KeepalivedTextError(ValueError):
@@ -688,4 +689,25 @@ def role_errors(variables):
     if "vrrp_extra_capabilities" in variables:
         for n, item in enumerate(c.sequence("vrrp_extra_capabilities", variables["vrrp_extra_capabilities"])):
             c.matches("vrrp_extra_capabilities[%d]" % n, item, CAPABILITY_RE, "a capability name (CAP_...)")
+    _check_metrics(c, variables)
     return c.errors
+
+
+def _check_metrics(c, variables):
+    """vrrp_metrics_listen as `vipd run --metrics-listen` takes it (the same parser), for vipd only."""
+    allow = variables.get("vrrp_metrics_allow_remote", False)
+    if "vrrp_metrics_allow_remote" in variables:
+        c.boolean("vrrp_metrics_allow_remote", allow)
+    listen = variables.get("vrrp_metrics_listen")
+    if listen in (None, ""):
+        return
+    if not isinstance(listen, str):
+        c.error("vrrp_metrics_listen", "must be a string ADDR:PORT, got %s" % type(listen).__name__)
+        return
+    if variables.get("vrrp_backend") == "keepalived":
+        c.error("vrrp_metrics_listen", "the metrics endpoint is vipd's own: keepalived has none (vrrp_backend is keepalived)")
+        return
+    try:
+        parse_listen(listen, allow_remote=allow is True)
+    except ListenError as exc:
+        c.error("vrrp_metrics_listen", str(exc).replace("--metrics-allow-remote", "vrrp_metrics_allow_remote: true"))

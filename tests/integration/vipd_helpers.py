@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from tests.lab import Lab
 from tests.lab.lab import wait_until
@@ -64,13 +64,13 @@ class VipdNode:
             handle.write(conf)
         os.chmod(self.conf_path, 0o600)
 
-    def start(self, env: Optional[dict] = None) -> "VipdNode":
+    def start(self, env: Optional[dict] = None, extra_args: Sequence[str] = ()) -> "VipdNode":
         assert self.proc is None or self.proc.poll() is not None, "already running"
         log = open(self.log_path, "a")
         try:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.netns, sys.executable, LAUNCHER, "run", "-f", self.conf_path, "--pidfile", self.pidfile,
-                 "--control-socket", self.socket, "--log-level", "debug"],
+                 "--control-socket", self.socket, "--log-level", "debug"] + list(extra_args),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
         finally:
             log.close()

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pidfile", default=DEFAULT_PIDFILE, metavar="PATH")
     run.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--metrics-listen", metavar="ADDR:PORT",
+                     help="serve Prometheus metrics on http://ADDR:PORT/metrics (an IP literal; loopback unless --metrics-allow-remote)")
+    run.add_argument("--metrics-allow-remote", action="store_true", help="allow a --metrics-listen address that is not loopback")
 
     check = sub.add_parser("check", help="validate a configuration (like keepalived -t) and that this host can run it")
     check.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE")
@@ -164,7 +167,18 @@ def format_status(reply: dict) -> str:
     lines = []
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
-    return "\n".join(lines)
+    return "\n".join(lines + conflict_lines(reply))
+
+
+def conflict_lines(reply: dict) -> list:
+    """One line per VRID conflict (conflicts.py) under the table; nothing when there is none."""
+    lines = []
+    for inst in reply.get("instances", []):
+        for item in inst.get("conflicts") or []:
+            lines.append("CONFLICT %s vrid %s: %s differs in %s (%s advert(s), last %s)" % (
+                inst.get("name", ""), inst.get("vrid", ""), item.get("source", "?"), ",".join(item.get("differs") or []),
+                item.get("count", 0), item.get("last_seen", "?")))
+    return ([""] + lines) if lines else []
 
 
 def sd_notify(message: str) -> bool:
@@ -216,10 +230,18 @@ def main(argv=None) -> int:
             # Refuse to start: without netlink the daemon could only sit in FAULT forever.
             sys.stderr.write(missing + "\n")
             return EXIT_MISSING_DEPENDENCY
+        metrics_listen = None
+        if args.metrics_listen is not None:
+            from . import metrics_http
+            try:
+                metrics_listen = metrics_http.parse_listen(args.metrics_listen, allow_remote=args.metrics_allow_remote)
+            except metrics_http.ListenError as exc:
+                sys.stderr.write("vipd: --metrics-listen %s\n" % exc)
+                return 2
         import_asyncio_without_ssl()
         from . import daemon  # imported late: `check` and `status` need no pyroute2
         return daemon.run(args.config, pidfile=args.pidfile, control_socket=args.control_socket, log_level=args.log_level,
-                          on_ready=lambda: sd_notify("READY=1"))
+                          on_ready=lambda: sd_notify("READY=1"), metrics_listen=metrics_listen)
     reply = _control(args.control_socket, args.command)
     if reply is None:
         return 2

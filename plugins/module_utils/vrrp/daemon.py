@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from . import config
 from . import config_routes
+from . import conflicts
 from . import control
 from . import firewall
 from . import garp
@@ -108,6 +109,9 @@ class InstanceRuntime:
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
                          "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
+        self.transition_pairs: Dict[str, int] = {}  # "OLD->NEW" -> count (metrics: transitions by from/to)
+        self.conflicts = conflicts.ConflictTable()  # adverts for our VRID from a differently configured group
+        self._conflict_ref: Optional[conflicts.Reference] = None  # our own advert's fields, built on first use
         self.last_transition: Optional[dict] = None
         self.stale_vips: List[str] = []
         self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
@@ -251,6 +255,8 @@ class InstanceRuntime:
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
         self._advert_cache.clear()
+        self._conflict_ref = None
+        self.conflicts.clear()  # recorded against the old configuration
         new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
         if self.machine is None:
             return
@@ -417,6 +423,8 @@ class InstanceRuntime:
     def on_transition(self, action) -> None:
         old, new = action.old, action.new
         self.counters["transitions"] += 1
+        pair = "%s->%s" % (_state_name(old), _state_name(new))
+        self.transition_pairs[pair] = self.transition_pairs.get(pair, 0) + 1
         if new == machine.State.MASTER:
             self.counters["became_master"] += 1
         elif old == machine.State.MASTER:
@@ -510,6 +518,7 @@ class InstanceRuntime:
     def on_advert(self, rec) -> None:
         if rec.src == self.src_ip:
             return  # our own, looped back by another socket on the link
+        self.check_conflict(rec)
         reason = self.validate(rec)
         if reason:
             self.count_drop(reason, "%s from %s" % (reason, rec.src))
@@ -525,6 +534,19 @@ class InstanceRuntime:
         self.execute(m.on_advert(self.daemon.now(), rec.src, prio, rec.advert.interval_cs))
         if rx_lower:
             self.daemon.health.notify_rx_lower_pri(self)
+
+    def check_conflict(self, rec) -> None:
+        """Record an advert whose VIPs, interval, version or authentication differ from ours (conflicts.py); the
+        advert itself is then handled (dropped or not) as any other."""
+        ref = self._conflict_ref
+        if ref is None:
+            ref = self._conflict_ref = conflicts.Reference(self.cfg.version, int(round(float(self.cfg.advert_int) * 100)),
+                                                           self.auth_type, self.auth_data, self.advertised_addresses())
+        differs = conflicts.differences(ref, rec.advert)
+        if differs:
+            entry = self.conflicts.record(rec.src, differs, self.daemon.now())
+            if entry is not None:
+                LOG.warning("%s: VRID %d conflict: %s", self.name, self.cfg.vrid, conflicts.describe(entry, self.conflicts.logged(entry)))
 
     def count_drop(self, reason: str, detail: str = "") -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
@@ -715,7 +737,9 @@ class InstanceRuntime:
             "advert_int": m.advert_int if m else self.cfg.advert_int,
             "vips": [s.cidr for s in self.cfg.vips], "excluded_vips": [s.cidr for s in self.cfg.excluded_vips],
             "vips_held": list(self.vips_held),
-            "counters": dict(self.counters, drops=dict(self.drops)),
+            "counters": dict(self.counters, drops=dict(self.drops), transitions_by=dict(self.transition_pairs),
+                             conflicts=self.conflicts.total),
+            "conflicts": self.conflicts.status(self.daemon.now()),
             "last_transition": self.last_transition,
             "fault_causes": dict(self.fault_causes), "held": self.held,
             "tracking": self.daemon.health.instance_status(self),
@@ -724,8 +748,10 @@ class InstanceRuntime:
 
 class Daemon:
     def __init__(self, config_path: str, control_socket: Optional[str] = None, pidfile: Optional[str] = None,
-                 on_ready: Optional[Callable[[], object]] = None):
+                 on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None):
         self.config_path = config_path
+        self.metrics_listen = metrics_listen  # (address, port) checked by metrics_http.parse_listen(), or None
+        self.metrics_server = None  # metrics_http.MetricsServer (imported only with --metrics-listen: RSS, issue 11)
         self.control_socket = control_socket
         self.pidfile = pidfile
         self.on_ready = on_ready
@@ -1110,6 +1136,20 @@ class Daemon:
         })
         await self.server.start()
 
+    def metrics_text(self) -> str:
+        """The body of GET /metrics: the status the control socket gives, as Prometheus text (metrics.py)."""
+        from . import metrics
+        return metrics.render(self.status_reply(), self.now())
+
+    async def open_metrics(self) -> None:
+        """--metrics-listen: the HTTP endpoint in this loop (metrics_http.py); a bind failure stops the start."""
+        if not self.metrics_listen:
+            return
+        from . import metrics, metrics_http
+        host, port = self.metrics_listen
+        self.metrics_server = metrics_http.MetricsServer(host, port, self.metrics_text, metrics.CONTENT_TYPE)
+        await self.metrics_server.start()
+
     # ---- pid file ------------------------------------------------------------------------------------
 
     def write_pidfile(self) -> None:
@@ -1156,6 +1196,11 @@ class Daemon:
             return 1
         for warning in getattr(self.cfg, "warnings", []) or []:
             LOG.warning("%s", warning)
+        try:
+            await self.open_metrics()
+        except OSError as exc:
+            LOG.error("cannot serve metrics on %s port %d: %s", self.metrics_listen[0], self.metrics_listen[1], exc.strerror or exc)
+            return 1
         self.write_pidfile()
         await self.open_control()
         # keepalived's parent runs startup_script first and starts VRRP when it ends (or times out)
@@ -1185,6 +1230,8 @@ class Daemon:
             watcher.cancel()
             if self.server is not None:
                 self.server.close()
+            if self.metrics_server is not None:
+                self.metrics_server.close()
             for channel in self.channels.values():
                 self.loop.remove_reader(channel.fileno())
                 channel.close()
@@ -1355,9 +1402,9 @@ def setup_logging(level: str = "info") -> None:
 
 
 def run(config_path: str, pidfile: Optional[str] = None, control_socket: Optional[str] = None, log_level: str = "info",
-        on_ready: Optional[Callable[[], object]] = None) -> int:
+        on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None) -> int:
     setup_logging(log_level)
-    daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready)
+    daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready, metrics_listen=metrics_listen)
     try:
         return asyncio.run(daemon.main())
     except RuntimeError as exc:
