@@ -35,6 +35,7 @@ from . import machine
 from . import netio
 from . import packet
 from . import procprio
+from . import routed
 from . import routes
 from . import vmac as vmac_mod
 
@@ -110,6 +111,7 @@ class InstanceRuntime:
         self._advert_cache: Dict[tuple, list] = {}
         self._lower_garp_handle: Optional[asyncio.TimerHandle] = None
         self._phase: Optional[tuple] = None  # (became_master, interval, deadline) at the last align_master() scan
+        self.withdraw_handle: Optional[asyncio.TimerHandle] = None  # vipd_routed: route kept after resigning
 
     # ---- identity ------------------------------------------------------------------------------------
 
@@ -121,7 +123,7 @@ class InstanceRuntime:
         return list(self.cfg.vips) + list(self.cfg.excluded_vips)
 
     def vip_dev(self, spec) -> str:
-        return spec.dev or self.vmac or self.ifname
+        return spec.dev or routed.vip_dev(self.cfg) or self.vmac or self.ifname
 
     def setup_vmac(self, taken=()) -> None:
         """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts."""
@@ -239,12 +241,13 @@ class InstanceRuntime:
                 try:
                     netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope)
                     self.vips_held.append(spec.cidr)
-                    self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
+                    if routed.of(cfg) is None:  # a routed VIP is announced by its route, not by GARP
+                        self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
                     LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
                 except (netio.NetIOError, ValueError) as exc:
                     LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), exc)
         # virtual_routes / virtual_rules: drop what left the configuration, add what is new while master.
-        self.remove_routes((config_routes.routes_of(cfg, "virtual_routes"), config_routes.routes_of(cfg, "virtual_rules")))
+        self.remove_routes((config_routes.routes_of(cfg, "virtual_routes") + routed.routes_of(cfg), config_routes.routes_of(cfg, "virtual_rules")))
         if self.state == machine.State.MASTER and not self.machine.resigning:
             self.add_routes()
             self.sync_firewall(True)
@@ -303,7 +306,21 @@ class InstanceRuntime:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.withdraw_handle is not None:
+            self.withdraw_handle.cancel()
+            self.withdraw_handle = None
         self.cancel_garps()
+
+    def withdraw_later(self, delay: float) -> None:
+        """vipd_routed make-before-break: the new master is heard, but its route may not have reached the network
+        yet; this resigning master keeps its VIP and route `withdraw_delay` longer (the daemon waits for it)."""
+        LOG.info("%s: new master heard; withdrawing the route in %gs", self.name, delay)
+        self.withdraw_handle = self.daemon.loop.call_later(delay, self._withdraw_now)
+
+    def _withdraw_now(self) -> None:
+        self.withdraw_handle = None
+        self.remove_vips()
+        self.daemon._check_stopped()  # pylint: disable=protected-access
 
     def cancel_garps(self) -> None:
         for handle in self.garp_handles:
@@ -336,7 +353,10 @@ class InstanceRuntime:
                 self.add_vips()
             elif isinstance(action, machine.RemoveVips):
                 self.cancel_garps()
-                self.remove_vips()
+                if self.daemon.stopping and routed.withdraw_delay(self.cfg) > 0 and self.vips_held:
+                    self.withdraw_later(routed.withdraw_delay(self.cfg))
+                else:
+                    self.remove_vips()
             elif isinstance(action, machine.SendGarp):
                 if action.kind == "lower_prio":
                     self.lower_prio_garp()
@@ -441,6 +461,8 @@ class InstanceRuntime:
         if self.unicast:
             if rec.src not in self.cfg.unicast_peers:
                 return "peer"
+            if routed.ttl_drop(self.cfg, rec.ttl):
+                return "ttl"  # vipd_routed min_ttl: off-link peers only as far as allowed
         elif rec.ttl != 255:
             return "ttl"
         if advert.family != self.family:
@@ -522,7 +544,8 @@ class InstanceRuntime:
 
     def add_routes(self) -> None:
         """virtual_routes then virtual_rules, added with the VIPs (keepalived vrrp_state_become_master)."""
-        want = (config_routes.routes_of(self.cfg, "virtual_routes"), config_routes.routes_of(self.cfg, "virtual_rules"))
+        want = (config_routes.routes_of(self.cfg, "virtual_routes") + routed.routes_of(self.cfg),
+                config_routes.routes_of(self.cfg, "virtual_rules"))
         new = ([r for r in want[0] if r not in self.routes_held[0]], [r for r in want[1] if r not in self.routes_held[1]])
         if new[0] or new[1]:
             routes.apply(new[0], new[1], True, lambda m: LOG.error("%s: %s", self.name, m))
@@ -558,6 +581,8 @@ class InstanceRuntime:
         """only: the VIPs known to be present (None: any configured VIP may be, each is looked up)."""
         if self.daemon.vip_owned_elsewhere is None:
             return
+        if not self.routes_held[0]:  # vipd_routed: a host route left by a crashed run would still be announced
+            routes.apply(routed.routes_of(self.cfg), (), False, lambda m: LOG.error("%s: %s", self.name, m))
         for spec in self.all_vip_specs():
             if only is not None and spec.cidr not in only:
                 continue
@@ -629,6 +654,8 @@ class InstanceRuntime:
     def _garp_round(self, count: int) -> None:
         """``count`` announcements of every VIP held: at once, or paced per interface (garp.py) as keepalived does:
         with 400 VIPs and an interval, rounds of all VIPs at once were up to 2000 frames in a few ms (issue 11)."""
+        if routed.of(self.cfg) is not None:
+            return  # vipd_routed: the host route announces the VIP, nobody shares a link with it
         paced, now = [], []
         for spec in self.all_vip_specs():
             if spec.cidr not in self.vips_held:
@@ -947,7 +974,7 @@ class Daemon:
         for runtime in runtimes:
             if runtime.machine is None:
                 continue
-            longest = max(longest, float(runtime.machine.master_down_interval))
+            longest = max(longest, float(runtime.machine.master_down_interval) + routed.withdraw_delay(runtime.cfg))
             runtime.resign()
         self.loop.call_later(longest + RESIGN_MARGIN, self._resign_deadline)
         self._check_stopped()
@@ -969,7 +996,7 @@ class Daemon:
                     self.close_unused_channels()
         if not self.stopping:
             return
-        if all(r.state == machine.State.STOPPED for r in self.instances.values()) and not self.retiring:
+        if all(r.state == machine.State.STOPPED and r.withdraw_handle is None for r in self.instances.values()) and not self.retiring:
             self._finish()
 
     def open_route_monitor(self) -> None:
