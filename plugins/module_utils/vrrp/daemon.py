@@ -123,7 +123,7 @@ class InstanceRuntime:
         return list(self.cfg.vips) + list(self.cfg.excluded_vips)
 
     def vip_dev(self, spec) -> str:
-        return spec.dev or routed.vip_dev(self.cfg) or self.vmac or self.ifname
+        return spec.dev or self.vmac or self.ifname
 
     def setup_vmac(self, taken=()) -> None:
         """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts."""
@@ -215,13 +215,13 @@ class InstanceRuntime:
         dropped ones removed) and advertises a new priority at once; a backup keeps waiting. Tracking is
         rebuilt by health.reattach() right after.
         """
-        old_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
+        old_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs() if routed.of(self.cfg) is None)
         self.cfg = cfg
         self.unicast = bool(cfg.unicast_peers)
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
         self._advert_cache.clear()
-        new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
+        new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs() if routed.of(cfg) is None)
         if self.machine is None:
             return
         # Drop VIPs that left the configuration (or moved to another device) first, then add the new ones.
@@ -241,11 +241,12 @@ class InstanceRuntime:
                 try:
                     netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope)
                     self.vips_held.append(spec.cidr)
-                    if routed.of(cfg) is None:  # a routed VIP is announced by its route, not by GARP
-                        self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
+                    self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
                     LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
                 except (netio.NetIOError, ValueError) as exc:
                     LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), exc)
+        if routed.of(cfg) is not None:  # routed VIPs are the routes handled next
+            self.vips_held = [s.cidr for s in self.all_vip_specs()] if self.state == machine.State.MASTER and not self.machine.resigning else []
         # virtual_routes / virtual_rules: drop what left the configuration, add what is new while master.
         self.remove_routes((config_routes.routes_of(cfg, "virtual_routes") + routed.routes_of(cfg), config_routes.routes_of(cfg, "virtual_rules")))
         if self.state == machine.State.MASTER and not self.machine.resigning:
@@ -313,8 +314,14 @@ class InstanceRuntime:
 
     def withdraw_later(self, delay: float) -> None:
         """vipd_routed make-before-break: the new master is heard, but its route may not have reached the network
-        yet; this resigning master keeps its VIP and route `withdraw_delay` longer (the daemon waits for it)."""
+        yet. This resigning master keeps announcing `withdraw_delay` longer, withdraws its route, then keeps
+        accepting `withdraw_delay` more what is still on its way (the daemon waits for both)."""
         LOG.info("%s: new master heard; withdrawing the route in %gs", self.name, delay)
+        self.withdraw_handle = self.daemon.loop.call_later(delay, self._withdraw_route, delay)
+
+    def _withdraw_route(self, delay: float) -> None:
+        self.remove_routes(keep=(routed.accept_routes(self.cfg), ()))
+        LOG.info("%s: route withdrawn; VIPs released in %gs", self.name, delay)
         self.withdraw_handle = self.daemon.loop.call_later(delay, self._withdraw_now)
 
     def _withdraw_now(self) -> None:
@@ -530,6 +537,10 @@ class InstanceRuntime:
         self.fw_blocked = want
 
     def add_vips(self) -> None:
+        if routed.of(self.cfg) is not None:  # vipd_routed: the VIPs are routes (add_routes), not addresses
+            self.vips_held = [s.cidr for s in self.all_vip_specs()]
+            self.add_routes()
+            return
         self.sync_firewall(True)
         specs = self.all_vip_specs()
         # All of them in one netlink exchange (issue 11: 400 VIPs one request and socket each took 50-130 ms).
@@ -562,6 +573,9 @@ class InstanceRuntime:
 
     def remove_vips(self) -> None:
         self.remove_routes()
+        if routed.of(self.cfg) is not None:
+            self.vips_held = []
+            return
         removed = []
         for spec in self.all_vip_specs():
             if spec.cidr not in self.vips_held:
@@ -974,7 +988,7 @@ class Daemon:
         for runtime in runtimes:
             if runtime.machine is None:
                 continue
-            longest = max(longest, float(runtime.machine.master_down_interval) + routed.withdraw_delay(runtime.cfg))
+            longest = max(longest, float(runtime.machine.master_down_interval) + 2 * routed.withdraw_delay(runtime.cfg))
             runtime.resign()
         self.loop.call_later(longest + RESIGN_MARGIN, self._resign_deadline)
         self._check_stopped()

@@ -3,17 +3,25 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """`vipd_routed { ... }` inside vrrp_instance (vipd only, keepalived refuses it): a routed VIP.
 
-Hosts in different subnets elect a master with unicast VRRP across routers. The master puts each VIP on a
-local interface (loopback by default) and installs a kernel host route for it with vipd's own protocol
-number; the host's BGP speaker (FRR, BIRD) redistributes exactly those routes. A backup and a stopped
-instance hold neither. No GARP is sent: reachability is the routing protocol's job.
+Hosts in different subnets elect a master with unicast VRRP across routers. The master makes each VIP local on
+an interface (loopback by default) and announces it with a kernel host route carrying vipd's own protocol
+number, which the host's BGP speaker (FRR, BIRD) redistributes. A backup and a stopped instance hold neither.
+No GARP is sent: reachability is the routing protocol's job.
+
+Two routes per VIP, both `proto 201`:
+- announce: `VIP/32 dev lo scope host` in table main: what the speaker redistributes (`redistribute kernel`);
+- accept:   `local VIP/32 dev lo scope host` in table local: the host receives and answers for the VIP.
+The VIP is deliberately not an interface address: FRR's zebra would see an address on lo as a *connected* /32,
+which hides the kernel route of the same prefix, and an address cannot stop attracting traffic (BGP withdraw)
+while still accepting what is on its way, which a make-before-break stop needs. `ip route show table local proto
+201` lists the VIPs held.
 
     vipd_routed {
-        interface lo          # where the VIP is put while master (default lo)
+        interface lo          # where the VIP is made local while master (default lo)
         protocol 201          # rtnetlink protocol of the host route (default 201; FRR's own 186-198 refused)
         metric 4197           # route metric: FRR's `match metric` can select vipd's routes by it (default none)
         min_ttl 254           # lowest TTL / hop limit accepted from a peer (default 255: on-link peers only)
-        withdraw_delay 2      # a resigning master keeps its route this long after the new master is heard
+        withdraw_delay 2      # on stop: the route is kept this long after the new master is heard, then the VIP as long
     }
 
 This module is the config model, the parser and the pure decisions (which routes, which TTL is dropped);
@@ -36,6 +44,7 @@ EXT_KEY = "vipd_routed"
 DEFAULT_PROTOCOL = 201
 DEFAULT_WITHDRAW_DELAY = 2.0
 RT_SCOPE_LINK, RT_SCOPE_HOST = 253, 254
+RT_TABLE_LOCAL = 255
 # Protocol numbers whose routes another daemon owns: FRR's zebra treats 11 and 186-198 as its own (it never
 # redistributes them and sweeps them at start), BIRD uses 12, keepalived 18 (vipd's virtual_routes too).
 RESERVED_PROTOCOLS = dict([(0, "unspec"), (1, "redirect"), (2, "kernel"), (3, "boot"), (11, "zebra"), (12, "bird"),
@@ -60,12 +69,6 @@ def of(cfg) -> Optional[Routed]:
     return (getattr(cfg, "extensions", None) or {}).get(EXT_KEY)
 
 
-def vip_dev(cfg) -> Optional[str]:
-    """Where a routed instance puts its VIPs (a VIP line's own `dev` is refused in routed mode)."""
-    routed = of(cfg)
-    return routed.interface if routed is not None else None
-
-
 def host_route(routed: Routed, cidr: str) -> RouteSpec:
     """The kernel route announcing one VIP: `VIP/32 dev lo proto 201 scope host [metric N]`, no tracking."""
     iface = ipaddress.ip_interface(cidr)
@@ -73,12 +76,27 @@ def host_route(routed: Routed, cidr: str) -> RouteSpec:
                      metric=routed.metric, scope=RT_SCOPE_HOST if routed.interface == "lo" else RT_SCOPE_LINK, no_track=True)
 
 
-def routes_of(cfg) -> List[RouteSpec]:
-    """The host routes a routed master installs (one per VIP, excluded ones too); [] for an ARP instance."""
+def local_route(routed: Routed, cidr: str) -> RouteSpec:
+    """The route that makes one VIP local: `local VIP/32 dev lo table local proto 201 scope host`."""
+    iface = ipaddress.ip_interface(cidr)
+    return RouteSpec(family=iface.version, dst=str(iface.network), type="local", dev=routed.interface, table=RT_TABLE_LOCAL,
+                     protocol=routed.protocol, scope=RT_SCOPE_HOST, no_track=True)
+
+
+def announce_routes(cfg) -> List[RouteSpec]:
     routed = of(cfg)
-    if routed is None:
-        return []
-    return [host_route(routed, spec.cidr) for spec in list(cfg.vips) + list(cfg.excluded_vips)]
+    return [host_route(routed, s.cidr) for s in list(cfg.vips) + list(cfg.excluded_vips)] if routed is not None else []
+
+
+def accept_routes(cfg) -> List[RouteSpec]:
+    routed = of(cfg)
+    return [local_route(routed, s.cidr) for s in list(cfg.vips) + list(cfg.excluded_vips)] if routed is not None else []
+
+
+def routes_of(cfg) -> List[RouteSpec]:
+    """What a routed master installs (announce routes first: deleted in this order, the network stops sending
+    before the host stops accepting); [] for an ARP instance."""
+    return announce_routes(cfg) + accept_routes(cfg)
 
 
 def ttl_drop(cfg, ttl: int) -> bool:

@@ -30,7 +30,6 @@ def test_defaults():
     inst = config.parse_text(_conf("vipd_routed {\n }\n")).instances["R"]
     r = routed.of(inst)
     assert (r.interface, r.protocol, r.metric, r.min_ttl, r.withdraw_delay) == ("lo", 201, None, 255, 2.0)
-    assert routed.vip_dev(inst) == "lo"
 
 
 def test_every_option_and_round_trip():
@@ -47,16 +46,21 @@ def test_every_option_and_round_trip():
 
 def test_ordinary_instance_is_not_routed():
     inst = config.parse_text(_conf(block="")).instances["R"]
-    assert routed.of(inst) is None and routed.routes_of(inst) == [] and routed.vip_dev(inst) is None
+    assert routed.of(inst) is None and routed.routes_of(inst) == []
     assert not routed.ttl_drop(inst, 1) and routed.withdraw_delay(inst) == 0.0
     assert "vipd_routed" not in config.render_instance(inst)
 
 
-def test_host_routes_one_per_vip():
+def test_announce_and_accept_routes_per_vip():
     inst = config.parse_text(_conf("vipd_routed {\n  protocol 77\n  metric 9\n }\n")).instances["R"]
     specs = routed.routes_of(inst)
-    assert [(s.family, s.dst, s.dev, s.protocol, s.metric, s.scope, s.no_track) for s in specs] == [
-        (4, "203.0.113.200/32", "lo", 77, 9, 254, True), (6, "2001:db8:14::200/128", "lo", 77, 9, 254, True)]
+    assert [(s.type, s.family, s.dst, s.dev, s.table, s.protocol, s.metric, s.scope, s.no_track) for s in specs] == [
+        ("unicast", 4, "203.0.113.200/32", "lo", 254, 77, 9, 254, True),
+        ("unicast", 6, "2001:db8:14::200/128", "lo", 254, 77, 9, 254, True),
+        ("local", 4, "203.0.113.200/32", "lo", 255, 77, None, 254, True),
+        ("local", 6, "2001:db8:14::200/128", "lo", 255, 77, None, 254, True)]
+    # announce routes first: removed in this order, the network stops sending before the host stops accepting
+    assert specs[:2] == routed.announce_routes(inst) and specs[2:] == routed.accept_routes(inst)
     other = config.parse_text(_conf("vipd_routed {\n  interface vip0\n }\n")).instances["R"]
     assert routed.routes_of(other)[0].scope == 253  # a dedicated interface: scope link
 
@@ -68,6 +72,9 @@ def test_route_message_carries_protocol_metric_and_scope():
     assert (msg["family"], msg["dst_len"], msg["proto"], msg["scope"], msg["type"]) == (socket.AF_INET, 32, 77, 254, 1)
     assert dict((a[0], a[1]) for a in msg["attrs"]) == {"RTA_DST": "203.0.113.200", "RTA_PRIORITY": 9}
     msg.encode()
+    local = routes.route_msg(dataclasses.replace(routed.accept_routes(inst)[0], dev=None))
+    assert (local["table"], local["type"], local["proto"], local["scope"]) == (255, 2, 77, 254)
+    local.encode()
 
 
 def test_ttl_rule_keeps_255_by_default_and_relaxes_on_request():
