@@ -20,7 +20,7 @@ import pytest
 from tests.benchmarks.prober import ProbeProcess
 from tests.integration.vipd_helpers import VipdNode
 from tests.lab import frr, wait_until
-from tests.lab.routed import SERVERS, VIP, VIPD_METRIC, VIPD_PROTOCOL, RoutedLab
+from tests.lab.routed import BFD_INTERVAL_MS, BFD_MULTIPLIER, SERVERS, VIP, VIPD_METRIC, VIPD_PROTOCOL, RoutedLab
 
 pytestmark = pytest.mark.lab
 
@@ -165,8 +165,9 @@ def test_silent_failure_bounded_by_hold_timer_or_bfd(routed_lab, bfd):
         pytest.fail("bfdd is not installed (Debian's frr ships it)")
     s1, s2 = start_pair(lab, bfd=bfd)
     if bfd:
-        wait_until(lambda: "up" in lab.speakers["fabric"].vtysh("show bfd peers brief").lower(), timeout=15, interval=0.2,
-                   what="BFD sessions up")
+        wait_until(lambda: lab.speakers["fabric"].vtysh("show bfd peers brief").lower().count(" up ") >= 2, timeout=15,
+                   interval=0.2, what="BFD sessions up")
+        assert "100ms" in lab.speakers["fabric"].vtysh("show bfd peers") or "100 ms" in lab.speakers["fabric"].vtysh("show bfd peers")
     prober = probe(lab)
     try:
         time.sleep(0.5)
@@ -178,7 +179,7 @@ def test_silent_failure_bounded_by_hold_timer_or_bfd(routed_lab, bfd):
         result = prober.finish()
     report("silent failure (%s)" % ("BFD" if bfd else "hold timer %d s" % HOLD), result)
     assert not [g for g in result["gaps"] if g.get("open")], result
-    detect = 0.3 if bfd else HOLD
+    detect = BFD_INTERVAL_MS * BFD_MULTIPLIER / 1000.0 if bfd else HOLD
     bound = max(detect, master_down_interval(100)) + 1.5
     assert result["outage"] <= bound, (result["outage"], bound)
     if not bfd:

@@ -32,7 +32,7 @@ class Speaker:
 
     DAEMONS = ("zebra", "bfdd", "bgpd")
 
-    def __init__(self, netns: str, workdir: str, config: str, bfd: bool = False):
+    def __init__(self, netns: str, workdir: str, config: str, bfd: bool = False, bfd_config: str = ""):
         self.netns = netns
         self.dir = workdir
         self.bfd = bfd
@@ -43,6 +43,10 @@ class Speaker:
         with open(self.conf, "w") as handle:
             handle.write(config)
         os.chmod(self.conf, 0o644)
+        self.bfd_conf = os.path.join(self.dir, "bfdd.conf")
+        with open(self.bfd_conf, "w") as handle:
+            handle.write(bfd_config)
+        os.chmod(self.bfd_conf, 0o644)
 
     @property
     def zsock(self) -> str:
@@ -55,7 +59,7 @@ class Speaker:
             # zebra gets no config of its own; -z is where bgpd/bfdd find it
             return argv + ["-f", "/dev/null", "-z", self.zsock]
         if daemon == "bfdd":
-            return argv + ["-f", "/dev/null", "-z", self.zsock, "--bfdctl", os.path.join(self.dir, "bfdd.sock")]
+            return argv + ["-f", self.bfd_conf, "-z", self.zsock, "--bfdctl", os.path.join(self.dir, "bfdd.sock")]
         return argv + ["-f", self.conf, "-z", self.zsock]
 
     def start(self) -> "Speaker":

@@ -42,6 +42,10 @@ SERVERS = {  # name: (fabric port, fabric address, server address, ASN)
     "server1": ("s1", "198.51.100.1", "198.51.100.2", 65001),
     "server2": ("s2", "198.51.100.65", "198.51.100.66", 65002),
 }
+BFD_PROFILE = "vipd-fast"
+BFD_INTERVAL_MS, BFD_MULTIPLIER = 100, 3  # a dead peer is declared after 300 ms
+BFD_CONF = "bfd\n profile %s\n  receive-interval %d\n  transmit-interval %d\n  detect-multiplier %d\n exit\nexit\n" % (
+    BFD_PROFILE, BFD_INTERVAL_MS, BFD_INTERVAL_MS, BFD_MULTIPLIER)
 CLIENT = ("c1", "203.0.113.1", "203.0.113.2")
 PLEN = 26
 VIPD_PROTOCOL = 201
@@ -75,7 +79,7 @@ def server_frr_conf(name: str, bfd: bool = False, keepalive: int = 1, hold: int 
         " neighbor %s advertisement-interval 0" % fabric_ip,
     ]
     if bfd:
-        lines.append(" neighbor %s bfd" % fabric_ip)
+        lines.append(" neighbor %s bfd profile %s" % (fabric_ip, BFD_PROFILE))
     lines += [" address-family ipv4 unicast", "  redistribute kernel route-map VIPD-ROUTES", " exit-address-family", "exit", ""]
     return "\n".join(lines)
 
@@ -86,7 +90,7 @@ def fabric_frr_conf(bfd: bool = False, keepalive: int = 1, hold: int = 3) -> str
         lines += [" neighbor %s remote-as %d" % (own_ip, asn), " neighbor %s timers %d %d" % (own_ip, keepalive, hold),
                   " neighbor %s timers connect 1" % own_ip, " neighbor %s advertisement-interval 0" % own_ip]
         if bfd:
-            lines.append(" neighbor %s bfd" % own_ip)
+            lines.append(" neighbor %s bfd profile %s" % (own_ip, BFD_PROFILE))
     return "\n".join(lines + ["exit", ""])
 
 
@@ -137,10 +141,10 @@ class RoutedLab:
 
     def start_bgp(self, bfd: bool = False, keepalive: int = 1, hold: int = 3) -> None:
         self.speakers["fabric"] = frr.Speaker(self.hosts["fabric"].netns, os.path.join(self.workdir, "frr-fabric"),
-                                              fabric_frr_conf(bfd, keepalive, hold), bfd=bfd).start()
+                                              fabric_frr_conf(bfd, keepalive, hold), bfd=bfd, bfd_config=BFD_CONF).start()
         for name in SERVERS:
             self.speakers[name] = frr.Speaker(self.hosts[name].netns, os.path.join(self.workdir, "frr-" + name),
-                                              server_frr_conf(name, bfd, keepalive, hold), bfd=bfd).start()
+                                              server_frr_conf(name, bfd, keepalive, hold), bfd=bfd, bfd_config=BFD_CONF).start()
 
     def wait_sessions(self, timeout: float = 30) -> None:
         def established():
