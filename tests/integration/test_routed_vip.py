@@ -127,6 +127,7 @@ def test_master_holds_vip_and_route_with_its_protocol(routed_lab):
     # exactly vipd's route reached the fabric, by eBGP from AS 65001
     bgp = lab.speakers["fabric"].vtysh("show ip bgp %s/32" % VIP)
     assert "65001" in bgp and "65002" not in bgp, bgp
+    assert "metric %d" % VIPD_METRIC in bgp, bgp  # vipd_routed metric arrives as the MED
     ping = lab.ns("client", "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", VIP, check=False)
     assert ping.returncode == 0, ping.stdout + ping.stderr
 

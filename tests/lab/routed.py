@@ -24,6 +24,7 @@ the namespaces, whatever happened before.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -36,20 +37,21 @@ from typing import Dict, List, Optional
 from . import frr
 from .lab import LabError, _sh, wait_until
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VIP = "203.0.113.200"
 FABRIC_ASN = 65000
 SERVERS = {  # name: (fabric port, fabric address, server address, ASN)
     "server1": ("s1", "198.51.100.1", "198.51.100.2", 65001),
     "server2": ("s2", "198.51.100.65", "198.51.100.66", 65002),
 }
-BFD_PROFILE = "vipd-fast"
+BFD_PROFILE = "floating-vip"  # the role's profile name (plugin_utils/routed_speaker.py)
 BFD_INTERVAL_MS, BFD_MULTIPLIER = 100, 3  # a dead peer is declared after 300 ms
 BFD_CONF = "bfd\n profile %s\n  receive-interval %d\n  transmit-interval %d\n  detect-multiplier %d\n exit\nexit\n" % (
     BFD_PROFILE, BFD_INTERVAL_MS, BFD_INTERVAL_MS, BFD_MULTIPLIER)
 CLIENT = ("c1", "203.0.113.1", "203.0.113.2")
 PLEN = 26
 VIPD_PROTOCOL = 201
-VIPD_METRIC = 4197  # vipd_routed metric: the route-map selects vipd's kernel routes by it (FRR cannot match a protocol number)
+VIPD_METRIC = 4197  # vipd_routed metric: the fabric sees it as the MED
 
 
 @dataclass
@@ -59,29 +61,40 @@ class Host:
     ifname: str = "eth0"
 
 
+def _role_renderer():
+    """plugins/plugin_utils/routed_speaker.py, loaded by path (it imports nothing of Ansible): the lab's servers run
+    exactly the FRR block the vrrp role installs."""
+    path = os.path.join(REPO, "plugins", "plugin_utils", "routed_speaker.py")
+    spec = importlib.util.spec_from_file_location("floating_vip_routed_speaker", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def server_frr_conf(name: str, bfd: bool = False, keepalive: int = 1, hold: int = 3) -> str:
-    """A server's speaker: eBGP to the fabric, redistributing only vipd's host routes (by prefix and metric)."""
+    """A server's speaker: the role's FRR block (eBGP to the fabric, redistributing only the routed VIPs)."""
     _port, fabric_ip, own_ip, asn = SERVERS[name]
-    lines = [
-        "hostname %s" % name,
-        "ip prefix-list VIPD-VIPS seq 5 permit %s/32" % VIP,
-        "route-map VIPD-ROUTES permit 10",
-        " match ip address prefix-list VIPD-VIPS",
-        " match metric %d" % VIPD_METRIC,
-        "exit",
-        "router bgp %d" % asn,
-        " bgp router-id %s" % own_ip,
-        " no bgp ebgp-requires-policy",
-        " no bgp network import-check",
-        " neighbor %s remote-as %d" % (fabric_ip, FABRIC_ASN),
-        " neighbor %s timers %d %d" % (fabric_ip, keepalive, hold),
-        " neighbor %s timers connect 1" % fabric_ip,
-        " neighbor %s advertisement-interval 0" % fabric_ip,
-    ]
-    if bfd:
-        lines.append(" neighbor %s bfd profile %s" % (fabric_ip, BFD_PROFILE))
-    lines += [" address-family ipv4 unicast", "  redistribute kernel route-map VIPD-ROUTES", " exit-address-family", "exit", ""]
-    return "\n".join(lines)
+    variables = {
+        "vrrp_instances": [{"name": "VIP_R", "routed": {}, "virtual_ipaddresses": [VIP]}],
+        "vrrp_routed_speaker": "frr", "vrrp_routed_bgp_asn": asn, "vrrp_routed_bgp_router_id": own_ip,
+        "vrrp_routed_bgp_neighbors": [{"address": fabric_ip, "remote_as": FABRIC_ASN}],
+        "vrrp_routed_bgp_keepalive": keepalive, "vrrp_routed_bgp_hold": hold, "vrrp_routed_bfd": bfd,
+        "vrrp_routed_bfd_interval_ms": BFD_INTERVAL_MS, "vrrp_routed_bfd_multiplier": BFD_MULTIPLIER,
+    }
+    return "hostname %s\n" % name + _role_renderer().frr_config(variables)
+
+
+def split_bfd(config: str):
+    """(bgpd's part, bfdd's part) of an integrated frr.conf: vtysh dispatches the `bfd` block to bfdd; a daemon run
+    with its own -f file must not see the other's commands."""
+    bgp, bfd, inside = [], [], False
+    for line in config.splitlines(True):
+        if line.rstrip() == "bfd":
+            inside = True
+        (bfd if inside else bgp).append(line)
+        if inside and line.rstrip() == "exit":
+            inside = False
+    return "".join(bgp), "".join(bfd)
 
 
 def fabric_frr_conf(bfd: bool = False, keepalive: int = 1, hold: int = 3) -> str:
@@ -143,8 +156,9 @@ class RoutedLab:
         self.speakers["fabric"] = frr.Speaker(self.hosts["fabric"].netns, os.path.join(self.workdir, "frr-fabric"),
                                               fabric_frr_conf(bfd, keepalive, hold), bfd=bfd, bfd_config=BFD_CONF).start()
         for name in SERVERS:
-            self.speakers[name] = frr.Speaker(self.hosts[name].netns, os.path.join(self.workdir, "frr-" + name),
-                                              server_frr_conf(name, bfd, keepalive, hold), bfd=bfd, bfd_config=BFD_CONF).start()
+            bgp, bfd_part = split_bfd(server_frr_conf(name, bfd, keepalive, hold))
+            self.speakers[name] = frr.Speaker(self.hosts[name].netns, os.path.join(self.workdir, "frr-" + name), bgp, bfd=bfd,
+                                              bfd_config=bfd_part).start()
 
     def wait_sessions(self, timeout: float = 30) -> None:
         def established():
