@@ -13,7 +13,7 @@ short_description: Problems of the floating.vip.vrrp role's routed-VIP (BGP spea
 version_added: 0.1.0
 description:
   - Checks the C(vrrp_routed_*) variables (speaker, ASN, router id, neighbours, BGP timers, BFD) and returns every
-    problem as C(VARIABLE: reason); an empty list when there is none.
+    problem as C(VARIABLE - reason); an empty list when there is none.
   - With C(vrrp_routed_speaker=external) only the speaker's name is checked (another role configures it).
 author:
   - floating.vip developers (@floating-vip)

@@ -174,8 +174,8 @@ class RoutedLab:
         try:
             wait_until(established, timeout=timeout, interval=0.2, what="BGP sessions established")
         except TimeoutError:
-            raise LabError("BGP sessions not up:\n%s\n%s" % (self.speakers["fabric"].vtysh("show bgp summary"),
-                                                            self.speakers["fabric"].log("bgpd")))
+            fabric = self.speakers["fabric"]
+            raise LabError("BGP sessions not up:\n%s\n%s" % (fabric.vtysh("show bgp summary"), fabric.log("bgpd")))
 
     def vip_next_hop(self, vip: str = VIP) -> Optional[str]:
         """The fabric's kernel route for the VIP: the server it points to, or None."""
