@@ -29,6 +29,11 @@ options:
     type: list
     elements: dict
     required: true
+  vips:
+    description: Static routed VIPs (M(floating.vip.vip_secondary) with a route) checked as well.
+    type: list
+    elements: str
+    default: []
   speaker:
     description:
       - V(frr) needs FRR's bgpd; V(external) accepts any BGP speaker found (FRR, BIRD, GoBGP, ExaBGP).
@@ -129,11 +134,16 @@ def routed_vips(instances):
 def main():
     module = AnsibleModule(
         argument_spec=dict(instances=dict(type="list", elements="dict", required=True),
+                           vips=dict(type="list", elements="str", default=[]),
                            speaker=dict(type="str", choices=["frr", "external"], default="frr")),
         supports_check_mode=True,
     )
     try:
         vips = routed_vips(module.params["instances"])
+        for text in module.params["vips"]:
+            ip = ipaddress.ip_interface(text.strip()).ip
+            if ip not in vips:
+                vips.append(ip)
     except ValueError as exc:
         module.fail_json(msg="instances: %s" % exc)
     if not vips:

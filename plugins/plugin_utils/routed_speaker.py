@@ -68,9 +68,14 @@ def instance_errors(where, routed):
     return errors
 
 
-def routed_vips(instances):
-    """[(family, 'VIP/len')] of every instance with `routed`, in order, without duplicates."""
+def routed_vips(instances, static=()):
+    """[(family, 'VIP/len')] of every instance with `routed`, then the static routed VIPs, in order, no duplicates."""
     out = []
+    for text in static or []:
+        iface = ipaddress.ip_interface(str(text).strip())
+        entry = (iface.version, "%s/%d" % (iface.ip, iface.max_prefixlen))
+        if entry not in out:
+            out.append(entry)
     for inst in instances or []:
         if not isinstance(inst, dict) or inst.get("routed") is None:
             continue
@@ -86,6 +91,8 @@ def routed_vips(instances):
 def speaker_errors(variables):
     """Problems of the vrrp_routed_* variables; the BGP part is only required when the role writes FRR's config."""
     errors = []
+    if not isinstance(variables, dict):
+        return ["the variables must be a dictionary, got %s" % type(variables).__name__]
     speaker = variables.get("vrrp_routed_speaker", "frr")
     if speaker not in SPEAKERS:
         errors.append("vrrp_routed_speaker: must be one of %s, got %r" % (", ".join(SPEAKERS), speaker))
@@ -119,6 +126,17 @@ def speaker_errors(variables):
     hold = _int(errors, "vrrp_routed_bgp_hold", variables.get("vrrp_routed_bgp_hold", 3), 3, 65535)
     if keepalive is not None and hold is not None and keepalive * 3 > hold:
         errors.append("vrrp_routed_bgp_hold: should be at least 3 x vrrp_routed_bgp_keepalive (%d), got %d" % (keepalive, hold))
+    static = variables.get("vrrp_routed_static_vips") or []
+    if not isinstance(static, list):
+        errors.append("vrrp_routed_static_vips: must be a list of addresses")
+        static = []
+    for n, item in enumerate(static):
+        try:
+            iface = ipaddress.ip_interface(item if isinstance(item, str) else None)
+            if iface.network.prefixlen != iface.max_prefixlen:
+                errors.append("vrrp_routed_static_vips[%d]: must be a host address, got %r" % (n, item))
+        except ValueError:
+            errors.append("vrrp_routed_static_vips[%d]: must be an IP address, got %r" % (n, item))
     if not isinstance(variables.get("vrrp_routed_bfd", False), bool):
         errors.append("vrrp_routed_bfd: must be true or false")
     _int(errors, "vrrp_routed_bfd_interval_ms", variables.get("vrrp_routed_bfd_interval_ms", 100), 10, 60000)
@@ -131,7 +149,8 @@ def frr_config(variables):
     problems = speaker_errors(variables)
     if problems:
         raise ValueError("; ".join(problems))
-    vips = routed_vips(variables.get("vrrp_instances"))
+    static = variables.get("vrrp_routed_static_vips") or []
+    vips = routed_vips(variables.get("vrrp_instances"), static)
     bfd = variables.get("vrrp_routed_bfd", False)
     neighbors = variables["vrrp_routed_bgp_neighbors"]
     lines = ["! floating.vip: routed VIPs (vipd_routed). vipd installs a kernel host route per VIP while master;",
@@ -166,6 +185,8 @@ def frr_config(variables):
         if not any(fam == family for fam, _cidr in vips):
             continue
         lines += [" address-family %s unicast" % ("ipv4" if family == 4 else "ipv6"), "  redistribute kernel route-map %s" % ROUTE_MAP]
+        if static:  # vip_secondary route: the address on lo is a connected /32 to zebra, which hides the kernel route
+            lines.append("  redistribute connected route-map %s" % ROUTE_MAP)
         if family == 6:
             lines += ["  neighbor %s activate" % ipaddress.ip_address(i["address"]) for i in neighbors
                       if ipaddress.ip_address(i["address"]).version == 6]

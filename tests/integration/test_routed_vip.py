@@ -11,7 +11,9 @@ timer, or by BFD when bfdd runs; a graceful stop (SIGTERM) moves the route make-
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -126,3 +128,32 @@ def test_graceful_stop_is_make_before_break(routed_lab):
     assert result["gaps"] == [], result
     assert not s1.has_vip(VIP) and lab.host_routes("server1") == []  # stop removed both
     assert s2.has_vip(VIP) and lab.host_routes("server2") == [VIP]
+
+
+def test_static_routed_vip_from_vip_secondary(routed_lab, tmp_path):
+    """vip_secondary with `route` on server2 (no vipd): the address on lo plus proto 201 route; FRR, configured with
+    the role's block for static VIPs, announces it; state absent withdraws it."""
+    lab = routed_lab
+    static = "203.0.113.210"
+    lab.start_bgp(static_vips=[static + "/32"])
+    lab.wait_sessions()
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.path.join(repo, ".build", "collections"))
+
+    def module(state):
+        path = tmp_path / ("args-%s.json" % state)
+        path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"interface": "lo", "address": static + "/32", "state": state,
+                                                            "route": {"protocol": 201}}}))
+        proc = subprocess.run(["ip", "netns", "exec", lab.host("server2").netns, sys.executable, "-m",
+                               "ansible_collections.floating.vip.plugins.modules.vip_secondary", str(path)],
+                              capture_output=True, text=True, timeout=60, env=env, check=False)
+        out = json.loads(proc.stdout)
+        assert not out.get("failed"), out
+        return out
+
+    assert module("present")["route_action"] == "add"
+    wait_until(lambda: lab.vip_next_hop(static) == "server2", timeout=15, interval=0.05, what="fabric route to the static VIP")
+    ping = lab.ns("client", "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "1", static, check=False)
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    assert module("absent")["route_action"] == "remove"
+    wait_until(lambda: lab.vip_next_hop(static) is None, timeout=15, interval=0.05, what="static VIP withdrawn")

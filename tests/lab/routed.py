@@ -71,7 +71,7 @@ def _role_renderer():
     return module
 
 
-def server_frr_conf(name: str, bfd: bool = False, keepalive: int = 1, hold: int = 3) -> str:
+def server_frr_conf(name: str, bfd: bool = False, keepalive: int = 1, hold: int = 3, static_vips=()) -> str:
     """A server's speaker: the role's FRR block (eBGP to the fabric, redistributing only the routed VIPs)."""
     _port, fabric_ip, own_ip, asn = SERVERS[name]
     variables = {
@@ -80,6 +80,7 @@ def server_frr_conf(name: str, bfd: bool = False, keepalive: int = 1, hold: int 
         "vrrp_routed_bgp_neighbors": [{"address": fabric_ip, "remote_as": FABRIC_ASN}],
         "vrrp_routed_bgp_keepalive": keepalive, "vrrp_routed_bgp_hold": hold, "vrrp_routed_bfd": bfd,
         "vrrp_routed_bfd_interval_ms": BFD_INTERVAL_MS, "vrrp_routed_bfd_multiplier": BFD_MULTIPLIER,
+        "vrrp_routed_static_vips": list(static_vips),
     }
     return "hostname %s\n" % name + _role_renderer().frr_config(variables)
 
@@ -152,11 +153,11 @@ class RoutedLab:
         self.ns("fabric", "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
         return self
 
-    def start_bgp(self, bfd: bool = False, keepalive: int = 1, hold: int = 3) -> None:
+    def start_bgp(self, bfd: bool = False, keepalive: int = 1, hold: int = 3, static_vips=()) -> None:
         self.speakers["fabric"] = frr.Speaker(self.hosts["fabric"].netns, os.path.join(self.workdir, "frr-fabric"),
                                               fabric_frr_conf(bfd, keepalive, hold), bfd=bfd, bfd_config=BFD_CONF).start()
         for name in SERVERS:
-            bgp, bfd_part = split_bfd(server_frr_conf(name, bfd, keepalive, hold))
+            bgp, bfd_part = split_bfd(server_frr_conf(name, bfd, keepalive, hold, static_vips))
             self.speakers[name] = frr.Speaker(self.hosts[name].netns, os.path.join(self.workdir, "frr-" + name), bgp, bfd=bfd,
                                               bfd_config=bfd_part).start()
 

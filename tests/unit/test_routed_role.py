@@ -165,3 +165,14 @@ def test_shared_subnet_detection():
         {"vip": "2001:db8::99", "interface": "eth0", "network": "2001:db8::/64"}]
     assert vrrp_routed_check.routed_vips([INSTANCE, dict(INSTANCE, routed=None, virtual_ipaddresses=["198.51.100.9"])]) == [
         ipaddress.ip_address("203.0.113.200")]
+
+
+def test_static_routed_vips_in_the_frr_block():
+    text = rs.frr_config(dict(SPEAKER, vrrp_instances=[], vrrp_routed_static_vips=["203.0.113.210/32", "2001:db8::210"]))
+    assert "ip prefix-list FLOATING-VIP-V4 seq 5 permit 203.0.113.210/32\n" in text
+    assert "ipv6 prefix-list FLOATING-VIP-V6 seq 5 permit 2001:db8::210/128\n" in text
+    assert "  redistribute connected route-map FLOATING-VIP\n" in text
+    assert "redistribute connected" not in rs.frr_config(dict(SPEAKER, vrrp_instances=[INSTANCE]))
+    assert rs.speaker_errors(dict(SPEAKER, vrrp_routed_static_vips=["203.0.113.0/24", "x"])) == [
+        "vrrp_routed_static_vips[0]: must be a host address, got '203.0.113.0/24'",
+        "vrrp_routed_static_vips[1]: must be an IP address, got 'x'"]
