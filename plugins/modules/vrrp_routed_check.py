@@ -16,7 +16,7 @@ description:
   - Routed VIPs (vipd's C(vipd_routed) block) reach the network only through a BGP speaker on the same host,
     which redistributes the host routes vipd installs. This module fails with a clear message when no speaker
     is installed, and warns about each routed VIP that lies inside a subnet of one of the host's interfaces
-    (neighbours on that link would ARP for it and nobody answers: a routed VIP belongs to no link).
+    (neighbours on that link would ARP for it and nobody answers - a routed VIP belongs to no link).
   - The C(floating.vip.vrrp) role calls it before deploying an instance with C(routed).
   - Changes nothing, in check mode or not.
 author:
