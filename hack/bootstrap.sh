@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 VENV="${VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/floating-vip/venv}"
 # podman/runc/debootstrap: Molecule scenarios build their images locally (no registry here).
-APT_PACKAGES=(iproute2 iputils-ping arping tcpdump nftables keepalived python3-venv kmod podman runc debootstrap uidmap)
+APT_PACKAGES=(iproute2 iputils-ping arping tcpdump nftables keepalived frr python3-venv kmod podman runc debootstrap uidmap)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -17,16 +17,18 @@ if ((${#missing[@]})); then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
-  # policy-rc.d keeps apt from starting keepalived's own system service: tests run their own.
+  # policy-rc.d keeps apt from starting keepalived's and FRR's own system services: tests run their own daemons.
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
   trap - EXIT
 fi
-if command -v systemctl >/dev/null && systemctl is-enabled keepalived >/dev/null 2>&1; then
-  systemctl disable --now keepalived >/dev/null 2>&1 || true
-fi
+for service in keepalived frr; do
+  if command -v systemctl >/dev/null && systemctl is-enabled "$service" >/dev/null 2>&1; then
+    systemctl disable --now "$service" >/dev/null 2>&1 || true
+  fi
+done
 
 want=$(cat requirements/*.txt | sha256sum | cut -c1-16)
 if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements-hash" 2>/dev/null)" != "$want" ]]; then
