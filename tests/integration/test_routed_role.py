@@ -67,7 +67,7 @@ def test_role_deploys_a_routed_instance_and_the_frr_block(lab):
     assert "ip prefix-list FLOATING-VIP-V4 seq 5 permit %s/32\n" % VIP in frr_conf
     assert "router bgp 65001\n" in frr_conf and " neighbor 198.51.100.1 remote-as 65000\n" in frr_conf
     assert "router bgp 65002\n" in lab.read_etc("server2", "/etc/frr/frr.conf")
-    assert "bgpd=yes" in lab.read_etc("server1", "/etc/frr/daemons") or ""
+    assert "bgpd=yes" in (lab.read_etc("server1", "/etc/frr/daemons") or "")
     conf = lab.read_etc("server1", "/etc/vipd/vipd.conf")
     assert "    vipd_routed {\n        protocol 201\n    }\n" in conf
     again = run_playbook(lab, routed_play())

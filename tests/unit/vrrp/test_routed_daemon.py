@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, machine, packet, routed, routes
-from tests.unit.vrrp.test_scale import FakeLoop, fake  # noqa: F401  pylint: disable=unused-import  (fixture)
+from tests.unit.vrrp.test_scale import FakeLoop, fake  # noqa: F401 pylint: disable=unused-import
 
 PEER = "198.51.100.66"
 
