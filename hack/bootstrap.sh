@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/floating-vip/venv}"
 # podman/runc/debootstrap: Molecule scenarios build their images locally (no registry here).
 # prometheus (with promtool): the metrics tests scrape vipd with a real server in a lab namespace.
-APT_PACKAGES=(iproute2 iputils-ping arping tcpdump nftables keepalived python3-venv kmod podman runc debootstrap uidmap prometheus)
+# frr: the routed-VIP tests run zebra/bgpd/bfdd per lab namespace.
+APT_PACKAGES=(iproute2 iputils-ping arping tcpdump nftables keepalived frr python3-venv kmod podman runc debootstrap uidmap prometheus)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -18,14 +19,14 @@ if ((${#missing[@]})); then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
-  # policy-rc.d keeps apt from starting keepalived's and prometheus' own system services: tests run their own.
+  # policy-rc.d keeps apt from starting keepalived's, FRR's and prometheus' own system services: tests run their own.
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
   trap - EXIT
 fi
-for service in keepalived prometheus; do
+for service in keepalived frr prometheus; do
   if command -v systemctl >/dev/null && systemctl is-enabled "$service" >/dev/null 2>&1; then
     systemctl disable --now "$service" >/dev/null 2>&1 || true
   fi

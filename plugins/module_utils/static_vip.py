@@ -35,6 +35,10 @@ from . import addresses
 from . import announce as announcer
 from .inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error, safe_repr
 from .persist import atomic, ifcfg, ifupdown, networkd, rc_local, values
+from .persist import host_route
+from .persist.host_route import HostRoute
+from .vrrp import routes as vrrp_routes
+from .vrrp.config_routes import RouteSpec
 
 ALIAS_PERSIST = ("rc_local", "ifcfg")
 SECONDARY_PERSIST = ("rc_local", "ifcfg", "ifupdown", "networkd")
@@ -81,6 +85,8 @@ class Plan:
     targets: List[addresses.Addr]  # this IP already on the interface
     files: List[FileChange] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    route: Optional[HostRoute] = None  # vip_secondary `route`: a static routed VIP's host route for the BGP speaker
+    route_action: str = "none"  # add | remove | none
 
     @property
     def cidr(self) -> str:
@@ -92,7 +98,7 @@ class Plan:
 
     @property
     def changed(self) -> bool:
-        return self.action != "none" or bool(self.changed_files)
+        return self.action != "none" or self.route_action != "none" or bool(self.changed_files)
 
 
 # ---- input parsing (pure) -------------------------------------------------------------------
@@ -118,7 +124,8 @@ def clean_params(params, kind: str) -> Dict:
     if not isinstance(params, dict):
         raise VipError("parameters must be a mapping, not %s" % type(params).__name__)
     spec = OPTIONS[kind]
-    known = set(spec["text"]) | set(spec["paths"]) | set(spec["bools"]) | {"persist", "announce"}
+    known = set(spec["text"]) | set(spec["paths"]) | set(spec["bools"]) | {"persist", "announce"} | (
+        {"route"} if kind == "secondary" else set())
     for key, value in params.items():
         if key not in known and value is not None and not (isinstance(key, str) and key.startswith("_ansible")):
             raise VipError("%s is not an option of vip_%s" % (safe_repr(key), kind))
@@ -155,6 +162,25 @@ def clean_params(params, kind: str) -> Dict:
     if isinstance(announce, bool) or not isinstance(announce, int) or not 0 <= announce <= MAX_ANNOUNCE:
         raise VipError("announce must be a whole number from 0 to %d, not %s" % (MAX_ANNOUNCE, safe_repr(announce)))
     out["announce"] = announce
+    out["route"] = _route_option(params.get("route")) if kind == "secondary" else None
+    return out
+
+
+def _route_option(value) -> Optional[Dict]:
+    """vip_secondary `route`: None, or {protocol (default 201), metric} checked by type."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise VipError("route must be a mapping (protocol, metric), not %s" % type(value).__name__)
+    for key in value:
+        if key not in ("protocol", "metric"):
+            raise VipError("route: %s is not an option (protocol, metric)" % safe_repr(key))
+    out = {"protocol": value.get("protocol", 201), "metric": value.get("metric")}
+    if out["protocol"] is None:
+        out["protocol"] = 201
+    for key in ("protocol", "metric"):
+        if isinstance(out[key], str) and DIGITS.match(out[key].strip()):
+            out[key] = int(out[key].strip())
     return out
 
 
@@ -303,6 +329,8 @@ def _file_plan(params, plan) -> List[FileChange]:
             path = params.get("rc_local_path") or "/etc/rc.local"
             before = _read(path)
             body = [rc_local.command(interface, plan.cidr, plan.label, plan.broadcast)] if present else None
+            if body and plan.route is not None:
+                body.append(plan.route.rc_local_line())
             files.append(FileChange(path, before, rc_local.render(before, interface, plan.cidr, body, path),
                                     rc_local.NEW_FILE_MODE))
         elif backend == "ifcfg" and plan.kind == "alias":
@@ -311,10 +339,15 @@ def _file_plan(params, plan) -> List[FileChange]:
             path = ifcfg.path_for(params.get("ifcfg_dir") or "/etc/sysconfig/network-scripts", interface)
             before = _read(path)
             files.append(FileChange(path, before, ifcfg.render_secondary(before, plan.cidr, present, path)))
+            if plan.route is not None:
+                route_path = plan.route.route_file_path(params.get("ifcfg_dir") or "/etc/sysconfig/network-scripts")
+                route_before = _read(route_path)
+                files.append(FileChange(route_path, route_before, host_route.render_route_file(route_before, plan.route, present)))
         elif backend == "ifupdown":
             path = ifupdown.path_for(params.get("interfaces_d_dir") or "/etc/network/interfaces.d", interface, plan.cidr)
             before = _read(path)
-            files.append(FileChange(path, before, ifupdown.render(before, interface, plan.cidr if present else None),
+            extra = plan.route.ifupdown_lines() if plan.route is not None else ()
+            files.append(FileChange(path, before, ifupdown.render(before, interface, plan.cidr if present else None, extra),
                                     ifupdown.NEW_FILE_MODE))
         elif backend == "networkd":
             directory = params.get("networkd_dir") or "/etc/systemd/network"
@@ -328,7 +361,8 @@ def _file_plan(params, plan) -> List[FileChange]:
                 raise atomic.PersistError("%s does not exist: networkd would ignore a drop-in for it" % network_file)
             path = networkd.path_for(network_file, plan.cidr)
             before = _read(path)
-            files.append(FileChange(path, before, networkd.render(before, plan.cidr if present else None),
+            extra = plan.route.networkd_section() if plan.route is not None else ""
+            files.append(FileChange(path, before, networkd.render(before, plan.cidr if present else None, extra),
                                     networkd.NEW_FILE_MODE, create_dir=True))
         else:
             raise VipError("unknown persistence back end %s for vip_%s" % (safe_repr(backend), plan.kind))
@@ -388,8 +422,23 @@ def make_plan(params: Dict, kind: str) -> Plan:
         action = "remove" if targets else "none"
 
     plan = Plan(kind, interface, iface, label, broadcast, state, action, current, targets, warnings=warnings)
+    if params.get("route") is not None:
+        try:
+            plan.route = HostRoute(interface, iface.with_prefixlen, params["route"]["protocol"], params["route"]["metric"])
+        except atomic.PersistError as exc:
+            raise VipError(str(exc))
+        try:
+            there = vrrp_routes.route_present(_route_spec(plan.route))
+        except vrrp_routes.RouteError as exc:
+            raise VipError(str(exc))
+        plan.route_action = ("add" if not there or action != "none" else "none") if state == "present" else ("remove" if there else "none")
     plan.files = _file_plan(params, plan)
     return plan
+
+
+def _route_spec(route: HostRoute):
+    return RouteSpec(family=route.family, dst=route.dst, dev=route.ifname, protocol=route.protocol, metric=route.metric,
+                     scope=254 if route.scope == "host" else 253, no_track=True)
 
 
 def predicted_addresses(plan: Plan) -> List[addresses.Addr]:
@@ -408,11 +457,15 @@ def predicted_addresses(plan: Plan) -> List[addresses.Addr]:
 
 def _apply_runtime(plan: Plan) -> None:
     kwargs = dict(label=plan.label, broadcast=plan.broadcast, nodad=plan.iface.version == 6)
+    if plan.route_action == "remove":  # the network stops sending here before the address goes
+        vrrp_routes.delete_route(_route_spec(plan.route))
     if plan.action in ("change", "remove"):
         for old in plan.targets:
             addresses.delete_address(plan.interface, old.cidr)
     if plan.action in ("add", "change"):
         addresses.add_address(plan.interface, plan.cidr, **kwargs)
+    if plan.route_action == "add":  # announced once the address answers
+        vrrp_routes.add_route(_route_spec(plan.route))
 
 
 def _write(change: FileChange, backup: bool) -> Optional[str]:
@@ -442,7 +495,7 @@ def apply(plan: Plan, announce_count: int = 3, backup: bool = False, sender=None
                 pass
         raise
     announced = 0
-    if plan.state == "present" and plan.action in ("add", "change") and announce_count > 0:
+    if plan.state == "present" and plan.action in ("add", "change") and announce_count > 0 and plan.route is None:
         if addresses.link_is_up(plan.interface):
             announced = (sender or announcer.announce)(plan.interface, str(plan.iface.ip), count=announce_count)
         else:
@@ -457,6 +510,10 @@ def diff_of(plan: Plan, after_addrs) -> List[Dict]:
         "before": "".join(format_addr(a) + "\n" for a in plan.current),
         "after": "".join(format_addr(a) + "\n" for a in after_addrs),
     }]
+    if plan.route_action != "none":
+        line = plan.route.command("add") + "\n"
+        diffs.append({"before_header": "routes", "after_header": "routes",
+                      "before": line if plan.route_action == "remove" else "", "after": line if plan.route_action == "add" else ""})
     for change in plan.changed_files:
         diffs.append({"before_header": change.path if change.before is not None else "%s (absent)" % change.path,
                       "after_header": change.path if change.after is not None else "%s (absent)" % change.path,
@@ -476,6 +533,8 @@ def result_of(plan: Plan, after_addrs, backups=None, announced=0) -> Dict:
         "files": [c.path for c in plan.changed_files],
         "backups": backups or [],
         "announced": announced,
+        "route": plan.route.command("add") if plan.route is not None else None,
+        "route_action": plan.route_action,
     }
 
 
@@ -507,7 +566,7 @@ def run_module(module, kind: str) -> None:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(addresses.PYROUTE2_IMPORT_ERROR))
     try:
         result, diff, warnings = execute(module.params, kind, check_mode=module.check_mode)
-    except (VipError, addresses.AddressError, atomic.PersistError) as exc:
+    except (VipError, addresses.AddressError, atomic.PersistError, vrrp_routes.RouteError) as exc:
         module.fail_json(msg=_message(exc), changed=False)
     except Exception as exc:  # pylint: disable=broad-except  # an unexpected failure still reports cleanly
         module.fail_json(msg="unexpected error (%s): %s" % (type(exc).__name__, _message(exc)), changed=False)

@@ -43,6 +43,7 @@ from .vrrp import config
 # parser at run time (importlib); imported here too so Ansible packs them into the module's payload, and the module
 # accepts exactly what the daemon runs.
 from .vrrp import checks as _checks, config_routes as _config_routes, track_process as _track_process  # noqa: F401 pylint: disable=unused-import
+from .vrrp import routed as _routed  # noqa: F401 pylint: disable=unused-import
 
 BACKENDS = {
     # backend: (conf_dir, main config, control socket, pidfile)

@@ -117,6 +117,24 @@ options:
       - Default is the first C(*.network) file in O(networkd_dir), in lexical order, whose
         C([Match]) C(Name=) matches O(interface).
     type: str
+  route:
+    description:
+      - A static routed VIP - besides the address (on O(interface), typically C(lo)), a host route for the host's BGP
+        speaker to redistribute, C(VIP/32 dev IF proto PROTOCOL scope host) (scope link on another interface), as vipd's
+        routed instances install it (see C(docs/routed-vips.md)). Persisted with the address by every O(persist) back
+        end (rc.local line, ifupdown C(up)/C(down), networkd C([Route]), initscripts C(route-IF)); removed with it.
+      - The address must be a host address (/32, /128). No announcement (GARP/NA) is sent for a routed VIP.
+      - FRR's zebra sees the address as a connected /32 and the kernel route behind it; its C(redistribute connected)
+        with a prefix-list of the VIP announces it (BIRD can match the route's protocol, C(krt_source)).
+    type: dict
+    suboptions:
+      protocol:
+        description: rtnetlink protocol of the route; the numbers of routing daemons (0-3, 11, 12, 18, 186-198) are refused.
+        type: int
+        default: 201
+      metric:
+        description: Route metric.
+        type: int
 seealso:
   - module: floating.vip.vip_alias
 notes:
@@ -124,6 +142,14 @@ notes:
 """
 
 EXAMPLES = r"""
+- name: A static routed VIP on loopback, announced by the host's BGP speaker
+  floating.vip.vip_secondary:
+    interface: lo
+    address: 203.0.113.210/32
+    route:
+      protocol: 201
+    persist: [networkd]
+
 - name: Equivalent of "ip addr add 198.51.100.20/24 dev eth0", kept by ifupdown
   floating.vip.vip_secondary:
     interface: eth0
@@ -146,6 +172,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+route:
+  description: The host route of a routed VIP (O(route)), as an C(ip route add) command; null without O(route).
+  returned: always
+  type: str
+  sample: ip route add 203.0.113.210/32 dev lo proto 201 scope host
+route_action:
+  description: What was (or, in check mode, would be) done to the route - C(add), C(remove) or C(none).
+  returned: always
+  type: str
+  sample: add
 interface:
   description: The interface.
   returned: always
@@ -214,6 +250,7 @@ def main():
             interfaces_d_dir=dict(type="path", default="/etc/network/interfaces.d"),
             networkd_dir=dict(type="path", default="/etc/systemd/network"),
             networkd_file=dict(type="str"),
+            route=dict(type="dict", options=dict(protocol=dict(type="int", default=201), metric=dict(type="int"))),
         ),
         supports_check_mode=True,
     )

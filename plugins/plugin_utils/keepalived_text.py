@@ -29,6 +29,7 @@ from ansible_collections.floating.vip.plugins.module_utils import inet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import script_quote, split_command
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.metrics_http import ListenError, parse_listen
+from ansible_collections.floating.vip.plugins.plugin_utils import routed_speaker
 
 
 class KeepalivedTextError(ValueError):
@@ -436,7 +437,7 @@ INSTANCE_SPEC = dict({
     "mcast_src_ip": "ip", "dont_track_primary": "bool", "accept": "bool", "strict_mode": "bool", "higher_prio_send_advert": "bool",
     "lower_prio_no_advert": "bool", "notify_priority_changes": "bool", "notify_master_rx_lower_pri": "command",
     "garp_lower_prio_delay": "int", "garp_lower_prio_repeat": "int", "track_files": "track_file", "virtual_routes": "lines",
-    "virtual_rules": "lines", "raw": "raw",
+    "virtual_rules": "lines", "raw": "raw", "routed": "routed",
 }, **dict((k, "command") for k in NOTIFY_KEYS))
 GROUP_SPEC = dict({"name": "name", "instances": "names", "smtp_alert": "bool", "track_interfaces": "track_if",
                    "track_scripts": "track_script", "track_files": "track_file"}, **dict((k, "command") for k in NOTIFY_KEYS))
@@ -540,6 +541,8 @@ def _check_value(c, where, kind, value):
                         break
     elif kind == "raw":
         _check_raw(c, where, value)
+    elif kind == "routed":
+        c.errors.extend(routed_speaker.instance_errors(where, value))
     else:  # pragma: no cover - a kind missing above is a bug of this table
         raise AssertionError("unknown kind %s" % kind)
 
@@ -634,6 +637,9 @@ def _check_backend(c, variables):
     if variables.get("vrrp_vipd_checks"):
         c.error("vrrp_vipd_checks", "vipd_check blocks are vipd's own: keepalived refuses them (vrrp_backend is keepalived)")
     for n, item in enumerate(variables.get("vrrp_instances") or []):
+        if isinstance(item, dict) and item.get("routed") is not None:
+            c.error("vrrp_instances[%d].routed" % n, "routed VIPs (vipd_routed) are vipd's own: keepalived has no route mode "
+                    "(vrrp_backend is keepalived)")
         if isinstance(item, dict) and item.get("garp_interval") is not None:
             c.error("vrrp_instances[%d].garp_interval" % n, "keepalived has no per-instance garp_interval (vrrp_backend is keepalived): "
                     "use vrrp_global.vrrp_garp_interval")

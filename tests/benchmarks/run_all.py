@@ -7,6 +7,7 @@ which skips the election/preemption cycles (election_cycles.py, here 20 cycles p
 4 scenarios at once; run it alone for the issue's 500). ``--soak`` adds the soak benchmark (soak.py: random
 faults on a 3-node group with 20 VRIDs, 5 minutes each for vipd and keepalived; off by default for its length).
 ``--no-scale`` skips the scale benchmark (scale.py: hundreds of instances and VIPs, issue 11; about 10 minutes).
+``--no-routed`` skips the routed-VIP benchmark (routed_failover.py: BGP through FRR, issue 14; about 2 minutes).
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def main(argv=None) -> int:
     election = "--no-election" not in argv
     soak = "--soak" in argv
     scale = "--no-scale" not in argv
-    argv = [a for a in argv if a not in ("--no-health", "--no-election", "--soak", "--no-scale")]
+    routed = "--no-routed" not in argv
+    argv = [a for a in argv if a not in ("--no-health", "--no-election", "--soak", "--no-scale", "--no-routed")]
     rc = failover.main(argv)
     if health and rc == 0 and "-h" not in argv and "--help" not in argv:
         try:
@@ -38,6 +40,11 @@ def main(argv=None) -> int:
         from tests.benchmarks import playbook_rerun  # vrrp_pair.yml re-run vs a ping play, 10 lab hosts
         print()
         rc = playbook_rerun.main([])
+    if routed and rc == 0 and "-h" not in argv and "--help" not in argv:
+        from tests.benchmarks import routed_failover  # issue 14: routed VIPs (BGP through FRR), hard and graceful
+        sys.stdout.flush()
+        print()
+        rc = routed_failover.main([])
     if election and rc == 0 and "-h" not in argv and "--help" not in argv:
         from tests.benchmarks import election_cycles  # failures per N election/preemption cycles
         sys.stdout.flush()

@@ -39,12 +39,12 @@ def path_for(interfaces_d_dir: str, ifname: str, cidr: str) -> str:
     return os.path.join(interfaces_d_dir, "floating-vip-%s-%s" % (safe_name(values.ifname(ifname)), safe_name(ip)))
 
 
-def render(old_text: Optional[str], ifname: str, cidr: Optional[str]) -> Optional[str]:
-    """The whole file (it is ours alone); cidr=None deletes it (returns None)."""
+def render(old_text: Optional[str], ifname: str, cidr: Optional[str], extra=()) -> Optional[str]:
+    """The whole file (it is ours alone); cidr=None deletes it (returns None). extra: more stanza lines (a route)."""
     name = values.ifname(ifname)
     if cidr is None:
         return None
     iface = values.interface(cidr)
     family = "inet" if iface.version == 4 else "inet6"
-    new = "%s\niface %s %s static\n    address %s\n" % (HEADER, name, family, iface.with_prefixlen)
+    new = "%s\niface %s %s static\n    address %s\n" % (HEADER, name, family, iface.with_prefixlen) + "".join(line + "\n" for line in extra)
     return old_text if old_text == new else new

@@ -90,10 +90,10 @@ def path_for(network_file: str, cidr: str) -> str:
     return os.path.join(network_file + ".d", "floating-vip-%s.conf" % re.sub(r"[^A-Za-z0-9_.-]", "_", ip))
 
 
-def render(old_text: Optional[str], cidr: Optional[str]) -> Optional[str]:
-    """The whole drop-in (it is ours alone); cidr=None deletes it (returns None)."""
+def render(old_text: Optional[str], cidr: Optional[str], extra: str = "") -> Optional[str]:
+    """The whole drop-in (it is ours alone); cidr=None deletes it (returns None). extra: more sections (a [Route])."""
     if cidr is None:
         return None
     iface = values.interface(cidr)
-    new = "%s\n[Network]\nAddress=%s\n" % (HEADER, iface.with_prefixlen)
+    new = "%s\n[Network]\nAddress=%s\n" % (HEADER, iface.with_prefixlen) + extra
     return old_text if old_text == new else new

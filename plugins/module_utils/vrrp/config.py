@@ -47,7 +47,7 @@ INSTANCE_KEYWORDS = {}
 # fn(ctx) run after every parse (see register_validator).
 VALIDATORS = []
 # Sibling modules that register extensions (imported by _load_extensions()).
-EXTENSIONS = ("checks", "config_routes", "track_process", "sync_tracking")
+EXTENSIONS = ("checks", "config_routes", "track_process", "sync_tracking", "routed")
 
 SCOPES = tuple(inet.SCOPES)
 TRUE_WORDS = ("true", "yes", "on")

@@ -37,6 +37,7 @@ from . import machine
 from . import netio
 from . import packet
 from . import procprio
+from . import routed
 from . import routes
 from . import sync_tracking
 from . import vmac as vmac_mod
@@ -125,6 +126,7 @@ class InstanceRuntime:
         self._advert_cache: Dict[tuple, list] = {}
         self._lower_garp_handle: Optional[asyncio.TimerHandle] = None
         self._phase: Optional[tuple] = None  # (became_master, interval, deadline) at the last align_master() scan
+        self.withdraw_handle: Optional[asyncio.TimerHandle] = None  # vipd_routed: route kept after resigning
 
     # ---- identity ------------------------------------------------------------------------------------
 
@@ -249,7 +251,7 @@ class InstanceRuntime:
         dropped ones removed) and advertises a new priority at once; a backup keeps waiting. Tracking is
         rebuilt by health.reattach() right after.
         """
-        old_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
+        old_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs() if routed.of(self.cfg) is None)
         self.cfg = cfg
         self.unicast = bool(cfg.unicast_peers)
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
@@ -257,7 +259,7 @@ class InstanceRuntime:
         self._advert_cache.clear()
         self._conflict_ref = None
         self.conflicts.clear()  # recorded against the old configuration
-        new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs())
+        new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs() if routed.of(cfg) is None)
         if self.machine is None:
             return
         # Drop VIPs that left the configuration (or moved to another device) first, then add the new ones.
@@ -281,8 +283,10 @@ class InstanceRuntime:
                     LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
                 except (netio.NetIOError, ValueError) as exc:
                     LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), exc)
+        if routed.of(cfg) is not None:  # routed VIPs are the routes handled next
+            self.vips_held = [s.cidr for s in self.all_vip_specs()] if self.state == machine.State.MASTER and not self.machine.resigning else []
         # virtual_routes / virtual_rules: drop what left the configuration, add what is new while master.
-        self.remove_routes((config_routes.routes_of(cfg, "virtual_routes"), config_routes.routes_of(cfg, "virtual_rules")))
+        self.remove_routes((config_routes.routes_of(cfg, "virtual_routes") + routed.routes_of(cfg), config_routes.routes_of(cfg, "virtual_rules")))
         if self.state == machine.State.MASTER and not self.machine.resigning:
             self.add_routes()
             self.sync_firewall(True)
@@ -347,7 +351,27 @@ class InstanceRuntime:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.withdraw_handle is not None:
+            self.withdraw_handle.cancel()
+            self.withdraw_handle = None
         self.cancel_garps()
+
+    def withdraw_later(self, delay: float) -> None:
+        """vipd_routed make-before-break: the new master is heard, but its route may not have reached the network
+        yet. This resigning master keeps announcing `withdraw_delay` longer, withdraws its route, then keeps
+        accepting `withdraw_delay` more what is still on its way (the daemon waits for both)."""
+        LOG.info("%s: new master heard; withdrawing the route in %gs", self.name, delay)
+        self.withdraw_handle = self.daemon.loop.call_later(delay, self._withdraw_route, delay)
+
+    def _withdraw_route(self, delay: float) -> None:
+        self.remove_routes(keep=(routed.accept_routes(self.cfg), ()))
+        LOG.info("%s: route withdrawn; VIPs released in %gs", self.name, delay)
+        self.withdraw_handle = self.daemon.loop.call_later(delay, self._withdraw_now)
+
+    def _withdraw_now(self) -> None:
+        self.withdraw_handle = None
+        self.remove_vips()
+        self.daemon._check_stopped()  # pylint: disable=protected-access
 
     def cancel_garps(self) -> None:
         for handle in self.garp_handles:
@@ -380,7 +404,10 @@ class InstanceRuntime:
                 self.add_vips()
             elif isinstance(action, machine.RemoveVips):
                 self.cancel_garps()
-                self.remove_vips()
+                if self.daemon.stopping and routed.withdraw_delay(self.cfg) > 0 and self.vips_held:
+                    self.withdraw_later(routed.withdraw_delay(self.cfg))
+                else:
+                    self.remove_vips()
             elif isinstance(action, machine.SendGarp):
                 if action.kind == "lower_prio":
                     self.lower_prio_garp()
@@ -484,8 +511,16 @@ class InstanceRuntime:
     def validate(self, rec) -> Optional[str]:
         """Instance-level checks after packet.decode; returns a drop reason or None."""
         advert = rec.advert
-        if not self.unicast and rec.ttl != 255:
-            return "ttl"  # (unicast peers are exempt, as in keepalived)
+        if self.unicast:
+            if routed.of(self.cfg) is not None:
+                # vipd_routed (our block): off-link peers are accepted only from the listed peers and only as far
+                # as min_ttl allows (default 255, the RFC rule); plain unicast follows keepalived (below, check_addresses).
+                if rec.src not in self.cfg.unicast_peers:
+                    return "peer"
+                if routed.ttl_drop(self.cfg, rec.ttl):
+                    return "ttl"
+        elif rec.ttl != 255:
+            return "ttl"  # (plain unicast peers are exempt, as in keepalived)
         if _is_multicast(rec.dst) == self.unicast:
             # keepalived vrrp_check_packet(): "Expected unicast packet but received multicast packet" (and vice versa)
             return "cast"
@@ -571,6 +606,10 @@ class InstanceRuntime:
         self.fw_blocked = want
 
     def add_vips(self) -> None:
+        if routed.of(self.cfg) is not None:  # vipd_routed: the VIPs are routes (add_routes), not addresses
+            self.vips_held = [s.cidr for s in self.all_vip_specs()]
+            self.add_routes()
+            return
         self.sync_firewall(True)
         specs = self.all_vip_specs()
         # All of them in one netlink exchange (issue 11: 400 VIPs one request and socket each took 50-130 ms).
@@ -585,7 +624,8 @@ class InstanceRuntime:
 
     def add_routes(self) -> None:
         """virtual_routes then virtual_rules, added with the VIPs (keepalived vrrp_state_become_master)."""
-        want = (config_routes.routes_of(self.cfg, "virtual_routes"), config_routes.routes_of(self.cfg, "virtual_rules"))
+        want = (config_routes.routes_of(self.cfg, "virtual_routes") + routed.routes_of(self.cfg),
+                config_routes.routes_of(self.cfg, "virtual_rules"))
         new = ([r for r in want[0] if r not in self.routes_held[0]], [r for r in want[1] if r not in self.routes_held[1]])
         if new[0] or new[1]:
             routes.apply(new[0], new[1], True, lambda m: LOG.error("%s: %s", self.name, m))
@@ -602,6 +642,9 @@ class InstanceRuntime:
 
     def remove_vips(self) -> None:
         self.remove_routes()
+        if routed.of(self.cfg) is not None:
+            self.vips_held = []
+            return
         removed = []
         for spec in self.all_vip_specs():
             if spec.cidr not in self.vips_held:
@@ -621,6 +664,8 @@ class InstanceRuntime:
         """only: the VIPs known to be present (None: any configured VIP may be, each is looked up)."""
         if self.daemon.vip_owned_elsewhere is None:
             return
+        if not self.routes_held[0]:  # vipd_routed: a host route left by a crashed run would still be announced
+            routes.apply(routed.routes_of(self.cfg), (), False, lambda m: LOG.error("%s: %s", self.name, m))
         for spec in self.all_vip_specs():
             if only is not None and spec.cidr not in only:
                 continue
@@ -692,6 +737,8 @@ class InstanceRuntime:
     def _garp_round(self, count: int) -> None:
         """``count`` announcements of every VIP held: at once, or paced per interface (garp.py) as keepalived does:
         with 400 VIPs and an interval, rounds of all VIPs at once were up to 2000 frames in a few ms (issue 11)."""
+        if routed.of(self.cfg) is not None:
+            return  # vipd_routed: the host route announces the VIP, nobody shares a link with it
         paced, now = [], []
         for spec in self.all_vip_specs():
             if spec.cidr not in self.vips_held:
@@ -1010,7 +1057,7 @@ class Daemon:
         for runtime in runtimes:
             if runtime.machine is None:
                 continue
-            longest = max(longest, float(runtime.machine.master_down_interval))
+            longest = max(longest, float(runtime.machine.master_down_interval) + 2 * routed.withdraw_delay(runtime.cfg))
             runtime.resign()
         self.loop.call_later(longest + RESIGN_MARGIN, self._resign_deadline)
         self._check_stopped()
@@ -1032,7 +1079,7 @@ class Daemon:
                     self.close_unused_channels()
         if not self.stopping:
             return
-        if all(r.state == machine.State.STOPPED for r in self.instances.values()) and not self.retiring:
+        if all(r.state == machine.State.STOPPED and r.withdraw_handle is None for r in self.instances.values()) and not self.retiring:
             self._finish()
 
     def open_route_monitor(self) -> None:

@@ -20,7 +20,7 @@ import struct
 from .. import addresses
 from .config_routes import FR_ACT_GOTO, FR_ACT_TO_TBL, ROUTE_TYPES
 
-RTM_NEWROUTE, RTM_DELROUTE = 24, 25
+RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 RTM_NEWRULE, RTM_DELRULE = 32, 33
 RT_SCOPE_UNIVERSE, RT_SCOPE_NOWHERE = 0, 255
 RT_TABLE_UNSPEC = 0
@@ -152,6 +152,26 @@ def add_route(spec):
 def delete_route(spec):
     """Delete spec; False when it was not there."""
     return _talk(route_msg(spec, True), RTM_DELROUTE, 0, (errno.ESRCH, errno.ENOENT), "delete route %s" % spec.render())
+
+
+def route_present(spec):
+    """Whether the kernel holds spec's route: same table, destination, protocol and (when given) metric."""
+    from pyroute2.netlink.rtnl.rtmsg import rtmsg
+    msg = rtmsg()
+    msg["family"] = _family(spec.family)
+    net = ipaddress.ip_network(spec.dst)
+    try:
+        with addresses._Rtnl() as rtnl:  # pylint: disable=protected-access
+            replies = rtnl.request(msg, RTM_GETROUTE, dump=True)
+    except (addresses.NetlinkError, addresses.AddressError, OSError) as exc:
+        raise RouteError("cannot list routes: %s" % exc)
+    for reply in replies:
+        table = reply.get_attr("RTA_TABLE") or reply["table"]
+        dst = reply.get_attr("RTA_DST")
+        if (table == spec.table and reply["dst_len"] == net.prefixlen and dst == str(net.network_address)
+                and reply["proto"] == spec.protocol and (spec.metric is None or reply.get_attr("RTA_PRIORITY") == spec.metric)):
+            return True
+    return False
 
 
 def add_rule(spec):
