@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.unit.plugins.modules.test_vip_modules_netns import run, snapshot
+from .test_vip_modules_netns import run, snapshot
 
 VIP = "203.0.113.210/32"
 
