@@ -29,7 +29,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from .. import inet
 from . import config_keywords as kw
 from .config_model import (
-    Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec, VrrpScript,
+    INFINITY_LIFE_TIME, VIP_FLAG_WORDS, Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec,
+    VrrpScript,
 )
 from .config_syntax import Source, build_tree, lex_file, lex_text
 
@@ -666,6 +667,9 @@ def _sync_group(ctx, node):
 
 # ---------------------------------------------------------------- vrrp_instance
 
+VIP_FLAG_BITS = dict(VIP_FLAG_WORDS)
+
+
 def _vip_line(ctx, line, instance_if):
     """`A[/len] [brd X] [dev IF] [scope S] [label L]` -> VipSpec (or None)."""
     words = [line.keyword] + line.values
@@ -723,6 +727,19 @@ def _vip_line(ctx, line, instance_if):
                 ok = False
             else:
                 vip.label = value
+        elif opt in VIP_FLAG_BITS:
+            vip.flags |= VIP_FLAG_BITS[opt]
+        elif opt == "-nodad" and ip.version == 6:
+            vip.dad = True
+        elif opt == "no_track":
+            vip.no_track = True
+        elif opt == "preferred_lft":
+            lft = INFINITY_LIFE_TIME if value == "forever" else ctx.integer(line, 0, INFINITY_LIFE_TIME, text=value, name="preferred_lft")
+            ok = ok and lft is not None
+            if ip.version == 4:
+                ctx.warning(line, kw.warned_message(opt, kw.VIP_WARNED_V4[opt], "virtual_ipaddress"))
+            else:
+                vip.preferred_lft = lft
         elif opt in kw.VIP_NOT_KEEPALIVED:
             ctx.fixup(line, "virtual_ipaddress option '%s' ignored: %s" % (opt, kw.VIP_NOT_KEEPALIVED[opt]))
         elif ip.version == 4 and opt in kw.VIP_WARNED_V4:
@@ -1456,6 +1473,9 @@ def _render_vip(vip):
         words += ["scope", _cmd(str(vip.scope), "scope")]
     if vip.label:
         words += ["label", _cmd(vip.label, "label")]
+    words += vip.option_words()
+    if vip.preferred_lft is not None and vip.family == 6:
+        words += ["preferred_lft", "forever" if vip.preferred_lft == INFINITY_LIFE_TIME else str(vip.preferred_lft)]
     return " ".join(words)
 
 

@@ -181,20 +181,14 @@ SYNC_GROUP_REFUSED = {k: "the priority or FAULT state of every instance of the s
 VIP_WARNED = {}
 VIP_REFUSED = {
     "peer": "the peer address of a point-to-point VIP",
-    "home": "the address's IFA_F_HOMEADDRESS flag (Mobile IPv6)",
-    "-nodad": "duplicate address detection of an IPv6 VIP (keepalived adds IPv6 VIPs with nodad unless '-nodad')",
-    "mngtmpaddr": "the address's IFA_F_MANAGETEMPADDR flag (temporary addresses are derived from it)",
-    "noprefixroute": "the prefix route of the VIP (IFA_F_NOPREFIXROUTE: the kernel adds no subnet route)",
-    "autojoin": "the address's IFA_F_MCAUTOJOIN flag (multicast group joined)",
-    "preferred_lft": "the preferred lifetime of an IPv6 VIP (0 makes it deprecated, not used as a source address)",
     "track_group": "which VRRP instances go to BACKUP when this static address is deleted",
-    "no_track": "whether deleting the VIP from the interface is tracked",
     "use_vmac": "the interface the VIP is put on (the instance's VMAC)",
 }
 # keepalived 2.2.7 itself only knows '-nodad': 'nodad' is reported as an unknown option and ignored.
 VIP_NOT_KEEPALIVED = {"nodad": "keepalived 2.2.7 knows only '-nodad': it reports 'nodad' as unknown and ignores it"}
 # '-nodad' on an IPv4 address: keepalived sets no flag, nothing changes.
-VIP_WARNED_V4 = {"-nodad": "keepalived 2.2.7 does DAD only for IPv6: it has no effect on an IPv4 address"}
+VIP_WARNED_V4 = {"-nodad": "keepalived 2.2.7 does DAD only for IPv6: it has no effect on an IPv4 address",
+                 "preferred_lft": "keepalived 2.2.7 sets a preferred lifetime only on IPv6 addresses"}
 
 UNICAST_PEER_REFUSED = {
     "min_ttl": "which adverts from this peer are accepted (by TTL/hop limit)",

@@ -48,15 +48,46 @@ class ConfigError(Exception):
         super(ConfigError, self).__init__("\n".join(str(m) for m in self.errors))
 
 
+# keepalived's address flag words (vrrp_ipaddress.c) -> IFA_F_* bit
+VIP_FLAG_WORDS = (("home", 0x10), ("mngtmpaddr", 0x100), ("noprefixroute", 0x200), ("autojoin", 0x400))
+INFINITY_LIFE_TIME = 0xFFFFFFFF
+
+
 @dataclass
 class VipSpec:
-    """One `virtual_ipaddress` line: `A[/len] [brd X] [dev IF] [scope S] [label L]`."""
+    """One `virtual_ipaddress` line: `A[/len] [brd X] [dev IF] [scope S] [label L] [FLAG...] [-nodad]
+    [preferred_lft N|forever] [no_track]`."""
 
     cidr: str
     dev: Optional[str] = None
     label: Optional[str] = None
     scope: Optional[str] = None
     brd: Optional[str] = None
+    flags: int = 0  # IFA_F_* bits of home / mngtmpaddr / noprefixroute / autojoin
+    dad: bool = False  # '-nodad': keepalived adds IPv6 addresses with IFA_F_NODAD unless told this
+    preferred_lft: Optional[int] = None  # IPv6; None: keepalived's default (0, deprecated, for a /128; else forever)
+    no_track: bool = False  # a deletion of the address by someone else is not acted upon
+
+    def netlink_options(self):
+        """addresses.add_address() keywords giving the address keepalived 2.2.7's netlink_ipaddress() adds."""
+        return dict(flags=self.flags, nodad=not self.dad, preferred_lft=self.effective_preferred_lft())
+
+    def effective_preferred_lft(self):
+        """IPv6: the IFA_CACHEINFO preferred lifetime keepalived sends, None when forever (no IFA_CACHEINFO)."""
+        if self.family != 6:
+            return None
+        lft = self.preferred_lft if self.preferred_lft is not None else (0 if self.prefixlen == 128 else INFINITY_LIFE_TIME)
+        return None if lft == INFINITY_LIFE_TIME else lft
+
+    def option_words(self):
+        """The flag / lifetime / tracking words of the line, in keepalived's format_ipaddress() order."""
+        words = [w for w, bit in VIP_FLAG_WORDS[:1] if self.flags & bit]
+        if self.dad:
+            words.append("-nodad")
+        words += [w for w, bit in VIP_FLAG_WORDS[1:] if self.flags & bit]
+        if self.no_track:
+            words.append("no_track")
+        return words
 
     @property
     def address(self):

@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import sys
 import time
 from typing import Callable, Dict, List, Optional, Tuple
@@ -237,7 +238,8 @@ class InstanceRuntime:
                 if spec.cidr not in added:
                     continue
                 try:
-                    netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope)
+                    netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope,
+                                  **spec.netlink_options())
                     self.vips_held.append(spec.cidr)
                     self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
                     LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
@@ -511,7 +513,7 @@ class InstanceRuntime:
         self.sync_firewall(True)
         specs = self.all_vip_specs()
         # All of them in one netlink exchange (issue 11: 400 VIPs one request and socket each took 50-130 ms).
-        results = netio.vip_add_many([(self.vip_dev(s), s.cidr, s.label, s.brd, s.scope) for s in specs])
+        results = netio.vip_add_many([(self.vip_dev(s), s.cidr, s.label, s.brd, s.scope, s.netlink_options()) for s in specs])
         for spec, result in zip(specs, results):
             if isinstance(result, Exception):
                 LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), result)
@@ -988,6 +990,9 @@ class Daemon:
         if not events or self.stopping:
             return
         for kind, key in events:
+            if kind == "address":
+                self.on_address_deleted(key)
+                continue
             index = 0 if kind == "route" else 1
             for runtime in list(self.instances.values()):
                 hit = [s for s in runtime.routes_held[index] if routes.matches(kind, key, s)]
@@ -1003,6 +1008,33 @@ class Daemon:
                     LOG.info("Restoring deleted static %s %s", kind, spec.render())
                     routes.apply([spec] if index == 0 else [], [spec] if index == 1 else [], True,
                                  lambda m: LOG.error("static: %s", m))
+
+    def on_address_deleted(self, key) -> None:
+        """keepalived's netlink_if_address_filter(): someone deleted a VIP / eVIP a master holds (not no_track):
+        that master goes BACKUP (set_vrrp_backup); a deleted static_ipaddress (not no_track) is put back."""
+        ifindex, family, address = key
+
+        def same(spec, dev):
+            try:
+                return (spec.family == family and spec.address == address and not spec.no_track
+                        and socket.if_nametoindex(dev) == ifindex)
+            except OSError:
+                return False
+
+        for runtime in list(self.instances.values()):
+            if runtime.machine is None or runtime.state != machine.State.MASTER:
+                continue
+            hit = [s for s in runtime.all_vip_specs() if s.cidr in runtime.vips_held and same(s, runtime.vip_dev(s))]
+            if hit:
+                runtime.vips_held = [c for c in runtime.vips_held if c != hit[0].cidr]
+                LOG.warning("%s: VIP %s deleted from %s; leaving MASTER (as keepalived)", runtime.name, hit[0].cidr,
+                            runtime.vip_dev(hit[0]))
+                runtime.execute(runtime.machine.sync_backup(self.now(), "VIP %s deleted" % hit[0].cidr))
+        if self.cfg is not None:
+            for spec in config_routes.routes_of(self.cfg, "static_ipaddress"):
+                if same(spec, spec.dev):
+                    LOG.info("Restoring deleted static address %s", spec.cidr)
+                    routes.static_ipaddress([spec], True, lambda m: LOG.error("static: %s", m))
 
     def set_static(self, old, new) -> None:
         """static_ipaddress / static_routes / static_rules, as keepalived's vrrp daemon: at start leftovers are
