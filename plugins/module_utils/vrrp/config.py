@@ -409,10 +409,98 @@ def _global_defs(ctx, node):
             value = ctx.boolean(child)
             if value is not None:
                 setattr(g, k, value)
+        elif k == "vrrp_min_garp":
+            if ctx.boolean(child):
+                _min_garp(g)
+        elif k in ("vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"):
+            found = _garp_extra_if(ctx, child, 1, "")
+            if found is not None:
+                g.vrrp_garp_extra_if, all_if = found
+                g.vrrp_garp_extra_if_all = g.vrrp_garp_extra_if_all or all_if
+        elif k == "smtp_helo_name":
+            if child.args:  # keepalived ignores it without a value
+                g.smtp_helo_name = ctx.one(child)
+        elif k == "no_email_faults":
+            g.no_email_faults = ctx.flag(child)
+        elif k == "umask":
+            value = _umask(ctx, child)
+            if value is not None:
+                g.umask = value
         elif k in kw.GLOBAL_DEFS:
             ctx.unimplemented(child)
         else:
             ctx.unknown(child, "global_defs")
+
+
+def _min_garp(g):
+    """keepalived's vrrp_min_garp: one GARP/NA, no repeat, no refresh, no delay, for those still at their defaults
+    (a value set before it is kept unless it equals the default; one set after it wins)."""
+    for key, default, value in (("vrrp_garp_master_repeat", 5, 1), ("vrrp_garp_master_refresh", 0, 0),
+                                ("vrrp_garp_master_refresh_repeat", 1, 0), ("vrrp_garp_master_delay", 5, 0)):
+        if getattr(g, key) == default:
+            setattr(g, key, value)
+
+
+def _garp_extra_if(ctx, node, lo, who):
+    """`[vrrp_]garp_extra_if [N] [all]` (and the deprecated [vrrp_]vmac_garp_intvl) -> (N, all) or None."""
+    if not ctx.no_block(node):
+        return None
+    k = node.keyword
+    if k in ("vmac_garp_intvl", "vrrp_vmac_garp_intvl"):
+        ctx.fixup(node, 'Keyword "%s" is deprecated - please use "%s"' % (k, k.replace("vmac_garp_intvl", "garp_extra_if")))
+    delay, all_if = None, False
+    for word in node.values:
+        if word == "all":
+            all_if = True
+        elif re.match(r"^[0-9]{1,6}$", word) and lo <= int(word) <= 86400:
+            delay = int(word)
+        else:
+            ctx.error(node, "%s%s %s invalid (all, or seconds from %d to 86400)" % (who, k, ctx.show(node, word), lo))
+            return None
+    if delay is None:
+        ctx.error(node, "%s%s specified without time" % (who, k))
+        return None
+    return delay, all_if
+
+
+UMASK_BITS = dict(("I%s%s" % (what, who), bit) for who, shift in (("USR", 6), ("GRP", 3), ("OTH", 0))
+                  for what, bit in (("R", 4 << shift), ("W", 2 << shift), ("X", 1 << shift)))
+
+
+def _umask(ctx, node):
+    """keepalived's umask: a number (strtol base 0: 0NNN octal, 0xNN hex, else decimal) within 0777, or
+    IRUSR|IWGRP|... names joined by '|' (one word or several)."""
+    if not ctx.no_block(node):
+        return None
+    words = node.values
+    if not words:
+        ctx.error(node, "Missing parameter(s) to umask option")
+        return None
+    if words[0][:1].isdigit():
+        if len(words) != 1:
+            ctx.error(node, "Extra parameter(s) to umask option")
+            return None
+        text = words[0]
+        value = None
+        if re.match(r"^0[xX][0-9a-fA-F]{1,8}$", text):
+            value = int(text[2:], 16)
+        elif re.match(r"^0[0-7]{0,11}$", text):
+            value = int(text, 8)
+        elif re.match(r"^[1-9][0-9]{0,10}$", text):
+            value = int(text)
+        if value is None or value & ~0o777:
+            ctx.error(node, "invalid umask value %s" % ctx.show(node, text))
+            return None
+        return value
+    text = "".join(words)
+    parts = text.split("|")
+    if any(p not in UMASK_BITS for p in parts):
+        ctx.error(node, "invalid umask %s (a number, or IRUSR|IWUSR|IXUSR|IRGRP|... joined by '|')" % ctx.show(node, " ".join(words)))
+        return None
+    value = 0
+    for p in parts:
+        value |= UMASK_BITS[p]
+    return value
 
 
 def _notify_line(ctx, node, owner):
@@ -928,6 +1016,14 @@ def _instance(ctx, node):
             ctx.__dict__.setdefault("vmac_lines", {})[name] = child
         elif k == "vmac_xmit_base":
             inst.vmac_xmit_base = ctx.flag(child)
+        elif k == "promote_secondaries":
+            inst.promote_secondaries = ctx.flag(child)
+            ctx.__dict__.setdefault("promote_lines", {})[name] = child
+        elif k in ("garp_extra_if", "vmac_garp_intvl"):
+            found = _garp_extra_if(ctx, child, 0, "(%s): " % ctx.show(node, name, True))
+            if found is not None:
+                inst.garp_extra_if, all_if = found
+                inst.garp_extra_if_all = inst.garp_extra_if_all or all_if
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
         elif k in kw.VRRP_INSTANCE:
@@ -1080,6 +1176,9 @@ def _finish_instance(ctx, node, inst, raw, ok):
             value = getattr(g, fallback)
         setattr(inst, key, value)
     inst.skip_check_adv_addr = inst.skip_check_adv_addr or g.vrrp_skip_check_adv_addr
+    if inst.garp_extra_if is None:  # keepalived vrrp_complete_instance(): the global interval and 'all'
+        inst.garp_extra_if = g.vrrp_garp_extra_if
+        inst.garp_extra_if_all = inst.garp_extra_if_all or g.vrrp_garp_extra_if_all
     inst.track_interfaces = [item for item, _line in raw.track_interfaces]
     inst.track_scripts = [item for item, _line in raw.track_scripts]
     inst.track_files = [item for item, _line in raw.track_files]
@@ -1246,6 +1345,11 @@ def _vmac_checks(ctx):
                 other = ctx.show(line, seen[inst.use_vmac], True)
                 ctx.error(line, "VRRP instance %s is already using %s" % (other, ctx.show(line, inst.use_vmac, True)))
             seen[inst.use_vmac] = name
+    for name, line in sorted(getattr(ctx, "promote_lines", {}).items()):
+        inst = ctx.config.instances.get(name)
+        if inst is not None and inst.use_vmac is not None and inst.promote_secondaries:
+            ctx.fixup(line, "(%s) promote_secondaries is automatically set for vmacs - ignoring" % ctx.show(line, name, True))
+            inst.promote_secondaries = False
 
 
 def _unicast_ttl_checks(ctx):
@@ -1576,6 +1680,10 @@ def render_instance(instance):
         out.append(("    use_vmac %s" % _cmd(i.use_vmac, "use_vmac")) if i.use_vmac else "    use_vmac")
     if i.vmac_xmit_base:
         out.append("    vmac_xmit_base")
+    if i.promote_secondaries:
+        out.append("    promote_secondaries")
+    if i.garp_extra_if:
+        out.append("    garp_extra_if %d%s" % (i.garp_extra_if, " all" if i.garp_extra_if_all else ""))
     for key, (_handler, render) in sorted(INSTANCE_KEYWORDS.items()):
         if render is not None:
             out.extend("    " + line for line in (render(i) or []))

@@ -23,12 +23,11 @@ linkbeat_use_polling namespace_with_ipsets net_namespace net_namespace_ipvs trac
 
 GLOBAL_DEFS = frozenset("""
 process_names process_name vrrp_process_name checker_process_name lvs_process_name bfd_process_name
-smtp_helo_name startup_script startup_script_timeout shutdown_script shutdown_script_timeout
+startup_script startup_script_timeout shutdown_script shutdown_script_timeout
 smtp_alert_checker checker_log_all_failures
-dynamic_interfaces no_email_faults default_interface disable_local_igmp lvs_timeouts lvs_flush
+dynamic_interfaces default_interface disable_local_igmp lvs_timeouts lvs_flush
 lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon
 vrrp_down_timer_adverts
-vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl
 vrrp_iptables vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
 nftables_ipvs_start_fwmark nftables_counters vrrp_check_unicast_src
 fifo_write_vrrp_states_on_reload lvs_notify_fifo lvs_notify_fifo_script checker_priority checker_no_swap
@@ -40,7 +39,7 @@ vrrp_netlink_monitor_rcv_bufs vrrp_netlink_monitor_rcv_bufs_force process_monito
 process_monitor_rcv_bufs_force lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force
 lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force rs_init_notifies no_checker_emails
 vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier log_unknown_vrids vmac_prefix
-vmac_addr_prefix umask random_seed reload_check_config reload_time_file reload_repeat reload_file
+vmac_addr_prefix random_seed reload_check_config reload_time_file reload_repeat reload_file
 include_check config_save_dir tmp_config_directory data_use_instance
 linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets use_pid_dir instance
 child_wait_time
@@ -49,9 +48,9 @@ child_wait_time
 VRRP_INSTANCE = frozenset("""
 use_vmac_addr use_ipvlan unicast_fault_no_peer check_unicast_src
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip
-promote_secondaries linkbeat_use_polling
+linkbeat_use_polling
 debug notify_deleted lvs_sync_daemon_interface
-down_timer_adverts garp_extra_if vmac_garp_intvl
+down_timer_adverts
 kernel_rx_buf_size
 """.split())
 
@@ -61,9 +60,9 @@ SYNC_GROUP = frozenset("""
 track_interface track_script track_file track_process track_bfd
 """.split())
 
-# Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd ignores.
+# Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd does not implement.
 VIP_OPTIONS = frozenset("""
-peer home -nodad nodad mngtmpaddr noprefixroute autojoin preferred_lft track_group no_track use_vmac
+peer nodad track_group use_vmac
 """.split())
 
 # Options on a unicast_peer line.
@@ -140,8 +139,6 @@ REFUSED = {
     "linkbeat_interfaces": _LINKBEAT, "linkbeat_use_polling": _LINKBEAT,
     "net_namespace": _NETNS,
     "track_group": "which VRRP instances go to BACKUP when a static address, route or rule is deleted",
-    "smtp_helo_name": "the HELO name of the alert emails",
-    "no_email_faults": "whether alert emails are sent for FAULT transitions",
     "startup_script": "a script run when the daemon starts", "startup_script_timeout": "a script run when the daemon starts",
     "shutdown_script": "a script run when the daemon stops", "shutdown_script_timeout": "a script run when the daemon stops",
     "dynamic_interfaces": "whether instances on missing interfaces are accepted and wait for them",
@@ -149,15 +146,11 @@ REFUSED = {
     "disable_local_igmp": "whether IGMP reports are sent for link-local multicast groups (igmp_link_local_mcast_reports)",
     "vrrp_down_timer_adverts": "the number of missed adverts before a backup takes over (master down timer)",
     "down_timer_adverts": "the number of missed adverts before a backup takes over (master down timer)",
-    "vrrp_min_garp": "the GARP/NA defaults (garp_master_delay/repeat/refresh) of every instance",
-    "vrrp_garp_extra_if": "GARPs sent on other interfaces", "garp_extra_if": "GARPs sent on other interfaces",
-    "vrrp_vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces", "vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces",
     "vrrp_check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
     "check_unicast_src": "which adverts are accepted (a unicast advert must come from a listed peer)",
     "fifo_write_vrrp_states_on_reload": "what is written to the notify FIFO on a reload",
     "vmac_prefix": "the names of the VMAC interfaces created for use_vmac without a name",
     "vmac_addr_prefix": "the names of the VMAC interfaces created for use_vmac_addr",
-    "umask": "the mode of the files keepalived creates (notify FIFOs, data files)",
     "reload_time_file": "scheduled configuration reloads", "reload_repeat": "scheduled configuration reloads",
     "reload_file": "scheduled configuration reloads",
     "include_check": "which include failures are configuration errors",
@@ -170,7 +163,6 @@ REFUSED = {
     "track_bfd": "the priority or FAULT state of the instance (BFD sessions)",
     "mcast_dst_ip": "the multicast group adverts are sent to and received on",
     "track_src_ip": "the source address of adverts (it follows the interface's primary address)",
-    "promote_secondaries": "what the kernel does with secondary addresses when a VIP is removed (promote_secondaries)",
     "notify_deleted": "the notify call of an instance removed by a reload (deleted instead of backup/stop)",
 }
 
@@ -239,6 +231,8 @@ vrrp_startup_delay vrrp_mcast_group4 vrrp_mcast_group6 max_auto_priority min_aut
 vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime unicast_ttl
 skip_check_adv_addr vrrp_skip_check_adv_addr
 virtual_routes virtual_rules static_ipaddress static_routes static_rules use_vmac vmac_xmit_base
+vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl garp_extra_if vmac_garp_intvl promote_secondaries umask
+smtp_helo_name no_email_faults
 """.split())
 
 KNOWN = IMPLEMENTED.union(*UNIMPLEMENTED.values())

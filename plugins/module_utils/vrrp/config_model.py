@@ -110,6 +110,12 @@ class GlobalDefs:
     smtp_server: Optional[str] = None
     smtp_port: int = 25
     smtp_connect_timeout: int = 30
+    smtp_helo_name: Optional[str] = None  # None: the host name, as keepalived
+    no_email_faults: bool = False
+    umask: int = 0o177  # keepalived's default file creation mask (lib/utils.c umask_val)
+    # vrrp_min_garp: applied to the GARP defaults when read (see config._min_garp)
+    vrrp_garp_extra_if: int = 0  # seconds, 0: off
+    vrrp_garp_extra_if_all: bool = False
     vrrp_version: int = 2
     enable_script_security: bool = False
     script_user: Optional[str] = None
@@ -251,6 +257,11 @@ class Instance:
     unicast_ttl: Optional[int] = None  # TTL / hop limit of unicast adverts (keepalived: 255 when unset)
     use_vmac: Optional[str] = None  # None: no VMAC; "": keepalived's default name (vrrp.VRID); else the name
     vmac_xmit_base: bool = False
+    promote_secondaries: bool = False  # net.ipv4.conf.IF.promote_secondaries set while the instance runs
+    # garp_extra_if N [all]: every N s a master sends one GARP/NA per other interface holding its VIPs (None: the
+    # global vrrp_garp_extra_if; 0 or without 'all': none, vipd has no per-VIP VMACs).
+    garp_extra_if: Optional[int] = None
+    garp_extra_if_all: bool = False
     # keepalived's strict_mode (default: global vrrp_strict): RFC-strict VRRP, see config.py _strict_checks().
     strict_mode: bool = False
     # Values set by registered extension keywords (see config.register_instance_keyword).

@@ -35,6 +35,7 @@ from . import health
 from . import machine
 from . import netio
 from . import packet
+from . import promote
 from . import procprio
 from . import routes
 from . import vmac as vmac_mod
@@ -582,6 +583,36 @@ class InstanceRuntime:
             self.garp_handles.append(loop.call_later(float(self.cfg.garp_master_delay), self._delayed_garp))
         if self.cfg.garp_master_refresh and self.cfg.garp_master_refresh > 0:
             self.garp_handles.append(loop.call_later(float(self.cfg.garp_master_refresh), self._refresh_garp))
+        if self.extra_if_targets():
+            self.garp_handles.append(loop.call_later(float(self.cfg.garp_extra_if), self._extra_if_garp))
+
+    def extra_if_targets(self) -> List[Tuple[str, str]]:
+        """garp_extra_if N all (keepalived vrrp_send_vmac_update()): (interface, VIP) of the first held VIP on each
+        interface other than the instance's (its own too with a VMAC and vmac_xmit_base, where no advert shows the
+        VMAC's MAC). Without 'all' only per-VIP VMACs get them, which vipd has not: nothing; nothing either when
+        every VIP is on the instance's interface (keepalived then turns the timer off)."""
+        cfg = self.cfg
+        if not getattr(cfg, "garp_extra_if", 0) or not getattr(cfg, "garp_extra_if_all", False):
+            return []
+        own = self.vmac or cfg.interface
+        specs = self.all_vip_specs()
+        if all(self.vip_dev(s) == own for s in specs):
+            return []
+        out, seen = [], set()
+        for spec in specs:
+            dev = self.vip_dev(spec)
+            if spec.cidr not in self.vips_held or dev in seen or (dev == own and not (self.vmac and cfg.vmac_xmit_base)):
+                continue
+            seen.add(dev)
+            out.append((dev, spec.cidr))
+        return out
+
+    def _extra_if_garp(self) -> None:
+        if self.state != machine.State.MASTER:
+            return
+        for dev, cidr in self.extra_if_targets():
+            self._announce(dev, cidr, 1)
+        self.garp_handles.append(self.daemon.loop.call_later(float(self.cfg.garp_extra_if), self._extra_if_garp))
 
     def lower_prio_garp(self) -> None:
         """keepalived vrrp_state_master_rx: a master that hears a lower priority re-announces its VIPs
@@ -709,6 +740,7 @@ class Daemon:
         self.health = health.Health(self)
         self.firewall = firewall.AcceptFirewall()
         self.vmacs = vmac_mod.VmacManager()
+        self.promote = promote.PromoteSecondaries()
         self.pacer = garp.Pacer()  # GARP/NA pacing per interface (vrrp_garp_interval, vrrp_gna_interval)
         self.route_monitor = None  # routes.Monitor: deletions of tracked routes and rules
         self.startup_until = 0.0  # loop time until which vrrp_startup_delay holds backups' timers
@@ -850,6 +882,14 @@ class Daemon:
         """Delete the VMACs no instance uses any more (reload, exit), as keepalived."""
         wanted = set(r.vmac for r in list(self.instances.values()) + self.retiring if r.vmac)
         self.vmacs.release_unused(wanted)
+        self.sync_promote()
+
+    def sync_promote(self, starting=()) -> None:
+        """promote_secondaries on the interfaces of the instances that ask for it (vrrp/promote.py), set before
+        an instance starts (keepalived vrrp_complete_init()) and put back when the last one goes."""
+        wanted = set(r.cfg.interface for r in list(self.instances.values()) + self.retiring + list(starting)
+                     if getattr(r.cfg, "promote_secondaries", False))
+        self.promote.sync(wanted, LOG.error)
 
     def start_instances(self, cfg, names) -> None:
         runtimes = [InstanceRuntime(self, cfg.instances[name]) for name in names]
@@ -861,6 +901,8 @@ class Daemon:
         self.ensure_channels(runtimes)
         now = self.now()
         snapshot = netio.address_snapshot() if runtimes else None  # one dump for the whole batch (issue 11)
+        if runtimes:
+            self.sync_promote(runtimes)
         for runtime in runtimes:
             self.instances[runtime.name] = runtime
             self._key_index = None
@@ -912,6 +954,7 @@ class Daemon:
                 runtime.resign()
         self.set_static(self.cfg, new)
         self.cfg = new
+        os.umask(new.global_defs.umask)
         for (_ifname, family), channel in self.channels.items():
             try:
                 channel.set_group(self.mcast_group(family))
@@ -1123,6 +1166,7 @@ class Daemon:
         tmp = "%s.%d.tmp" % (self.pidfile, os.getpid())
         with open(tmp, "w") as handle:
             handle.write("%d\n" % os.getpid())
+            os.fchmod(handle.fileno(), 0o644)  # as keepalived's pidfile.c, whatever the umask
         os.rename(tmp, self.pidfile)
 
     def cleanup_files(self) -> None:
@@ -1151,6 +1195,8 @@ class Daemon:
             return 1
         for warning in getattr(self.cfg, "warnings", []) or []:
             LOG.warning("%s", warning)
+        # keepalived's file creation mask (default 0177: notify FIFOs, track files and dumps are created 0600)
+        os.umask(self.cfg.global_defs.umask)
         self.write_pidfile()
         await self.open_control()
         self.health.open(self.loop)
@@ -1189,6 +1235,7 @@ class Daemon:
                 self.route_monitor = None
             self.set_static(self.cfg, None)
             self.vmacs.release_all()
+            self.promote.release_all()
             self.pacer.close()
             try:
                 self.firewall.teardown()
