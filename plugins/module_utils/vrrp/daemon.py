@@ -123,7 +123,13 @@ class InstanceRuntime:
         return list(self.cfg.vips) + list(self.cfg.excluded_vips)
 
     def vip_dev(self, spec) -> str:
-        return spec.dev or self.vmac or self.ifname
+        """keepalived vrrp_complete_instance(): a VIP without dev, or with the instance's interface, goes on the
+        VMAC when it is of the instance's family; one of the other family stays on the interface."""
+        if spec.dev and spec.dev != self.cfg.interface:
+            return spec.dev
+        if self.vmac and spec.family == self.family:
+            return self.vmac
+        return self.cfg.interface
 
     def setup_vmac(self, taken=()) -> None:
         """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts."""
