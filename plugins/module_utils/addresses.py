@@ -388,8 +388,8 @@ def add_addresses(items) -> list:
                 indexes[ifname] = link_index(ifname)
             if iface.version == 4 and label and len(label) > 15:
                 raise AddressError("label %s is longer than 15 characters" % label)
-            requests[i + 1] = (i, _newaddr_request(i + 1, indexes[ifname], iface, label, broadcast, scope, nodad,
-                                                             flags, preferred_lft))
+            request = _newaddr_request(i + 1, indexes[ifname], iface, label, broadcast, scope, nodad, flags, preferred_lft)
+            requests[i + 1] = (i, request)
         except (AddressError, ValueError) as exc:
             out[i] = exc if isinstance(exc, AddressError) else AddressError(str(exc))
     if not requests:

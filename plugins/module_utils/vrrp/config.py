@@ -1332,9 +1332,6 @@ def _vmac_checks(ctx):
         inst = ctx.config.instances.get(name)
         if inst is None or inst.use_vmac is None:
             continue
-        if inst.family == 6:
-            ctx.error(line, "use_vmac on an IPv6 instance is not implemented by vipd (its link-local address on the "
-                            "VMAC): use the role's keepalived back end")
         if inst.unicast_peers and not inst.vmac_xmit_base:
             ctx.warning(line, "unicast with use_vmac requires vmac_xmit_base - setting (as keepalived)")
             inst.vmac_xmit_base = True

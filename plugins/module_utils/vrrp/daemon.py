@@ -25,6 +25,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .. import addresses
 from . import config
 from . import config_routes
 from . import control
@@ -138,7 +139,8 @@ class InstanceRuntime:
             return
         self.vmac = name or vmac_mod.default_name(self.cfg.vrid, taken)
         try:
-            self.daemon.vmacs.ensure(self.cfg.interface, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family))
+            self.daemon.vmacs.ensure(self.cfg.interface, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family), self.family,
+                                     self.vmac_link_local())
             LOG.info("%s: VMAC %s (%s) on %s", self.name, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family), self.cfg.interface)
         except vmac_mod.VmacError as exc:
             LOG.error("%s: %s", self.name, exc)
@@ -148,6 +150,20 @@ class InstanceRuntime:
         # the peer's adverts, is delivered to that macvlan only), or on the base interface with vmac_xmit_base.
         if not getattr(self.cfg, "vmac_xmit_base", False):
             self.ifname = self.vmac
+
+    def vmac_link_local(self) -> Optional[str]:
+        """IPv6 use_vmac without vmac_xmit_base (keepalived set_link_local_address()): the configured source, else
+        the base interface's link-local address, else the EUI-64 address of its MAC; None otherwise."""
+        if self.family != 6 or getattr(self.cfg, "vmac_xmit_base", False):
+            return None
+        for configured in (self.cfg.unicast_src_ip, self.cfg.mcast_src_ip):
+            if configured:
+                return configured
+        try:
+            found = netio.primary_address(self.cfg.interface, 6)
+            return found or vmac_mod.link_local_of(addresses.link_mac(self.cfg.interface))
+        except (netio.NetIOError, addresses.AddressError, ValueError, IndexError) as exc:
+            raise vmac_mod.VmacError("no link-local address for the VMAC of %s: %s" % (self.cfg.interface, exc))
 
     def advertised_addresses(self) -> Tuple[str, ...]:
         # Excluded VIPs are held but never advertised; a v2/v4 advert carries IPv4 addresses only.
