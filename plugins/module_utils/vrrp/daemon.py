@@ -1080,8 +1080,9 @@ class Daemon:
         ifindex, family, address = key
 
         def same(spec, dev):
+            # the address first: a string compare (vipd's own removals of many VIPs each come back as an event)
             try:
-                return (spec.family == family and spec.address == address and not spec.no_track
+                return (spec.address == address and spec.family == family and not spec.no_track
                         and socket.if_nametoindex(dev) == ifindex)
             except OSError:
                 return False
@@ -1089,7 +1090,7 @@ class Daemon:
         for runtime in list(self.instances.values()):
             if runtime.machine is None or runtime.state != machine.State.MASTER:
                 continue
-            hit = [s for s in runtime.all_vip_specs() if s.cidr in runtime.vips_held and same(s, runtime.vip_dev(s))]
+            hit = [s for s in runtime.all_vip_specs() if same(s, runtime.vip_dev(s)) and s.cidr in runtime.vips_held]
             if hit:
                 runtime.vips_held = [c for c in runtime.vips_held if c != hit[0].cidr]
                 LOG.warning("%s: VIP %s deleted from %s; leaving MASTER (as keepalived)", runtime.name, hit[0].cidr,

@@ -92,3 +92,19 @@ def test_any_option_set_parses_and_round_trips(words, lft, plen):
     assert spec.effective_preferred_lft() == (None if want == 2 ** 32 - 1 else want)
     again, _w = vip(config._render_vip(spec))  # pylint: disable=protected-access
     assert again == spec
+
+
+def test_address_deletions_are_decoded_from_rtnetlink_notifications():
+    import struct
+    from ansible_collections.floating.vip.plugins.module_utils import addresses
+    from ansible_collections.floating.vip.plugins.module_utils.vrrp import routes
+
+    def deladdr(cidr, index):
+        msg = bytearray(addresses._newaddr_request(1, index, addresses.parse_cidr(cidr), None, None, None, False))  # pylint: disable=protected-access
+        struct.pack_into("=H", msg, 4, addresses.RTM_DELADDR)
+        return bytes(msg)
+    newaddr = addresses._newaddr_request(2, 3, addresses.parse_cidr("198.51.100.9/24"), None, None, None, False)  # pylint: disable=protected-access
+    data = deladdr("198.51.100.10/24", 3) + newaddr + deladdr("2001:db8::5/64", 4) + b"\x08\x00\x00"
+    events = routes.decode_deletions(data)
+    assert events == [("address", (3, 4, "198.51.100.10")), ("address", (4, 6, "2001:db8::5"))]
+    assert not routes.matches("address", events[0][1], config.VipSpec(cidr="198.51.100.10/24"))  # routes never match it
