@@ -155,7 +155,7 @@ REFUSED = {
     "reload_file": "scheduled configuration reloads",
     "include_check": "which include failures are configuration errors",
     "data_use_instance": "the file names of the SIGUSR1/SIGUSR2 data and stats dumps",
-    "use_vmac_addr": "the MAC address adverts are sent from (the VMAC on the base interface)",
+    "use_vmac_addr": "the interface of VIPs on other interfaces or of the other family (a VMAC created on each)",
     "use_ipvlan": "the interface the VIPs are put on (an ipvlan interface)",
     "unicast_fault_no_peer": "the state of a unicast instance without peers (FAULT)",
     "old_unicast_checksum": "the checksum of unicast VRRPv3 adverts (keepalived before 1.3.8)",
@@ -174,7 +174,7 @@ VIP_WARNED = {}
 VIP_REFUSED = {
     "peer": "the peer address of a point-to-point VIP",
     "track_group": "which VRRP instances go to BACKUP when this static address is deleted",
-    "use_vmac": "the interface the VIP is put on (the instance's VMAC)",
+    "use_vmac": "the interface the VIP is put on (a VMAC created on its own interface)",
 }
 # keepalived 2.2.7 itself only knows '-nodad': 'nodad' is reported as an unknown option and ignored.
 VIP_NOT_KEEPALIVED = {"nodad": "keepalived 2.2.7 knows only '-nodad': it reports 'nodad' as unknown and ignores it"}
