@@ -821,6 +821,9 @@ def _vip_line(ctx, line, instance_if):
             vip.dad = True
         elif opt == "no_track":
             vip.no_track = True
+        elif opt == "use_vmac":
+            vip.use_vmac = True  # checked with the instance (or refused on a static address): _vmac_checks()
+            ctx.__dict__.setdefault("vip_vmac_lines", []).append((vip, line))
         elif opt == "preferred_lft":
             lft = INFINITY_LIFE_TIME if value == "forever" else ctx.integer(line, 0, INFINITY_LIFE_TIME, text=value, name="preferred_lft")
             ok = ok and lft is not None
@@ -1016,6 +1019,8 @@ def _instance(ctx, node):
             ctx.__dict__.setdefault("vmac_lines", {})[name] = child
         elif k == "vmac_xmit_base":
             inst.vmac_xmit_base = ctx.flag(child)
+        elif k == "use_vmac_addr":
+            inst.use_vmac_addr = ctx.flag(child)
         elif k == "promote_secondaries":
             inst.promote_secondaries = ctx.flag(child)
             ctx.__dict__.setdefault("promote_lines", {})[name] = child
@@ -1342,6 +1347,20 @@ def _vmac_checks(ctx):
                 other = ctx.show(line, seen[inst.use_vmac], True)
                 ctx.error(line, "VRRP instance %s is already using %s" % (other, ctx.show(line, inst.use_vmac, True)))
             seen[inst.use_vmac] = name
+    owners = dict((id(v), inst) for inst in ctx.config.instances.values() for v in list(inst.vips) + list(inst.excluded_vips))
+    for vip, line in getattr(ctx, "vip_vmac_lines", []):
+        # keepalived vrrp_complete_instance(); static_ipaddress does not know the option (parse_ipaddress).
+        inst = owners.get(id(vip))
+        vip.use_vmac = False
+        if inst is None:
+            ctx.fixup(line, "Unknown configuration entry 'use_vmac' for ip address - ignoring")
+        elif (not vip.dev or vip.dev == inst.interface) and inst.use_vmac is not None and vip.family == inst.family:
+            ctx.fixup(line, "(%s) use_vmac specified for VIP/eVIP %s and vrrp instance" % (ctx.show(line, inst.name, True), vip.cidr))
+        elif ((vip.dev and vip.dev != inst.interface) or vip.family != inst.family) and inst.use_vmac_addr:
+            ctx.fixup(line, "(%s) use_vmac_addr specified and use_vmac specified for VIP/eVIP %s"
+                      % (ctx.show(line, inst.name, True), vip.cidr))
+        else:
+            vip.use_vmac = True
     for name, line in sorted(getattr(ctx, "promote_lines", {}).items()):
         inst = ctx.config.instances.get(name)
         if inst is not None and inst.use_vmac is not None and inst.promote_secondaries:
@@ -1677,6 +1696,8 @@ def render_instance(instance):
         out.append(("    use_vmac %s" % _cmd(i.use_vmac, "use_vmac")) if i.use_vmac else "    use_vmac")
     if i.vmac_xmit_base:
         out.append("    vmac_xmit_base")
+    if i.use_vmac_addr:
+        out.append("    use_vmac_addr")
     if i.promote_secondaries:
         out.append("    promote_secondaries")
     if i.garp_extra_if:

@@ -46,7 +46,7 @@ child_wait_time
 """.split())
 
 VRRP_INSTANCE = frozenset("""
-use_vmac_addr use_ipvlan unicast_fault_no_peer check_unicast_src
+use_ipvlan unicast_fault_no_peer check_unicast_src
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip
 linkbeat_use_polling
 debug notify_deleted lvs_sync_daemon_interface
@@ -62,7 +62,7 @@ track_interface track_script track_file track_process track_bfd
 
 # Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd does not implement.
 VIP_OPTIONS = frozenset("""
-peer nodad track_group use_vmac
+peer nodad track_group
 """.split())
 
 # Options on a unicast_peer line.
@@ -155,7 +155,6 @@ REFUSED = {
     "reload_file": "scheduled configuration reloads",
     "include_check": "which include failures are configuration errors",
     "data_use_instance": "the file names of the SIGUSR1/SIGUSR2 data and stats dumps",
-    "use_vmac_addr": "the interface of VIPs on other interfaces or of the other family (a VMAC created on each)",
     "use_ipvlan": "the interface the VIPs are put on (an ipvlan interface)",
     "unicast_fault_no_peer": "the state of a unicast instance without peers (FAULT)",
     "old_unicast_checksum": "the checksum of unicast VRRPv3 adverts (keepalived before 1.3.8)",
@@ -174,7 +173,6 @@ VIP_WARNED = {}
 VIP_REFUSED = {
     "peer": "the peer address of a point-to-point VIP",
     "track_group": "which VRRP instances go to BACKUP when this static address is deleted",
-    "use_vmac": "the interface the VIP is put on (a VMAC created on its own interface)",
 }
 # keepalived 2.2.7 itself only knows '-nodad': 'nodad' is reported as an unknown option and ignored.
 VIP_NOT_KEEPALIVED = {"nodad": "keepalived 2.2.7 knows only '-nodad': it reports 'nodad' as unknown and ignores it"}
@@ -232,7 +230,7 @@ vrrp_rt_priority vrrp_no_swap vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_r
 skip_check_adv_addr vrrp_skip_check_adv_addr
 virtual_routes virtual_rules static_ipaddress static_routes static_rules use_vmac vmac_xmit_base
 vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl garp_extra_if vmac_garp_intvl promote_secondaries umask
-smtp_helo_name no_email_faults
+smtp_helo_name no_email_faults use_vmac_addr
 """.split())
 
 KNOWN = IMPLEMENTED.union(*UNIMPLEMENTED.values())

@@ -67,6 +67,7 @@ class VipSpec:
     dad: bool = False  # '-nodad': keepalived adds IPv6 addresses with IFA_F_NODAD unless told this
     preferred_lft: Optional[int] = None  # IPv6; None: keepalived's default (0, deprecated, for a /128; else forever)
     no_track: bool = False  # a deletion of the address by someone else is not acted upon
+    use_vmac: bool = False  # per-VIP use_vmac: a VMAC on the VIP's own interface holds it
 
     def netlink_options(self):
         """addresses.add_address() keywords giving the address keepalived 2.2.7's netlink_ipaddress() adds."""
@@ -87,6 +88,8 @@ class VipSpec:
         words += [w for w, bit in VIP_FLAG_WORDS[1:] if self.flags & bit]
         if self.no_track:
             words.append("no_track")
+        if self.use_vmac:
+            words.append("use_vmac")
         return words
 
     @property
@@ -258,6 +261,8 @@ class Instance:
     use_vmac: Optional[str] = None  # None: no VMAC; "": keepalived's default name (vrrp.VRID); else the name
     vmac_xmit_base: bool = False
     promote_secondaries: bool = False  # net.ipv4.conf.IF.promote_secondaries set while the instance runs
+    # use_vmac_addr: VIPs on other interfaces, or of the other family, each get a VMAC on their interface
+    use_vmac_addr: bool = False
     # garp_extra_if N [all]: every N s a master sends one GARP/NA per other interface holding its VIPs (None: the
     # global vrrp_garp_extra_if; 0 or without 'all': none, vipd has no per-VIP VMACs).
     garp_extra_if: Optional[int] = None

@@ -98,6 +98,7 @@ class InstanceRuntime:
         self.routes_held: Tuple[list, list] = ([], [])  # virtual_routes / virtual_rules installed as master
         self.fw_blocked: List[str] = []  # VIPs in the accept-mode drop set (no_accept master)
         self.vmac: Optional[str] = None  # use_vmac: the macvlan holding the VIPs (see setup_vmac)
+        self.extra_vmacs: Dict[Tuple[str, int], str] = {}  # (base, family) -> VMAC of per-VIP use_vmac / use_vmac_addr
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
                          "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
@@ -125,7 +126,11 @@ class InstanceRuntime:
 
     def vip_dev(self, spec) -> str:
         """keepalived vrrp_complete_instance(): a VIP without dev, or with the instance's interface, goes on the
-        VMAC when it is of the instance's family; one of the other family stays on the interface."""
+        VMAC when it is of the instance's family; one of the other family stays on the interface; per-VIP
+        use_vmac / use_vmac_addr put a VIP on a VMAC of its own interface (vmac.extra_vmac_key)."""
+        key = vmac_mod.extra_vmac_key(self.cfg, spec)
+        if key is not None and key in self.extra_vmacs:
+            return self.extra_vmacs[key]
         if spec.dev and spec.dev != self.cfg.interface:
             return spec.dev
         if self.vmac and spec.family == self.family:
@@ -133,10 +138,29 @@ class InstanceRuntime:
         return self.cfg.interface
 
     def setup_vmac(self, taken=()) -> None:
-        """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts."""
+        """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts (and those of
+        per-VIP use_vmac / use_vmac_addr)."""
         name = getattr(self.cfg, "use_vmac", None)
-        if name is None:
-            return
+        if name is not None:
+            self.setup_instance_vmac(name, taken)
+        taken = list(taken) + ([self.vmac] if self.vmac else [])
+        for spec in self.all_vip_specs():
+            key = vmac_mod.extra_vmac_key(self.cfg, spec)
+            if key is None or key in self.extra_vmacs:
+                continue
+            base, family = key
+            extra = vmac_mod.default_name(self.cfg.vrid, taken + list(self.extra_vmacs.values()))
+            mac = vmac_mod.vmac_mac(self.cfg.vrid, family)
+            try:
+                self.daemon.vmacs.ensure(base, extra, mac, family, self.link_local_of(base) if family == 6 else None)
+            except vmac_mod.VmacError as exc:
+                LOG.error("%s: %s", self.name, exc)
+                self.fault_causes["vmac"] = str(exc)
+                continue
+            self.extra_vmacs[key] = extra
+            LOG.info("%s: VMAC %s (%s) on %s for its IPv%d addresses there", self.name, extra, mac, base, family)
+
+    def setup_instance_vmac(self, name, taken) -> None:
         self.vmac = name or vmac_mod.default_name(self.cfg.vrid, taken)
         try:
             self.daemon.vmacs.ensure(self.cfg.interface, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family), self.family,
@@ -159,11 +183,16 @@ class InstanceRuntime:
         for configured in (self.cfg.unicast_src_ip, self.cfg.mcast_src_ip):
             if configured:
                 return configured
+        return self.link_local_of(self.cfg.interface)
+
+    @staticmethod
+    def link_local_of(base) -> str:
+        """The base interface's link-local address, else the EUI-64 one of its MAC (keepalived's VMAC address)."""
         try:
-            found = netio.primary_address(self.cfg.interface, 6)
-            return found or vmac_mod.link_local_of(addresses.link_mac(self.cfg.interface))
+            found = netio.primary_address(base, 6)
+            return found or vmac_mod.link_local_of(addresses.link_mac(base))
         except (netio.NetIOError, addresses.AddressError, ValueError, IndexError) as exc:
-            raise vmac_mod.VmacError("no link-local address for the VMAC of %s: %s" % (self.cfg.interface, exc))
+            raise vmac_mod.VmacError("no link-local address for the VMAC of %s: %s" % (base, exc))
 
     def advertised_addresses(self) -> Tuple[str, ...]:
         # Excluded VIPs are held but never advertised; a v2/v4 advert carries IPv4 addresses only.
@@ -609,21 +638,27 @@ class InstanceRuntime:
             self.garp_handles.append(loop.call_later(float(self.cfg.garp_extra_if), self._extra_if_garp))
 
     def extra_if_targets(self) -> List[Tuple[str, str]]:
-        """garp_extra_if N all (keepalived vrrp_send_vmac_update()): (interface, VIP) of the first held VIP on each
-        interface other than the instance's (its own too with a VMAC and vmac_xmit_base, where no advert shows the
-        VMAC's MAC). Without 'all' only per-VIP VMACs get them, which vipd has not: nothing; nothing either when
-        every VIP is on the instance's interface (keepalived then turns the timer off)."""
+        """garp_extra_if N [all] (keepalived vrrp_send_vmac_update()): (interface, VIP) of the first held VIP on each
+        VMAC of per-VIP use_vmac / use_vmac_addr, and with 'all' on each other interface; on the instance's own
+        interface only with a VMAC and vmac_xmit_base (no advert shows the VMAC's MAC there). Off when every VIP
+        is on the instance's interface, or without 'all' when no VIP is on a VMAC of its own (keepalived turns
+        the timer off)."""
         cfg = self.cfg
-        if not getattr(cfg, "garp_extra_if", 0) or not getattr(cfg, "garp_extra_if_all", False):
+        if not getattr(cfg, "garp_extra_if", 0):
             return []
+        all_if = getattr(cfg, "garp_extra_if_all", False)
         own = self.vmac or cfg.interface
-        specs = self.all_vip_specs()
-        if all(self.vip_dev(s) == own for s in specs):
+        ours = set(self.extra_vmacs.values()) | ({self.vmac} if self.vmac else set())
+        devs = [self.vip_dev(s) for s in self.all_vip_specs()]
+        extra_vmac = any(d != own and d in ours for d in devs)
+        extra_if = any(d != own and d not in ours for d in devs)
+        if not (extra_vmac or (extra_if and all_if)):
             return []
         out, seen = [], set()
-        for spec in specs:
-            dev = self.vip_dev(spec)
-            if spec.cidr not in self.vips_held or dev in seen or (dev == own and not (self.vmac and cfg.vmac_xmit_base)):
+        for spec, dev in zip(self.all_vip_specs(), devs):
+            if spec.cidr not in self.vips_held or dev in seen or (dev not in ours and not all_if):
+                continue
+            if dev == own and not (self.vmac and cfg.vmac_xmit_base):
                 continue
             seen.add(dev)
             out.append((dev, spec.cidr))
@@ -902,7 +937,8 @@ class Daemon:
 
     def sync_vmacs(self) -> None:
         """Delete the VMACs no instance uses any more (reload, exit), as keepalived."""
-        wanted = set(r.vmac for r in list(self.instances.values()) + self.retiring if r.vmac)
+        runtimes = list(self.instances.values()) + self.retiring
+        wanted = set(r.vmac for r in runtimes if r.vmac) | set(n for r in runtimes for n in r.extra_vmacs.values())
         self.vmacs.release_unused(wanted)
         self.sync_promote()
 
@@ -916,10 +952,10 @@ class Daemon:
     def start_instances(self, cfg, names) -> None:
         runtimes = [InstanceRuntime(self, cfg.instances[name]) for name in names]
         taken = [r.vmac for r in self.instances.values() if r.vmac] + [i.use_vmac for i in cfg.instances.values() if i.use_vmac]
+        taken += [n for r in self.instances.values() for n in r.extra_vmacs.values()]
         for runtime in runtimes:
             runtime.setup_vmac(taken)
-            if runtime.vmac:
-                taken.append(runtime.vmac)
+            taken += ([runtime.vmac] if runtime.vmac else []) + list(runtime.extra_vmacs.values())
         self.ensure_channels(runtimes)
         now = self.now()
         snapshot = netio.address_snapshot() if runtimes else None  # one dump for the whole batch (issue 11)

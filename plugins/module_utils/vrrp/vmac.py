@@ -51,6 +51,19 @@ def link_local_of(mac):
     return str(ipaddress.IPv6Address(bytes([0xFE, 0x80, 0, 0, 0, 0, 0, 0, b[0] ^ 0x02, b[1], b[2], 0xFF, 0xFE, b[3], b[4], b[5]])))
 
 
+def extra_vmac_key(cfg, spec):
+    """keepalived vrrp_complete_instance(): (base interface, family) of the VMAC of its own that a VIP/eVIP gets
+    (per-VIP `use_vmac`, or the instance's `use_vmac_addr` for a VIP on another interface or of the other family),
+    None when it goes on the instance's VMAC or on an interface."""
+    on_instance_if = not spec.dev or spec.dev == cfg.interface
+    if on_instance_if:
+        if cfg.use_vmac is not None and spec.family == cfg.family:
+            return None
+        wanted = spec.use_vmac or (getattr(cfg, "use_vmac_addr", False) and spec.family != cfg.family)
+        return (cfg.interface, spec.family) if wanted else None
+    return (spec.dev, spec.family) if (spec.use_vmac or getattr(cfg, "use_vmac_addr", False)) else None
+
+
 def default_name(vrid, taken=()):
     """keepalived's name: vrrp.VRID, then vrrp1.VRID, vrrp2.VRID... when another instance has it."""
     name = "vrrp.%d" % vrid

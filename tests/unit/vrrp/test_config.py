@@ -164,7 +164,7 @@ def test_every_unimplemented_keyword_is_classified_with_a_reason():
     for option in kw.UNICAST_PEER_OPTIONS:
         assert kw.UNICAST_PEER_REFUSED.get(option), option
     # The examples.
-    assert {"use_vmac_addr", "use_ipvlan", "vrf", "track_bfd", "dynamic_interfaces", "unicast_fault_no_peer",
+    assert {"use_ipvlan", "vrf", "track_bfd", "dynamic_interfaces", "unicast_fault_no_peer",
             "check_unicast_src", "vrrp_check_unicast_src", "mcast_dst_ip", "track_src_ip",
             "down_timer_adverts", "net_namespace", "instance", "fifo_write_vrrp_states_on_reload", "notify_deleted"} <= set(kw.REFUSED)
     assert {"virtual_server", "enable_snmp_vrrp", "enable_dbus", "log_unknown_vrids", "kernel_rx_buf_size",
