@@ -147,3 +147,30 @@ def test_promote_secondaries_and_umask_as_keepalived(module_lab, impl):
         problems = stop_all(nodes)
         _cleanup(lab)
     assert not problems, problems
+
+
+@pytest.mark.parametrize("impl", ["vipd", "keepalived"])
+def test_garp_extra_if_without_all_announces_on_use_vmac_addr_vmacs(module_lab, impl):
+    """garp_extra_if 1 (no 'all'): only VMACs of use_vmac_addr / per-VIP use_vmac get the periodic NAs, from the
+    VMAC's own MAC (here the IPv6 eVIP of an IPv4 instance, on a VMAC 00:00:5e:00:02:33 of eth0)."""
+    lab = module_lab
+    _cleanup(lab)
+    conf = _conf(global_lines="    vrrp_min_garp\n", instance_lines="    use_vmac_addr\n    garp_extra_if 1\n",
+                 extra="    virtual_ipaddress_excluded {\n        %s/64\n    }\n" % EXTRA)
+    node = Node(lab, "server1", impl, conf, tag="garpxaddr-" + impl)
+    nas = NaCapture(lab, "server1")
+    try:
+        node.start()
+        wait_until(lambda: node.is_master(), timeout=15, interval=0.05, what="%s master" % node)
+        t_master = time.time()
+        time.sleep(4.5)
+        assert node.stop() == 0
+    finally:
+        nas.stop()
+        problems = stop_all([node])
+        _cleanup(lab)
+    assert not problems, problems
+    seen = nas.adverts(EXTRA)
+    assert seen and set(m for _t, m in seen) == {"00:00:5e:00:02:33"}, seen
+    steady = [t for t, _m in seen if t > t_master + 0.5]
+    assert 3 <= len(steady) <= 5, (impl, [round(t - t_master, 2) for t, _m in seen])

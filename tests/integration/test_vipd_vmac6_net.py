@@ -94,3 +94,44 @@ def test_ipv6_use_vmac_keeps_the_client_neighbour_mac_across_failover(module_lab
         problems = stop_all([high, low])
         _cleanup(lab)
     assert not problems, problems
+
+
+def _conf_addr(priority):
+    """An IPv4 instance (no VMAC of its own) with an IPv6 eVIP: use_vmac_addr gives the eVIP a VMAC on eth0."""
+    text = render_config([InstanceSpec(priority=priority, version=3, advert_int=ADV)], router_id="vmacaddr")
+    return text.replace("    virtual_ipaddress {", "    use_vmac_addr\n    virtual_ipaddress_excluded {\n        %s/64\n    }\n"
+                        "    virtual_ipaddress {" % VIP6, 1)
+
+
+@pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
+def test_use_vmac_addr_gives_the_other_family_evip_a_vmac_as_keepalived(module_lab, high_impl, low_impl):
+    lab = module_lab
+    _cleanup(lab)
+    lab.run("client1", ["ip", "-6", "addr", "add", CLIENT6 + "/64", "dev", "eth0", "nodad"], check=True)
+    high = Node(lab, "server1", high_impl, _conf_addr(150), tag="vmacaddr")
+    low = Node(lab, "server2", low_impl, _conf_addr(100), tag="vmacaddr")
+    try:
+        low.start()
+        high.start()
+        wait_until(lambda: high.is_master() and low.state() == "BACKUP" and VIP6 in _addrs(lab, "server1", VMAC_NAME),
+                   timeout=15, interval=0.05, what="election, eVIP on the VMAC of %s" % high)
+        for host in ("server1", "server2"):
+            link = _link(lab, host)
+            assert link and link["address"] == VMAC6_MAC, link  # the eVIP's family: 00:00:5e:00:02:VRID
+        wait_until(lambda: _ping6(lab), timeout=5, interval=0.1, what="eVIP answering")
+        assert _client_mac(lab) == VMAC6_MAC
+        assert high.stop() == 0
+        wait_until(lambda: low.is_master() and VIP6 in _addrs(lab, "server2", VMAC_NAME), timeout=15, interval=0.05,
+                   what="takeover by %s" % low)
+        wait_until(lambda: _ping6(lab), timeout=5, interval=0.1, what="eVIP answering after failover")
+        assert _client_mac(lab) == VMAC6_MAC
+        if high.impl == "vipd":
+            assert _link(lab, "server1") is None, "vipd left its VMAC behind"
+        assert low.stop() == 0
+    finally:
+        problems = stop_all([high, low])
+        _cleanup(lab)
+        for host in ("server1", "server2"):
+            lab.run(host, ["ip", "addr", "del", "198.51.100.100/24", "dev", "eth0"])
+            lab.run(host, ["nft", "delete", "table", "ip", "keepalived"])
+    assert not problems, problems
