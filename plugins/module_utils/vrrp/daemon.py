@@ -73,7 +73,10 @@ def _state_name(state) -> str:
 def restart_key(cfg) -> tuple:
     """What an instance cannot change without a restart: its socket (interface, family), its identity on the wire
     (VRID, version) and the source address its machine compares in elections. Everything else a reload applies in place."""
-    return (cfg.interface, cfg.vrid, cfg.family, cfg.version, cfg.unicast_src_ip, getattr(cfg, "mcast_src_ip", None))
+    # and its VMACs (use_vmac, use_vmac_addr, per-VIP use_vmac): where its socket and VIPs live
+    extra = sorted(set(k for s in list(cfg.vips) + list(cfg.excluded_vips) for k in [vmac_mod.extra_vmac_key(cfg, s)] if k))
+    return (cfg.interface, cfg.vrid, cfg.family, cfg.version, cfg.unicast_src_ip, getattr(cfg, "mcast_src_ip", None),
+            getattr(cfg, "use_vmac", None), bool(getattr(cfg, "vmac_xmit_base", False)), tuple(extra))
 
 
 class InstanceRuntime:
