@@ -161,7 +161,7 @@ def test_garp_extra_if_without_all_announces_on_use_vmac_addr_vmacs(module_lab, 
     nas = NaCapture(lab, "server1")
     try:
         node.start()
-        wait_until(lambda: node.is_master(), timeout=15, interval=0.05, what="%s master" % node)
+        wait_until(node.is_master, timeout=15, interval=0.05, what="%s master" % node)
         t_master = time.time()
         time.sleep(4.5)
         assert node.stop() == 0
