@@ -68,6 +68,12 @@ except ImportError as exc:  # the modules report this through missing_required_l
 
 IFA_F_SECONDARY = 0x01
 IFA_F_NODAD = 0x02
+IFA_F_HOMEADDRESS = 0x10
+IFA_F_DEPRECATED = 0x20
+IFA_F_MANAGETEMPADDR = 0x100
+IFA_F_NOPREFIXROUTE = 0x200
+IFA_F_MCAUTOJOIN = 0x400
+INFINITY_LIFE_TIME = 0xFFFFFFFF
 
 
 class AddressError(Exception):
@@ -254,7 +260,8 @@ def _to_addr(msg, names) -> Addr:
 
 _IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
 _RTATTR = struct.Struct("=HH")  # length, type
-IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_FLAGS = 1, 2, 3, 4, 8
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 3, 4, 6, 8
+_CACHEINFO = struct.Struct("=IIII")  # preferred, valid, cstamp, tstamp
 
 
 def _decode_ifaddr(chunk: bytes, names, index: Optional[int] = None) -> Optional[Addr]:
@@ -326,11 +333,16 @@ def _rtattr(kind: int, data: bytes) -> bytes:
 
 
 def _newaddr_request(seq: int, index: int, iface, label: Optional[str], broadcast: Optional[str], scope: Optional[int],
-                     nodad: bool) -> bytes:
-    """RTM_NEWADDR (create, exclusive, acked) as add_address() has pyroute2 build it, written with struct."""
+                     nodad: bool, flags: int = 0, preferred_lft: Optional[int] = None) -> bytes:
+    """RTM_NEWADDR (create, exclusive, acked) as add_address() has pyroute2 build it, written with struct.
+
+    flags: more IFA_F_* bits (home, mngtmpaddr, noprefixroute, autojoin; 32 bits, so sent as IFA_FLAGS as
+    keepalived does, their low byte also in the header). preferred_lft (IPv6): IFA_CACHEINFO with that preferred
+    and an infinite valid lifetime, keepalived's netlink_ipaddress() (0: the address is deprecated)."""
     v4 = iface.version == 4
+    all_flags = (IFA_F_NODAD if (nodad and not v4) else 0) | int(flags)
     body = _IFADDRMSG.pack(socket.AF_INET if v4 else socket.AF_INET6, iface.network.prefixlen,
-                           IFA_F_NODAD if (nodad and not v4) else 0, int(scope) if scope is not None else 0, index)
+                           all_flags & 0xFF, int(scope) if scope is not None else 0, index)
     attrs = _rtattr(IFA_ADDRESS, iface.ip.packed)
     if v4:
         attrs += _rtattr(IFA_LOCAL, iface.ip.packed)
@@ -338,14 +350,27 @@ def _newaddr_request(seq: int, index: int, iface, label: Optional[str], broadcas
             attrs += _rtattr(IFA_LABEL, label.encode("utf-8") + b"\0")
         if broadcast:
             attrs += _rtattr(IFA_BROADCAST, ipaddress.IPv4Address(str(broadcast)).packed)
-    flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
-    return _NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(body) + len(attrs), RTM_NEWADDR, flags, seq, 0) + body + attrs
+    if flags:
+        attrs += _rtattr(IFA_FLAGS, struct.pack("=I", all_flags))
+    if preferred_lft is not None and not v4:
+        attrs += _rtattr(IFA_CACHEINFO, _CACHEINFO.pack(int(preferred_lft), INFINITY_LIFE_TIME, 0, 0))
+    nl_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+    return _NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(body) + len(attrs), RTM_NEWADDR, nl_flags, seq, 0) + body + attrs
+
+
+def _check_flags(flags, preferred_lft):
+    if not isinstance(flags, int) or isinstance(flags, bool) or not 0 <= flags <= 0xFFFFFFFF:
+        raise AddressError("address flags %r are not a 32-bit number" % (flags,))
+    if preferred_lft is not None and (not isinstance(preferred_lft, int) or isinstance(preferred_lft, bool)
+                                      or not 0 <= preferred_lft <= INFINITY_LIFE_TIME):
+        raise AddressError("preferred_lft %r is not 0-%d" % (preferred_lft, INFINITY_LIFE_TIME))
 
 
 def add_addresses(items) -> list:
     """Add many addresses in one netlink exchange: every request sent at once on one socket, then the answers read.
 
-    items: (ifname, cidr, label, broadcast, scope, nodad) tuples, as add_address() takes them. Returns, per item,
+    items: (ifname, cidr, label, broadcast, scope, nodad[, flags, preferred_lft]) tuples, as add_address() takes
+    them. Returns, per item,
     True (added), False (exactly that address/prefix was already there) or the AddressError of that item alone.
     Scale (issue 11): 400 VIPs taking over cost 400 sockets and 400 round trips (about 50-130 us each); one
     instance's VIPs now leave in one write and come back as 400 acknowledgements.
@@ -353,14 +378,18 @@ def add_addresses(items) -> list:
     _require()
     out: list = [None] * len(items)
     requests, indexes = {}, {}
-    for i, (ifname, cidr, label, broadcast, scope, nodad) in enumerate(items):
+    for i, item in enumerate(items):
+        ifname, cidr, label, broadcast, scope, nodad = item[:6]
+        flags, preferred_lft = (tuple(item[6:8]) + (0, None))[:2] if len(item) > 6 else (0, None)
         try:
+            _check_flags(flags, preferred_lft)
             iface = parse_cidr(cidr)
             if ifname not in indexes:
                 indexes[ifname] = link_index(ifname)
             if iface.version == 4 and label and len(label) > 15:
                 raise AddressError("label %s is longer than 15 characters" % label)
-            requests[i + 1] = (i, _newaddr_request(i + 1, indexes[ifname], iface, label, broadcast, scope, nodad))
+            request = _newaddr_request(i + 1, indexes[ifname], iface, label, broadcast, scope, nodad, flags, preferred_lft)
+            requests[i + 1] = (i, request)
         except (AddressError, ValueError) as exc:
             out[i] = exc if isinstance(exc, AddressError) else AddressError(str(exc))
     if not requests:
@@ -395,8 +424,10 @@ def add_addresses(items) -> list:
 
 
 def add_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Optional[str] = None,
-                scope: Optional[int] = None, nodad: bool = False) -> bool:
-    """Add cidr to ifname. Returns False when exactly that address/prefix is already there."""
+                scope: Optional[int] = None, nodad: bool = False, flags: int = 0, preferred_lft: Optional[int] = None) -> bool:
+    """Add cidr to ifname. Returns False when exactly that address/prefix is already there.
+    flags / preferred_lft: see _newaddr_request()."""
+    _check_flags(flags, preferred_lft)
     iface = parse_cidr(cidr)
     index = link_index(ifname)
     msg = _addr_msg(index, iface)
@@ -407,8 +438,13 @@ def add_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: 
             msg["attrs"].append(["IFA_LABEL", label])
         if broadcast:
             msg["attrs"].append(["IFA_BROADCAST", str(broadcast)])
-    elif nodad:
-        msg["flags"] = IFA_F_NODAD
+    all_flags = (IFA_F_NODAD if (nodad and iface.version == 6) else 0) | flags
+    msg["flags"] = all_flags & 0xFF
+    if flags:
+        msg["attrs"].append(["IFA_FLAGS", all_flags])
+    if preferred_lft is not None and iface.version == 6:
+        msg["attrs"].append(["IFA_CACHEINFO", {"ifa_preferred": preferred_lft, "ifa_valid": INFINITY_LIFE_TIME,
+                                               "cstamp": 0, "tstamp": 0}])
     if scope is not None:
         msg["scope"] = int(scope)
     with _Rtnl() as rtnl:

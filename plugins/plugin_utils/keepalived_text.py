@@ -412,6 +412,8 @@ GLOBAL_SPEC = {
     "vrrp_mcast_group4": "ip", "vrrp_mcast_group6": "ip", "max_auto_priority": "int", "vrrp_strict": "bool",
     "vrrp_higher_prio_send_advert": "bool", "vrrp_lower_prio_no_advert": "bool", "vrrp_notify_priority_changes": "bool",
     "vrrp_notify_fifo": "path", "notify_fifo": "path", "vrrp_notify_fifo_script": "command", "notify_fifo_script": "command",
+    "vrrp_min_garp": "bool", "vrrp_garp_extra_if": "extra_if", "vrrp_garp_extra_if_all": "bool", "umask": "umask",
+    "smtp_helo_name": "host", "no_email_faults": "bool",
     "raw": "raw",
 }
 SCRIPT_SPEC = {
@@ -437,7 +439,8 @@ INSTANCE_SPEC = dict({
     "mcast_src_ip": "ip", "dont_track_primary": "bool", "accept": "bool", "strict_mode": "bool", "higher_prio_send_advert": "bool",
     "lower_prio_no_advert": "bool", "notify_priority_changes": "bool", "notify_master_rx_lower_pri": "command",
     "garp_lower_prio_delay": "int", "garp_lower_prio_repeat": "int", "track_files": "track_file", "virtual_routes": "lines",
-    "virtual_rules": "lines", "raw": "raw", "routed": "routed",
+    "virtual_rules": "lines", "promote_secondaries": "bool", "garp_extra_if": "extra_if", "garp_extra_if_all": "bool",
+    "raw": "raw", "routed": "routed",
 }, **dict((k, "command") for k in NOTIFY_KEYS))
 GROUP_SPEC = dict({"name": "name", "instances": "names", "smtp_alert": "bool", "track_interfaces": "track_if",
                    "track_scripts": "track_script", "track_files": "track_file"}, **dict((k, "command") for k in NOTIFY_KEYS))
@@ -457,6 +460,7 @@ PATH_VARS = ("vrrp_engine_dir", "vrrp_bin", "vrrp_config_dir", "vrrp_config_file
              "vrrp_pidfile", "vrrp_control_socket", "vrrp_log_file", "vrrp_unit_path", "vrrp_keepalived_config_file",
              "vrrp_keepalived_conf_d", "vrrp_venv", "vrrp_sysctl_file")
 OPTIONAL_PATH_VARS = ("vrrp_config_from", "vrrp_script_dir")
+UMASK_RE = re.compile(r"\A0[0-7]{1,4}\Z")
 COMMAND_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 
 
@@ -539,6 +543,13 @@ def _check_value(c, where, kind, value):
                 for word in words:
                     if word and c.word(item_where, word) is None:
                         break
+    elif kind == "extra_if":  # garp_extra_if seconds (keepalived: 0-86400; the global 1-86400, checked by the engine)
+        c.integer(where, value, 0, 86400)
+    elif kind == "umask":  # keepalived's umask: an octal string such as "0022" (or a number), within 0777
+        if isinstance(value, int) and not isinstance(value, bool):
+            c.integer(where, value, 0, 0o777)
+        elif c.matches(where, value, UMASK_RE, "an octal mask such as '0022' (0 to 0777)") is not None and int(value, 8) > 0o777:
+            c.error(where, "must be an octal mask from 0 to 0777, got %s" % inet.safe_repr(value))
     elif kind == "raw":
         _check_raw(c, where, value)
     elif kind == "routed":

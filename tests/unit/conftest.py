@@ -6,6 +6,8 @@ import os
 import sys
 import tempfile
 
+import pytest
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
@@ -24,3 +26,13 @@ def _collections_root():
 COLLECTIONS = _collections_root()
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+
+@pytest.fixture(autouse=True)
+def _keep_umask():
+    """vipd sets the process umask from the config (keepalived's umask, default 0177); tests that run a Daemon's
+    reload in this process must not change the mode of files later tests create."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)

@@ -29,7 +29,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from .. import inet
 from . import config_keywords as kw
 from .config_model import (
-    Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec, VrrpScript,
+    INFINITY_LIFE_TIME, VIP_FLAG_WORDS, Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec,
+    VrrpScript,
 )
 from .config_syntax import Source, build_tree, lex_file, lex_text
 
@@ -415,10 +416,98 @@ def _global_defs(ctx, node):
             value = ctx.boolean(child)
             if value is not None:
                 setattr(g, k, value)
+        elif k == "vrrp_min_garp":
+            if ctx.boolean(child):
+                _min_garp(g)
+        elif k in ("vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"):
+            found = _garp_extra_if(ctx, child, 1, "")
+            if found is not None:
+                g.vrrp_garp_extra_if, all_if = found
+                g.vrrp_garp_extra_if_all = g.vrrp_garp_extra_if_all or all_if
+        elif k == "smtp_helo_name":
+            if child.args:  # keepalived ignores it without a value
+                g.smtp_helo_name = ctx.one(child)
+        elif k == "no_email_faults":
+            g.no_email_faults = ctx.flag(child)
+        elif k == "umask":
+            value = _umask(ctx, child)
+            if value is not None:
+                g.umask = value
         elif k in kw.GLOBAL_DEFS:
             ctx.unimplemented(child)
         else:
             ctx.unknown(child, "global_defs")
+
+
+def _min_garp(g):
+    """keepalived's vrrp_min_garp: one GARP/NA, no repeat, no refresh, no delay, for those still at their defaults
+    (a value set before it is kept unless it equals the default; one set after it wins)."""
+    for key, default, value in (("vrrp_garp_master_repeat", 5, 1), ("vrrp_garp_master_refresh", 0, 0),
+                                ("vrrp_garp_master_refresh_repeat", 1, 0), ("vrrp_garp_master_delay", 5, 0)):
+        if getattr(g, key) == default:
+            setattr(g, key, value)
+
+
+def _garp_extra_if(ctx, node, lo, who):
+    """`[vrrp_]garp_extra_if [N] [all]` (and the deprecated [vrrp_]vmac_garp_intvl) -> (N, all) or None."""
+    if not ctx.no_block(node):
+        return None
+    k = node.keyword
+    if k in ("vmac_garp_intvl", "vrrp_vmac_garp_intvl"):
+        ctx.fixup(node, 'Keyword "%s" is deprecated - please use "%s"' % (k, k.replace("vmac_garp_intvl", "garp_extra_if")))
+    delay, all_if = None, False
+    for word in node.values:
+        if word == "all":
+            all_if = True
+        elif re.match(r"^[0-9]{1,6}$", word) and lo <= int(word) <= 86400:
+            delay = int(word)
+        else:
+            ctx.error(node, "%s%s %s invalid (all, or seconds from %d to 86400)" % (who, k, ctx.show(node, word), lo))
+            return None
+    if delay is None:
+        ctx.error(node, "%s%s specified without time" % (who, k))
+        return None
+    return delay, all_if
+
+
+UMASK_BITS = dict(("I%s%s" % (what, who), bit) for who, shift in (("USR", 6), ("GRP", 3), ("OTH", 0))
+                  for what, bit in (("R", 4 << shift), ("W", 2 << shift), ("X", 1 << shift)))
+
+
+def _umask(ctx, node):
+    """keepalived's umask: a number (strtol base 0: 0NNN octal, 0xNN hex, else decimal) within 0777, or
+    IRUSR|IWGRP|... names joined by '|' (one word or several)."""
+    if not ctx.no_block(node):
+        return None
+    words = node.values
+    if not words:
+        ctx.error(node, "Missing parameter(s) to umask option")
+        return None
+    if words[0][:1].isdigit():
+        if len(words) != 1:
+            ctx.error(node, "Extra parameter(s) to umask option")
+            return None
+        text = words[0]
+        value = None
+        if re.match(r"^0[xX][0-9a-fA-F]{1,8}$", text):
+            value = int(text[2:], 16)
+        elif re.match(r"^0[0-7]{0,11}$", text):
+            value = int(text, 8)
+        elif re.match(r"^[1-9][0-9]{0,10}$", text):
+            value = int(text)
+        if value is None or value & ~0o777:
+            ctx.error(node, "invalid umask value %s" % ctx.show(node, text))
+            return None
+        return value
+    text = "".join(words)
+    parts = text.split("|")
+    if any(p not in UMASK_BITS for p in parts):
+        ctx.error(node, "invalid umask %s (a number, or IRUSR|IWUSR|IXUSR|IRGRP|... joined by '|')" % ctx.show(node, " ".join(words)))
+        return None
+    value = 0
+    for p in parts:
+        value |= UMASK_BITS[p]
+    return value
 
 
 def _notify_line(ctx, node, owner):
@@ -708,6 +797,9 @@ def _sync_group(ctx, node):
 
 # ---------------------------------------------------------------- vrrp_instance
 
+VIP_FLAG_BITS = dict(VIP_FLAG_WORDS)
+
+
 def _vip_line(ctx, line, instance_if):
     """`A[/len] [brd X] [dev IF] [scope S] [label L]` -> VipSpec (or None)."""
     words = [line.keyword] + line.values
@@ -765,6 +857,22 @@ def _vip_line(ctx, line, instance_if):
                 ok = False
             else:
                 vip.label = value
+        elif opt in VIP_FLAG_BITS:
+            vip.flags |= VIP_FLAG_BITS[opt]
+        elif opt == "-nodad" and ip.version == 6:
+            vip.dad = True
+        elif opt == "no_track":
+            vip.no_track = True
+        elif opt == "use_vmac":
+            vip.use_vmac = True  # checked with the instance (or refused on a static address): _vmac_checks()
+            ctx.__dict__.setdefault("vip_vmac_lines", []).append((vip, line))
+        elif opt == "preferred_lft":
+            lft = INFINITY_LIFE_TIME if value == "forever" else ctx.integer(line, 0, INFINITY_LIFE_TIME, text=value, name="preferred_lft")
+            ok = ok and lft is not None
+            if ip.version == 4:
+                ctx.warning(line, kw.warned_message(opt, kw.VIP_WARNED_V4[opt], "virtual_ipaddress"))
+            else:
+                vip.preferred_lft = lft
         elif opt in kw.VIP_NOT_KEEPALIVED:
             ctx.fixup(line, "virtual_ipaddress option '%s' ignored: %s" % (opt, kw.VIP_NOT_KEEPALIVED[opt]))
         elif ip.version == 4 and opt in kw.VIP_WARNED_V4:
@@ -964,6 +1072,16 @@ def _instance(ctx, node):
             else:
                 inst.notify_deleted = True
                 inst.notify_deleted_script = bad(_notify_line(ctx, child, inst)) if child.args else None
+        elif k == "use_vmac_addr":
+            inst.use_vmac_addr = ctx.flag(child)
+        elif k == "promote_secondaries":
+            inst.promote_secondaries = ctx.flag(child)
+            ctx.__dict__.setdefault("promote_lines", {})[name] = child
+        elif k in ("garp_extra_if", "vmac_garp_intvl"):
+            found = _garp_extra_if(ctx, child, 0, "(%s): " % ctx.show(node, name, True))
+            if found is not None:
+                inst.garp_extra_if, all_if = found
+                inst.garp_extra_if_all = inst.garp_extra_if_all or all_if
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
         elif k in kw.VRRP_INSTANCE:
@@ -1128,6 +1246,9 @@ def _finish_instance(ctx, node, inst, raw, ok):
             value = getattr(g, fallback)
         setattr(inst, key, value)
     inst.skip_check_adv_addr = inst.skip_check_adv_addr or g.vrrp_skip_check_adv_addr
+    if inst.garp_extra_if is None:  # keepalived vrrp_complete_instance(): the global interval and 'all'
+        inst.garp_extra_if = g.vrrp_garp_extra_if
+        inst.garp_extra_if_all = inst.garp_extra_if_all or g.vrrp_garp_extra_if_all
     inst.track_interfaces = [item for item, _line in raw.track_interfaces]
     inst.track_scripts = [item for item, _line in raw.track_scripts]
     inst.track_files = [item for item, _line in raw.track_files]
@@ -1281,9 +1402,6 @@ def _vmac_checks(ctx):
         inst = ctx.config.instances.get(name)
         if inst is None or inst.use_vmac is None:
             continue
-        if inst.family == 6:
-            ctx.error(line, "use_vmac on an IPv6 instance is not implemented by vipd (its link-local address on the "
-                            "VMAC): use the role's keepalived back end")
         if inst.unicast_peers and not inst.vmac_xmit_base:
             ctx.warning(line, "unicast with use_vmac requires vmac_xmit_base - setting (as keepalived)")
             inst.vmac_xmit_base = True
@@ -1294,6 +1412,25 @@ def _vmac_checks(ctx):
                 other = ctx.show(line, seen[inst.use_vmac], True)
                 ctx.error(line, "VRRP instance %s is already using %s" % (other, ctx.show(line, inst.use_vmac, True)))
             seen[inst.use_vmac] = name
+    owners = dict((id(v), inst) for inst in ctx.config.instances.values() for v in list(inst.vips) + list(inst.excluded_vips))
+    for vip, line in getattr(ctx, "vip_vmac_lines", []):
+        # keepalived vrrp_complete_instance(); static_ipaddress does not know the option (parse_ipaddress).
+        inst = owners.get(id(vip))
+        vip.use_vmac = False
+        if inst is None:
+            ctx.fixup(line, "Unknown configuration entry 'use_vmac' for ip address - ignoring")
+        elif (not vip.dev or vip.dev == inst.interface) and inst.use_vmac is not None and vip.family == inst.family:
+            ctx.fixup(line, "(%s) use_vmac specified for VIP/eVIP %s and vrrp instance" % (ctx.show(line, inst.name, True), vip.cidr))
+        elif ((vip.dev and vip.dev != inst.interface) or vip.family != inst.family) and inst.use_vmac_addr:
+            ctx.fixup(line, "(%s) use_vmac_addr specified and use_vmac specified for VIP/eVIP %s"
+                      % (ctx.show(line, inst.name, True), vip.cidr))
+        else:
+            vip.use_vmac = True
+    for name, line in sorted(getattr(ctx, "promote_lines", {}).items()):
+        inst = ctx.config.instances.get(name)
+        if inst is not None and inst.use_vmac is not None and inst.promote_secondaries:
+            ctx.fixup(line, "(%s) promote_secondaries is automatically set for vmacs - ignoring" % ctx.show(line, name, True))
+            inst.promote_secondaries = False
 
 
 def _unicast_ttl_checks(ctx):
@@ -1536,6 +1673,9 @@ def _render_vip(vip):
         words += ["scope", _cmd(str(vip.scope), "scope")]
     if vip.label:
         words += ["label", _cmd(vip.label, "label")]
+    words += vip.option_words()
+    if vip.preferred_lft is not None and vip.family == 6:
+        words += ["preferred_lft", "forever" if vip.preferred_lft == INFINITY_LIFE_TIME else str(vip.preferred_lft)]
     return " ".join(words)
 
 
@@ -1643,6 +1783,12 @@ def render_instance(instance):
             out.append("    " + key)
     if i.notify_deleted:
         out.append("    " + (_render_notify("notify_deleted", i.notify_deleted_script, i) if i.notify_deleted_script else "notify_deleted"))
+    if i.use_vmac_addr:
+        out.append("    use_vmac_addr")
+    if i.promote_secondaries:
+        out.append("    promote_secondaries")
+    if i.garp_extra_if:
+        out.append("    garp_extra_if %d%s" % (i.garp_extra_if, " all" if i.garp_extra_if_all else ""))
     for key, (_handler, render) in sorted(INSTANCE_KEYWORDS.items()):
         if render is not None:
             out.extend("    " + line for line in (render(i) or []))

@@ -23,11 +23,9 @@ linkbeat_use_polling namespace_with_ipsets net_namespace net_namespace_ipvs trac
 
 GLOBAL_DEFS = frozenset("""
 process_names process_name vrrp_process_name checker_process_name lvs_process_name bfd_process_name
-smtp_helo_name
 smtp_alert_checker checker_log_all_failures
-dynamic_interfaces no_email_faults disable_local_igmp lvs_timeouts lvs_flush
+dynamic_interfaces disable_local_igmp lvs_timeouts lvs_flush
 lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon
-vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl
 vrrp_iptables vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
 nftables_ipvs_start_fwmark nftables_counters
 fifo_write_vrrp_states_on_reload lvs_notify_fifo lvs_notify_fifo_script checker_priority checker_no_swap
@@ -39,18 +37,17 @@ vrrp_netlink_monitor_rcv_bufs vrrp_netlink_monitor_rcv_bufs_force process_monito
 process_monitor_rcv_bufs_force lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force
 lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force rs_init_notifies no_checker_emails
 vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier log_unknown_vrids vmac_prefix
-vmac_addr_prefix umask random_seed reload_check_config reload_time_file reload_repeat reload_file
+vmac_addr_prefix random_seed reload_check_config reload_time_file reload_repeat reload_file
 include_check config_save_dir tmp_config_directory data_use_instance
 linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets use_pid_dir instance
 child_wait_time
 """.split())
 
 VRRP_INSTANCE = frozenset("""
-use_vmac_addr use_ipvlan
+use_ipvlan
 old_unicast_checksum vrf track_bfd mcast_dst_ip track_src_ip
-promote_secondaries linkbeat_use_polling
+linkbeat_use_polling
 debug lvs_sync_daemon_interface
-garp_extra_if vmac_garp_intvl
 kernel_rx_buf_size
 """.split())
 
@@ -60,9 +57,9 @@ SYNC_GROUP = frozenset("""
 track_bfd
 """.split())
 
-# Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd ignores.
+# Options on a virtual_ipaddress line (keepalived's vrrp_ipaddress.c) that vipd does not implement.
 VIP_OPTIONS = frozenset("""
-peer home -nodad nodad mngtmpaddr noprefixroute autojoin preferred_lft track_group no_track use_vmac
+peer nodad track_group
 """.split())
 
 # Options on a unicast_peer line.
@@ -139,29 +136,21 @@ REFUSED = {
     "linkbeat_interfaces": _LINKBEAT, "linkbeat_use_polling": _LINKBEAT,
     "net_namespace": _NETNS,
     "track_group": "which VRRP instances go to BACKUP when a static address, route or rule is deleted",
-    "smtp_helo_name": "the HELO name of the alert emails",
-    "no_email_faults": "whether alert emails are sent for FAULT transitions",
     "dynamic_interfaces": "whether instances on missing interfaces are accepted and wait for them",
     "disable_local_igmp": "whether IGMP reports are sent for link-local multicast groups (igmp_link_local_mcast_reports)",
-    "vrrp_min_garp": "the GARP/NA defaults (garp_master_delay/repeat/refresh) of every instance",
-    "vrrp_garp_extra_if": "GARPs sent on other interfaces", "garp_extra_if": "GARPs sent on other interfaces",
-    "vrrp_vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces", "vmac_garp_intvl": "periodic GARPs sent on VMAC interfaces",
     "fifo_write_vrrp_states_on_reload": "what is written to the notify FIFO on a reload",
     "vmac_prefix": "the names of the VMAC interfaces created for use_vmac without a name",
     "vmac_addr_prefix": "the names of the VMAC interfaces created for use_vmac_addr",
-    "umask": "the mode of the files keepalived creates (notify FIFOs, data files)",
     "reload_time_file": "scheduled configuration reloads", "reload_repeat": "scheduled configuration reloads",
     "reload_file": "scheduled configuration reloads",
     "include_check": "which include failures are configuration errors",
     "data_use_instance": "the file names of the SIGUSR1/SIGUSR2 data and stats dumps",
-    "use_vmac_addr": "the MAC address adverts are sent from (the VMAC on the base interface)",
     "use_ipvlan": "the interface the VIPs are put on (an ipvlan interface)",
     "old_unicast_checksum": "the checksum of unicast VRRPv3 adverts (keepalived before 1.3.8)",
     "vrf": "the VRF the instance's interface and VIPs are in",
     "track_bfd": "the priority or FAULT state of the instance (BFD sessions)",
     "mcast_dst_ip": "the multicast group adverts are sent to and received on",
     "track_src_ip": "the source address of adverts (it follows the interface's primary address)",
-    "promote_secondaries": "what the kernel does with secondary addresses when a VIP is removed (promote_secondaries)",
 }
 
 # In a vrrp_sync_group: keepalived 2.2.7 tracks these for all members at once.
@@ -171,20 +160,13 @@ SYNC_GROUP_REFUSED = {k: "the priority or FAULT state of every instance of the s
 VIP_WARNED = {}
 VIP_REFUSED = {
     "peer": "the peer address of a point-to-point VIP",
-    "home": "the address's IFA_F_HOMEADDRESS flag (Mobile IPv6)",
-    "-nodad": "duplicate address detection of an IPv6 VIP (keepalived adds IPv6 VIPs with nodad unless '-nodad')",
-    "mngtmpaddr": "the address's IFA_F_MANAGETEMPADDR flag (temporary addresses are derived from it)",
-    "noprefixroute": "the prefix route of the VIP (IFA_F_NOPREFIXROUTE: the kernel adds no subnet route)",
-    "autojoin": "the address's IFA_F_MCAUTOJOIN flag (multicast group joined)",
-    "preferred_lft": "the preferred lifetime of an IPv6 VIP (0 makes it deprecated, not used as a source address)",
     "track_group": "which VRRP instances go to BACKUP when this static address is deleted",
-    "no_track": "whether deleting the VIP from the interface is tracked",
-    "use_vmac": "the interface the VIP is put on (the instance's VMAC)",
 }
 # keepalived 2.2.7 itself only knows '-nodad': 'nodad' is reported as an unknown option and ignored.
 VIP_NOT_KEEPALIVED = {"nodad": "keepalived 2.2.7 knows only '-nodad': it reports 'nodad' as unknown and ignores it"}
 # '-nodad' on an IPv4 address: keepalived sets no flag, nothing changes.
-VIP_WARNED_V4 = {"-nodad": "keepalived 2.2.7 does DAD only for IPv6: it has no effect on an IPv4 address"}
+VIP_WARNED_V4 = {"-nodad": "keepalived 2.2.7 does DAD only for IPv6: it has no effect on an IPv4 address",
+                 "preferred_lft": "keepalived 2.2.7 sets a preferred lifetime only on IPv6 addresses"}
 
 UNICAST_PEER_REFUSED = {
     "min_ttl": "which adverts from this peer are accepted (by TTL/hop limit)",
@@ -237,6 +219,8 @@ skip_check_adv_addr vrrp_skip_check_adv_addr
 vrrp_down_timer_adverts down_timer_adverts vrrp_check_unicast_src check_unicast_src unicast_fault_no_peer notify_deleted
 startup_script startup_script_timeout shutdown_script shutdown_script_timeout default_interface
 virtual_routes virtual_rules static_ipaddress static_routes static_rules use_vmac vmac_xmit_base
+vrrp_min_garp vrrp_garp_extra_if vrrp_vmac_garp_intvl garp_extra_if vmac_garp_intvl promote_secondaries umask
+smtp_helo_name no_email_faults use_vmac_addr
 """.split())
 
 KNOWN = IMPLEMENTED.union(*UNIMPLEMENTED.values())

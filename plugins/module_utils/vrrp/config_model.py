@@ -48,15 +48,49 @@ class ConfigError(Exception):
         super(ConfigError, self).__init__("\n".join(str(m) for m in self.errors))
 
 
+# keepalived's address flag words (vrrp_ipaddress.c) -> IFA_F_* bit
+VIP_FLAG_WORDS = (("home", 0x10), ("mngtmpaddr", 0x100), ("noprefixroute", 0x200), ("autojoin", 0x400))
+INFINITY_LIFE_TIME = 0xFFFFFFFF
+
+
 @dataclass
 class VipSpec:
-    """One `virtual_ipaddress` line: `A[/len] [brd X] [dev IF] [scope S] [label L]`."""
+    """One `virtual_ipaddress` line: `A[/len] [brd X] [dev IF] [scope S] [label L] [FLAG...] [-nodad]
+    [preferred_lft N|forever] [no_track]`."""
 
     cidr: str
     dev: Optional[str] = None
     label: Optional[str] = None
     scope: Optional[str] = None
     brd: Optional[str] = None
+    flags: int = 0  # IFA_F_* bits of home / mngtmpaddr / noprefixroute / autojoin
+    dad: bool = False  # '-nodad': keepalived adds IPv6 addresses with IFA_F_NODAD unless told this
+    preferred_lft: Optional[int] = None  # IPv6; None: keepalived's default (0, deprecated, for a /128; else forever)
+    no_track: bool = False  # a deletion of the address by someone else is not acted upon
+    use_vmac: bool = False  # per-VIP use_vmac: a VMAC on the VIP's own interface holds it
+
+    def netlink_options(self):
+        """addresses.add_address() keywords giving the address keepalived 2.2.7's netlink_ipaddress() adds."""
+        return dict(flags=self.flags, nodad=not self.dad, preferred_lft=self.effective_preferred_lft())
+
+    def effective_preferred_lft(self):
+        """IPv6: the IFA_CACHEINFO preferred lifetime keepalived sends, None when forever (no IFA_CACHEINFO)."""
+        if self.family != 6:
+            return None
+        lft = self.preferred_lft if self.preferred_lft is not None else (0 if self.prefixlen == 128 else INFINITY_LIFE_TIME)
+        return None if lft == INFINITY_LIFE_TIME else lft
+
+    def option_words(self):
+        """The flag / lifetime / tracking words of the line, in keepalived's format_ipaddress() order."""
+        words = [w for w, bit in VIP_FLAG_WORDS[:1] if self.flags & bit]
+        if self.dad:
+            words.append("-nodad")
+        words += [w for w, bit in VIP_FLAG_WORDS[1:] if self.flags & bit]
+        if self.no_track:
+            words.append("no_track")
+        if self.use_vmac:
+            words.append("use_vmac")
+        return words
 
     @property
     def address(self):
@@ -79,6 +113,12 @@ class GlobalDefs:
     smtp_server: Optional[str] = None
     smtp_port: int = 25
     smtp_connect_timeout: int = 30
+    smtp_helo_name: Optional[str] = None  # None: the host name, as keepalived
+    no_email_faults: bool = False
+    umask: int = 0o177  # keepalived's default file creation mask (lib/utils.c umask_val)
+    # vrrp_min_garp: applied to the GARP defaults when read (see config._min_garp)
+    vrrp_garp_extra_if: int = 0  # seconds, 0: off
+    vrrp_garp_extra_if_all: bool = False
     vrrp_version: int = 2
     enable_script_security: bool = False
     script_user: Optional[str] = None
@@ -240,6 +280,13 @@ class Instance:
     unicast_ttl: Optional[int] = None  # TTL / hop limit of unicast adverts (keepalived: 255 when unset)
     use_vmac: Optional[str] = None  # None: no VMAC; "": keepalived's default name (vrrp.VRID); else the name
     vmac_xmit_base: bool = False
+    promote_secondaries: bool = False  # net.ipv4.conf.IF.promote_secondaries set while the instance runs
+    # use_vmac_addr: VIPs on other interfaces, or of the other family, each get a VMAC on their interface
+    use_vmac_addr: bool = False
+    # garp_extra_if N [all]: every N s a master sends one GARP/NA per other interface holding its VIPs (None: the
+    # global vrrp_garp_extra_if; 0 or without 'all': none, vipd has no per-VIP VMACs).
+    garp_extra_if: Optional[int] = None
+    garp_extra_if_all: bool = False
     # keepalived's strict_mode (default: global vrrp_strict): RFC-strict VRRP, see config.py _strict_checks().
     strict_mode: bool = False
     # keepalived's down_timer_adverts (default: global vrrp_down_timer_adverts, 3): Master_Down_Interval is

@@ -20,10 +20,12 @@ import logging
 import math
 import os
 import signal
+import socket
 import sys
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .. import addresses
 from . import config
 from . import config_routes
 from . import conflicts
@@ -36,6 +38,7 @@ from . import lifecycle
 from . import machine
 from . import netio
 from . import packet
+from . import promote
 from . import procprio
 from . import routed
 from . import routes
@@ -82,7 +85,10 @@ def _is_multicast(address) -> bool:
 def restart_key(cfg) -> tuple:
     """What an instance cannot change without a restart: its socket (interface, family), its identity on the wire
     (VRID, version) and the source address its machine compares in elections. Everything else a reload applies in place."""
-    return (cfg.interface, cfg.vrid, cfg.family, cfg.version, cfg.unicast_src_ip, getattr(cfg, "mcast_src_ip", None))
+    # and its VMACs (use_vmac, use_vmac_addr, per-VIP use_vmac): where its socket and VIPs live
+    extra = sorted(set(k for s in list(cfg.vips) + list(cfg.excluded_vips) for k in [vmac_mod.extra_vmac_key(cfg, s)] if k))
+    return (cfg.interface, cfg.vrid, cfg.family, cfg.version, cfg.unicast_src_ip, getattr(cfg, "mcast_src_ip", None),
+            getattr(cfg, "use_vmac", None), bool(getattr(cfg, "vmac_xmit_base", False)), tuple(extra))
 
 
 class InstanceRuntime:
@@ -107,6 +113,7 @@ class InstanceRuntime:
         self.routes_held: Tuple[list, list] = ([], [])  # virtual_routes / virtual_rules installed as master
         self.fw_blocked: List[str] = []  # VIPs in the accept-mode drop set (no_accept master)
         self.vmac: Optional[str] = None  # use_vmac: the macvlan holding the VIPs (see setup_vmac)
+        self.extra_vmacs: Dict[Tuple[str, int], str] = {}  # (base, family) -> VMAC of per-VIP use_vmac / use_vmac_addr
         self.counters = {"adverts_in": 0, "adverts_out": 0, "transitions": 0, "became_master": 0, "garps_sent": 0,
                          "send_errors": 0, "priority_zero_in": 0, "priority_zero_out": 0, "released_master": 0}
         self.drops: Dict[str, int] = {}
@@ -138,16 +145,46 @@ class InstanceRuntime:
         return list(self.cfg.vips) + list(self.cfg.excluded_vips)
 
     def vip_dev(self, spec) -> str:
-        return spec.dev or self.vmac or self.ifname
+        """keepalived vrrp_complete_instance(): a VIP without dev, or with the instance's interface, goes on the
+        VMAC when it is of the instance's family; one of the other family stays on the interface; per-VIP
+        use_vmac / use_vmac_addr put a VIP on a VMAC of its own interface (vmac.extra_vmac_key)."""
+        key = vmac_mod.extra_vmac_key(self.cfg, spec)
+        if key is not None and key in self.extra_vmacs:
+            return self.extra_vmacs[key]
+        if spec.dev and spec.dev != self.cfg.interface:
+            return spec.dev
+        if self.vmac and spec.family == self.family:
+            return self.vmac
+        return self.cfg.interface
 
     def setup_vmac(self, taken=()) -> None:
-        """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts."""
+        """use_vmac: create (or keep) the macvlan with the virtual MAC before the instance starts (and those of
+        per-VIP use_vmac / use_vmac_addr)."""
         name = getattr(self.cfg, "use_vmac", None)
-        if name is None:
-            return
+        if name is not None:
+            self.setup_instance_vmac(name, taken)
+        taken = list(taken) + ([self.vmac] if self.vmac else [])
+        for spec in self.all_vip_specs():
+            key = vmac_mod.extra_vmac_key(self.cfg, spec)
+            if key is None or key in self.extra_vmacs:
+                continue
+            base, family = key
+            extra = vmac_mod.default_name(self.cfg.vrid, taken + list(self.extra_vmacs.values()))
+            mac = vmac_mod.vmac_mac(self.cfg.vrid, family)
+            try:
+                self.daemon.vmacs.ensure(base, extra, mac, family, self.link_local_of(base) if family == 6 else None)
+            except vmac_mod.VmacError as exc:
+                LOG.error("%s: %s", self.name, exc)
+                self.fault_causes["vmac"] = str(exc)
+                continue
+            self.extra_vmacs[key] = extra
+            LOG.info("%s: VMAC %s (%s) on %s for its IPv%d addresses there", self.name, extra, mac, base, family)
+
+    def setup_instance_vmac(self, name, taken) -> None:
         self.vmac = name or vmac_mod.default_name(self.cfg.vrid, taken)
         try:
-            self.daemon.vmacs.ensure(self.cfg.interface, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family))
+            self.daemon.vmacs.ensure(self.cfg.interface, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family), self.family,
+                                     self.vmac_link_local())
             LOG.info("%s: VMAC %s (%s) on %s", self.name, self.vmac, vmac_mod.vmac_mac(self.cfg.vrid, self.family), self.cfg.interface)
         except vmac_mod.VmacError as exc:
             LOG.error("%s: %s", self.name, exc)
@@ -157,6 +194,25 @@ class InstanceRuntime:
         # the peer's adverts, is delivered to that macvlan only), or on the base interface with vmac_xmit_base.
         if not getattr(self.cfg, "vmac_xmit_base", False):
             self.ifname = self.vmac
+
+    def vmac_link_local(self) -> Optional[str]:
+        """IPv6 use_vmac without vmac_xmit_base (keepalived set_link_local_address()): the configured source, else
+        the base interface's link-local address, else the EUI-64 address of its MAC; None otherwise."""
+        if self.family != 6 or getattr(self.cfg, "vmac_xmit_base", False):
+            return None
+        for configured in (self.cfg.unicast_src_ip, self.cfg.mcast_src_ip):
+            if configured:
+                return configured
+        return self.link_local_of(self.cfg.interface)
+
+    @staticmethod
+    def link_local_of(base) -> str:
+        """The base interface's link-local address, else the EUI-64 one of its MAC (keepalived's VMAC address)."""
+        try:
+            found = netio.primary_address(base, 6)
+            return found or vmac_mod.link_local_of(addresses.link_mac(base))
+        except (netio.NetIOError, addresses.AddressError, ValueError, IndexError) as exc:
+            raise vmac_mod.VmacError("no link-local address for the VMAC of %s: %s" % (base, exc))
 
     def advertised_addresses(self) -> Tuple[str, ...]:
         # Excluded VIPs are held but never advertised; a v2/v4 advert carries IPv4 addresses only.
@@ -277,7 +333,8 @@ class InstanceRuntime:
                 if spec.cidr not in added:
                     continue
                 try:
-                    netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope)
+                    netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope,
+                                  **spec.netlink_options())
                     self.vips_held.append(spec.cidr)
                     self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
                     LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
@@ -613,7 +670,7 @@ class InstanceRuntime:
         self.sync_firewall(True)
         specs = self.all_vip_specs()
         # All of them in one netlink exchange (issue 11: 400 VIPs one request and socket each took 50-130 ms).
-        results = netio.vip_add_many([(self.vip_dev(s), s.cidr, s.label, s.brd, s.scope) for s in specs])
+        results = netio.vip_add_many([(self.vip_dev(s), s.cidr, s.label, s.brd, s.scope, s.netlink_options()) for s in specs])
         for spec, result in zip(specs, results):
             if isinstance(result, Exception):
                 LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), result)
@@ -688,6 +745,42 @@ class InstanceRuntime:
             self.garp_handles.append(loop.call_later(float(self.cfg.garp_master_delay), self._delayed_garp))
         if self.cfg.garp_master_refresh and self.cfg.garp_master_refresh > 0:
             self.garp_handles.append(loop.call_later(float(self.cfg.garp_master_refresh), self._refresh_garp))
+        if self.extra_if_targets():
+            self.garp_handles.append(loop.call_later(float(self.cfg.garp_extra_if), self._extra_if_garp))
+
+    def extra_if_targets(self) -> List[Tuple[str, str]]:
+        """garp_extra_if N [all] (keepalived vrrp_send_vmac_update()): (interface, VIP) of the first held VIP on each
+        VMAC of per-VIP use_vmac / use_vmac_addr, and with 'all' on each other interface; on the instance's own
+        interface only with a VMAC and vmac_xmit_base (no advert shows the VMAC's MAC there). Off when every VIP
+        is on the instance's interface, or without 'all' when no VIP is on a VMAC of its own (keepalived turns
+        the timer off)."""
+        cfg = self.cfg
+        if not getattr(cfg, "garp_extra_if", 0):
+            return []
+        all_if = getattr(cfg, "garp_extra_if_all", False)
+        own = self.vmac or cfg.interface
+        ours = set(self.extra_vmacs.values()) | ({self.vmac} if self.vmac else set())
+        devs = [self.vip_dev(s) for s in self.all_vip_specs()]
+        extra_vmac = any(d != own and d in ours for d in devs)
+        extra_if = any(d != own and d not in ours for d in devs)
+        if not (extra_vmac or (extra_if and all_if)):
+            return []
+        out, seen = [], set()
+        for spec, dev in zip(self.all_vip_specs(), devs):
+            if spec.cidr not in self.vips_held or dev in seen or (dev not in ours and not all_if):
+                continue
+            if dev == own and not (self.vmac and cfg.vmac_xmit_base):
+                continue
+            seen.add(dev)
+            out.append((dev, spec.cidr))
+        return out
+
+    def _extra_if_garp(self) -> None:
+        if self.state != machine.State.MASTER:
+            return
+        for dev, cidr in self.extra_if_targets():
+            self._announce(dev, cidr, 1)
+        self.garp_handles.append(self.daemon.loop.call_later(float(self.cfg.garp_extra_if), self._extra_if_garp))
 
     def lower_prio_garp(self) -> None:
         """keepalived vrrp_state_master_rx: a master that hears a lower priority re-announces its VIPs
@@ -816,6 +909,7 @@ class Daemon:
         self.health = health.Health(self)
         self.firewall = firewall.AcceptFirewall()
         self.vmacs = vmac_mod.VmacManager()
+        self.promote = promote.PromoteSecondaries()
         self.pacer = garp.Pacer()  # GARP/NA pacing per interface (vrrp_garp_interval, vrrp_gna_interval)
         self.route_monitor = None  # routes.Monitor: deletions of tracked routes and rules
         self.startup_until = 0.0  # loop time until which vrrp_startup_delay holds backups' timers
@@ -955,19 +1049,30 @@ class Daemon:
 
     def sync_vmacs(self) -> None:
         """Delete the VMACs no instance uses any more (reload, exit), as keepalived."""
-        wanted = set(r.vmac for r in list(self.instances.values()) + self.retiring if r.vmac)
+        runtimes = list(self.instances.values()) + self.retiring
+        wanted = set(r.vmac for r in runtimes if r.vmac) | set(n for r in runtimes for n in r.extra_vmacs.values())
         self.vmacs.release_unused(wanted)
+        self.sync_promote()
+
+    def sync_promote(self, starting=()) -> None:
+        """promote_secondaries on the interfaces of the instances that ask for it (vrrp/promote.py), set before
+        an instance starts (keepalived vrrp_complete_init()) and put back when the last one goes."""
+        wanted = set(r.cfg.interface for r in list(self.instances.values()) + self.retiring + list(starting)
+                     if getattr(r.cfg, "promote_secondaries", False))
+        self.promote.sync(wanted, LOG.error)
 
     def start_instances(self, cfg, names) -> None:
         runtimes = [InstanceRuntime(self, cfg.instances[name]) for name in names]
         taken = [r.vmac for r in self.instances.values() if r.vmac] + [i.use_vmac for i in cfg.instances.values() if i.use_vmac]
+        taken += [n for r in self.instances.values() for n in r.extra_vmacs.values()]
         for runtime in runtimes:
             runtime.setup_vmac(taken)
-            if runtime.vmac:
-                taken.append(runtime.vmac)
+            taken += ([runtime.vmac] if runtime.vmac else []) + list(runtime.extra_vmacs.values())
         self.ensure_channels(runtimes)
         now = self.now()
         snapshot = netio.address_snapshot() if runtimes else None  # one dump for the whole batch (issue 11)
+        if runtimes:
+            self.sync_promote(runtimes)
         for runtime in runtimes:
             self.instances[runtime.name] = runtime
             self._key_index = None
@@ -1020,6 +1125,7 @@ class Daemon:
                 runtime.resign()
         self.set_static(self.cfg, new)
         self.cfg = new
+        os.umask(new.global_defs.umask)
         for (_ifname, family), channel in self.channels.items():
             try:
                 channel.set_group(self.mcast_group(family))
@@ -1098,6 +1204,9 @@ class Daemon:
         if not events or self.stopping:
             return
         for kind, key in events:
+            if kind == "address":
+                self.on_address_deleted(key)
+                continue
             index = 0 if kind == "route" else 1
             for runtime in list(self.instances.values()):
                 hit = [s for s in runtime.routes_held[index] if routes.matches(kind, key, s)]
@@ -1113,6 +1222,34 @@ class Daemon:
                     LOG.info("Restoring deleted static %s %s", kind, spec.render())
                     routes.apply([spec] if index == 0 else [], [spec] if index == 1 else [], True,
                                  lambda m: LOG.error("static: %s", m))
+
+    def on_address_deleted(self, key) -> None:
+        """keepalived's netlink_if_address_filter(): someone deleted a VIP / eVIP a master holds (not no_track):
+        that master goes BACKUP (set_vrrp_backup); a deleted static_ipaddress (not no_track) is put back."""
+        ifindex, family, address = key
+
+        def same(spec, dev):
+            # the address first: a string compare (vipd's own removals of many VIPs each come back as an event)
+            try:
+                return (spec.address == address and spec.family == family and not spec.no_track
+                        and socket.if_nametoindex(dev) == ifindex)
+            except OSError:
+                return False
+
+        for runtime in list(self.instances.values()):
+            if runtime.machine is None or runtime.state != machine.State.MASTER:
+                continue
+            hit = [s for s in runtime.all_vip_specs() if same(s, runtime.vip_dev(s)) and s.cidr in runtime.vips_held]
+            if hit:
+                runtime.vips_held = [c for c in runtime.vips_held if c != hit[0].cidr]
+                LOG.warning("%s: VIP %s deleted from %s; leaving MASTER (as keepalived)", runtime.name, hit[0].cidr,
+                            runtime.vip_dev(hit[0]))
+                runtime.execute(runtime.machine.sync_backup(self.now(), "VIP %s deleted" % hit[0].cidr))
+        if self.cfg is not None:
+            for spec in config_routes.routes_of(self.cfg, "static_ipaddress"):
+                if same(spec, spec.dev):
+                    LOG.info("Restoring deleted static address %s", spec.cidr)
+                    routes.static_ipaddress([spec], True, lambda m: LOG.error("static: %s", m))
 
     def set_static(self, old, new) -> None:
         """static_ipaddress / static_routes / static_rules, as keepalived's vrrp daemon: at start leftovers are
@@ -1215,6 +1352,7 @@ class Daemon:
         tmp = "%s.%d.tmp" % (self.pidfile, os.getpid())
         with open(tmp, "w") as handle:
             handle.write("%d\n" % os.getpid())
+            os.fchmod(handle.fileno(), 0o644)  # as keepalived's pidfile.c, whatever the umask
         os.rename(tmp, self.pidfile)
 
     def cleanup_files(self) -> None:
@@ -1243,6 +1381,8 @@ class Daemon:
             return 1
         for warning in getattr(self.cfg, "warnings", []) or []:
             LOG.warning("%s", warning)
+        # keepalived's file creation mask (default 0177: notify FIFOs, track files and dumps are created 0600)
+        os.umask(self.cfg.global_defs.umask)
         try:
             await self.open_metrics()
         except OSError as exc:
@@ -1290,6 +1430,7 @@ class Daemon:
                 self.route_monitor = None
             self.set_static(self.cfg, None)
             self.vmacs.release_all()
+            self.promote.release_all()
             self.pacer.close()
             try:
                 self.firewall.teardown()

@@ -150,15 +150,18 @@ def _preempt_delay(r) -> float:
 
 
 def vip_text(r, spec, held: bool) -> str:
-    """keepalived's format_ipaddress(): 'A/len [brd B] dev IF scope S [label L] [preferred_lft forever] [set]'."""
+    """keepalived's format_ipaddress(): 'A/len [brd B] dev IF scope S [label L] [flags]
+    [deprecated | preferred_lft N|forever] [set]'."""
     out = spec.cidr
     if spec.brd and ":" not in spec.cidr:
         out += " brd %s" % spec.brd
     out += " dev %s scope %s" % (r.vip_dev(spec), spec.scope or "global")
     if spec.label:
         out += " label %s" % spec.label
+    out += "".join(" " + w for w in spec.option_words())
     if ":" in spec.cidr:
-        out += " preferred_lft forever"
+        lft = spec.effective_preferred_lft()
+        out += " preferred_lft forever" if lft is None else (" deprecated" if lft == 0 else " preferred_lft %d" % lft)
     if held:
         out += " set"
     return out

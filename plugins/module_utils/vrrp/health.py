@@ -75,7 +75,7 @@ class Health:
         if self.mailer is not None:
             self.mailer.close()
         self.mailer = mailer.Mailer(self.loop, g.smtp_server, g.smtp_port, g.smtp_connect_timeout, g.notification_email_from,
-                                    g.notification_email, g.router_id)
+                                    g.notification_email, g.router_id, g.smtp_helo_name, g.no_email_faults)
         builtins = checks.builtins_of(cfg)
         wanted = set(name for inst in cfg.instances.values() for name, _w in inst.track_scripts)
         wanted.update(name for grp in cfg.sync_groups.values() for name, _w in grp.track_scripts)

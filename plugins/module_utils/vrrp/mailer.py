@@ -51,8 +51,13 @@ def build_message(router_id: str, sender: str, recipients: List[str], kind: str,
 
 class Mailer:
     def __init__(self, loop, server: Optional[str], port: int = 25, timeout: float = 30.0, sender: Optional[str] = None,
-                 recipients: Optional[List[str]] = None, router_id: Optional[str] = None):
+                 recipients: Optional[List[str]] = None, router_id: Optional[str] = None, helo_name: Optional[str] = None,
+                 no_email_faults: bool = False):
         self.loop = loop
+        # keepalived's smtp.c says `HELO smtp_helo_name` (default: the host name), never EHLO.
+        self.helo_name = helo_name or socket.gethostname()
+        self.no_email_faults = bool(no_email_faults)
+        self.last_state = {}  # (kind, name) -> state last mailed: keepalived's last_email_state
         self.server = server
         self.port = int(port or 25)
         self.timeout = float(timeout or 30)
@@ -73,6 +78,11 @@ class Mailer:
         """Queue one message; returns the future (tests await it) or None when not sent."""
         if not self.enabled:
             return None
+        # keepalived vrrp_smtp_notifier(): no mail for FAULT with no_email_faults, nor for the state mailed last (so
+        # MASTER -> FAULT -> MASTER mails once with no_email_faults).
+        if (self.no_email_faults and new == "FAULT") or self.last_state.get((kind, name)) == new:
+            return None
+        self.last_state[(kind, name)] = new
         if self.queued >= MAX_QUEUED:
             self.dropped += 1
             LOG.warning("smtp: %d messages already queued; dropping the alert for %s %s", self.queued, name, new)
@@ -88,6 +98,7 @@ class Mailer:
     def _send(self, msg) -> None:
         import smtplib
         with smtplib.SMTP(self.server, self.port, timeout=self.timeout) as smtp:
+            smtp.helo(self.helo_name)
             smtp.send_message(msg)
 
     def _done(self, future) -> None:

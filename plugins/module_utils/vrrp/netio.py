@@ -288,26 +288,34 @@ def vip_present(ifname: str, cidr: str, snapshot: Optional[AddressSnapshot] = No
         return False
 
 
-def vip_add(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Optional[str] = None, scope=None) -> bool:
-    """Add a VIP (idempotent). IPv6 VIPs skip DAD: the address must answer at once, as keepalived does."""
+def vip_add(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Optional[str] = None, scope=None,
+            flags: int = 0, nodad: bool = True, preferred_lft: Optional[int] = None) -> bool:
+    """Add a VIP (idempotent). IPv6 VIPs skip DAD unless nodad=False ('-nodad'): the address must answer at once,
+    as keepalived does. flags (IFA_F_*) and preferred_lft (IPv6): VipSpec.netlink_options()."""
     norm, _ip, family = normalize_cidr(cidr)
     try:
         return _netlink(addresses.add_address, ifname, norm, label=label, broadcast=broadcast if family == 4 else None,
-                        scope=scope_value(scope), nodad=(family == 6))
+                        scope=scope_value(scope), nodad=nodad and family == 6, flags=flags,
+                        preferred_lft=preferred_lft if family == 6 else None)
     except addresses.AddressError as exc:
         raise NetIOError(str(exc))
 
 
 def vip_add_many(items) -> list:
     """vip_add() for many VIPs in one netlink exchange (addresses.add_addresses; issue 11: 400 VIPs were 400
-    sockets and round trips). items: (ifname, cidr, label, broadcast, scope); per item True (added), False
-    (already there) or the NetIOError / ValueError of that item alone."""
+    sockets and round trips). items: (ifname, cidr, label, broadcast, scope[, options]) with options vip_add()'s
+    flags / nodad / preferred_lft keywords; per item True (added), False (already there) or the NetIOError /
+    ValueError of that item alone."""
     out: list = [None] * len(items)
     prepared = []
-    for i, (ifname, cidr, label, broadcast, scope) in enumerate(items):
+    for i, item in enumerate(items):
+        ifname, cidr, label, broadcast, scope = item[:5]
+        options = item[5] if len(item) > 5 else {}
         try:
             norm, _ip, family = normalize_cidr(cidr)
-            prepared.append((i, (ifname, norm, label, broadcast if family == 4 else None, scope_value(scope), family == 6)))
+            prepared.append((i, (ifname, norm, label, broadcast if family == 4 else None, scope_value(scope),
+                                 bool(options.get("nodad", True)) and family == 6, options.get("flags", 0),
+                                 options.get("preferred_lft") if family == 6 else None)))
         except (ValueError, NetIOError) as exc:
             out[i] = exc
     try:

@@ -208,7 +208,7 @@ def static_ipaddress(specs, add=True, log=None):
     for vip in specs:
         try:
             if add:
-                netio.vip_add(vip.dev, vip.cidr, label=vip.label, broadcast=vip.brd, scope=vip.scope)
+                netio.vip_add(vip.dev, vip.cidr, label=vip.label, broadcast=vip.brd, scope=vip.scope, **vip.netlink_options())
             else:
                 netio.vip_remove(vip.dev, vip.cidr)
         except (netio.NetIOError, addresses.AddressError, OSError, ValueError) as exc:
@@ -222,6 +222,7 @@ def static_ipaddress(specs, add=True, log=None):
 # ---------------------------------------------------------------- tracking (keepalived netlink_route_filter())
 
 RTMGRP_IPV4_ROUTE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_ROUTE = 0x40, 0x80, 0x400
+RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x10, 0x100
 RTNLGRP_IPV6_RULE = 19
 _HEADER = struct.Struct("=IHHII")
 
@@ -244,8 +245,9 @@ def spec_rule_key(spec):
 
 
 def decode_deletions(data):
-    """Route and rule deletions with protocol keepalived (18) in a buffer of rtnetlink notifications:
-    [("route", key) | ("rule", key)]. Anything else, or malformed, is skipped."""
+    """Route and rule deletions with protocol keepalived (18), and address deletions, in a buffer of rtnetlink
+    notifications: [("route", key) | ("rule", key) | ("address", (ifindex, family, address))]. Anything else, or
+    malformed, is skipped."""
     from pyroute2.netlink.rtnl.fibmsg import fibmsg
     from pyroute2.netlink.rtnl.rtmsg import rtmsg
     out = []
@@ -257,7 +259,11 @@ def decode_deletions(data):
         chunk = data[offset:offset + length]
         offset += (length + 3) & ~3
         try:
-            if kind == RTM_DELROUTE:
+            if kind == addresses.RTM_DELADDR:
+                addr = addresses._decode_ifaddr(chunk, {})  # pylint: disable=protected-access
+                if addr is not None:
+                    out.append(("address", (addr.index, addr.family, addr.address)))
+            elif kind == RTM_DELROUTE:
                 msg = rtmsg(chunk)
                 msg.decode()
                 if msg["proto"] != 18 or msg["family"] not in (socket.AF_INET, socket.AF_INET6):
@@ -284,7 +290,7 @@ def decode_deletions(data):
 
 def matches(kind, key, spec):
     """Whether a deletion (from decode_deletions) is of spec, a tracked route or rule."""
-    if spec.no_track:
+    if spec.no_track or kind == "address":
         return False
     if kind == "route":
         if not hasattr(spec, "dst"):
@@ -297,12 +303,13 @@ def matches(kind, key, spec):
 
 
 class Monitor:
-    """A non-blocking rtnetlink socket subscribed to route and rule changes (the daemon reads it)."""
+    """A non-blocking rtnetlink socket subscribed to route, rule and address changes (the daemon reads it)."""
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, 0)
         try:
-            self.sock.bind((0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_ROUTE | (1 << (RTNLGRP_IPV6_RULE - 1))))
+            self.sock.bind((0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_ROUTE | (1 << (RTNLGRP_IPV6_RULE - 1))
+                            | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
         except OSError:
             self.sock.close()
             raise

@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) floating.vip contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""use_vmac as keepalived 2.2.7 does it (vrrp_vmac.c, vrrp_if_config.c), for IPv4 instances.
+"""use_vmac as keepalived 2.2.7 does it (vrrp_vmac.c, vrrp_if_config.c).
 
 A macvlan in private mode on the instance interface, named `vrrp.VRID` unless named in the config, carrying
 the RFC 5798 virtual MAC 00:00:5e:00:01:VRID; it is up, without IPv6 (no link-local address of its own),
 with keepalived's sysctls: on the macvlan arp_ignore=1, accept_local=1, rp_filter=0,
 promote_secondaries=1; on the base interface arp_ignore=1 and arp_filter=1 (their old values come back
-when the last macvlan on it goes). Only the namespace vipd runs in is touched.
+when the last macvlan on it goes). Only the namespace vipd runs in is touched. An IPv6 instance's macvlan
+(00:00:5e:00:02:VRID) keeps IPv6, gets no sysctl, and holds the link-local address its adverts leave from (the
+configured source, else the base interface's link-local address, else the EUI-64 one of the base MAC).
 
 vipd receives adverts on the base interface (the group is joined there, so no IGMP report ever leaves
 with the virtual MAC, which keepalived achieves with nftables rules) and sends them from the macvlan, or
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import ipaddress
 import os
 import socket
 
@@ -40,6 +43,25 @@ class VmacError(Exception):
 def vmac_mac(vrid, family=4):
     """RFC 5798 virtual router MAC: 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID)."""
     return "00:00:5e:00:%02x:%02x" % (1 if family == 4 else 2, int(vrid))
+
+
+def link_local_of(mac):
+    """keepalived's make_link_local_address(): the EUI-64 link-local address of a MAC."""
+    b = [int(x, 16) for x in str(mac).split(":")]
+    return str(ipaddress.IPv6Address(bytes([0xFE, 0x80, 0, 0, 0, 0, 0, 0, b[0] ^ 0x02, b[1], b[2], 0xFF, 0xFE, b[3], b[4], b[5]])))
+
+
+def extra_vmac_key(cfg, spec):
+    """keepalived vrrp_complete_instance(): (base interface, family) of the VMAC of its own that a VIP/eVIP gets
+    (per-VIP `use_vmac`, or the instance's `use_vmac_addr` for a VIP on another interface or of the other family),
+    None when it goes on the instance's VMAC or on an interface."""
+    on_instance_if = not spec.dev or spec.dev == cfg.interface
+    if on_instance_if:
+        if cfg.use_vmac is not None and spec.family == cfg.family:
+            return None
+        wanted = spec.use_vmac or (getattr(cfg, "use_vmac_addr", False) and spec.family != cfg.family)
+        return (cfg.interface, spec.family) if wanted else None
+    return (spec.dev, spec.family) if (spec.use_vmac or getattr(cfg, "use_vmac_addr", False)) else None
 
 
 def default_name(vrid, taken=()):
@@ -103,8 +125,12 @@ class VmacManager:
         self.created = {}  # name -> base
         self.base_saved = {}  # base -> {key: old value}
 
-    def ensure(self, base, name, mac):
-        """Create (or keep, or repair) the macvlan `name` on `base` with `mac`; set keepalived's sysctls."""
+    def ensure(self, base, name, mac, family=4, link_local=None):
+        """Create (or keep, or repair) the macvlan `name` on `base` with `mac`; set keepalived's sysctls (IPv4).
+
+        IPv6 (keepalived netlink_link_add_vmac()): IPv6 stays on, no sysctl is changed, and `link_local` (the
+        address adverts leave from) is added to the macvlan, /64, without DAD and deprecated, as keepalived's
+        add_link_local_address() adds it."""
         from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
         try:
             base_index = socket.if_nametoindex(base)
@@ -134,6 +160,14 @@ class VmacManager:
         msg["change"] = IFF_UP
         msg["attrs"] = [["IFLA_AF_SPEC", {"attrs": [["AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE", IN6_ADDR_GEN_MODE_NONE]]}]]}]]
         _talk(msg, RTM_NEWLINK, 0, "bring VMAC %s up" % name)
+        if family == 6:
+            write_sysctl("ipv6", name, "disable_ipv6", 0, self.root)
+            if link_local:
+                try:
+                    addresses.add_address(name, "%s/64" % link_local, nodad=True, preferred_lft=0)
+                except addresses.AddressError as exc:
+                    raise VmacError("cannot add link-local address %s to VMAC %s: %s" % (link_local, name, exc))
+            return name
         for family_dir, key, value in VMAC_SYSCTLS:
             write_sysctl(family_dir, name, key, value, self.root)
         if base not in self.base_saved:

@@ -497,3 +497,40 @@ def test_raw_lines_never_leave_their_block(tmp_path, slot, lines):
     src = Source()
     tree = build_tree(lex_text(text, str(tmp_path / "vrrp.conf"), src), src)
     assert [node.keyword for node in tree] == intended, text
+
+
+def test_issue10_address_and_garp_variables_render_and_parse(tmp_path):
+    variables = base_vars(tmp_path)
+    variables["vrrp_global"].update({"vrrp_min_garp": True, "vrrp_garp_extra_if": 30, "vrrp_garp_extra_if_all": True,
+                                     "umask": "0022", "smtp_helo_name": "lb1.example.com", "no_email_faults": True})
+    inst = variables["vrrp_instances"][0]
+    inst.update({"promote_secondaries": True, "garp_extra_if": 10, "garp_extra_if_all": True})
+    inst["virtual_ipaddresses_excluded"] = ["2001:db8::71/128 noprefixroute -nodad preferred_lft forever no_track"]
+    assert role_errors(variables) == []
+    cfg = config.parse_text(render(variables), str(tmp_path / "vrrp.conf"))
+    g, i = cfg.global_defs, cfg.instances["VI_A"]
+    assert g.vrrp_garp_master_repeat == 1 and g.vrrp_garp_master_delay == 0  # vrrp_min_garp
+    assert (g.vrrp_garp_extra_if, g.vrrp_garp_extra_if_all, g.umask) == (30, True, 0o022)
+    assert g.smtp_helo_name == "lb1.example.com" and g.no_email_faults
+    assert i.promote_secondaries and (i.garp_extra_if, i.garp_extra_if_all) == (10, True)
+    evip = i.excluded_vips[0]
+    assert evip.flags == 0x200 and evip.dad and evip.no_track and evip.effective_preferred_lft() is None
+    variables["vrrp_global"]["umask"] = 0o027  # YAML 0027 is an int: written back in octal
+    assert config.parse_text(render(variables), str(tmp_path / "vrrp.conf")).global_defs.umask == 0o027
+
+
+@pytest.mark.parametrize("slot, value, reason", [
+    (("vrrp_global", "umask"), "0800", "octal mask"),
+    (("vrrp_global", "umask"), "022 }", "octal mask"),
+    (("vrrp_global", "umask"), 0o1000, "between 0 and 511"),
+    (("vrrp_global", "vrrp_garp_extra_if"), 86401, "between 0 and 86400"),
+    (("vrrp_instances", 0, "garp_extra_if"), "10 all", "integer"),
+    (("vrrp_instances", 0, "promote_secondaries"), "yes", "true or false"),
+    (("vrrp_global", "smtp_helo_name"), "a b", "host"),
+])
+def test_issue10_address_and_garp_bad_values_are_refused(tmp_path, slot, value, reason):
+    variables = base_vars(tmp_path)
+    _set(variables, slot, value)
+    errors = role_errors(variables)
+    assert any(reason in e for e in errors), errors
+    no_raw_controls(errors)

@@ -157,13 +157,13 @@ def test_every_unimplemented_keyword_is_classified_with_a_reason():
     for option in kw.UNICAST_PEER_OPTIONS:
         assert kw.UNICAST_PEER_REFUSED.get(option), option
     # The issue's examples.
-    assert {"use_vmac_addr", "use_ipvlan", "vrf", "track_bfd", "dynamic_interfaces", "mcast_dst_ip", "track_src_ip",
-            "promote_secondaries", "garp_extra_if", "vrrp_min_garp", "vmac_garp_intvl",
+    assert {"use_ipvlan", "vrf", "track_bfd", "dynamic_interfaces", "mcast_dst_ip", "track_src_ip",
             "net_namespace", "instance", "fifo_write_vrrp_states_on_reload"} <= set(kw.REFUSED)
     # Implemented since (issue 10): keepalived 2.2.7's semantics, not refused.
     assert not {"unicast_fault_no_peer", "check_unicast_src", "vrrp_check_unicast_src", "down_timer_adverts",
                 "vrrp_down_timer_adverts", "notify_deleted", "startup_script", "shutdown_script",
-                "default_interface"} & (set(kw.REFUSED) | set(kw.WARNED))
+                "default_interface", "use_vmac_addr", "promote_secondaries", "garp_extra_if", "vrrp_min_garp",
+                "vmac_garp_intvl", "umask", "smtp_helo_name", "no_email_faults"} & (set(kw.REFUSED) | set(kw.WARNED))
     assert kw.SYNC_GROUP == {"track_bfd"}
     assert {"virtual_server", "enable_snmp_vrrp", "enable_dbus", "log_unknown_vrids", "kernel_rx_buf_size",
             "vrrp_iptables", "nftables", "checker_priority", "bfd_priority", "lvs_flush"} <= set(kw.WARNED)

@@ -102,7 +102,7 @@ class FakeNet:
 
     def add_addresses(self, items):
         self.calls["add_batches"] += 1
-        return [self.add_address(ifname, cidr) for ifname, cidr, _label, _brd, _scope, _nodad in items]
+        return [self.add_address(item[0], item[1]) for item in items]
 
     def delete_address(self, ifname, cidr, before=None):
         self.calls["delete"] += 1
@@ -209,29 +209,61 @@ def test_one_instance_adds_its_400_vips_in_one_netlink_exchange(fake, tmp_path):
     assert used["garp_frames"] == 2000 and used["garp_batches"] == 1  # 5 rounds of every VIP, frames built once
 
 
+def _pyroute2_newaddr(iface, label, brd, scope, nodad, flags=0, preferred_lft=None):
+    """The RTM_NEWADDR pyroute2 encodes from add_address()'s message (sequence 5, index 7)."""
+    msg = addresses._addr_msg(7, iface)  # pylint: disable=protected-access
+    if iface.version == 4:
+        if label:
+            msg["attrs"].append(["IFA_LABEL", label])
+        if brd:
+            msg["attrs"].append(["IFA_BROADCAST", brd])
+    all_flags = (addresses.IFA_F_NODAD if nodad and iface.version == 6 else 0) | flags
+    msg["flags"] = all_flags & 0xFF
+    if flags:
+        msg["attrs"].append(["IFA_FLAGS", all_flags])
+    if preferred_lft is not None and iface.version == 6:
+        msg["attrs"].append(["IFA_CACHEINFO", {"ifa_preferred": preferred_lft, "ifa_valid": 0xFFFFFFFF, "cstamp": 0, "tstamp": 0}])
+    if scope is not None:
+        msg["scope"] = scope
+    msg["header"]["type"] = addresses.RTM_NEWADDR
+    msg["header"]["flags"] = 0x1 | 0x4 | 0x400 | 0x200  # REQUEST | ACK | CREATE | EXCL
+    msg["header"]["sequence_number"] = 5
+    msg.encode()
+    return bytes(msg.data)
+
+
 def test_batched_add_requests_are_the_bytes_pyroute2_builds():
     """addresses.add_addresses() writes its RTM_NEWADDR requests with struct: the same bytes as add_address()'s
-    pyroute2 message (header sequence aside), for IPv4 with label, broadcast and scope, and IPv6 with nodad."""
-    cases = [("198.51.100.7/24", "eth0:vip", "198.51.100.255", 0, False), ("203.0.113.9/32", None, None, 254, False),
-             ("2001:db8::5/64", None, None, None, True), ("2001:db8::6/128", None, None, 253, False)]
-    for cidr, label, brd, scope, nodad in cases:
+    pyroute2 message (header sequence aside), for IPv4 with label, broadcast and scope, and IPv6 with nodad,
+    32-bit flags (IFA_FLAGS) and a preferred lifetime (IFA_CACHEINFO)."""
+    cases = [("198.51.100.7/24", "eth0:vip", "198.51.100.255", 0, False, 0, None),
+             ("203.0.113.9/32", None, None, 254, False, 0, None),
+             ("2001:db8::5/64", None, None, None, True, 0, None), ("2001:db8::6/128", None, None, 253, False, 0, None),
+             ("2001:db8::7/64", None, None, None, True, 0x200 | 0x100, 0), ("2001:db8::8/128", None, None, None, False, 0x10, 300),
+             ("198.51.100.9/24", "eth0:x", None, None, False, 0x200 | 0x400, None)]
+    for cidr, label, brd, scope, nodad, flags, lft in cases:
         iface = addresses.parse_cidr(cidr)
-        msg = addresses._addr_msg(7, iface)  # pylint: disable=protected-access
-        if iface.version == 4:
-            if label:
-                msg["attrs"].append(["IFA_LABEL", label])
-            if brd:
-                msg["attrs"].append(["IFA_BROADCAST", brd])
-        elif nodad:
-            msg["flags"] = addresses.IFA_F_NODAD
-        if scope is not None:
-            msg["scope"] = scope
-        msg["header"]["type"] = addresses.RTM_NEWADDR
-        msg["header"]["flags"] = 0x1 | 0x4 | 0x400 | 0x200  # REQUEST | ACK | CREATE | EXCL
-        msg["header"]["sequence_number"] = 5
-        msg.encode()
-        ours = addresses._newaddr_request(5, 7, iface, label, brd, scope, nodad)  # pylint: disable=protected-access
-        assert ours == bytes(msg.data), cidr
+        ours = addresses._newaddr_request(5, 7, iface, label, brd, scope, nodad, flags, lft)  # pylint: disable=protected-access
+        assert ours == _pyroute2_newaddr(iface, label, brd, scope, nodad, flags, lft), cidr
+
+
+@settings(max_examples=300, deadline=None)
+@given(v6=st.booleans(), host=st.integers(1, 250), plen=st.integers(1, 128), scope=st.sampled_from([None, 0, 200, 253, 254]),
+       nodad=st.booleans(), flags=st.integers(0, 0xFFFFFFFF), lft=st.one_of(st.none(), st.integers(0, 0xFFFFFFFF)),
+       label=st.one_of(st.none(), st.from_regex(r"\Aeth0:[a-z0-9]{1,9}\Z")))
+def test_newaddr_request_matches_pyroute2_for_any_flags_and_lifetime(v6, host, plen, scope, nodad, flags, lft, label):
+    cidr = ("2001:db8::%x/%d" % (host, plen)) if v6 else ("198.51.100.%d/%d" % (host, min(plen, 32)))
+    iface = addresses.parse_cidr(cidr)
+    ours = addresses._newaddr_request(5, 7, iface, label, None, scope, nodad, flags, lft)  # pylint: disable=protected-access
+    assert ours == _pyroute2_newaddr(iface, label, None, scope, nodad, flags, lft)
+
+
+def test_add_address_refuses_flags_and_lifetimes_out_of_range():
+    for flags, lft in ((-1, None), (1 << 32, None), (True, None), (0, -1), (0, 1 << 32), (0, "0")):
+        with pytest.raises(addresses.AddressError):
+            addresses._check_flags(flags, lft)  # pylint: disable=protected-access
+    result = addresses.add_addresses([("lo", "2001:db8::1/128", None, None, None, True, 1 << 40, None)])
+    assert isinstance(result[0], addresses.AddressError)
 
 
 def test_start_cost_per_instance_does_not_grow_with_n(fake, tmp_path):

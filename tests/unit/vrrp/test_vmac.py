@@ -57,9 +57,6 @@ def test_unicast_with_use_vmac_sets_xmit_base_as_keepalived():
     (_conf(" use_vmac 00:00:5e:00:01:99\n"),
      "t.conf:4: use_vmac takes an interface name only: a MAC address for the VMAC is not implemented by vipd"),
     (_conf(" use_vmac bad/name\n"), "t.conf:4: invalid VMAC interface name 'bad/name'"),
-    (_conf(" use_vmac\n", vip="2001:db8::10/64"),
-     "t.conf:4: use_vmac on an IPv6 instance is not implemented by vipd (its link-local address on the VMAC): "
-     "use the role's keepalived back end"),
     (_conf(" use_vmac eth1\n"), "t.conf:4: use_vmac name eth1 is the instance interface"),
     (_conf(" use_vmac v1\n") + _conf(" use_vmac v1\n", name="B", vrid=52), "t.conf:12: VRRP instance A is already using v1"),
 ])
@@ -85,3 +82,12 @@ def test_release_of_unknown_vmac_touches_nothing():
     assert manager.release("vrrp.51") is False
     manager.release_all()
     assert manager.created == {} and manager.base_saved == {}
+
+
+def test_ipv6_use_vmac_parses_and_its_link_local_is_keepalived_s_eui64():
+    inst = config.parse_text(_conf(" use_vmac\n", vip="2001:db8::10/64")).instances["A"]
+    assert inst.use_vmac == "" and inst.family == 6
+    assert vmac.vmac_mac(51, 6) == "00:00:5e:00:02:33"
+    # make_link_local_address(): fe80::, the MAC with the universal/local bit flipped and ff:fe in the middle
+    assert vmac.link_local_of("02:00:5e:10:00:01") == "fe80::5eff:fe10:1"
+    assert vmac.link_local_of("00:00:5e:00:02:33") == "fe80::200:5eff:fe00:233"
