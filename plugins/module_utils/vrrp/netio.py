@@ -35,6 +35,9 @@ IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
 MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve the loop
+# Distinct datagrams whose decoding a channel remembers (255 VRIDs x 4 routers); a flood of distinct ones only
+# evicts the oldest, so the memory is bounded and every datagram is still decoded once.
+DECODE_CACHE_SIZE = 1024
 
 SCOPES = inet.SCOPES
 
@@ -78,6 +81,13 @@ class Channel:
             raise NetIOError(str(exc))
         self.sock = self._open()
         self._v6_ancillary = {}  # (src, dst) -> (cmsg list, address): computed once per destination
+        # Scale (issue 11): a steady master repeats the same bytes every interval (keepalived only changes the IPv4
+        # header's id and checksum), so a backup decodes each distinct advert once. Key: every input the decoding
+        # reads (IPv4: the datagram but id, fragment and header checksum, none of which parse_ipv4 reads; IPv6: the
+        # payload, source, destination and hop limit); value: the Incoming it gave, which nobody modifies.
+        self._decoded: Dict[object, Incoming] = {}
+        self.decoded = 0  # datagrams decoded in full
+        self.reused = 0  # datagrams answered from _decoded
 
     def _open(self) -> socket.socket:
         fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
@@ -171,10 +181,10 @@ class Channel:
             try:
                 if self.family == 4:
                     data, addr = self.sock.recvfrom(65535)
-                    out.append(self._parse4(data, addr[0]))
+                    out.append(self._decode4(data, addr[0]))
                 else:
                     data, ancdata, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
-                    out.append(self._parse6(data, ancdata, addr[0].split("%")[0]))
+                    out.append(self._decode6(data, ancdata, addr[0].split("%")[0]))
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
@@ -182,6 +192,36 @@ class Channel:
                     break
                 raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
         return out
+
+    def _remember(self, key, incoming: Incoming) -> Incoming:
+        self.decoded += 1
+        cache = self._decoded
+        if len(cache) >= DECODE_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest
+        cache[key] = incoming
+        return incoming
+
+    def _decode4(self, data: bytes, src: str) -> Incoming:
+        if len(data) < 20 or data[0] != 0x45:  # not an IPv4 header without options, as every router sends
+            self.decoded += 1
+            return self._parse4(data, src)
+        # With a 20-byte header, bytes 1 (TOS), 4-7 (id, fragment) and 10-11 (header checksum) are the only ones
+        # _parse4 never reads; the key keeps the others, so equal keys mean equal lengths and the same decoding.
+        key = data[2:4] + data[8:10] + data[12:]
+        hit = self._decoded.get(key)
+        if hit is not None and hit.src == src:
+            self.reused += 1
+            return hit
+        return self._remember(key, self._parse4(data, src))
+
+    def _decode6(self, data: bytes, ancdata, src: str) -> Incoming:
+        hoplimit, dst = _ancillary6(ancdata)
+        key = (data, src, dst, hoplimit)
+        hit = self._decoded.get(key)
+        if hit is not None:
+            self.reused += 1
+            return hit
+        return self._remember(key, self._parse6_fields(data, src, dst, hoplimit))
 
     def _parse4(self, data: bytes, src: str) -> Incoming:
         dst = socket.inet_ntoa(data[16:20]) if len(data) >= 20 else ""
@@ -195,18 +235,27 @@ class Channel:
         return Incoming(self.ifname, 4, rec.src, rec.dst, received=rec)
 
     def _parse6(self, data: bytes, ancdata, src: str) -> Incoming:
-        hoplimit, dst = None, ""
-        for level, kind, value in ancdata:
-            if level == socket.IPPROTO_IPV6 and kind == IPV6_HOPLIMIT and len(value) >= 4:
-                hoplimit = struct.unpack("=i", value[:4])[0]
-            elif level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(value) >= 16:
-                dst = socket.inet_ntop(socket.AF_INET6, value[:16])
+        hoplimit, dst = _ancillary6(ancdata)
+        return self._parse6_fields(data, src, dst, hoplimit)
+
+    def _parse6_fields(self, data: bytes, src: str, dst: str, hoplimit: Optional[int]) -> Incoming:
         vrid = data[1] if len(data) > 1 else None
         try:
             rec = packet.parse_ipv6(data, src, dst or packet.MCAST_GROUP6, hoplimit, check_ttl=False)
         except packet.PacketError as exc:
             return Incoming(self.ifname, 6, src, dst, drop_reason=exc.reason, vrid_hint=vrid, error=str(exc))
         return Incoming(self.ifname, 6, rec.src, rec.dst, received=rec)
+
+
+def _ancillary6(ancdata) -> Tuple[Optional[int], str]:
+    """(hop limit, destination) from an IPv6 datagram's IPV6_HOPLIMIT / IPV6_PKTINFO control messages."""
+    hoplimit, dst = None, ""
+    for level, kind, value in ancdata:
+        if level == socket.IPPROTO_IPV6 and kind == IPV6_HOPLIMIT and len(value) >= 4:
+            hoplimit = struct.unpack("=i", value[:4])[0]
+        elif level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(value) >= 16:
+            dst = socket.inet_ntop(socket.AF_INET6, value[:16])
+    return hoplimit, dst
 
 
 # ---- addresses -------------------------------------------------------------------------------------------
