@@ -361,11 +361,15 @@ class InstanceRuntime:
         deadline = self.machine.next_deadline if self.machine else None
         if self.timer is not None:
             # Scale (issue 11): a backup's deadline moves later with every advert it hears. A timer armed no later
-            # than the deadline is kept (on_timer re-arms when it wakes early): one heap entry per Master_Down_Interval
-            # instead of a cancel and a new one per advert (200 a second for a backup of 200 instances).
+            # than the deadline is kept while it cannot fire before the next advert is due (1.5 intervals away): a
+            # new heap entry every second or third advert instead of one per advert (200 a second for a backup of
+            # 200 instances), and no wakeup before the deadline as long as the master speaks (an early one, when
+            # an advert is late, only re-arms: see on_timer).
             when = getattr(self.timer, "when", None)
             if deadline is not None and when is not None and not self.timer.cancelled() and when() <= deadline:
-                return
+                at = when()
+                if at == deadline or at - self.daemon.now() >= 1.5 * self.machine.advert_int:
+                    return
             self.timer.cancel()
             self.timer = None
         if deadline is not None:
