@@ -62,7 +62,7 @@ def garp_frame(src_mac, ipv4, form: str = "request") -> bytes:
     if form not in ("request", "reply"):
         raise ValueError("GARP form must be 'request' or 'reply', not %r" % (form,))
     mac = mac_bytes(src_mac)
-    ip = _packed4(str(ipv4))
+    ip = packed4(str(ipv4))
     op = ARPOP_REQUEST if form == "request" else ARPOP_REPLY
     tha = BROADCAST_MAC if form == "request" else mac
     eth = BROADCAST_MAC + mac + struct.pack("!H", ETH_P_ARP)
@@ -71,7 +71,7 @@ def garp_frame(src_mac, ipv4, form: str = "request") -> bytes:
 
 
 @functools.lru_cache(maxsize=2048)
-def _packed4(text: str) -> bytes:
+def packed4(text: str) -> bytes:
     # the same VIPs are announced at every takeover (vipd, issue 11: 400 VIPs parsed by ipaddress each time)
     return ipaddress.IPv4Address(text).packed
 

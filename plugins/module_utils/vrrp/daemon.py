@@ -170,6 +170,13 @@ class InstanceRuntime:
         # snapshot: the addresses as they were before this batch of starts, read once by start_instances() (a dump
         # per instance made starting N instances quadratic, issue 11); None asks the kernel here.
         vip_ips = [ipaddress.ip_interface(s.cidr).ip for s in self.all_vip_specs()]
+        if self.cfg.priority < 255:
+            # A backup parses its VIPs now, while nothing waits for them: its takeover only looks them up (issue 11).
+            for spec in self.all_vip_specs():
+                try:
+                    netio.prepare_vip(spec.cidr)
+                except (ValueError, netio.NetIOError):
+                    pass  # reported where the VIP is used
         self.stale_vips = [s.cidr for s in self.all_vip_specs() if netio.vip_present(self.vip_dev(s), s.cidr, snapshot)]
         self.src_ip = self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
         if not self.src_ip:

@@ -104,12 +104,13 @@ def _pseudo_header(src, dst, length, family):
 
 def _pack_addresses(addresses, family):
     try:
-        return b"".join(_packed(family, a) for a in addresses)
+        return b"".join(packed_address(family, a) for a in addresses)
     except ValueError as exc:
         raise ValueError("address not IPv%d: %s" % (family, exc))
 
 
-def _packed(family, address):
+def packed_address(family, address):
+    """An address's bytes (ipaddress's packed), memoized for hashable input."""
     try:
         return _packed_cached(family, address)
     except TypeError:  # not hashable: ipaddress says what is wrong with it

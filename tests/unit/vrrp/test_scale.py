@@ -588,3 +588,16 @@ def test_a_cached_decoding_equals_a_fresh_one(data, tos, head, csum):
     first = channel._decode4(bytes(data), src)  # pylint: disable=protected-access
     assert first == channel._parse4(bytes(data), src)  # pylint: disable=protected-access
     assert channel._decode4(bytes(other), src) == channel._parse4(bytes(other), src)  # pylint: disable=protected-access
+
+
+def test_a_backup_parses_its_vips_at_start_so_its_takeover_only_looks_them_up(fake, tmp_path):
+    caches = (netio._normalized, addresses._parsed_cidr, packet._packed_cached)  # pylint: disable=protected-access
+    for cache in caches:
+        cache.cache_clear()
+    d, _used = _started(fake, tmp_path, 1, priority=100, vips_per=400)
+    assert [c.cache_info().currsize for c in caches] == [400, 400, 400]  # each VIP parsed once, at start
+    misses = [c.cache_info().misses for c in caches]
+    d.loop.run_until(d.loop.t + 5.0)  # no master: the backup takes over after Master_Down_Interval
+    rt = d.instances["VI_1"]
+    assert rt.state == machine.State.MASTER and len(rt.vips_held) == 400
+    assert [c.cache_info().misses for c in caches] == misses  # the takeover parsed nothing again
