@@ -57,7 +57,7 @@ def release_memory(collect: bool = True) -> None:
     if collect:
         gc.collect()
     try:
-        import ctypes  # already loaded by procprio
+        import ctypes
         ctypes.CDLL(None).malloc_trim(0)
     except (AttributeError, OSError):
         pass
