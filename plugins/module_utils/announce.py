@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import functools
 import ipaddress
 import re
 import socket
@@ -61,12 +62,18 @@ def garp_frame(src_mac, ipv4, form: str = "request") -> bytes:
     if form not in ("request", "reply"):
         raise ValueError("GARP form must be 'request' or 'reply', not %r" % (form,))
     mac = mac_bytes(src_mac)
-    ip = ipaddress.IPv4Address(str(ipv4)).packed
+    ip = packed4(str(ipv4))
     op = ARPOP_REQUEST if form == "request" else ARPOP_REPLY
     tha = BROADCAST_MAC if form == "request" else mac
     eth = BROADCAST_MAC + mac + struct.pack("!H", ETH_P_ARP)
     arp = struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, op) + mac + ip + tha + ip
     return _pad(eth + arp)
+
+
+@functools.lru_cache(maxsize=2048)
+def packed4(text: str) -> bytes:
+    # the same VIPs are announced at every takeover (vipd, issue 11: 400 VIPs parsed by ipaddress each time)
+    return ipaddress.IPv4Address(text).packed
 
 
 def icmpv6_checksum(src, dst, payload: bytes) -> int:

@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -48,6 +49,8 @@ SPARE = "198.51.100.200"  # the reload benchmark's new VIP
 START_TARGET = 0.5  # s, 200 instances
 RELOAD_TARGET = 0.1  # s
 RSS_TARGET_KB = 24 * 1024
+LOG_DIR = ["/tmp/floating-vip-scale-logs"]  # --logs
+KEEP_ALL_LOGS = [False]  # --keep-logs: every takeover run's logs, not only a graceful switchover that lost probes
 HIGH, LOW = 150, 100
 MONITOR_LINE = re.compile(r"^\[(?P<ts>[0-9T:.-]+)\]\s+(?P<deleted>Deleted\s+)?\d+:\s+\S+\s+inet6?\s+(?P<ip>[0-9a-f.:]+)/")
 TCPDUMP_DROPS = re.compile(r"(\d+) packets? dropped by kernel")
@@ -209,6 +212,21 @@ def _mdi(advert: float, priority: int) -> float:
     return 3 * advert + (256 - priority) * advert / 256.0  # VRRPv3 (RFC 9568)
 
 
+def keep_logs(nodes: Sequence[Node], captures: Sequence[Capture], why: str, result: dict):
+    """Copy the daemons' logs (and the bridge capture) of a run out of the lab before it is deleted, into
+    --logs (default: a directory under /tmp), and name the directory in the result."""
+    directory = os.path.join(LOG_DIR[0], "%s-%s-%d" % (why, nodes[0].impl if nodes else "none", int(time.time() * 1000)))
+    os.makedirs(directory, exist_ok=True)
+    for node in nodes:
+        if os.path.exists(node.log_path):
+            shutil.copy(node.log_path, os.path.join(directory, "%s-%s.log" % (node.host, node.impl)))
+    for capture in captures:
+        if os.path.exists(capture.path):
+            shutil.copy(capture.path, os.path.join(directory, os.path.basename(capture.path)))
+    result.setdefault("logs", []).append(directory)
+    log("%s: logs kept in %s" % (why, directory))
+
+
 def takeover_run(impl: str, instances: int, vips_per: int, graceful: bool, result: dict):
     """Pair: graceful switchover (probes on a sample of VIPs), master back, then hard death of the master."""
     lab = Lab(servers=2, clients=1)
@@ -245,6 +263,8 @@ def takeover_run(impl: str, instances: int, vips_per: int, graceful: bool, resul
             probes[:] = []
             result["graceful_lost"] = lost
             result["graceful_sample"] = len(sample)
+            if (lost and impl == "vipd") or KEEP_ALL_LOGS[0]:  # the intermittent loss must leave evidence (issue 11)
+                keep_logs(nodes, [capture], "graceful-lost-%d" % lost if lost else "graceful", result)
             flush_vips(lab, "server1", vips)
             master.start(wait=False)
             _elect(lab, master, backup, hi)
@@ -269,6 +289,8 @@ def takeover_run(impl: str, instances: int, vips_per: int, graceful: bool, resul
         else:
             expiry = min(last_advert.values()) + _mdi(1.0, LOW)
             result["takeover"] = max(first_garp[v] for v in vips) - expiry
+        if KEEP_ALL_LOGS[0]:
+            keep_logs(nodes, [capture], "takeover-%dx%d" % (instances, vips_per), result)
     except Exception as exc:  # reported in the table
         log("takeover %s %dx%d failed: %s" % (impl, instances, vips_per, exc))
         result["error"] = str(exc)[:200]
@@ -555,6 +577,9 @@ def parse_args(argv=None):
     p.add_argument("--garp-intervals", default="0,0.001", help="vrrp_garp_interval values for the GARP storm")
     p.add_argument("--only", default="start,takeover,reload,idle,garp", help="comma list of parts to run")
     p.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
+    p.add_argument("--logs", metavar="DIR", default=LOG_DIR[0],
+                   help="where daemon logs and captures are kept when vipd loses probes in the graceful switchover (default %(default)s)")
+    p.add_argument("--keep-logs", action="store_true", help="keep the logs and captures of every takeover run")
     args = p.parse_args(argv)
     args.impls = [i for i in args.impls.split(",") if i]
     args.instances = [int(n) for n in args.instances.split(",") if n]
@@ -581,6 +606,7 @@ def _pairwise(args, target, *params) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    LOG_DIR[0], KEEP_ALL_LOGS[0] = args.logs, args.keep_logs
     if os.geteuid() != 0:
         sys.stderr.write("the benchmark needs root (network namespaces)\n")
         return 2

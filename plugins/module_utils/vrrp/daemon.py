@@ -63,7 +63,7 @@ def release_memory(collect: bool = True) -> None:
     if collect:
         gc.collect()
     try:
-        import ctypes  # already loaded by procprio
+        import ctypes
         ctypes.CDLL(None).malloc_trim(0)
     except (AttributeError, OSError):
         pass
@@ -134,6 +134,8 @@ class InstanceRuntime:
         self._lower_garp_handle: Optional[asyncio.TimerHandle] = None
         self._phase: Optional[tuple] = None  # (became_master, interval, deadline) at the last align_master() scan
         self.withdraw_handle: Optional[asyncio.TimerHandle] = None  # vipd_routed: route kept after resigning
+        self._advertised: Optional[tuple] = None  # (cfg, addresses, their set), see advertised_addresses()
+        self._checked: Optional[tuple] = None  # (received, cfg, drop reason or None), see validate()
 
     # ---- identity ------------------------------------------------------------------------------------
 
@@ -216,12 +218,18 @@ class InstanceRuntime:
 
     def advertised_addresses(self) -> Tuple[str, ...]:
         # Excluded VIPs are held but never advertised; a v2/v4 advert carries IPv4 addresses only.
+        # Computed once per configuration: every received advert is checked against it (issue 11: parsing the VIPs
+        # with ipaddress for each advert was most of a backup's work per advert).
+        cached = self._advertised
+        if cached is not None and cached[0] is self.cfg:
+            return cached[1]
         out = []
         for spec in self.cfg.vips:
             ip = ipaddress.ip_interface(spec.cidr).ip
             if ip.version == self.family:
                 out.append(str(ip))
-        return tuple(out[:255])
+        self._advertised = (self.cfg, tuple(out[:255]), frozenset(out[:255]))
+        return self._advertised[1]
 
     @property
     def state(self):
@@ -235,6 +243,13 @@ class InstanceRuntime:
         # snapshot: the addresses as they were before this batch of starts, read once by start_instances() (a dump
         # per instance made starting N instances quadratic, issue 11); None asks the kernel here.
         vip_ips = [ipaddress.ip_interface(s.cidr).ip for s in self.all_vip_specs()]
+        if self.cfg.priority < 255:
+            # A backup parses its VIPs now, while nothing waits for them: its takeover only looks them up (issue 11).
+            for spec in self.all_vip_specs():
+                try:
+                    netio.prepare_vip(spec.cidr)
+                except (ValueError, netio.NetIOError):
+                    pass  # reported where the VIP is used
         self.stale_vips = [s.cidr for s in self.all_vip_specs() if netio.vip_present(self.vip_dev(s), s.cidr, snapshot)]
         self.src_ip = self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
         if not self.src_ip:
@@ -481,11 +496,15 @@ class InstanceRuntime:
         deadline = self.machine.next_deadline if self.machine else None
         if self.timer is not None:
             # Scale (issue 11): a backup's deadline moves later with every advert it hears. A timer armed no later
-            # than the deadline is kept (on_timer re-arms when it wakes early): one heap entry per Master_Down_Interval
-            # instead of a cancel and a new one per advert (200 a second for a backup of 200 instances).
+            # than the deadline is kept while it cannot fire before the next advert is due (1.5 intervals away): a
+            # new heap entry every second or third advert instead of one per advert (200 a second for a backup of
+            # 200 instances), and no wakeup before the deadline as long as the master speaks (an early one, when
+            # an advert is late, only re-arms: see on_timer).
             when = getattr(self.timer, "when", None)
             if deadline is not None and when is not None and not self.timer.cancelled() and when() <= deadline:
-                return
+                at = when()
+                if at == deadline or at - self.daemon.now() >= 1.5 * self.machine.advert_int:
+                    return
             self.timer.cancel()
             self.timer = None
         if deadline is not None:
@@ -566,7 +585,23 @@ class InstanceRuntime:
                 (LOG.warning if self.counters["send_errors"] in (1, 10, 100, 1000) else LOG.debug)("%s: %s", self.name, exc)
 
     def validate(self, rec) -> Optional[str]:
-        """Instance-level checks after packet.decode; returns a drop reason or None."""
+        """Instance-level checks after packet.decode; returns a drop reason or None.
+
+        Scale (issue 11): netio hands over the same Received object for the same bytes (its decode cache), and every
+        check but skip_check_adv_addr's exemption depends only on that packet and this configuration. So the result
+        for the last packet is kept per configuration; the exemption, which depends on the state, is applied each time.
+        """
+        checked = self._checked
+        if checked is not None and checked[0] is rec and checked[1] is self.cfg:
+            reason = checked[2]
+        else:
+            reason = self._validate(rec)
+            self._checked = (rec, self.cfg, reason)
+        if reason in ("addr_count", "addr_list") and self._skips_address_check(rec):
+            return None
+        return reason
+
+    def _validate(self, rec) -> Optional[str]:
         advert = rec.advert
         if self.unicast:
             if routed.of(self.cfg) is not None:
@@ -588,19 +623,26 @@ class InstanceRuntime:
                                 interval_cs=int(round(float(self.cfg.advert_int) * 100)))
         except packet.PacketError as exc:
             return exc.reason
-        return self.check_addresses(rec)
+        return self._address_list_error(rec)
 
     def check_addresses(self, rec) -> Optional[str]:
         """keepalived 2.2.7 vrrp_check_packet(): an advert must carry as many addresses as we advertise and each of
         ours, else it is dropped (addr_list_err), whatever the state. skip_check_adv_addr spares a backup that check
         for adverts from the master it already follows (vrrp_state_backup())."""
-        m = self.machine
-        if self.cfg.skip_check_adv_addr and m.state == machine.State.BACKUP and m.master_ip is not None and rec.src == m.master_ip:
+        if self._skips_address_check(rec):
             return None
+        return self._address_list_error(rec)
+
+    def _skips_address_check(self, rec) -> bool:
+        m = self.machine
+        return bool(self.cfg.skip_check_adv_addr and m.state == machine.State.BACKUP and m.master_ip is not None
+                    and rec.src == m.master_ip)
+
+    def _address_list_error(self, rec) -> Optional[str]:
         ours = self.advertised_addresses()
         if len(rec.advert.addresses) != len(ours):
             return "addr_count"
-        if not set(ours).issubset(rec.advert.addresses):
+        if not self._advertised[2].issubset(rec.advert.addresses):
             return "addr_list"
         # keepalived 2.2.7: the source of a unicast advert is checked only with check_unicast_src / vrrp_check_unicast_src
         if self.unicast and getattr(self.cfg, "check_unicast_src", False) and rec.src not in self.cfg.unicast_peers:

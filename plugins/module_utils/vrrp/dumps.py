@@ -21,7 +21,6 @@ __metaclass__ = type
 
 import json
 import os
-import tempfile
 import time
 from typing import Dict, List, Optional
 
@@ -67,6 +66,7 @@ def dump_dir() -> str:
 
 def write_dump(name: str, text: str) -> str:
     """Write text to dump_dir()/name atomically (temp file in the same directory, 0600, renamed over)."""
+    import tempfile  # on the first dump only: tempfile (random, shutil) is about 0.9 MB of RSS (issue 11)
     directory = dump_dir()
     fd, tmp = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
     try:

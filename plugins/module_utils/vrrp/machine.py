@@ -36,6 +36,7 @@ from enum import Enum
 
 PRIO_OWNER = 255
 PRIO_STOP = 0
+NO_ADVERT_FROM = "no advert from master %s within master_down_interval"  # the cause of a backup's takeover
 
 
 class State(str, Enum):
@@ -223,7 +224,8 @@ class Machine:
         if self.next_deadline is None or now < self.next_deadline:
             return []
         if self.state == State.BACKUP:
-            return self._become_master(now, self._timer_cause)
+            cause = self._timer_cause
+            return self._become_master(now, cause if isinstance(cause, str) else cause[0] % cause[1:])
         if self.state == State.MASTER:
             if self.resigning:
                 return self._stop_resigned(now, "resigned: no new master seen within master_down_interval")
@@ -383,7 +385,8 @@ class Machine:
                 elif self.preempt_deadline is None:
                     self.preempt_deadline = now + self.preempt_delay
             self.next_deadline = self._down_deadline(now)
-            self._timer_cause = "no advert from master %s within master_down_interval" % (src_ip,)
+            # formatted only if the timer runs out (issue 11: not a new string for every advert a backup hears)
+            self._timer_cause = (NO_ADVERT_FROM, src_ip)
             return []
         # preempt: ignore the lower-priority master so that our Master_Down_Timer runs out
         self.master_ip = src_ip
@@ -464,7 +467,7 @@ class Machine:
     def _leave_master(self, now, reason):
         self.preempt_deadline = None
         self.next_deadline = self._down_deadline(now)
-        self._timer_cause = "no advert from master %s within master_down_interval" % (self.master_ip,)
+        self._timer_cause = (NO_ADVERT_FROM, self.master_ip)
         return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, reason)
 
     def _stop_resigned(self, now, reason):

@@ -13,6 +13,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 import errno
+import functools
 import ipaddress
 import socket
 import struct
@@ -35,6 +36,9 @@ IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
 MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve the loop
+# Distinct datagrams whose decoding a channel remembers (255 VRIDs x 4 routers); a flood of distinct ones only
+# evicts the oldest, so the memory is bounded and every datagram is still decoded once.
+DECODE_CACHE_SIZE = 1024
 
 SCOPES = inet.SCOPES
 
@@ -78,6 +82,13 @@ class Channel:
             raise NetIOError(str(exc))
         self.sock = self._open()
         self._v6_ancillary = {}  # (src, dst) -> (cmsg list, address): computed once per destination
+        # Scale (issue 11): a steady master repeats the same bytes every interval (keepalived only changes the IPv4
+        # header's id and checksum), so a backup decodes each distinct advert once. Key: every input the decoding
+        # reads (IPv4: the datagram but id, fragment and header checksum, none of which parse_ipv4 reads; IPv6: the
+        # payload, source, destination and hop limit); value: the Incoming it gave, which nobody modifies.
+        self._decoded: Dict[object, Incoming] = {}
+        self.decoded = 0  # datagrams decoded in full
+        self.reused = 0  # datagrams answered from _decoded
 
     def _open(self) -> socket.socket:
         fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
@@ -171,10 +182,10 @@ class Channel:
             try:
                 if self.family == 4:
                     data, addr = self.sock.recvfrom(65535)
-                    out.append(self._parse4(data, addr[0]))
+                    out.append(self._decode4(data, addr[0]))
                 else:
                     data, ancdata, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
-                    out.append(self._parse6(data, ancdata, addr[0].split("%")[0]))
+                    out.append(self._decode6(data, ancdata, addr[0].split("%")[0]))
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
@@ -182,6 +193,36 @@ class Channel:
                     break
                 raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
         return out
+
+    def _remember(self, key, incoming: Incoming) -> Incoming:
+        self.decoded += 1
+        cache = self._decoded
+        if len(cache) >= DECODE_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest
+        cache[key] = incoming
+        return incoming
+
+    def _decode4(self, data: bytes, src: str) -> Incoming:
+        if len(data) < 20 or data[0] != 0x45:  # not an IPv4 header without options, as every router sends
+            self.decoded += 1
+            return self._parse4(data, src)
+        # With a 20-byte header, bytes 1 (TOS), 4-7 (id, fragment) and 10-11 (header checksum) are the only ones
+        # _parse4 never reads; the key keeps the others, so equal keys mean equal lengths and the same decoding.
+        key = data[2:4] + data[8:10] + data[12:]
+        hit = self._decoded.get(key)
+        if hit is not None and hit.src == src:
+            self.reused += 1
+            return hit
+        return self._remember(key, self._parse4(data, src))
+
+    def _decode6(self, data: bytes, ancdata, src: str) -> Incoming:
+        hoplimit, dst = _ancillary6(ancdata)
+        key = (data, src, dst, hoplimit)
+        hit = self._decoded.get(key)
+        if hit is not None:
+            self.reused += 1
+            return hit
+        return self._remember(key, self._parse6_fields(data, src, dst, hoplimit))
 
     def _parse4(self, data: bytes, src: str) -> Incoming:
         dst = socket.inet_ntoa(data[16:20]) if len(data) >= 20 else ""
@@ -195,12 +236,10 @@ class Channel:
         return Incoming(self.ifname, 4, rec.src, rec.dst, received=rec)
 
     def _parse6(self, data: bytes, ancdata, src: str) -> Incoming:
-        hoplimit, dst = None, ""
-        for level, kind, value in ancdata:
-            if level == socket.IPPROTO_IPV6 and kind == IPV6_HOPLIMIT and len(value) >= 4:
-                hoplimit = struct.unpack("=i", value[:4])[0]
-            elif level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(value) >= 16:
-                dst = socket.inet_ntop(socket.AF_INET6, value[:16])
+        hoplimit, dst = _ancillary6(ancdata)
+        return self._parse6_fields(data, src, dst, hoplimit)
+
+    def _parse6_fields(self, data: bytes, src: str, dst: str, hoplimit: Optional[int]) -> Incoming:
         vrid = data[1] if len(data) > 1 else None
         try:
             rec = packet.parse_ipv6(data, src, dst or packet.MCAST_GROUP6, hoplimit, check_ttl=False)
@@ -209,12 +248,30 @@ class Channel:
         return Incoming(self.ifname, 6, rec.src, rec.dst, received=rec)
 
 
+def _ancillary6(ancdata) -> Tuple[Optional[int], str]:
+    """(hop limit, destination) from an IPv6 datagram's IPV6_HOPLIMIT / IPV6_PKTINFO control messages."""
+    hoplimit, dst = None, ""
+    for level, kind, value in ancdata:
+        if level == socket.IPPROTO_IPV6 and kind == IPV6_HOPLIMIT and len(value) >= 4:
+            hoplimit = struct.unpack("=i", value[:4])[0]
+        elif level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(value) >= 16:
+            dst = socket.inet_ntop(socket.AF_INET6, value[:16])
+    return hoplimit, dst
+
+
 # ---- addresses -------------------------------------------------------------------------------------------
 
 
 def normalize_cidr(cidr: str) -> Tuple[str, str, int]:
     """'A' or 'A/len' -> ('A/len', 'A', family); a bare address is a host address as in keepalived."""
-    iface = ipaddress.ip_interface(str(cidr).strip())
+    return _normalized(str(cidr).strip())
+
+
+@functools.lru_cache(maxsize=2048)
+def _normalized(text: str) -> Tuple[str, str, int]:
+    # Scale (issue 11): a takeover with 400 VIPs normalized each one three times (add, GARP round, frames) with
+    # ipaddress, about 12 us each: most of the takeover. The VIPs are the same strings every time.
+    iface = ipaddress.ip_interface(text)
     return "%s/%d" % (iface.ip, iface.network.prefixlen), str(iface.ip), iface.version
 
 
@@ -278,6 +335,20 @@ def primary_address(ifname: str, family: int = 4, exclude=(), snapshot: Optional
         if not a.secondary:
             return a.address
     return candidates[0].address if candidates else None
+
+
+def prepare_vip(cidr: str) -> None:
+    """Parse a VIP for every later use (all memoized): normalizing, the netlink request, the GARP frame, the advert.
+    Scale (issue 11): a backup does it at start, so that its takeover with 400 VIPs only looks them up (parsing them
+    then with ipaddress was about 5 ms of it)."""
+    norm, ip, family = normalize_cidr(cidr)
+    try:
+        addresses.parse_cidr(norm)
+    except addresses.AddressError as exc:
+        raise NetIOError(str(exc))
+    if family == 4:
+        announce.packed4(ip)
+    packet.packed_address(family, ip)
 
 
 def vip_present(ifname: str, cidr: str, snapshot: Optional[AddressSnapshot] = None) -> bool:
@@ -370,12 +441,14 @@ def announce_many(items, count: int) -> Tuple[int, list]:
     [(index, NetIOError)]). Scale (issue 11): with 400 VIPs the last one's first GARP no longer waits for the 1995
     frames of the addresses before it, nor does each frame cost an address parse and a getsockname().
     """
-    frames, errors = [], []
+    frames, errors, macs = [], [], {}
     for i, (ifname, cidr) in enumerate(items):
         try:
             _norm, ip, family = normalize_cidr(cidr)
             sock = _announce_socket(ifname)
-            mac = sock.getsockname()[4]
+            mac = macs.get(ifname)
+            if mac is None:  # once per interface and call, not per VIP
+                mac = macs[ifname] = sock.getsockname()[4]
             frames.append([i, ifname, cidr, sock, announce.garp_frame(mac, ip, "request") if family == 4 else announce.na_frame(mac, ip)])
         except (OSError, ValueError) as exc:
             errors.append((i, NetIOError("announce %s on %s failed: %s" % (cidr, ifname, exc))))

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 from __future__ import annotations
 __metaclass__ = type
 
+import functools
 import ipaddress
 import socket
 import struct
@@ -85,11 +86,24 @@ def auth_pass_bytes(password):
 
 
 def _pack_addresses(addresses, family):
-    cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
     try:
-        return b"".join(cls(a).packed for a in addresses)
+        return b"".join(packed_address(family, a) for a in addresses)
     except ValueError as exc:
         raise ValueError("address not IPv%d: %s" % (family, exc))
+
+
+def packed_address(family, address):
+    """An address's bytes (ipaddress's packed), memoized for hashable input."""
+    try:
+        return _packed_cached(family, address)
+    except TypeError:  # not hashable: ipaddress says what is wrong with it
+        return (ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address)(address).packed
+
+
+@functools.lru_cache(maxsize=2048)
+def _packed_cached(family, address):
+    # a master with 400 VIPs encodes them again for each new priority (issue 11); the addresses do not change
+    return (ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address)(address).packed
 
 
 def encode(advert, src, dst, pseudo_header_checksum=True):

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 __metaclass__ = type
 
-import ctypes
-import ctypes.util
 import os
 
 SCHED_RESET_ON_FORK = 0x40000000
@@ -40,6 +38,7 @@ class OsCalls:
         resource.setrlimit(getattr(resource, "RLIMIT_RTTIME", RLIMIT_RTTIME), (limit // 2, limit))
 
     def mlockall(self):
+        import ctypes.util  # vrrp_lock_memory only: ctypes.util loads tempfile (0.9 MB of RSS, issue 11)
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         if libc.mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0:
             err = ctypes.get_errno()
