@@ -597,7 +597,10 @@ class InstanceRuntime:
         else:
             reason = self._validate(rec)
             self._checked = (rec, self.cfg, reason)
-        if reason in ("addr_count", "addr_list") and self._skips_address_check(rec):
+        # skip_check_adv_addr spares the address-list check and the check_unicast_src one after it (keepalived order);
+        # a routed instance's own peer rule is not spared.
+        spared = reason in ("addr_count", "addr_list") or (reason == "peer" and routed.of(self.cfg) is None)
+        if spared and self._skips_address_check(rec):
             return None
         return reason
 
