@@ -22,6 +22,13 @@ Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_t
 - a master that loses to a higher advert or goes to Fault removes its VIPs (Fault also sends priority 0);
 - tracking changes the effective priority within 1..254 (never for the owner) and moves a backup's
   deadline by the change in Skew_Time; it sends nothing by itself.
+
+Maintenance (vipd's own, not keepalived's): set_maintenance(now, True) makes a master hand over as on
+SIGTERM (priority 0, VIPs kept until the new master speaks or Master_Down_Interval passes) but end in
+BACKUP instead of STOPPED; while it lasts the instance never becomes master, whatever it hears or does
+not hear (no Master_Down_Timer runs, the address owner waits too, sync groups cannot pull it up): we
+choose "never take over while in maintenance", even when no other router is alive. set_maintenance(now,
+False) restarts the Master_Down_Timer: from there the usual rules (preempt or not) apply.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -131,6 +138,8 @@ class Machine:
         # keepalived's vrrp_startup_delay: until this time (same clock as `now`), a backup's Master_Down_Timer
         # is counted from it, not from now (vrrp_init_instance_sands()). 0: no delay.
         self.delayed_start = 0.0
+        self.maintenance = False
+        self._resign_to = State.STOPPED              # where a resignation ends: BACKUP for a maintenance handover
 
     def _apply_preempt(self, params):
         self.preempt = params.preempt
@@ -175,17 +184,20 @@ class Machine:
     def start(self, now):
         if self.state != State.INIT:
             return []
-        if self.base_priority == PRIO_OWNER:
+        if self.base_priority == PRIO_OWNER and not self.maintenance:
             return self._become_master(now, "address owner (priority 255)")
         self.state = State.BACKUP
-        self.next_deadline = self._down_deadline(now)
+        self.next_deadline = None if self.maintenance else self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after startup"
         return self._transition(now, State.INIT, State.BACKUP, "startup: waiting master_down_interval for a master")
 
     def on_advert(self, now, src_ip, priority, interval_cs):
         """An advert that passed packet.decode() and packet.check_advert() for this instance."""
         if self.state == State.BACKUP:
-            return self._backup_rx(now, src_ip, priority, interval_cs)
+            actions = self._backup_rx(now, src_ip, priority, interval_cs)
+            if self.maintenance:
+                self.next_deadline = None  # it follows who is master but never counts down to a takeover
+            return actions
         if self.state == State.MASTER:
             if self.resigning:
                 return self._resigning_rx(now, src_ip, priority)
@@ -196,10 +208,13 @@ class Machine:
         if self.next_deadline is None or now < self.next_deadline:
             return []
         if self.state == State.BACKUP:
+            if self.maintenance:
+                self.next_deadline = None
+                return []
             return self._become_master(now, self._timer_cause)
         if self.state == State.MASTER:
             if self.resigning:
-                return self._stop_resigned(now, "resigned: no new master seen within master_down_interval")
+                return self._stop_resigned(now, "no new master seen within master_down_interval")
             self.next_deadline = now + self._configured_int
             return [SendAdvert(self.effective_priority)]
         return []
@@ -226,6 +241,7 @@ class Machine:
         if old == State.MASTER:
             actions += [SendAdvert(PRIO_STOP), RemoveVips()]
         self.resigning = False
+        self._resign_to = State.STOPPED
         self.next_deadline = None
         self.master_ip = None
         self.master_priority = None
@@ -236,16 +252,17 @@ class Machine:
             return []
         self.advert_int = self._configured_int
         self.preempt_deadline = None
-        if self.base_priority == PRIO_OWNER:
+        if self.base_priority == PRIO_OWNER and not self.maintenance:
             return self._become_master(now, "fault cleared: address owner")
         self.state = State.BACKUP
-        self.next_deadline = self._down_deadline(now)
+        self.next_deadline = None if self.maintenance else self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after fault cleared"
         return self._transition(now, State.FAULT, State.BACKUP, "fault cleared")
 
     def resign(self, now):
         """Make-before-break stop: priority 0 now, VIPs kept until a new master speaks (or MDI passes)."""
         if self.state == State.MASTER:
+            self._resign_to = State.STOPPED  # a stop during a maintenance handover ends in STOPPED
             if self.resigning:
                 return []
             self.resigning = True
@@ -256,6 +273,27 @@ class Machine:
         old = self.state
         self.next_deadline = None
         return self._transition(now, old, State.STOPPED, "stopped")
+
+    def set_maintenance(self, now, on):
+        """Enter or leave maintenance (see the module docstring). Entering on a master starts the handover."""
+        on = bool(on)
+        if on == self.maintenance:
+            return []
+        self.maintenance = on
+        if on:
+            if self.state == State.MASTER and not self.resigning:
+                self.resigning = True
+                self._resign_to = State.BACKUP
+                self.next_deadline = now + self.master_down_interval
+                return [SendAdvert(PRIO_STOP)]
+            if self.state == State.BACKUP:
+                self.next_deadline = None
+                self.preempt_deadline = None
+            return []
+        if self.state == State.BACKUP:
+            self.next_deadline = self._down_deadline(now)
+            self._timer_cause = "no advert within master_down_interval after maintenance ended"
+        return []  # a handover under way finishes in BACKUP, with its timer running
 
     def advance_advert(self, now, deadline):
         """Send the next advert earlier, at `deadline` (now < deadline < next_deadline); never later.
@@ -304,7 +342,7 @@ class Machine:
             wanted = params.priority if effective_priority is None else effective_priority
             self.effective_priority = max(1, min(PRIO_OWNER - 1, int(wanted)))
         if self.state == State.BACKUP:
-            if self.base_priority == PRIO_OWNER:
+            if self.base_priority == PRIO_OWNER and not self.maintenance:
                 return self._become_master(now, "reload: address owner (priority 255)")
             if self.next_deadline is not None:
                 if interval_changed:
@@ -330,7 +368,7 @@ class Machine:
 
     def sync_master(self, now, reason):
         """A sync-group peer became MASTER: follow it (keepalived vrrp_sync_master()). Only from BACKUP."""
-        if self.state != State.BACKUP:
+        if self.state != State.BACKUP or self.maintenance:
             return []
         return self._become_master(now, reason)
 
@@ -404,7 +442,7 @@ class Machine:
         if priority > PRIO_STOP and self._compare_ip(src_ip) != 0:
             self.master_ip = src_ip
             self.master_priority = priority
-            return self._stop_resigned(now, "resigned: new master %s seen (priority %d)" % (src_ip, priority))
+            return self._stop_resigned(now, "new master %s seen (priority %d)" % (src_ip, priority))
         return []
 
     # --- helpers ------------------------------------------------------------------------------------
@@ -441,5 +479,11 @@ class Machine:
 
     def _stop_resigned(self, now, reason):
         self.resigning = False
+        target, self._resign_to = self._resign_to, State.STOPPED
+        if target == State.BACKUP:
+            self.preempt_deadline = None
+            self.next_deadline = None if self.maintenance else self._down_deadline(now)
+            self._timer_cause = "no advert from master %s within master_down_interval" % (self.master_ip,)
+            return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, "maintenance: " + reason)
         self.next_deadline = None
-        return [RemoveVips()] + self._transition(now, State.MASTER, State.STOPPED, reason)
+        return [RemoveVips()] + self._transition(now, State.MASTER, State.STOPPED, "resigned: " + reason)
