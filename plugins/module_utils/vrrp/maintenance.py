@@ -108,7 +108,7 @@ class Store:
         if every:
             return (True, []) if on else (False, [])
         if on:
-            return self.all, sorted(set(self.names) | set(names))
+            return (True, []) if self.all else (False, sorted(set(self.names) | set(names)))
         if self.all:  # off for some while the whole host is in: the others stay in, by name
             return False, sorted(set(known) - set(names))
         return False, sorted(set(self.names) - set(names))
