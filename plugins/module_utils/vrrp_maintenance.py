@@ -60,7 +60,9 @@ def plan(status: dict, enable: bool, instances) -> dict:
 
 
 def summary(status: dict) -> dict:
-    return dict((i["name"], {"state": i.get("state"), "maintenance": bool(i.get("maintenance")), "master": i.get("master")})
+    """Per instance: state, maintenance, master, and handed_over (another router is master: this host holds no VIP)."""
+    return dict((i["name"], {"state": i.get("state"), "maintenance": bool(i.get("maintenance")), "master": i.get("master"),
+                             "handed_over": i.get("state") == "BACKUP" and i.get("master") not in (None, i.get("source_ip"))})
                 for i in status["instances"])
 
 

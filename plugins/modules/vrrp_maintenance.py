@@ -91,10 +91,12 @@ maintenance:
   elements: str
   sample: [VI_1]
 instances:
-  description: Per instance, its state, whether it is in maintenance and the current master's address.
+  description:
+    - Per instance, its state, whether it is in maintenance, the current master's address, and C(handed_over)
+      (BACKUP with another router as master).
   returned: success
   type: dict
-  sample: {"VI_1": {"state": "BACKUP", "maintenance": true, "master": "198.51.100.12"}}
+  sample: {"VI_1": {"state": "BACKUP", "maintenance": true, "master": "198.51.100.12", "handed_over": true}}
 """
 
 from ansible.module_utils.basic import AnsibleModule

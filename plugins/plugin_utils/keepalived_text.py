@@ -452,7 +452,7 @@ FILE_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}\Z")
 # Role variables that reach a file, a unit or a command line as paths.
 PATH_VARS = ("vrrp_engine_dir", "vrrp_bin", "vrrp_config_dir", "vrrp_config_file", "vrrp_conf_d", "vrrp_run_dir",
              "vrrp_pidfile", "vrrp_control_socket", "vrrp_log_file", "vrrp_unit_path", "vrrp_keepalived_config_file",
-             "vrrp_keepalived_conf_d", "vrrp_venv", "vrrp_sysctl_file")
+             "vrrp_keepalived_conf_d", "vrrp_venv", "vrrp_sysctl_file", "vrrp_state_dir")
 OPTIONAL_PATH_VARS = ("vrrp_config_from", "vrrp_script_dir")
 COMMAND_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 

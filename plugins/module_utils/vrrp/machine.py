@@ -20,6 +20,9 @@ Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_t
 - reconfigure() applies a reload in place (priority, timers, preempt); a master whose priority falls only
   advertises the lower value and keeps its VIPs until the higher router's advert is seen (make-before-break);
 - a master that loses to a higher advert or goes to Fault removes its VIPs (Fault also sends priority 0);
+- taking over from a master that is alive (it resigned with priority 0, or a lower one is preempted), the
+  GARPs go out before the first advert (keepalived sends the advert first): the old master removes its
+  VIPs when it hears that advert, and by then clients already point here, so no packet is lost between;
 - tracking changes the effective priority within 1..254 (never for the owner) and moves a backup's
   deadline by the change in Skew_Time; it sends nothing by itself.
 
@@ -134,6 +137,7 @@ class Machine:
         self.last_transition = None
         self.last_reason = ""
         self._timer_cause = "master down timer expired"
+        self._live_master = False
         self._primary = _ip_key(params.primary_ip)
         # keepalived's vrrp_startup_delay: until this time (same clock as `now`), a backup's Master_Down_Timer
         # is counted from it, not from now (vrrp_init_instance_sands()). 0: no delay.
@@ -189,6 +193,7 @@ class Machine:
         self.state = State.BACKUP
         self.next_deadline = None if self.maintenance else self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after startup"
+        self._live_master = False
         return self._transition(now, State.INIT, State.BACKUP, "startup: waiting master_down_interval for a master")
 
     def on_advert(self, now, src_ip, priority, interval_cs):
@@ -211,7 +216,7 @@ class Machine:
             if self.maintenance:
                 self.next_deadline = None
                 return []
-            return self._become_master(now, self._timer_cause)
+            return self._become_master(now, self._timer_cause, garp_first=self._live_master)
         if self.state == State.MASTER:
             if self.resigning:
                 return self._stop_resigned(now, "no new master seen within master_down_interval")
@@ -257,6 +262,7 @@ class Machine:
         self.state = State.BACKUP
         self.next_deadline = None if self.maintenance else self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after fault cleared"
+        self._live_master = False
         return self._transition(now, State.FAULT, State.BACKUP, "fault cleared")
 
     def resign(self, now):
@@ -293,6 +299,7 @@ class Machine:
         if self.state == State.BACKUP:
             self.next_deadline = self._down_deadline(now)
             self._timer_cause = "no advert within master_down_interval after maintenance ended"
+            self._live_master = False
         return []  # a handover under way finishes in BACKUP, with its timer running
 
     def advance_advert(self, now, deadline):
@@ -380,6 +387,7 @@ class Machine:
             # RFC: the master resigned; take over after Skew_Time unless someone else speaks first
             self.next_deadline = now + self.skew_time
             self._timer_cause = "master %s resigned (priority 0)" % (src_ip,)
+            self._live_master = True
             return []
         delaying = self.preempt_delay > 0 and (self.preempt_deadline is None or self.preempt_deadline > now)
         if not self.preempt or priority >= eff or delaying:
@@ -394,11 +402,13 @@ class Machine:
                     self.preempt_deadline = now + self.preempt_delay
             self.next_deadline = self._down_deadline(now)
             self._timer_cause = "no advert from master %s within master_down_interval" % (src_ip,)
+            self._live_master = False
             return []
         # preempt: ignore the lower-priority master so that our Master_Down_Timer runs out
         self.master_ip = src_ip
         self.master_priority = priority
         self._timer_cause = "preempting lower priority (%d) master %s" % (priority, src_ip)
+        self._live_master = True
         return []
 
     def _master_rx(self, now, src_ip, priority, interval_cs):
@@ -460,7 +470,7 @@ class Machine:
         self.last_reason = reason
         return [Transition(old, new, reason)]
 
-    def _become_master(self, now, reason):
+    def _become_master(self, now, reason, garp_first=False):
         old = self.state
         self.resigning = False
         self.advert_int = self._configured_int       # a v3 master advertises its own interval
@@ -468,13 +478,17 @@ class Machine:
         self.master_ip = self.params.primary_ip
         self.master_priority = self.effective_priority
         self.next_deadline = now + self._configured_int
-        actions = [AddVips(), SendAdvert(self.effective_priority), SendGarp()]
+        if garp_first:
+            actions = [AddVips(), SendGarp(), SendAdvert(self.effective_priority)]
+        else:
+            actions = [AddVips(), SendAdvert(self.effective_priority), SendGarp()]
         return actions + self._transition(now, old, State.MASTER, reason)
 
     def _leave_master(self, now, reason):
         self.preempt_deadline = None
         self.next_deadline = self._down_deadline(now)
         self._timer_cause = "no advert from master %s within master_down_interval" % (self.master_ip,)
+        self._live_master = False
         return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, reason)
 
     def _stop_resigned(self, now, reason):
@@ -484,6 +498,7 @@ class Machine:
             self.preempt_deadline = None
             self.next_deadline = None if self.maintenance else self._down_deadline(now)
             self._timer_cause = "no advert from master %s within master_down_interval" % (self.master_ip,)
+            self._live_master = False
             return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, "maintenance: " + reason)
         self.next_deadline = None
         return [RemoveVips()] + self._transition(now, State.MASTER, State.STOPPED, "resigned: " + reason)

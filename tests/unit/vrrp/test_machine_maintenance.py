@@ -97,3 +97,11 @@ def test_sigterm_resign_still_ends_in_stopped():
     assert mach.resign(T0) == [SendAdvert(0)]
     acts = mach.on_advert(T0 + 0.5, B, 100, 100)
     assert acts[-1].new == State.STOPPED
+
+
+def test_takeover_from_a_silent_master_keeps_keepalived_order():
+    mach = mk(100)
+    mach.start(T0)
+    mach.on_advert(T0 + 0.1, B, 200, 100)
+    acts = mach.on_timer(mach.next_deadline)             # B went silent: nobody to hand over from
+    assert acts[:3] == [AddVips(), SendAdvert(100), acts[2]] and mach.state == State.MASTER
