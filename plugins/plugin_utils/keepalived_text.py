@@ -26,6 +26,7 @@ import re
 import unicodedata
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
+from ansible_collections.floating.vip.plugins.plugin_utils import unicast_peers
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import script_quote, split_command
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 
@@ -435,7 +436,7 @@ INSTANCE_SPEC = dict({
     "mcast_src_ip": "ip", "dont_track_primary": "bool", "accept": "bool", "strict_mode": "bool", "higher_prio_send_advert": "bool",
     "lower_prio_no_advert": "bool", "notify_priority_changes": "bool", "notify_master_rx_lower_pri": "command",
     "garp_lower_prio_delay": "int", "garp_lower_prio_repeat": "int", "track_files": "track_file", "virtual_routes": "lines",
-    "virtual_rules": "lines", "raw": "raw",
+    "virtual_rules": "lines", "raw": "raw", "unicast_peers_from_group": "group", "unicast_peer_address_var": "var_path",
 }, **dict((k, "command") for k in NOTIFY_KEYS))
 GROUP_SPEC = dict({"name": "name", "instances": "names", "smtp_alert": "bool"}, **dict((k, "command") for k in NOTIFY_KEYS))
 REQUIRED = {
@@ -490,6 +491,11 @@ def _check_value(c, where, kind, value):
         c.ifname(where, value)
     elif kind == "ip":
         c.ip(where, value)
+    elif kind == "group":
+        if value != "":  # empty: this instance takes no peers from a group (overrides the role-wide one)
+            c.matches(where, value, unicast_peers.GROUP_RE, "an inventory group name")
+    elif kind == "var_path":
+        c.matches(where, value, unicast_peers.VAR_PATH_RE, "a variable name or dotted path (ansible_default_ipv4.address)")
     elif kind == "ips":
         for n, item in enumerate(c.sequence(where, value)):
             c.ip("%s[%d]" % (where, n), item)
