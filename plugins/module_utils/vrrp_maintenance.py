@@ -85,8 +85,8 @@ def run(path: str, enable: bool, instances, check_mode: bool, wait: bool, timeou
         if not reply.get("ok"):
             raise MaintenanceFailed("vipd refused maintenance %s: %s" % (arguments["state"], safe_repr(reply.get("error"), 300)))
     status = _wait(path, planned["targets"], enable, timeout) if wait else _status(path, min(timeout, 10.0))
-    result.update(instances=summary(status), maintenance=_covered((status.get("daemon") or {}).get("maintenance") or {},
-                                                               [i["name"] for i in status["instances"]]))
+    maint = (status.get("daemon") or {}).get("maintenance") or {}
+    result.update(instances=summary(status), maintenance=_covered(maint, [i["name"] for i in status["instances"]]))
     if enable:
         for inst in status["instances"]:
             if inst["name"] in planned["targets"] and inst.get("state") == "BACKUP" and inst.get("master") in (None, inst.get("source_ip")):

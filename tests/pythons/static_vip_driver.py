@@ -84,8 +84,8 @@ def pure():
     out["parse_bad"] = outcome(sv.parse_address, "198.51.100.10/33")
     out["label"] = outcome(sv.parse_label, "eth0", "1")
     out["label_bad"] = outcome(sv.parse_label, "eth0", "eth1:1")
-    out["clean"] = outcome(sv.clean_params, {"interface": "eth0", "address": "198.51.100.10/24", "label": "0",
-                                              "persist": ["rc_local", "ifcfg"], "announce": "3"}, "alias")
+    params = {"interface": "eth0", "address": "198.51.100.10/24", "label": "0", "persist": ["rc_local", "ifcfg"], "announce": "3"}
+    out["clean"] = outcome(sv.clean_params, params, "alias")
     out["clean_bad"] = outcome(sv.clean_params, {"interface": "eth0", "address": "x", "persist": ["networkd"]}, "alias")
     out["garp"] = outcome(announce.garp_frame, "02:00:00:00:00:01", "198.51.100.10")
     out["na"] = outcome(announce.na_frame, "02:00:00:00:00:01", "2001:db8::10")
