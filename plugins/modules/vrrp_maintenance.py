@@ -64,7 +64,6 @@ attributes:
     platforms: posix
 seealso:
   - module: floating.vip.vrrp_info
-  - role: floating.vip.vrrp
 """
 
 EXAMPLES = r"""
