@@ -8,7 +8,6 @@ Every mutating call is idempotent and returns True when it changed something.
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 
@@ -20,8 +19,9 @@ import os
 import socket
 import struct
 import sys
-from dataclasses import dataclass
 from typing import List, Optional
+
+from .record import Record
 
 
 def _import_pyroute2_lazily():
@@ -81,17 +81,10 @@ class AddressError(Exception):
     """A netlink address operation failed; the message is meant for a human."""
 
 
-@dataclass
-class Addr:
-    ifname: str
-    index: int
-    family: int  # 4 or 6
-    address: str
-    prefixlen: int
-    label: Optional[str]  # IPv4: IFA_LABEL (the interface name when no alias label); IPv6: None
-    broadcast: Optional[str]
-    scope: int
-    secondary: bool
+class Addr(Record):
+    """One address: ifname (str), index (int), family (4 or 6), address (str), prefixlen (int), label (IPv4:
+    IFA_LABEL, the interface name when no alias label; IPv6: None), broadcast (str or None), scope (int), secondary."""
+    FIELDS = ("ifname", "index", "family", "address", "prefixlen", "label", "broadcast", "scope", "secondary")
 
     @property
     def cidr(self) -> str:

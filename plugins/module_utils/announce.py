@@ -8,7 +8,6 @@ senders are the only I/O. Shared with the vipd engine: no ansible imports here.
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 

@@ -9,7 +9,6 @@ only what real interfaces use: letters, digits and `_ . - @`, 1-15 characters, n
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 
@@ -31,6 +30,11 @@ def ifname_error(name) -> Optional[str]:
     if not isinstance(name, str) or not IFNAME_RE.match(name) or name in (".", ".."):
         return "invalid interface name %s (%s)" % (safe_repr(name), IFNAME_RULE)
     return None
+
+
+def is_ascii(text: str) -> bool:
+    """str.isascii(), which Python 3.6 (RHEL 8's platform Python, a vip_alias target) lacks."""
+    return all(ord(ch) < 128 for ch in text)
 
 
 def is_ifname(name) -> bool:

@@ -20,7 +20,6 @@ fail_json message too.
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 
@@ -28,12 +27,12 @@ import glob
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from . import addresses
+from .record import Record
 from . import announce as announcer
-from .inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error, safe_repr
+from .inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error, is_ascii, safe_repr
 from .persist import atomic, ifcfg, ifupdown, networkd, rc_local, values
 from .persist import host_route
 from .persist.host_route import HostRoute
@@ -59,34 +58,24 @@ class VipError(Exception):
     """Bad input or an impossible request; nothing has been changed."""
 
 
-@dataclass
-class FileChange:
-    path: str
-    before: Optional[str]
-    after: Optional[str]  # None: the file is (or stays) absent
-    mode: int = 0o644  # for a new file
-    create_dir: bool = False
+class FileChange(Record):
+    """path; before and after (text, None = absent); mode for a new file; create_dir."""
+    FIELDS = ("path", "before", "after", "mode", "create_dir")
+    DEFAULTS = {"mode": 0o644, "create_dir": False}
 
     @property
     def changed(self) -> bool:
         return self.before != self.after
 
 
-@dataclass
-class Plan:
-    kind: str  # "alias" or "secondary"
-    interface: str
-    iface: object  # ipaddress interface
-    label: Optional[str]
-    broadcast: Optional[str]
-    state: str
-    action: str  # add | change | remove | none
-    current: List[addresses.Addr]
-    targets: List[addresses.Addr]  # this IP already on the interface
-    files: List[FileChange] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
-    route: Optional[HostRoute] = None  # vip_secondary `route`: a static routed VIP's host route for the BGP speaker
-    route_action: str = "none"  # add | remove | none
+class Plan(Record):
+    """kind ("alias" | "secondary"), interface, iface (an ipaddress interface), label, broadcast, state,
+    action (add | change | remove | none), current and targets (addresses.Addr: this IP already on the
+    interface), files (FileChange), warnings, route (vip_secondary `route`: a static routed VIP's HostRoute for
+    the BGP speaker, or None) and route_action (add | remove | none)."""
+    FIELDS = ("kind", "interface", "iface", "label", "broadcast", "state", "action", "current", "targets", "files", "warnings",
+              "route", "route_action")
+    DEFAULTS = {"files": list, "warnings": list, "route": None, "route_action": "none"}
 
     @property
     def cidr(self) -> str:
@@ -230,7 +219,7 @@ def parse_address(address, netmask=None, family=None, need_prefix=True):
 
 def _with_prefix(ip, prefix_text: str):
     """ip_interface of ip with a prefix length or a dotted netmask (ASCII, no spaces), or None."""
-    if not prefix_text or not prefix_text.isascii() or prefix_text != prefix_text.strip() or "%" in prefix_text:
+    if not prefix_text or not is_ascii(prefix_text) or prefix_text != prefix_text.strip() or "%" in prefix_text:
         return None
     try:
         return ipaddress.ip_interface("%s/%s" % (ip, prefix_text))

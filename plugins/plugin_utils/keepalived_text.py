@@ -26,6 +26,7 @@ import re
 import unicodedata
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
+from ansible_collections.floating.vip.plugins.plugin_utils import unicast_peers
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import script_quote, split_command
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.metrics_http import ListenError, parse_listen
@@ -440,7 +441,7 @@ INSTANCE_SPEC = dict({
     "lower_prio_no_advert": "bool", "notify_priority_changes": "bool", "notify_master_rx_lower_pri": "command",
     "garp_lower_prio_delay": "int", "garp_lower_prio_repeat": "int", "track_files": "track_file", "virtual_routes": "lines",
     "virtual_rules": "lines", "promote_secondaries": "bool", "garp_extra_if": "extra_if", "garp_extra_if_all": "bool",
-    "raw": "raw", "routed": "routed",
+    "raw": "raw", "routed": "routed", "unicast_peers_from_group": "group", "unicast_peer_address_var": "var_path",
 }, **dict((k, "command") for k in NOTIFY_KEYS))
 GROUP_SPEC = dict({"name": "name", "instances": "names", "smtp_alert": "bool", "track_interfaces": "track_if",
                    "track_scripts": "track_script", "track_files": "track_file"}, **dict((k, "command") for k in NOTIFY_KEYS))
@@ -458,7 +459,7 @@ FILE_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}\Z")
 # Role variables that reach a file, a unit or a command line as paths.
 PATH_VARS = ("vrrp_engine_dir", "vrrp_bin", "vrrp_config_dir", "vrrp_config_file", "vrrp_conf_d", "vrrp_run_dir",
              "vrrp_pidfile", "vrrp_control_socket", "vrrp_log_file", "vrrp_unit_path", "vrrp_keepalived_config_file",
-             "vrrp_keepalived_conf_d", "vrrp_venv", "vrrp_sysctl_file")
+             "vrrp_keepalived_conf_d", "vrrp_venv", "vrrp_sysctl_file", "vrrp_state_dir")
 OPTIONAL_PATH_VARS = ("vrrp_config_from", "vrrp_script_dir")
 UMASK_RE = re.compile(r"\A0[0-7]{1,4}\Z")
 COMMAND_NAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
@@ -497,6 +498,11 @@ def _check_value(c, where, kind, value):
         c.ifname(where, value)
     elif kind == "ip":
         c.ip(where, value)
+    elif kind == "group":
+        if value != "":  # empty: this instance takes no peers from a group (overrides the role-wide one)
+            c.matches(where, value, unicast_peers.GROUP_RE, "an inventory group name")
+    elif kind == "var_path":
+        c.matches(where, value, unicast_peers.VAR_PATH_RE, "a variable name or dotted path (ansible_default_ipv4.address)")
     elif kind == "ips":
         for n, item in enumerate(c.sequence(where, value)):
             c.ip("%s[%d]" % (where, n), item)

@@ -194,7 +194,7 @@ class Node:
     def argv(self) -> List[str]:
         if self.impl == "vipd":
             return [sys.executable, VIPD, "run", "-f", self.config_path, "--pidfile", self.pidfile,
-                    "--control-socket", self.socket_path]
+                    "--control-socket", self.socket_path, "--state-dir", os.path.join(self.dir, "state")]
         # --vrrp only, no fork, log to the console in detail; own pid files so several run at once.
         return ["keepalived", "-n", "-l", "-D", "--vrrp", "-f", self.config_path, "-p", self.pidfile,
                 "-r", self.vrrp_pidfile]

@@ -92,6 +92,7 @@ def molecule_image():
 @pytest.mark.parametrize("scenario, prefix", [
     ("default", "fv-mol-default-"),
     ("keepalived_mix", "fv-mol-kamix-"),
+    ("group_peers", "fv-mol-peers-"),
 ])
 def test_molecule_scenario(molecule_image, scenario, prefix):
     assert shutil.which("podman"), "podman is missing although the image build installs it"

@@ -56,6 +56,7 @@ class VipdNode:
         self.pidfile = os.path.join(base, "vipd.pid")
         self.socket = os.path.join(base, "vipd.sock")
         self.log_path = os.path.join(base, "vipd.log")
+        self.state_dir = os.path.join(base, "state")  # maintenance.json: never the machine's /var/lib/vipd
         self.proc: Optional[subprocess.Popen] = None
         self.write_conf(conf)
 
@@ -70,7 +71,7 @@ class VipdNode:
         try:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.netns, sys.executable, LAUNCHER, "run", "-f", self.conf_path, "--pidfile", self.pidfile,
-                 "--control-socket", self.socket, "--log-level", "debug"] + list(extra_args),
+                 "--control-socket", self.socket, "--log-level", "debug", "--state-dir", self.state_dir] + list(extra_args),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
         finally:
             log.close()

@@ -17,7 +17,6 @@ Which files are read and written (resolve()):
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 

@@ -16,7 +16,6 @@ quotes), so initscripts and our reader see the same single line. Reader errors a
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 

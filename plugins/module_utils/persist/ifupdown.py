@@ -16,7 +16,6 @@ The interface name and the address are checked by type before they are written (
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 

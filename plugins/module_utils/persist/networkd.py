@@ -18,7 +18,6 @@ before it is written (values.py).
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 

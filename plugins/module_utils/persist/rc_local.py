@@ -20,7 +20,6 @@ around the block are kept byte for byte.
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 

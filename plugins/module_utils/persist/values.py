@@ -12,7 +12,6 @@ characters (inet.safe_repr).
 """
 
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 
@@ -21,7 +20,7 @@ import re
 import unicodedata
 from typing import Optional
 
-from ..inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error, safe_repr
+from ..inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error, is_ascii, safe_repr
 from .atomic import PersistError
 
 # Unicode categories refused inside any value: controls (incl. \t \n \r \v \f \x1c-\x1f \x85),
@@ -81,7 +80,7 @@ def interface(value, family: Optional[int] = None, what: str = "address"):
         text = value
     else:
         raise PersistError("%s must be text, not %s" % (what, type(value).__name__))
-    if "%" in text or not text.isascii() or unsafe_char(text) is not None or text != text.strip():
+    if "%" in text or not is_ascii(text) or unsafe_char(text) is not None or text != text.strip():
         raise PersistError("malformed %s %s" % (what, safe_repr(value)))
     try:
         iface = ipaddress.ip_interface(text)
@@ -99,7 +98,7 @@ def address(value, family: Optional[int] = None, what: str = "address"):
         text = value
     else:
         raise PersistError("%s must be text, not %s" % (what, type(value).__name__))
-    if "%" in text or "/" in text or not text.isascii() or unsafe_char(text) is not None or text != text.strip():
+    if "%" in text or "/" in text or not is_ascii(text) or unsafe_char(text) is not None or text != text.strip():
         raise PersistError("malformed %s %s" % (what, safe_repr(value)))
     try:
         ip = ipaddress.ip_address(text)

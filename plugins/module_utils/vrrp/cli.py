@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) floating.vip contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Command line of vipd: run | check | status | reload | resign.
+"""Command line of vipd: run | check | status | reload | resign | maintenance.
 
 Imported by the launcher (roles/vrrp/files/vipd) as ``vipd_engine.vrrp.cli``;
 only the standard library and the engine's own modules are used here.
@@ -24,6 +24,7 @@ from . import config, config_syntax
 
 DEFAULT_PIDFILE = "/run/vipd/vipd.pid"
 DEFAULT_CONTROL_SOCKET = "/run/vipd/vipd.sock"
+DEFAULT_STATE_DIR = "/var/lib/vipd"
 CONTROL_TIMEOUT = 10.0
 EXIT_MISSING_DEPENDENCY = 3
 
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-listen", metavar="ADDR:PORT",
                      help="serve Prometheus metrics on http://ADDR:PORT/metrics (an IP literal; loopback unless --metrics-allow-remote)")
     run.add_argument("--metrics-allow-remote", action="store_true", help="allow a --metrics-listen address that is not loopback")
+    run.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR",
+                     help="where state that outlives a restart is kept (maintenance.json); default %(default)s")
 
     check = sub.add_parser("check", help="validate a configuration (like keepalived -t) and that this host can run it")
     check.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE")
@@ -61,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("reload", "reload the configuration (as SIGHUP)"), ("resign", "resign every instance and exit (as SIGTERM)")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+
+    maint = sub.add_parser("maintenance", help="hand over and stay BACKUP (on) until off; kept across reloads and restarts")
+    maint.add_argument("state", choices=["on", "off"])
+    maint.add_argument("instances", nargs="*", metavar="INSTANCE")
+    maint.add_argument("--all", action="store_true", help="every instance, also ones a later reload adds")
+    maint.add_argument("--json", action="store_true", help="machine-readable output")
+    maint.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
     return parser
 
 
@@ -122,13 +132,13 @@ def _message_text(message) -> str:
     return str(message)
 
 
-def control_request(path: str, command: str, timeout: float = CONTROL_TIMEOUT) -> dict:
-    """One JSON request, one JSON reply over the daemon's AF_UNIX stream socket."""
+def control_request(path: str, command: str, timeout: float = CONTROL_TIMEOUT, arguments: Optional[dict] = None) -> dict:
+    """One JSON request, one JSON reply over the daemon's AF_UNIX stream socket (arguments: flat, see control.py)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect(path)
-        sock.sendall(json.dumps({"command": command}).encode() + b"\n")
+        sock.sendall(json.dumps(dict(arguments or {}, command=command)).encode() + b"\n")
         chunks = []
         while True:
             chunk = sock.recv(65536)
@@ -140,9 +150,9 @@ def control_request(path: str, command: str, timeout: float = CONTROL_TIMEOUT) -
     return json.loads(b"".join(chunks).decode() or "{}")
 
 
-def _control(path: str, command: str):
+def _control(path: str, command: str, arguments: Optional[dict] = None):
     try:
-        return control_request(path, command)
+        return control_request(path, command, arguments=arguments)
     except (OSError, ValueError) as exc:
         sys.stderr.write("vipd: cannot reach the daemon at %s: %s\n" % (path, exc))
         return None
@@ -167,6 +177,12 @@ def format_status(reply: dict) -> str:
     lines = []
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
+    in_maintenance = [inst.get("name", "") for inst in reply.get("instances", []) if inst.get("maintenance")]
+    if in_maintenance:
+        lines.append("maintenance (never takes over until `vipd maintenance off`): %s" % ", ".join(in_maintenance))
+    error = (reply.get("maintenance") or {}).get("error")
+    if error:
+        lines.append("maintenance file ignored: %s" % error)
     return "\n".join(lines + conflict_lines(reply))
 
 
@@ -179,6 +195,22 @@ def conflict_lines(reply: dict) -> list:
                 inst.get("name", ""), inst.get("vrid", ""), item.get("source", "?"), ",".join(item.get("differs") or []),
                 item.get("count", 0), item.get("last_seen", "?")))
     return ([""] + lines) if lines else []
+
+
+def maintenance_arguments(args) -> Optional[dict]:
+    """The control request of `vipd maintenance`; None (and a message) when the command line asks for nothing."""
+    if bool(args.all) == bool(args.instances):
+        sys.stderr.write("vipd maintenance: name the instances or give --all (not both)\n")
+        return None
+    return {"state": args.state, "all": True} if args.all else {"state": args.state, "instances": " ".join(args.instances)}
+
+
+def format_maintenance(reply: dict) -> str:
+    names = reply.get("changed") or []
+    lines = ["maintenance %s: %s" % (reply.get("state"), ("changed " + ", ".join(names)) if names else "nothing to change")]
+    for name, inst in sorted((reply.get("instances") or {}).items()):
+        lines.append("  %s: %s%s" % (name, inst.get("state"), " (maintenance)" if inst.get("maintenance") else ""))
+    return "\n".join(lines)
 
 
 def sd_notify(message: str) -> bool:
@@ -241,8 +273,13 @@ def main(argv=None) -> int:
         import_asyncio_without_ssl()
         from . import daemon  # imported late: `check` and `status` need no pyroute2
         return daemon.run(args.config, pidfile=args.pidfile, control_socket=args.control_socket, log_level=args.log_level,
-                          on_ready=lambda: sd_notify("READY=1"), metrics_listen=metrics_listen)
-    reply = _control(args.control_socket, args.command)
+                          on_ready=lambda: sd_notify("READY=1"), metrics_listen=metrics_listen, state_dir=args.state_dir)
+    arguments = None
+    if args.command == "maintenance":
+        arguments = maintenance_arguments(args)
+        if arguments is None:
+            return 2
+    reply = _control(args.control_socket, args.command, arguments)
     if reply is None:
         return 2
     if args.command == "status":
@@ -254,5 +291,8 @@ def main(argv=None) -> int:
     if not reply.get("ok"):
         sys.stderr.write("vipd: %s failed: %s\n" % (args.command, "; ".join(reply.get("errors", [])) or reply.get("error", "unknown error")))
         return 1
+    if args.command == "maintenance":
+        sys.stdout.write((json.dumps(reply, indent=2, sort_keys=True) if args.json else format_maintenance(reply)) + "\n")
+        return 0
     sys.stdout.write("%s: ok\n" % args.command)
     return 0

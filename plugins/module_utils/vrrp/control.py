@@ -40,8 +40,9 @@ MAX_CLIENTS = 16
 LINGER_BYTES = 1024 * 1024
 LINGER_TIMEOUT = 1.0
 MAX_ARGUMENTS = 32
-# Commands and the arguments each accepts (none today); anything else is refused with a JSON error.
-COMMANDS: Dict[str, Tuple[str, ...]] = {"status": (), "reload": (), "resign": ()}
+# Commands and the arguments each accepts; anything else is refused with a JSON error.
+# maintenance: "state" "on"|"off", and "instances" (names separated by spaces) or "all": true.
+COMMANDS: Dict[str, Tuple[str, ...]] = {"status": (), "reload": (), "resign": (), "maintenance": ("state", "instances", "all")}
 ERROR_CODES = ("too_large", "timeout", "encoding", "empty", "not_json", "not_object", "nested", "bad_type",
                "unknown_command", "bad_argument", "forbidden", "busy", "internal")
 _CREDS = struct.Struct("3i")  # struct ucred: pid, uid, gid

@@ -26,6 +26,7 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import addresses
+from ..inet import safe_repr
 from . import config
 from . import config_routes
 from . import conflicts
@@ -36,6 +37,7 @@ from . import dumps
 from . import health
 from . import lifecycle
 from . import machine
+from . import maintenance as maintenance_mod
 from . import netio
 from . import packet
 from . import promote
@@ -263,6 +265,7 @@ class InstanceRuntime:
             LOG.warning("%s: VIP(s) %s already present at start; starting as BACKUP", self.name, ", ".join(self.stale_vips))
         self.machine = machine.Machine(self.params())
         self.machine.delayed_start = self.daemon.startup_until
+        self.machine.maintenance = self.daemon.maintenance.covers(self.name)  # persisted: survives restarts
         LOG.info("%s: starting on %s vrid %d v%d prio %d from %s (%s)", self.name, self.ifname, self.cfg.vrid, self.cfg.version,
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
@@ -928,15 +931,18 @@ class InstanceRuntime:
             "last_transition": self.last_transition,
             "fault_causes": dict(self.fault_causes), "held": self.held,
             "tracking": self.daemon.health.instance_status(self),
+            "maintenance": bool(m is not None and m.maintenance),
         }
 
 
 class Daemon:
     def __init__(self, config_path: str, control_socket: Optional[str] = None, pidfile: Optional[str] = None,
-                 on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None):
+                 on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None,
+                 state_dir: Optional[str] = None):
         self.config_path = config_path
         self.metrics_listen = metrics_listen  # (address, port) checked by metrics_http.parse_listen(), or None
         self.metrics_server = None  # metrics_http.MetricsServer (imported only with --metrics-listen: RSS, issue 11)
+        self.maintenance = maintenance_mod.Store.in_dir(state_dir)
         self.control_socket = control_socket
         self.pidfile = pidfile
         self.on_ready = on_ready
@@ -1336,6 +1342,7 @@ class Daemon:
             "interface_drops": dict((k, dict(v)) for k, v in self.interface_drops.items()),
             "channel_errors": dict(("%s/v%d" % k, v) for k, v in self.channel_errors.items()),
             "health": self.health.status(),
+            "maintenance": self.maintenance.status(),
         }
 
     def status_reply(self) -> dict:
@@ -1354,6 +1361,41 @@ class Daemon:
         self.loop.call_soon(self.request_stop, "resign command")
         return {"ok": True, "resigning": True}
 
+    def control_maintenance(self, request: dict) -> dict:
+        """`vipd maintenance on|off NAMES|--all`: the file first (maintenance.py), then the machines (set_maintenance)."""
+        state, every, text = request.get("state"), request.get("all", False), request.get("instances", "")
+        if state not in ("on", "off"):
+            return control.error_reply("bad_argument", '"state" must be "on" or "off"')
+        if not isinstance(every, bool) or not isinstance(text, str):
+            return control.error_reply("bad_type", '"all" is true or false, "instances" a string of names separated by spaces')
+        names = text.split()
+        if every == bool(names):
+            return control.error_reply("bad_argument", "name the instances or ask for all of them (not both)")
+        unknown = [n for n in names if n not in self.instances]
+        if unknown:
+            return control.error_reply("bad_argument", "no instance %s here (%s)" % (
+                ", ".join(safe_repr(n, 80) for n in unknown[:4]), ", ".join(list(self.instances)[:8]) or "none configured"))
+        if self.stopping:
+            return control.error_reply("bad_argument", "shutting down")
+        on = state == "on"
+        before = dict((n, self.maintenance.covers(n)) for n in self.instances)
+        try:
+            self.maintenance.save(*self.maintenance.planned(on, names, every, self.instances))
+        except OSError as exc:
+            LOG.error("maintenance %s refused: cannot write %s: %s", state, self.maintenance.path, exc)
+            return control.error_reply("internal", "cannot write %s: %s" % (self.maintenance.path, exc.strerror or exc))
+        now, changed = self.now(), []
+        for name, runtime in self.instances.items():
+            wanted = self.maintenance.covers(name)
+            if runtime.machine is not None and runtime.machine.maintenance != wanted:
+                LOG.info("%s: maintenance %s (%s)", name, "on" if wanted else "off", _state_name(runtime.state))
+                runtime.execute(runtime.machine.set_maintenance(now, wanted))
+            if wanted != before[name]:
+                changed.append(name)
+        return {"ok": True, "state": state, "changed": changed, "maintenance": self.maintenance.status(),
+                "instances": dict((n, {"state": _state_name(r.state), "maintenance": self.maintenance.covers(n)})
+                                  for n, r in self.instances.items())}
+
     async def open_control(self) -> None:
         """The control socket (control.py: bounded flat JSON requests, peer credentials checked)."""
         if not self.control_socket:
@@ -1362,6 +1404,7 @@ class Daemon:
             "status": lambda _request: self.status_reply(),
             "reload": lambda _request: self.reload(),
             "resign": lambda _request: self.control_resign(),
+            "maintenance": self.control_maintenance,
         })
         await self.server.start()
 
@@ -1426,6 +1469,10 @@ class Daemon:
             return 1
         for warning in getattr(self.cfg, "warnings", []) or []:
             LOG.warning("%s", warning)
+        if self.maintenance.load().error:
+            LOG.error("maintenance: %s; no instance is in maintenance", self.maintenance.error)
+        elif self.maintenance.all or self.maintenance.names:
+            LOG.info("maintenance (from %s): %s", self.maintenance.path, "all instances" if self.maintenance.all else ", ".join(self.maintenance.names))
         # keepalived's file creation mask (default 0177: notify FIFOs, track files and dumps are created 0600)
         os.umask(self.cfg.global_defs.umask)
         try:
@@ -1635,9 +1682,11 @@ def setup_logging(level: str = "info") -> None:
 
 
 def run(config_path: str, pidfile: Optional[str] = None, control_socket: Optional[str] = None, log_level: str = "info",
-        on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None) -> int:
+        on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None,
+        state_dir: Optional[str] = None) -> int:
     setup_logging(log_level)
-    daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready, metrics_listen=metrics_listen)
+    daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready, metrics_listen=metrics_listen,
+                    state_dir=state_dir)
     try:
         return asyncio.run(daemon.main())
     except RuntimeError as exc:

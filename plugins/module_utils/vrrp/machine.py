@@ -22,8 +22,18 @@ Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_t
 - reconfigure() applies a reload in place (priority, timers, preempt); a master whose priority falls only
   advertises the lower value and keeps its VIPs until the higher router's advert is seen (make-before-break);
 - a master that loses to a higher advert or goes to Fault removes its VIPs (Fault also sends priority 0);
+- taking over from a master that is alive (it resigned with priority 0, or a lower one is preempted), the
+  GARPs go out before the first advert (keepalived sends the advert first): the old master removes its
+  VIPs when it hears that advert, and by then clients already point here, so no packet is lost between;
 - tracking changes the effective priority within 1..254 (never for the owner) and moves a backup's
   deadline by the change in Skew_Time; it sends nothing by itself.
+
+Maintenance (vipd's own, not keepalived's): set_maintenance(now, True) makes a master hand over as on
+SIGTERM (priority 0, VIPs kept until the new master speaks or Master_Down_Interval passes) but end in
+BACKUP instead of STOPPED; while it lasts the instance never becomes master, whatever it hears or does
+not hear (no Master_Down_Timer runs, the address owner waits too, sync groups cannot pull it up): we
+choose "never take over while in maintenance", even when no other router is alive. set_maintenance(now,
+False) restarts the Master_Down_Timer: from there the usual rules (preempt or not) apply.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -141,10 +151,13 @@ class Machine:
         self.last_transition = None
         self.last_reason = ""
         self._timer_cause = "master down timer expired"
+        self._live_master = False
         self._primary = _ip_key(params.primary_ip)
         # keepalived's vrrp_startup_delay: until this time (same clock as `now`), a backup's Master_Down_Timer
         # is counted from it, not from now (vrrp_init_instance_sands()). 0: no delay.
         self.delayed_start = 0.0
+        self.maintenance = False
+        self._resign_to = State.STOPPED              # where a resignation ends: BACKUP for a maintenance handover
 
     def _apply_preempt(self, params):
         self.preempt = params.preempt
@@ -197,23 +210,28 @@ class Machine:
     def start(self, now):
         if self.state != State.INIT:
             return []
-        if self.base_priority == PRIO_OWNER and self.params.start_mode == "auto":
+        if self.base_priority == PRIO_OWNER and self.params.start_mode == "auto" and not self.maintenance:
             return self._become_master(now, "address owner (priority 255)")
         self.state = State.BACKUP
-        if self.params.start_mode == "short":
+        if self.params.start_mode == "short" and not self.maintenance:
             # keepalived vrrp_init_state(): "We need to allow one adver_int to pass to ensure there is no other master"
             wait = self.advert_int + self.skew_time_min
             self.next_deadline = max(now, self.delayed_start or 0.0) + wait
             self._timer_cause = "no advert within one advert interval after startup (sync group, state MASTER)"
+            self._live_master = False
             return self._transition(now, State.INIT, State.BACKUP, "startup: sync group member with state MASTER waits one advert interval")
-        self.next_deadline = self._down_deadline(now)
+        self.next_deadline = None if self.maintenance else self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after startup"
+        self._live_master = False
         return self._transition(now, State.INIT, State.BACKUP, "startup: waiting master_down_interval for a master")
 
     def on_advert(self, now, src_ip, priority, interval_cs):
         """An advert that passed packet.decode() and packet.check_advert() for this instance."""
         if self.state == State.BACKUP:
-            return self._backup_rx(now, src_ip, priority, interval_cs)
+            actions = self._backup_rx(now, src_ip, priority, interval_cs)
+            if self.maintenance:
+                self.next_deadline = None  # it follows who is master but never counts down to a takeover
+            return actions
         if self.state == State.MASTER:
             if self.resigning:
                 return self._resigning_rx(now, src_ip, priority)
@@ -224,11 +242,14 @@ class Machine:
         if self.next_deadline is None or now < self.next_deadline:
             return []
         if self.state == State.BACKUP:
+            if self.maintenance:
+                self.next_deadline = None
+                return []
             cause = self._timer_cause
-            return self._become_master(now, cause if isinstance(cause, str) else cause[0] % cause[1:])
+            return self._become_master(now, cause if isinstance(cause, str) else cause[0] % cause[1:], garp_first=self._live_master)
         if self.state == State.MASTER:
             if self.resigning:
-                return self._stop_resigned(now, "resigned: no new master seen within master_down_interval")
+                return self._stop_resigned(now, "no new master seen within master_down_interval")
             self.next_deadline = now + self._configured_int
             return [SendAdvert(self.effective_priority)]
         return []
@@ -255,6 +276,7 @@ class Machine:
         if old == State.MASTER:
             actions += [SendAdvert(PRIO_STOP), RemoveVips()]
         self.resigning = False
+        self._resign_to = State.STOPPED
         self.next_deadline = None
         self.master_ip = None
         self.master_priority = None
@@ -265,16 +287,18 @@ class Machine:
             return []
         self.advert_int = self._configured_int
         self.preempt_deadline = None
-        if self.base_priority == PRIO_OWNER:
+        if self.base_priority == PRIO_OWNER and not self.maintenance:
             return self._become_master(now, "fault cleared: address owner")
         self.state = State.BACKUP
-        self.next_deadline = self._down_deadline(now)
+        self.next_deadline = None if self.maintenance else self._down_deadline(now)
         self._timer_cause = "no advert within master_down_interval after fault cleared"
+        self._live_master = False
         return self._transition(now, State.FAULT, State.BACKUP, "fault cleared")
 
     def resign(self, now):
         """Make-before-break stop: priority 0 now, VIPs kept until a new master speaks (or MDI passes)."""
         if self.state == State.MASTER:
+            self._resign_to = State.STOPPED  # a stop during a maintenance handover ends in STOPPED
             if self.resigning:
                 return []
             self.resigning = True
@@ -285,6 +309,28 @@ class Machine:
         old = self.state
         self.next_deadline = None
         return self._transition(now, old, State.STOPPED, "stopped")
+
+    def set_maintenance(self, now, on):
+        """Enter or leave maintenance (see the module docstring). Entering on a master starts the handover."""
+        on = bool(on)
+        if on == self.maintenance:
+            return []
+        self.maintenance = on
+        if on:
+            if self.state == State.MASTER and not self.resigning:
+                self.resigning = True
+                self._resign_to = State.BACKUP
+                self.next_deadline = now + self.master_down_interval
+                return [SendAdvert(PRIO_STOP)]
+            if self.state == State.BACKUP:
+                self.next_deadline = None
+                self.preempt_deadline = None
+            return []
+        if self.state == State.BACKUP:
+            self.next_deadline = self._down_deadline(now)
+            self._timer_cause = "no advert within master_down_interval after maintenance ended"
+            self._live_master = False
+        return []  # a handover under way finishes in BACKUP, with its timer running
 
     def advance_advert(self, now, deadline):
         """Send the next advert earlier, at `deadline` (now < deadline < next_deadline); never later.
@@ -334,7 +380,7 @@ class Machine:
             wanted = params.priority if effective_priority is None else effective_priority
             self.effective_priority = max(1, min(PRIO_OWNER - 1, int(wanted)))
         if self.state == State.BACKUP:
-            if self.base_priority == PRIO_OWNER:
+            if self.base_priority == PRIO_OWNER and not self.maintenance:
                 return self._become_master(now, "reload: address owner (priority 255)")
             if self.next_deadline is not None:
                 if interval_changed or params.down_timer_adverts != old_adverts:
@@ -360,7 +406,7 @@ class Machine:
 
     def sync_master(self, now, reason):
         """A sync-group peer became MASTER: follow it (keepalived vrrp_sync_master()). Only from BACKUP."""
-        if self.state != State.BACKUP:
+        if self.state != State.BACKUP or self.maintenance:
             return []
         return self._become_master(now, reason)
 
@@ -372,6 +418,7 @@ class Machine:
             # RFC: the master resigned; take over after Skew_Time unless someone else speaks first
             self.next_deadline = now + self.skew_time
             self._timer_cause = "master %s resigned (priority 0)" % (src_ip,)
+            self._live_master = True
             return []
         delaying = self.preempt_delay > 0 and (self.preempt_deadline is None or self.preempt_deadline > now)
         if not self.preempt or priority >= eff or delaying:
@@ -387,11 +434,13 @@ class Machine:
             self.next_deadline = self._down_deadline(now)
             # formatted only if the timer runs out (issue 11: not a new string for every advert a backup hears)
             self._timer_cause = (NO_ADVERT_FROM, src_ip)
+            self._live_master = False
             return []
         # preempt: ignore the lower-priority master so that our Master_Down_Timer runs out
         self.master_ip = src_ip
         self.master_priority = priority
         self._timer_cause = "preempting lower priority (%d) master %s" % (priority, src_ip)
+        self._live_master = True
         return []
 
     def _master_rx(self, now, src_ip, priority, interval_cs):
@@ -435,7 +484,7 @@ class Machine:
         if priority > PRIO_STOP and self._compare_ip(src_ip) != 0:
             self.master_ip = src_ip
             self.master_priority = priority
-            return self._stop_resigned(now, "resigned: new master %s seen (priority %d)" % (src_ip, priority))
+            return self._stop_resigned(now, "new master %s seen (priority %d)" % (src_ip, priority))
         return []
 
     # --- helpers ------------------------------------------------------------------------------------
@@ -453,7 +502,7 @@ class Machine:
         self.last_reason = reason
         return [Transition(old, new, reason)]
 
-    def _become_master(self, now, reason):
+    def _become_master(self, now, reason, garp_first=False):
         old = self.state
         self.resigning = False
         self.advert_int = self._configured_int       # a v3 master advertises its own interval
@@ -461,16 +510,27 @@ class Machine:
         self.master_ip = self.params.primary_ip
         self.master_priority = self.effective_priority
         self.next_deadline = now + self._configured_int
-        actions = [AddVips(), SendAdvert(self.effective_priority), SendGarp()]
+        if garp_first:
+            actions = [AddVips(), SendGarp(), SendAdvert(self.effective_priority)]
+        else:
+            actions = [AddVips(), SendAdvert(self.effective_priority), SendGarp()]
         return actions + self._transition(now, old, State.MASTER, reason)
 
     def _leave_master(self, now, reason):
         self.preempt_deadline = None
         self.next_deadline = self._down_deadline(now)
         self._timer_cause = (NO_ADVERT_FROM, self.master_ip)
+        self._live_master = False
         return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, reason)
 
     def _stop_resigned(self, now, reason):
         self.resigning = False
+        target, self._resign_to = self._resign_to, State.STOPPED
+        if target == State.BACKUP:
+            self.preempt_deadline = None
+            self.next_deadline = None if self.maintenance else self._down_deadline(now)
+            self._timer_cause = "no advert from master %s within master_down_interval" % (self.master_ip,)
+            self._live_master = False
+            return [RemoveVips()] + self._transition(now, State.MASTER, State.BACKUP, "maintenance: " + reason)
         self.next_deadline = None
-        return [RemoveVips()] + self._transition(now, State.MASTER, State.STOPPED, reason)
+        return [RemoveVips()] + self._transition(now, State.MASTER, State.STOPPED, "resigned: " + reason)

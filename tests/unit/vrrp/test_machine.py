@@ -148,7 +148,8 @@ def test_backup_priority_zero_waits_only_skew_time():
     assert mach.on_advert(T0 + 2, B, 0, 100) == []
     assert mach.next_deadline == T0 + 2 + 156 / 256
     acts = mach.on_timer(T0 + 2 + 156 / 256)
-    assert acts[:3] == MASTER_ACTIONS and "priority 0" in acts[-1].reason
+    # the resigning master keeps its VIPs until our advert: GARP first, so no client packet falls between
+    assert acts[:3] == [AddVips(), SendGarp(), SendAdvert(100)] and "priority 0" in acts[-1].reason
 
 
 def test_backup_preempts_lower_priority_master_by_ignoring_its_adverts():
@@ -160,7 +161,8 @@ def test_backup_preempts_lower_priority_master_by_ignoring_its_adverts():
         assert mach.on_advert(T0 + t, B, 100, 100) == []
         assert mach.next_deadline == deadline
     acts = mach.on_timer(deadline)
-    assert acts[:3] == [AddVips(), SendAdvert(150), SendGarp()]
+    # the lower master is alive and drops its VIPs on our advert: clients are pointed here first (GARP first)
+    assert acts[:3] == [AddVips(), SendGarp(), SendAdvert(150)]
     assert "preempting lower priority (100) master " + B in acts[-1].reason
 
 
