@@ -300,3 +300,43 @@ def test_startup_and_shutdown_scripts(module_lab, impl):
     finally:
         problems = stop_all([node])
     assert not problems, problems
+
+
+# ---------------------------------------------------------------- only sync to MASTER if every member wants to
+
+@pytest.mark.parametrize("grouped_impl,peer_impl", BOTH)
+def test_a_member_without_master_waits_while_another_member_hears_its_master(module_lab, grouped_impl, peer_impl):
+    """keepalived vrrp_sync_can_goto_master(): the grouped node's VI_1 has no master anywhere, but its VI_2 hears the
+    peer's: the whole group stays BACKUP (no VIP taken) for many Master_Down_Intervals. When the peer stops, every
+    member wants MASTER and the group goes MASTER together. Same config on both implementations."""
+    lab = module_lab
+    _reset(lab)
+    grouped = Node(lab, "server1", grouped_impl, _pair(LOW), tag="cangoto")
+    # The peer runs only VRID 52 (the group's VI_2), under the name VI_1 that the harness reads first.
+    peer_conf = ("global_defs {\n    router_id cangoto\n}\n" + _instance("VI_1", 52, VIP2, HIGH))
+    peer = Node(lab, "server2", peer_impl, peer_conf, tag="cangoto")
+    nodes = [peer, grouped]
+    try:
+        peer.start()
+        wait_until(lambda: peer.is_master("VI_1", VIP2), timeout=20, interval=0.05, what="%s master of VRID 52" % peer)
+        grouped.start()
+        wait_until(lambda: grouped.state("VI_1") == "BACKUP" and grouped.state("VI_2") == "BACKUP", timeout=15,
+                   interval=0.05, what="%s both BACKUP" % grouped)
+        # Master_Down_Interval is about 3.6 s: 8 s is two of them, with VI_1's timer long expired.
+        deadline = time.monotonic() + 8.0
+        for _ in range(200):
+            assert _backups(grouped), "%s took a VIP although VI_2 still hears its master" % grouped
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        # A short MASTER spell (VI_1 up, VI_2 pulled up, both pulled down again by the peer) could fall between polls.
+        if grouped.impl == "vipd":
+            assert [i["counters"]["became_master"] for i in grouped.status()["instances"]] == [0, 0]
+        else:
+            assert "Entering MASTER STATE" not in grouped.log_text(0)
+        assert peer.stop() == 0
+        wait_until(lambda: _masters(grouped), timeout=15, interval=0.05, what="%s master of both" % grouped)
+        assert grouped.stop() == 0
+    finally:
+        problems = stop_all(nodes)
+    assert not problems, problems

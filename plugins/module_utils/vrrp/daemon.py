@@ -266,6 +266,7 @@ class InstanceRuntime:
         self.machine = machine.Machine(self.params())
         self.machine.delayed_start = self.daemon.startup_until
         self.machine.maintenance = self.daemon.maintenance.covers(self.name)  # persisted: survives restarts
+        self.machine.group_gate = self._sync_gate
         LOG.info("%s: starting on %s vrid %d v%d prio %d from %s (%s)", self.name, self.ifname, self.cfg.vrid, self.cfg.version,
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
@@ -305,6 +306,12 @@ class InstanceRuntime:
             return True
         self.fault_causes.pop("config", None)
         return False
+
+    def _sync_gate(self, _machine) -> bool:
+        """keepalived vrrp_sync_can_goto_master(): outside a sync group always; inside, when the group is MASTER
+        already or every other member wants MASTER too."""
+        health = self.daemon.health
+        return health is None or health.sync_can_goto_master(self)
 
     def params(self) -> machine.Params:
         cfg = self.cfg

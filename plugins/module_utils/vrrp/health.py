@@ -275,6 +275,23 @@ class Health:
         finally:
             self._syncing = False
 
+    def sync_can_goto_master(self, runtime) -> bool:
+        """keepalived 2.2.7 vrrp_sync_can_goto_master(): a member whose down timer ran out goes MASTER only when its
+        group is MASTER already or every other member wants MASTER too (its own timer ran out, or it is MASTER);
+        otherwise it stays BACKUP wanting MASTER ("prefer backup state to avoid thrashing")."""
+        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
+        if group is None or self.group_state(group) == "MASTER":
+            return True
+        for other in self.members(runtime):
+            m = other.machine
+            if other.forced_stop:
+                continue
+            if m is None or not (m.state == S.MASTER or m.wants_master):
+                LOG.debug("%s: sync group %s: not going MASTER, %s does not want MASTER (as keepalived)",
+                         runtime.name, group.name, other.name)
+                return False
+        return True
+
     def group_state(self, group) -> str:
         states = [_name(self.daemon.instances[n].state) for n in group.instances if n in self.daemon.instances]
         if "FAULT" in states:

@@ -157,6 +157,11 @@ class Machine:
         # is counted from it, not from now (vrrp_init_instance_sands()). 0: no delay.
         self.delayed_start = 0.0
         self.maintenance = False
+        # keepalived's wantstate MASTER for a BACKUP: its down timer ran out, but its sync group held it back
+        self.wants_master = False
+        # Sync-group members: fn(machine) -> whether it may go MASTER now (keepalived vrrp_sync_can_goto_master());
+        # None outside a sync group. Injected by the daemon so that this file stays free of other instances.
+        self.group_gate = None
         self._resign_to = State.STOPPED              # where a resignation ends: BACKUP for a maintenance handover
 
     def _apply_preempt(self, params):
@@ -244,6 +249,12 @@ class Machine:
         if self.state == State.BACKUP:
             if self.maintenance:
                 self.next_deadline = None
+                return []
+            self.wants_master = True
+            if self.group_gate is not None and not self.group_gate(self):
+                # keepalived: "Only sync to master if everyone wants to, i.e. prefer backup state to avoid
+                # thrashing": stay BACKUP wanting MASTER, and look again after another Master_Down_Interval.
+                self.next_deadline = now + self.master_down_interval
                 return []
             cause = self._timer_cause
             return self._become_master(now, cause if isinstance(cause, str) else cause[0] % cause[1:], garp_first=self._live_master)
@@ -422,6 +433,7 @@ class Machine:
             return []
         delaying = self.preempt_delay > 0 and (self.preempt_deadline is None or self.preempt_deadline > now)
         if not self.preempt or priority >= eff or delaying:
+            self.wants_master = False  # keepalived: a backup that hears its master wants BACKUP again
             if self.params.version == 3 and interval_cs:
                 self.advert_int = interval_cs / 100.0
             self.master_ip = src_ip
@@ -518,6 +530,7 @@ class Machine:
 
     def _leave_master(self, now, reason):
         self.preempt_deadline = None
+        self.wants_master = False
         self.next_deadline = self._down_deadline(now)
         self._timer_cause = (NO_ADVERT_FROM, self.master_ip)
         self._live_master = False
