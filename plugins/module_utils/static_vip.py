@@ -36,8 +36,6 @@ from .inet import IFNAMSIZ, LABEL_SUFFIX_RE, ifname_error, is_ascii, safe_repr
 from .persist import atomic, ifcfg, ifupdown, networkd, rc_local, values
 from .persist import host_route
 from .persist.host_route import HostRoute
-from .vrrp import routes as vrrp_routes
-from .vrrp.config_routes import RouteSpec
 
 ALIAS_PERSIST = ("rc_local", "ifcfg")
 SECONDARY_PERSIST = ("rc_local", "ifcfg", "ifupdown", "networkd")
@@ -416,18 +414,26 @@ def make_plan(params: Dict, kind: str) -> Plan:
             plan.route = HostRoute(interface, iface.with_prefixlen, params["route"]["protocol"], params["route"]["metric"])
         except atomic.PersistError as exc:
             raise VipError(str(exc))
-        try:
-            there = vrrp_routes.route_present(_route_spec(plan.route))
-        except vrrp_routes.RouteError as exc:
-            raise VipError(str(exc))
+        there = _route_op("route_present", plan.route)
         plan.route_action = ("add" if not there or action != "none" else "none") if state == "present" else ("remove" if there else "none")
     plan.files = _file_plan(params, plan)
     return plan
 
 
-def _route_spec(route: HostRoute):
-    return RouteSpec(family=route.family, dst=route.dst, dev=route.ifname, protocol=route.protocol, metric=route.metric,
+def _route_op(op: str, route: HostRoute):
+    """route_present / add_route / delete_route of the host route, through the vipd engine's netlink code. Imported
+    here, only for vip_secondary's `route`: the engine needs Python 3.8+, the rest of this file runs on 3.6."""
+    try:
+        from .vrrp import routes as vrrp_routes
+        from .vrrp.config_routes import RouteSpec
+    except (ImportError, SyntaxError) as exc:
+        raise VipError("route needs Python 3.8 or later on the managed host (%s)" % exc)
+    spec = RouteSpec(family=route.family, dst=route.dst, dev=route.ifname, protocol=route.protocol, metric=route.metric,
                      scope=254 if route.scope == "host" else 253, no_track=True)
+    try:
+        return getattr(vrrp_routes, op)(spec)
+    except vrrp_routes.RouteError as exc:
+        raise VipError(str(exc))
 
 
 def predicted_addresses(plan: Plan) -> List[addresses.Addr]:
@@ -447,14 +453,14 @@ def predicted_addresses(plan: Plan) -> List[addresses.Addr]:
 def _apply_runtime(plan: Plan) -> None:
     kwargs = dict(label=plan.label, broadcast=plan.broadcast, nodad=plan.iface.version == 6)
     if plan.route_action == "remove":  # the network stops sending here before the address goes
-        vrrp_routes.delete_route(_route_spec(plan.route))
+        _route_op("delete_route", plan.route)
     if plan.action in ("change", "remove"):
         for old in plan.targets:
             addresses.delete_address(plan.interface, old.cidr)
     if plan.action in ("add", "change"):
         addresses.add_address(plan.interface, plan.cidr, **kwargs)
     if plan.route_action == "add":  # announced once the address answers
-        vrrp_routes.add_route(_route_spec(plan.route))
+        _route_op("add_route", plan.route)
 
 
 def _write(change: FileChange, backup: bool) -> Optional[str]:
@@ -555,7 +561,7 @@ def run_module(module, kind: str) -> None:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(addresses.PYROUTE2_IMPORT_ERROR))
     try:
         result, diff, warnings = execute(module.params, kind, check_mode=module.check_mode)
-    except (VipError, addresses.AddressError, atomic.PersistError, vrrp_routes.RouteError) as exc:
+    except (VipError, addresses.AddressError, atomic.PersistError) as exc:
         module.fail_json(msg=_message(exc), changed=False)
     except Exception as exc:  # pylint: disable=broad-except  # an unexpected failure still reports cleanly
         module.fail_json(msg="unexpected error (%s): %s" % (type(exc).__name__, _message(exc)), changed=False)

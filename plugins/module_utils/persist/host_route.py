@@ -7,28 +7,27 @@ The route is what a BGP speaker redistributes: `VIP/32 dev lo proto 201 scope ho
 another interface), the same form vipd's routed instances install (vrrp/routed.py). Every word is checked here.
 """
 from __future__ import absolute_import, division, print_function
-from __future__ import annotations
 
 __metaclass__ = type
 
 import shlex
-from dataclasses import dataclass
 from typing import List, Optional
 
+from ..record import Record
 from . import values
 from .atomic import PersistError
 
 RESERVED_PROTOCOLS = frozenset([0, 1, 2, 3, 11, 12, 18] + list(range(186, 199)))  # as vrrp/routed.py
 
 
-@dataclass(frozen=True)
-class HostRoute:
-    ifname: str
-    cidr: str
-    protocol: int = 201
-    metric: Optional[int] = None
+class HostRoute(Record):
+    """ifname, cidr (a host address), protocol (default 201), metric (or None); checked when made.
+    A Record, not a dataclass: vip_secondary runs on Python 3.6 (docs/development.md, "Supported Pythons")."""
+    FIELDS = ("ifname", "cidr", "protocol", "metric")
+    DEFAULTS = {"protocol": 201, "metric": None}
 
-    def __post_init__(self):
+    def __init__(self, *args, **kwargs):
+        super(HostRoute, self).__init__(*args, **kwargs)
         values.ifname(self.ifname)
         iface = values.interface(self.cidr)
         if iface.network.prefixlen != iface.max_prefixlen:
