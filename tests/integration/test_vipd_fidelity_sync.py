@@ -324,7 +324,7 @@ def test_a_member_without_master_waits_while_another_member_hears_its_master(mod
                    interval=0.05, what="%s both BACKUP" % grouped)
         # Master_Down_Interval is about 3.6 s: 8 s is two of them, with VI_1's timer long expired.
         deadline = time.monotonic() + 8.0
-        for _ in range(200):
+        for _poll in range(200):
             assert _backups(grouped), "%s took a VIP although VI_2 still hears its master" % grouped
             if time.monotonic() >= deadline:
                 break

@@ -288,7 +288,7 @@ class Health:
                 continue
             if m is None or not (m.state == S.MASTER or m.wants_master):
                 LOG.debug("%s: sync group %s: not going MASTER, %s does not want MASTER (as keepalived)",
-                         runtime.name, group.name, other.name)
+                          runtime.name, group.name, other.name)
                 return False
         return True
 
