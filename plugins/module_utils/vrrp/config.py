@@ -1755,6 +1755,8 @@ def render_instance(instance):
     if i.smtp_alert is not None:
         out.append("    smtp_alert %s" % ("true" if i.smtp_alert else "false"))
     for key in ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat"):
+        if key == "garp_master_refresh_repeat" and getattr(i, key) == 0:
+            continue  # inherited from vrrp_min_garp, which render_config writes; no keyword takes 0
         out.append("    %s %d" % (key, getattr(i, key)))
     if i.garp_interval:
         out.append("    garp_interval %s" % _fmt_seconds(i.garp_interval))
@@ -1826,6 +1828,9 @@ def render_config(config):
         out.append("    smtp_server %s %d" % (_cmd(g.smtp_server, "smtp_server"), g.smtp_port))
     out.append("    smtp_connect_timeout %d" % g.smtp_connect_timeout)
     out.append("    vrrp_version %d" % g.vrrp_version)
+    if g.vrrp_garp_master_refresh_repeat == 0:
+        # only vrrp_min_garp sets it to 0 (no keyword accepts 0): an instance that inherits it renders no value
+        out.append("    vrrp_min_garp")
     if g.enable_script_security:
         out.append("    enable_script_security")
     if g.script_user:
