@@ -370,3 +370,12 @@ def test_more_than_six_decimal_places_is_a_fixup_rounded_half_up_as_keepalived(t
     assert cfg.instances["V"].preempt_delay == want
     assert [w.line for w in cfg.warnings] == [4]
     assert "too many decimal places" in cfg.warnings[0].reason
+
+
+def test_vrrp_min_garp_renders_and_reads_back():
+    """vrrp_min_garp sets garp_master_refresh_repeat to 0, which no keyword accepts: the render keeps it global."""
+    cfg = config.parse_text("global_defs {\n vrrp_min_garp\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 5\n"
+                            " virtual_ipaddress {\n  198.51.100.9/24\n }\n}\n", "t.conf")
+    assert cfg.instances["V"].garp_master_refresh_repeat == 0
+    again = config.parse_text(config.render_config(cfg), "t.conf")
+    assert again.instances["V"].fingerprint() == cfg.instances["V"].fingerprint()
