@@ -15,7 +15,7 @@ description:
   - Returns the text to write after C(script) or C(notify_*) so that keepalived 2.2.7 and vipd read the command back
     exactly as given; its argv is the command split as keepalived splits it (words, C('...') and C("...") groups,
     backslash escapes).
-  - Quoting and escaping are vipd's own (the engine's C(config.script_quote)).
+  - Quoting and escaping are vipd's own (the engine's C(config_render.script_quote)).
   - Fails for control characters, line separators, an unterminated quote or an empty command.
 author:
   - floating.vip developers (@floating-vip)

@@ -38,7 +38,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .inet import SCOPES, ifname_error, safe_repr
 from .persist import atomic
-from .vrrp import config
+from .vrrp import config, config_render
 # The config package's extensions register vipd_check, script security, routes/rules and track_process with the
 # parser at run time (importlib); imported here too so Ansible packs them into the module's payload, and the module
 # accepts exactly what the daemon runs.
@@ -363,7 +363,7 @@ def _vip_text(vip) -> str:
 
 def _tracked_text(item) -> str:
     name, weight = item
-    return config.quote_token(name, "name") + ("" if weight is None else " weight %d" % weight)
+    return config_render.quote_token(name, "name") + ("" if weight is None else " weight %d" % weight)
 
 
 def build_text(p: Dict) -> str:
@@ -405,7 +405,7 @@ def _build(n: Dict) -> str:
     block("track_script", [_tracked_text(t) for t in n["track_scripts"]])
     for hook in HOOKS:
         if n[hook] is not None:
-            out.append("    %s %s" % (hook, config.script_quote(n[hook])))
+            out.append("    %s %s" % (hook, config_render.script_quote(n[hook])))
     if n["smtp_alert"] is not None:
         out.append("    smtp_alert %s" % ("true" if n["smtp_alert"] else "false"))
     for key in GARP_INTS:
@@ -505,7 +505,7 @@ class Context:
         """keepalived text defining the globals and scripts, so the instance parses as it will in the daemon."""
         cfg = config.Config(global_defs=self.global_defs, scripts=dict(self.scripts), track_files=dict(self.track_files))
         try:
-            text = config.render_config(cfg)
+            text = config_render.render_config(cfg)
         except ValueError:
             raise InstanceFileError("the scripts and globals of the main configuration cannot be restated for the check"
                                     " (a value holds a control character or line separator)")
@@ -598,7 +598,7 @@ def render(p: Dict, path: str, ctx: Optional[Context] = None) -> Tuple[str, "con
     if field is not None:
         raise InstanceFileError("internal error: instance %s does not read back its %s as given" % (n["name"], field))
     try:
-        body = config.render_instance(instance)
+        body = config_render.render_instance(instance)
     except ValueError as exc:
         raise InstanceFileError("instance %s cannot be written: %s" % (n["name"], clean(scrub(str(exc), [n["auth_pass"]]))))
     content = HEADER + body

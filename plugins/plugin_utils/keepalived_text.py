@@ -8,7 +8,7 @@ Every value the role's template (roles/vrrp/templates/vrrp.conf.j2) writes goes 
 - keepalived_word(value): one plain token (names, numbers, addresses, words of a VIP line, auth_pass);
   anything that keepalived or vipd would read as more or less than that one token is refused.
 - keepalived_quote(value): a script command line, quoted and escaped by the engine's own
-  config.script_quote() so that keepalived 2.2.7 (alloc_strvec_quoted_escaped) and vipd read it back
+  config_render.script_quote() so that keepalived 2.2.7 (alloc_strvec_quoted_escaped) and vipd read it back
   to exactly `value`, whose argv is config.split_command(value).
 
 role_errors() is the role's validation (roles/vrrp/tasks/validate.yml): every string value is free of
@@ -27,7 +27,8 @@ import unicodedata
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
 from ansible_collections.floating.vip.plugins.plugin_utils import unicast_peers
-from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import script_quote, split_command
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import split_command
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_render import script_quote
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.metrics_http import ListenError, parse_listen
 from ansible_collections.floating.vip.plugins.plugin_utils import routed_speaker

@@ -24,7 +24,7 @@ import atheris
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _engine  # noqa: E402  pylint: disable=wrong-import-position
 
-(config,) = _engine.load("vrrp.config")
+config, config_render = _engine.load("vrrp.config", "vrrp.config_render")
 FILENAME = os.path.join(_engine.FIXTURES, "configs", "good", "fuzz-input.conf")
 RENDER = os.environ.get("FVFUZZ_NO_RENDER") != "1"
 
@@ -49,7 +49,7 @@ def TestOneInput(data):  # pylint: disable=invalid-name
         return
     # a config the parser accepted renders and parses again (vipd and the modules rely on it)
     if RENDER and cfg.instances:
-        again = config.parse_text(config.render_config(cfg), FILENAME)
+        again = config.parse_text(config_render.render_config(cfg), FILENAME)
         if sorted(again.instances) != sorted(cfg.instances):
             raise AssertionError("render/parse changed the instances: %r -> %r" % (sorted(cfg.instances), sorted(again.instances)))
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
-from . import config
+from . import config, config_render
 
 LOG = logging.getLogger("vipd")
 
@@ -358,7 +358,7 @@ def _render_instance(inst) -> List[str]:
     if not items:
         return []
     # explicit weight and (no)reverse: the line reads back the same whatever the block's defaults are
-    return (["track_process {"] + ["    %s weight %d %s" % (config.quote_token(n, "track_process name"), w, "reverse" if r else "noreverse")
+    return (["track_process {"] + ["    %s weight %d %s" % (config_render.quote_token(n, "track_process name"), w, "reverse" if r else "noreverse")
                                    for n, w, r in items] + ["}"])
 
 

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils import vrrp_instance_file as vif
 from ansible_collections.floating.vip.plugins.module_utils.persist import atomic
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render
 from ansible_collections.floating.vip.plugins.module_utils import vrrp_instance_task as task
 
 FEW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -284,18 +284,18 @@ def test_notify_with_backslashes_round_trips_literally(tmp):
 def test_renderer_escapes_controls_and_refuses_separators():
     for value in ("/bin/echo a\nb", "x\x85y", "t\tz", "\x00"):
         text = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  198.51.100.1\n }\n" \
-               " notify_master %s\n}\n" % config.script_quote(value)
+               " notify_master %s\n}\n" % config_render.script_quote(value)
         assert text.count("\n") == len(text.splitlines())
         assert config.parse_text(text, "r.conf").instances["V"].notify_master == value
     for value in ("a\u2028b", "a\u2029"):
         with pytest.raises(ValueError):
-            config.script_quote(value)
+            config_render.script_quote(value)
     inst = config.Instance(name="V\u2028include /etc/shadow", interface="eth0", vrid=1)
     with pytest.raises(ValueError):
-        config.render_instance(inst)
+        config_render.render_instance(inst)
     inst = config.Instance(name="V", interface="eth0", vrid=1, auth_type="PASS", auth_pass='pw"x')
     with pytest.raises(ValueError) as err:
-        config.render_instance(inst)
+        config_render.render_instance(inst)
     assert "pw" not in str(err.value)
 
 
@@ -557,7 +557,7 @@ def test_the_module_run_ends_in_a_result_or_fail_json_for_any_value(change):
 @given(value=st.text(min_size=1, max_size=40))
 def test_script_quote_reads_back_exactly_or_refuses(value):
     try:
-        quoted = config.script_quote(value)
+        quoted = config_render.script_quote(value)
     except ValueError as exc:
         assert_clean(str(exc))
         return
@@ -581,7 +581,7 @@ def test_script_quote_reads_back_exactly_or_refuses(value):
 @given(value=st.text(min_size=1, max_size=30))
 def test_quote_token_reads_back_exactly_or_refuses(value):
     try:
-        token = config.quote_token(value)
+        token = config_render.quote_token(value)
     except ValueError as exc:
         assert_clean(str(exc))
         return

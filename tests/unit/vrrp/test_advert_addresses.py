@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, dumps, packet
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, daemon, dumps, packet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, State
 
 A, B = "198.51.100.1", "198.51.100.2"
@@ -102,5 +102,5 @@ def test_without_skip_every_advert_is_checked(tmp_path):
 
 def test_skip_check_adv_addr_renders_and_reads_back(tmp_path):
     rt = _runtime(tmp_path, "    vrrp_skip_check_adv_addr\n")
-    again = config.parse_text(config.render_config(rt.daemon.cfg), "r.conf")
+    again = config.parse_text(config_render.render_config(rt.daemon.cfg), "r.conf")
     assert again.global_defs.vrrp_skip_check_adv_addr and again.instances["VI_1"].skip_check_adv_addr

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, packet, tracking
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_render, packet, tracking
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.checks import FAULT, RiseFall, clamp_priority, weight_contribution
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Params, State, Transition
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking import InstanceTracking, file_effect
@@ -251,7 +251,7 @@ def test_notify_command_split_as_keepalived(line, argv):
     command = cfg.instances["VI_1"].notify
     assert config.split_command(command) == argv
     # and it renders back to the same command
-    again = config.parse_text(config.render_instance(cfg.instances["VI_1"]), "r.conf").instances["VI_1"]
+    again = config.parse_text(config_render.render_instance(cfg.instances["VI_1"]), "r.conf").instances["VI_1"]
     assert again.notify == command
 
 

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_keywords, config_syntax
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_render, config_keywords, config_syntax
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 
@@ -240,7 +240,7 @@ def test_global_smtp_alert_defaults_as_keepalived(globals_, inst_line, expect):
     assert cfg.instances["VI_2"].smtp_alert is group_default
     assert cfg.sync_groups["G"].smtp_alert is group_default
     # The rendered config reads back the same.
-    again = config.parse_text(config.render_config(cfg), "r.conf")
+    again = config.parse_text(config_render.render_config(cfg), "r.conf")
     assert [i.smtp_alert for i in again.instances.values()] == [i.smtp_alert for i in cfg.instances.values()]
     g, g2 = cfg.global_defs, again.global_defs
     assert (g2.smtp_alert, g2.smtp_alert_vrrp) == (g.smtp_alert, g.smtp_alert_vrrp)
@@ -408,14 +408,14 @@ def test_unreadable_file_is_an_error(tmp_path):
 @pytest.mark.parametrize("path", GOOD_FILES, ids=[os.path.basename(p) for p in GOOD_FILES])
 def test_render_round_trip(path):
     cfg = config.load(path)
-    again = config.parse_text(config.render_config(cfg), "rendered.conf")
+    again = config.parse_text(config_render.render_config(cfg), "rendered.conf")
     assert again.instances == cfg.instances
     assert again.scripts == cfg.scripts
     assert again.sync_groups == cfg.sync_groups
     assert again.global_defs == cfg.global_defs
-    scripts = "".join(config.render_script(s) for s in cfg.scripts.values())
+    scripts = "".join(config_render.render_script(s) for s in cfg.scripts.values())
     for inst in cfg.instances.values():
-        back = config.parse_text(scripts + config.render_instance(inst), "one.conf").instances[inst.name]
+        back = config.parse_text(scripts + config_render.render_instance(inst), "one.conf").instances[inst.name]
         assert back == inst
         assert back.fingerprint() == inst.fingerprint()
 
@@ -423,16 +423,16 @@ def test_render_round_trip(path):
 def test_fingerprint_ignores_source_but_not_behaviour():
     cfg = config.load(os.path.join(SEEDS, "002_lc1.conf"))
     inst = cfg.instances["VI_1"]
-    moved = config.parse_text("\n\n" + config.render_instance(inst), "elsewhere.conf").instances["VI_1"]
+    moved = config.parse_text("\n\n" + config_render.render_instance(inst), "elsewhere.conf").instances["VI_1"]
     assert moved.source != inst.source and moved.fingerprint() == inst.fingerprint()
     for change in ("priority", "advert_int"):
-        other = config.parse_text(config.render_instance(inst).replace(
+        other = config.parse_text(config_render.render_instance(inst).replace(
             "%s %s" % (change, "101" if change == "priority" else "1"), "%s 7" % change)).instances["VI_1"]
         assert other.fingerprint() != inst.fingerprint()
 
 
 def test_render_quotes_commands_with_spaces():
-    text = config.render_instance(config.load(os.path.join(GOOD, "full_v2.conf")).instances["VI_1"])
+    text = config_render.render_instance(config.load(os.path.join(GOOD, "full_v2.conf")).instances["VI_1"])
     assert '    notify_master "/bin/true master"\n' in text
     assert "        198.51.100.11/24 brd 198.51.100.255 dev vethA scope global label vethA:2\n" in text
 
@@ -462,7 +462,7 @@ def test_register_block_and_instance_keyword():
         assert cfg.extensions == {"vipd_check": {"web": 1}}
         inst = cfg.instances["V"]
         assert inst.extensions == {"track_check": ["web"]}
-        back = config.parse_text(text.split("vrrp_instance", maxsplit=1)[0] + config.render_instance(inst)).instances["V"]
+        back = config.parse_text(text.split("vrrp_instance", maxsplit=1)[0] + config_render.render_instance(inst)).instances["V"]
         assert back == inst
         assert _errors("vipd_check bad {\n}\n", "y.conf") == ["y.conf:1: bad check"]
     finally:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import cli, config, config_keywords, config_syntax, packet
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import cli, config, config_render, config_keywords, config_syntax, packet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -203,7 +203,7 @@ def test_any_strict_combination_parses_to_a_strict_consistent_instance(options, 
     if inst.state == "MASTER":
         assert not inst.nopreempt and inst.preempt_delay == 0
     # The rendered instance reads back the same (the strict fix-ups are stable).
-    again = config.parse_text((STRICT if inst.strict_mode and global_strict else "") + config.render_instance(inst), "r.conf")
+    again = config.parse_text((STRICT if inst.strict_mode and global_strict else "") + config_render.render_instance(inst), "r.conf")
     assert again.instances["VI_1"].state == inst.state and again.instances["VI_1"].auth_type == inst.auth_type
 
 
@@ -356,8 +356,8 @@ def test_sync_group_tracking_weight_keeps_member_weights():
     assert cfg.instances["VI_1"].track_scripts == [("chk", None)] and cfg.instances["VI_1"].track_interfaces == [("eth3", 10)]
     assert [w.reason for w in cfg.warnings if w.check_fails] == ["Sync group G has only 1 virtual router(s) - this probably isn't what you want"]
     assert cfg.sync_groups["G"].tracking_weight
-    assert "sync_group_tracking_weight" in config.render_config(cfg)
-    assert config.parse_text(config.render_config(cfg), "r.conf").sync_groups["G"].tracking_weight
+    assert "sync_group_tracking_weight" in config_render.render_config(cfg)
+    assert config.parse_text(config_render.render_config(cfg), "r.conf").sync_groups["G"].tracking_weight
     cfg = config.parse_text(text % " global_tracking\n", "t.conf")  # deprecated spelling: reported, same effect
     assert cfg.sync_groups["G"].tracking_weight and any("global_tracking is deprecated" in w.reason for w in cfg.warnings if w.check_fails)
 
@@ -377,5 +377,5 @@ def test_vrrp_min_garp_renders_and_reads_back():
     cfg = config.parse_text("global_defs {\n vrrp_min_garp\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 5\n"
                             " virtual_ipaddress {\n  198.51.100.9/24\n }\n}\n", "t.conf")
     assert cfg.instances["V"].garp_master_refresh_repeat == 0
-    again = config.parse_text(config.render_config(cfg), "t.conf")
+    again = config.parse_text(config_render.render_config(cfg), "t.conf")
     assert again.instances["V"].fingerprint() == cfg.instances["V"].fingerprint()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_routes
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, config_routes
 
 STATIC = "static_ipaddress {\n    203.0.113.9/32\n    203.0.113.10/32 dev eth7\n}\n"
 
@@ -34,4 +34,4 @@ def test_bad_values_are_errors_at_their_line(line, reason):
 
 def test_it_renders_and_reads_back():
     cfg = config.parse_text("global_defs {\n    default_interface lan0\n}\n", "k.conf")
-    assert config.parse_text(config.render_config(cfg)).global_defs.default_interface == "lan0"
+    assert config.parse_text(config_render.render_config(cfg)).global_defs.default_interface == "lan0"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import AddVips, Machine, Params, SendAdvert, State
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Transition
 
@@ -65,7 +65,7 @@ def test_strict_mode_resets_it_to_three_and_reports_it():
 
 def test_it_renders_and_reads_back():
     inst = parse("", "    down_timer_adverts 7\n").instances["VI_1"]
-    text = config.render_instance(inst)
+    text = config_render.render_instance(inst)
     assert "down_timer_adverts 7" in text
     assert config.parse_text(text).instances["VI_1"].down_timer_adverts == 7
 

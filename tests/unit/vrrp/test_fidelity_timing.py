@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, firewall, machine, netio, packet, procprio
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, firewall, machine, netio, packet, procprio
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 
 
@@ -104,7 +104,7 @@ PEERS = " unicast_peer {\n 198.51.100.3\n }\n"
 def test_unicast_ttl_parse_render_and_refusal():
     inst = config.parse_text(_global("", " unicast_ttl 7\n" + PEERS)).instances["A"]
     assert inst.unicast_ttl == 7
-    assert config.parse_text(config.render_instance(inst)).instances["A"].fingerprint() == inst.fingerprint()
+    assert config.parse_text(config_render.render_instance(inst)).instances["A"].fingerprint() == inst.fingerprint()
     assert config.parse_text(_global("", PEERS)).instances["A"].unicast_ttl is None
     assert _errors(_global("", " unicast_ttl 7\n")) == [
         "t.conf:6: unicast_ttl needs unicast_peer: keepalived 2.2.7 would then send multicast adverts with TTL 0, "

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, health, lifecycle
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, health, lifecycle
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import State
 
 INSTANCE = """vrrp_instance VI_1 {
@@ -48,7 +48,7 @@ def test_notify_deleted_twice_is_reported_and_the_first_kept():
 
 def test_notify_deleted_renders_and_reads_back():
     i = parse('    notify_deleted "/bin/echo gone" nobody\n').instances["VI_1"]
-    back = config.parse_text(config.render_instance(i)).instances["VI_1"]
+    back = config.parse_text(config_render.render_instance(i)).instances["VI_1"]
     assert (back.notify_deleted, back.notify_deleted_script, back.notify_users["notify_deleted"]) == (True, "/bin/echo gone", ["nobody"])
 
 

@@ -10,7 +10,7 @@ import pwd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, notify
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, notify
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_model import GlobalDefs
 
 INSTANCE = """vrrp_instance VI_1 {
@@ -63,7 +63,7 @@ def test_new_keywords_parse_and_render_back():
     assert g.notify_users == {"notify_fifo_script": ["nobody"]}
     assert (i.notify_master_rx_lower_pri, i.notify_priority_changes) == ("/bin/echo rx", False)
     assert i.notify_users == {"notify_master_rx_lower_pri": ["nobody"], "notify_stop": ["root"]}
-    again = config.parse_text(config.render_config(cfg))
+    again = config.parse_text(config_render.render_config(cfg))
     assert again.instances["VI_1"] == i
     assert again.global_defs == g
 
@@ -79,7 +79,7 @@ def test_sync_group_users_and_priority_changes():
 def test_any_notify_line_parses_or_is_our_error_and_renders_back(script, users):
     words = [script] + users
     try:
-        line = "    notify_backup " + " ".join([config.script_quote(script)] + [config.quote_token(u) for u in users])
+        line = "    notify_backup " + " ".join([config_render.script_quote(script)] + [config_render.quote_token(u) for u in users])
     except ValueError:
         return  # cannot be written in keepalived syntax at all
     try:
@@ -90,7 +90,7 @@ def test_any_notify_line_parses_or_is_our_error_and_renders_back(script, users):
         return
     assert i.notify_backup == words[0]
     assert i.notify_users.get("notify_backup", []) == words[1:]
-    assert config.parse_text(config.render_instance(i)).instances["VI_1"].notify_users == i.notify_users
+    assert config.parse_text(config_render.render_instance(i)).instances["VI_1"].notify_users == i.notify_users
 
 
 # ---------------------------------------------------------------- users

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, routed, routes
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, routed, routes
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 
 
@@ -37,7 +37,7 @@ def test_every_option_and_round_trip():
     inst = config.parse_text(text).instances["R"]
     r = routed.of(inst)
     assert (r.interface, r.protocol, r.metric, r.min_ttl, r.withdraw_delay) == ("vip0", 77, 4197, 250, 0.5)
-    rendered = config.render_instance(inst)
+    rendered = config_render.render_instance(inst)
     assert "vipd_routed {\n        interface vip0\n        protocol 77\n        metric 4197\n        min_ttl 250\n" in rendered
     again = config.parse_text(rendered).instances["R"]
     assert routed.of(again) == r
@@ -48,7 +48,7 @@ def test_ordinary_instance_is_not_routed():
     inst = config.parse_text(_conf(block="")).instances["R"]
     assert routed.of(inst) is None and routed.routes_of(inst) == []
     assert not routed.ttl_drop(inst, 1) and routed.withdraw_delay(inst) == 0.0
-    assert "vipd_routed" not in config.render_instance(inst)
+    assert "vipd_routed" not in config_render.render_instance(inst)
 
 
 def test_announce_and_accept_routes_per_vip():
@@ -135,4 +135,4 @@ def test_any_value_parses_or_fails_cleanly(value, key):
         return
     r = routed.of(inst)
     assert r is not None
-    assert config.parse_text(config.render_instance(inst)).instances["R"].fingerprint() == inst.fingerprint()
+    assert config.parse_text(config_render.render_instance(inst)).instances["R"].fingerprint() == inst.fingerprint()

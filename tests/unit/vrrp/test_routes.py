@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_routes, routes
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, config_routes, routes
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_routes import (
     RULE_START_PRIORITY, RTPROT_KEEPALIVED, RouteSpec, RouteSyntaxError, RuleSpec, parse_route, parse_rule,
@@ -165,7 +165,7 @@ def test_config_blocks_and_render_round_trip():
     assert config_routes.routes_of(cfg, "static_routes")[0].dst == "192.0.2.0/24"
     assert config_routes.routes_of(cfg, "static_rules")[0].priority == 9
     assert [v.cidr for v in config_routes.routes_of(cfg, "static_ipaddress")] == ["203.0.113.9/32"]
-    again = config.parse_text(config.render_instance(inst)).instances["A"]
+    again = config.parse_text(config_render.render_instance(inst)).instances["A"]
     assert again.fingerprint() == inst.fingerprint()
     # a route change is a behaviour change: a reload must not keep the instance as it was
     other = config.parse_text(text.replace("table 7\n }\n virtual_rules", "table 6\n }\n virtual_rules")).instances["A"]

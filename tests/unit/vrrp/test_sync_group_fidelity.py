@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, sync_tracking, tracking
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, sync_tracking, tracking
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Params, State, Transition
 
 SCRIPTS = """vrrp_script chk {
@@ -134,7 +134,7 @@ def test_group_track_process_is_added_to_every_member():
 def test_group_tracking_renders_and_reads_back():
     cfg = parse(SCRIPTS + inst("VI_1", 1) + inst("VI_2", 2) +
                 group("    track_script {\n        chk weight -3\n    }\n    track_interface {\n        eth9 weight -10\n    }\n"))
-    back = config.parse_text(config.render_config(cfg))
+    back = config.parse_text(config_render.render_config(cfg))
     assert back.sync_groups["G"].track_scripts == [("chk", -3)] and back.sync_groups["G"].track_interfaces == [("eth9", -10)]
 
 

@@ -10,7 +10,7 @@ import os
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, track_process as tpm, tracking
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, track_process as tpm, tracking
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.checks import FAULT
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.track_process import QuorumState, TrackProcess, match
 
@@ -70,7 +70,7 @@ def test_instance_weight_overrides_and_noreverse():
     cfg = parse(text, "        web weight -30 noreverse\n        db weight 5 reverse")
     assert tpm.tracked_by(cfg.instances["VI_1"]) == [("web", -30, False), ("db", 5, True)]
     # and it renders back to the same instance
-    again = config.parse_text(text + config.render_instance(cfg.instances["VI_1"]))
+    again = config.parse_text(text + config_render.render_instance(cfg.instances["VI_1"]))
     assert tpm.tracked_by(again.instances["VI_1"]) == tpm.tracked_by(cfg.instances["VI_1"])
 
 
@@ -173,7 +173,7 @@ def test_parse_stat_never_raises(data):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=60))
 def test_any_process_line_parses_or_is_our_error(word):
-    text = "vrrp_track_process web {\n    process %s\n}\n" % config.script_quote(word) if word.isprintable() and word else None
+    text = "vrrp_track_process web {\n    process %s\n}\n" % config_render.script_quote(word) if word.isprintable() and word else None
     if text is None:
         return
     try:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, dumps, packet
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, daemon, dumps, packet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine
 
 A, B, C = "198.51.100.1", "198.51.100.2", "198.51.100.3"
@@ -146,5 +146,5 @@ def test_flags_take_no_value(line):
 
 def test_flags_render_and_read_back():
     inst = _parse(PEERS + "    check_unicast_src\n    unicast_fault_no_peer\n").instances["VI_1"]
-    back = config.parse_text(config.render_instance(inst)).instances["VI_1"]
+    back = config.parse_text(config_render.render_instance(inst)).instances["VI_1"]
     assert back.check_unicast_src and back.unicast_fault_no_peer

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, vmac
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, vmac
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 
 
@@ -41,7 +41,7 @@ def test_use_vmac_parse_and_render():
     assert (inst.use_vmac, inst.vmac_xmit_base) == ("", False)
     inst = config.parse_text(_conf(" use_vmac vmac51\n vmac_xmit_base\n")).instances["A"]
     assert (inst.use_vmac, inst.vmac_xmit_base) == ("vmac51", True)
-    again = config.parse_text(config.render_instance(inst)).instances["A"]
+    again = config.parse_text(config_render.render_instance(inst)).instances["A"]
     assert again.fingerprint() == inst.fingerprint()
     assert config.parse_text(_conf("")).instances["A"].use_vmac is None
 
