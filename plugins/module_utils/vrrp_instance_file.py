@@ -350,20 +350,7 @@ def normalize(p: Dict) -> Dict:
 
 def vip_line(item, what="virtual_ipaddresses") -> str:
     """A virtual_ipaddress line from a keepalived-syntax string or a dict address/dev/label/scope/brd."""
-    return _vip_text(_vip(item, what))
-
-
-def _vip_text(vip) -> str:
-    words = [vip.cidr]
-    for key in ("brd", "dev", "scope", "label"):
-        if getattr(vip, key):
-            words += [key, getattr(vip, key)]
-    return " ".join(words)
-
-
-def _tracked_text(item) -> str:
-    name, weight = item
-    return config_render.quote_token(name, "name") + ("" if weight is None else " weight %d" % weight)
+    return config_render.render_vip(_vip(item, what))
 
 
 def build_text(p: Dict) -> str:
@@ -372,6 +359,8 @@ def build_text(p: Dict) -> str:
 
 
 def _build(n: Dict) -> str:
+    """The parser's input: only what the options give (the parser applies the daemon's defaults and globals),
+    each line written by the renderer's line writers. The file's content is render_instance() of the result."""
     out = ["vrrp_instance %s {" % n["name"], "    state %s" % n["state"], "    interface %s" % n["interface"],
            "    virtual_router_id %d" % n["vrid"]]
 
@@ -399,13 +388,13 @@ def _build(n: Dict) -> str:
         out.append("    }")
     kv("unicast_src_ip", n["unicast_src_ip"])
     block("unicast_peer", n["unicast_peers"])
-    block("virtual_ipaddress", [_vip_text(v) for v in n["vips"]])
-    block("virtual_ipaddress_excluded", [_vip_text(v) for v in n["excluded_vips"]])
-    block("track_interface", [_tracked_text(t) for t in n["track_interfaces"]])
-    block("track_script", [_tracked_text(t) for t in n["track_scripts"]])
+    block("virtual_ipaddress", [config_render.render_vip(v) for v in n["vips"]])
+    block("virtual_ipaddress_excluded", [config_render.render_vip(v) for v in n["excluded_vips"]])
+    block("track_interface", config_render.render_tracked(n["track_interfaces"]))
+    block("track_script", config_render.render_tracked(n["track_scripts"]))
     for hook in HOOKS:
         if n[hook] is not None:
-            out.append("    %s %s" % (hook, config_render.script_quote(n[hook])))
+            out.append("    " + config_render.render_notify(hook, n[hook], None))
     if n["smtp_alert"] is not None:
         out.append("    smtp_alert %s" % ("true" if n["smtp_alert"] else "false"))
     for key in GARP_INTS:
@@ -505,19 +494,10 @@ class Context:
         """keepalived text defining the globals and scripts, so the instance parses as it will in the daemon."""
         cfg = config.Config(global_defs=self.global_defs, scripts=dict(self.scripts), track_files=dict(self.track_files))
         try:
-            text = config_render.render_config(cfg)
+            return config_render.render_config(cfg)
         except ValueError:
             raise InstanceFileError("the scripts and globals of the main configuration cannot be restated for the check"
                                     " (a value holds a control character or line separator)")
-        # render_config leaves the global garp defaults out; they change an instance's values.
-        g, default = self.global_defs, config.GlobalDefs()
-        extra = ["    %s %s" % (k, _number(getattr(g, k), k)) for k in
-                 ("vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
-                  "vrrp_garp_master_refresh_repeat", "vrrp_garp_interval") if getattr(g, k) != getattr(default, k)]
-        if extra:
-            head, tail = text.split("\n}\n", 1)
-            text = head + "\n" + "\n".join(extra) + "\n}\n" + tail
-        return text
 
 
 def _strip_includes(text: str) -> str:

@@ -16,7 +16,7 @@ import re
 
 from .. import inet
 from .config import INSTANCE_KEYWORDS
-from .config_model import INFINITY_LIFE_TIME
+from .config_model import INFINITY_LIFE_TIME, GlobalDefs
 
 # What rendered text never holds raw (besides the "\n" ending each line): control characters (\t \r \v \f
 # \x1c-\x1e \x85 ...), line and paragraph separators, lone surrogates. A script escapes the controls
@@ -41,7 +41,7 @@ def script_quote(value):
     return '"%s"' % _RAW_CONTROL.sub(lambda m: "\\%03o" % ord(m.group()), text)
 
 
-def _render_notify(key, command, owner):
+def render_notify(key, command, owner):
     users = (getattr(owner, "notify_users", None) or {}).get(key) or []
     return "%s %s" % (key, " ".join([script_quote(command)] + [_cmd(u, "notify user") for u in users]))
 
@@ -52,7 +52,7 @@ def _fmt_seconds(value):
     return ("%.6f" % value).rstrip("0").rstrip(".")
 
 
-def _render_vip(vip):
+def render_vip(vip):
     words = [_cmd(vip.cidr, "virtual_ipaddress")]
     if vip.brd:
         words += ["brd", _cmd(vip.brd, "brd")]
@@ -68,7 +68,7 @@ def _render_vip(vip):
     return " ".join(words)
 
 
-def _render_tracked(items):
+def render_tracked(items):
     return ["%s weight %d" % (_cmd(n, "name"), w) if w is not None else _cmd(n, "name") for n, w in items]
 
 
@@ -131,14 +131,14 @@ def render_instance(instance):
             out.append("    }")
 
     block("unicast_peer", [_cmd(p, "unicast_peer") for p in i.unicast_peers])
-    block("virtual_ipaddress", [_render_vip(v) for v in i.vips])
-    block("virtual_ipaddress_excluded", [_render_vip(v) for v in i.excluded_vips])
-    block("track_interface", _render_tracked(i.track_interfaces))
-    block("track_script", _render_tracked(i.track_scripts))
-    block("track_file", _render_tracked(i.track_files))
+    block("virtual_ipaddress", [render_vip(v) for v in i.vips])
+    block("virtual_ipaddress_excluded", [render_vip(v) for v in i.excluded_vips])
+    block("track_interface", render_tracked(i.track_interfaces))
+    block("track_script", render_tracked(i.track_scripts))
+    block("track_file", render_tracked(i.track_files))
     for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri"):
         if getattr(i, key):
-            out.append("    " + _render_notify(key, getattr(i, key), i))
+            out.append("    " + render_notify(key, getattr(i, key), i))
     if i.notify_priority_changes is not None:
         out.append("    notify_priority_changes %s" % ("true" if i.notify_priority_changes else "false"))
     if i.smtp_alert is not None:
@@ -173,7 +173,7 @@ def render_instance(instance):
         if getattr(i, key):
             out.append("    " + key)
     if i.notify_deleted:
-        out.append("    " + (_render_notify("notify_deleted", i.notify_deleted_script, i) if i.notify_deleted_script else "notify_deleted"))
+        out.append("    " + (render_notify("notify_deleted", i.notify_deleted_script, i) if i.notify_deleted_script else "notify_deleted"))
     if i.use_vmac_addr:
         out.append("    use_vmac_addr")
     if i.promote_secondaries:
@@ -220,6 +220,15 @@ def render_config(config):
     if g.vrrp_garp_master_refresh_repeat == 0:
         # only vrrp_min_garp sets it to 0 (no keyword accepts 0): an instance that inherits it renders no value
         out.append("    vrrp_min_garp")
+    # The GARP defaults an instance without its own values takes (vrrp_instance_file restates the main config's):
+    # written after vrrp_min_garp, which changes only those still at their defaults.
+    default = GlobalDefs()
+    for key in ("vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat"):
+        value = getattr(g, key)
+        if value != getattr(default, key) and not (key == "vrrp_garp_master_refresh_repeat" and value == 0):
+            out.append("    %s %d" % (key, value))
+    if g.vrrp_garp_interval != default.vrrp_garp_interval:
+        out.append("    vrrp_garp_interval %s" % _fmt_seconds(g.vrrp_garp_interval))
     if g.enable_script_security:
         out.append("    enable_script_security")
     if g.script_user:
@@ -230,7 +239,7 @@ def render_config(config):
             out.append("    %s %s" % (key, " ".join(_cmd(w, key) for w in getattr(g, key))))
     for key in ("notify_fifo_script", "vrrp_notify_fifo_script"):
         if getattr(g, key):
-            out.append("    " + _render_notify(key, getattr(g, key), g))
+            out.append("    " + render_notify(key, getattr(g, key), g))
     if g.vrrp_notify_priority_changes:
         out.append("    vrrp_notify_priority_changes")
     if g.vrrp_skip_check_adv_addr:
@@ -240,7 +249,7 @@ def render_config(config):
             out.append("    %s %s" % (key, "true" if getattr(g, key) else "false"))
     for key in ("startup_script", "shutdown_script"):
         if getattr(g, key):
-            out.append("    " + _render_notify(key, getattr(g, key), g))
+            out.append("    " + render_notify(key, getattr(g, key), g))
             out.append("    %s_timeout %d" % (key, getattr(g, key + "_timeout")))
     if g.default_interface:
         out.append("    default_interface %s" % _cmd(g.default_interface, "default_interface"))
@@ -261,7 +270,7 @@ def render_config(config):
                                                                     "".join("        %s\n" % _cmd(n, "instance name") for n in grp.instances))
         for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if getattr(grp, key):
-                text += "    %s\n" % _render_notify(key, getattr(grp, key), grp)
+                text += "    %s\n" % render_notify(key, getattr(grp, key), grp)
         if grp.notify_priority_changes is not None:
             text += "    notify_priority_changes %s\n" % ("true" if grp.notify_priority_changes else "false")
         if grp.smtp_alert is not None:
@@ -271,7 +280,7 @@ def render_config(config):
         for key in ("track_interface", "track_script", "track_file"):
             items = getattr(grp, key + "s")
             if items:
-                text += "    %s {\n%s    }\n" % (key, "".join("        %s\n" % line for line in _render_tracked(items)))
+                text += "    %s {\n%s    }\n" % (key, "".join("        %s\n" % line for line in render_tracked(items)))
         for line in (INSTANCE_KEYWORDS.get("track_process", (None, None))[1] or (lambda _g: []))(grp):
             text += "    %s\n" % line
         text += "}\n"

@@ -71,8 +71,8 @@ def test_options_render_back_to_the_same_spec():
     for line in ("2001:db8::1/128 home -nodad mngtmpaddr noprefixroute autojoin no_track preferred_lft 30",
                  "2001:db8::1/64 preferred_lft forever", "198.51.100.10/24 dev eth0 label eth0:1 noprefixroute no_track"):
         spec, _w = vip(line)
-        assert config_render._render_vip(spec).split() == line.split()  # pylint: disable=protected-access
-        again, _w = vip(config_render._render_vip(spec))  # pylint: disable=protected-access
+        assert config_render.render_vip(spec).split() == line.split()
+        again, _w = vip(config_render.render_vip(spec))
         assert again == spec
 
 
@@ -90,7 +90,7 @@ def test_any_option_set_parses_and_round_trips(words, lft, plen):
     assert spec.flags == sum(bit for w, bit in config.VIP_FLAG_WORDS if w in words)
     want = lft if lft is not None else (0 if plen == 128 else 2 ** 32 - 1)
     assert spec.effective_preferred_lft() == (None if want == 2 ** 32 - 1 else want)
-    again, _w = vip(config_render._render_vip(spec))  # pylint: disable=protected-access
+    again, _w = vip(config_render.render_vip(spec))
     assert again == spec
 
 

@@ -147,6 +147,26 @@ def test_track_scripts_resolve_against_the_main_config(tmp):
     assert list(config.load(main).instances) == ["VI_DB"]
 
 
+@pytest.mark.parametrize("globals_text, expected", [
+    ("vrrp_garp_master_repeat 3\n    vrrp_garp_master_refresh 60\n    vrrp_garp_interval 0.25",
+     dict(garp_master_repeat=3, garp_master_refresh=60, garp_interval=0.25, garp_master_delay=5, garp_master_refresh_repeat=1)),
+    # vrrp_min_garp: refresh_repeat 0, which no keyword takes: restated as vrrp_min_garp, not as a value
+    ("vrrp_min_garp\n    vrrp_garp_master_delay 2",
+     dict(garp_master_repeat=1, garp_master_refresh=0, garp_master_delay=2, garp_master_refresh_repeat=0)),
+])
+def test_main_config_garp_globals_reach_the_instance(tmp, globals_text, expected):
+    main = os.path.join(tmp, "vipd.conf")
+    conf_d = os.path.join(tmp, "conf.d")
+    os.mkdir(conf_d)
+    with open(main, "w") as f:
+        f.write("global_defs {\n    %s\n}\ninclude %s/*.conf\n" % (globals_text, conf_d))
+    pl = vif.plan(base(), conf_d, main)
+    assert {k: getattr(pl.instance, k) for k in expected} == expected
+    vif.apply(pl)
+    loaded = config.load(main).instances["VI_DB"]
+    assert {k: getattr(loaded, k) for k in expected} == expected
+
+
 # ------------------------------------------------------------------ plan/apply: idempotence, mode, cross-file
 
 def test_apply_is_atomic_0600_and_idempotent(tmp):
