@@ -217,6 +217,23 @@ class Context:
                 return None
         return " ".join(_quote_word(t.value) for t in node.args)
 
+    def weight(self, node, words, bound, name, usage, after_keyword=True, reverse_words=("reverse",)):
+        """The one weight parser: `N [reverse]` (the words after a `weight` keyword) or, on a tracking line,
+        `weight N [reverse]` (after_keyword=False) -> (N, the reverse word or None). None after an error:
+        `usage` for a wrong shape, else N out of -bound..bound (named `name`)."""
+        if not after_keyword:
+            if not words or words[0] != "weight":
+                self.error(node, usage)
+                return None
+            words = words[1:]
+        if not words or len(words) > 2 or (len(words) == 2 and words[1] not in reverse_words):
+            self.error(node, usage)
+            return None
+        value = self.integer(node, -bound, bound, text=words[0], name=name)
+        if value is None:
+            return None
+        return value, (words[1] if len(words) == 2 else None)
+
     def ip(self, node, text, what="IP address"):
         try:
             return str(ipaddress.ip_address(text))
@@ -652,16 +669,12 @@ def _vrrp_script(ctx, node):
             if value is not None:
                 setattr(s, k, float(value))
         elif k == "weight":
-            if ctx.no_block(child) and child.args:
-                if len(child.args) > 2 or (len(child.args) == 2 and child.values[1] != "reverse"):
-                    ctx.error(child, "weight takes N [reverse]")
-                else:
-                    value = ctx.integer(child, -253, 253, text=child.values[0], name="vrrp_script weight")
-                    if value is not None:
-                        s.weight = value
-                        s.weight_reverse = len(child.args) == 2
-            elif child.children is None:
+            if ctx.no_block(child) and not child.args:
                 ctx.error(child, "keyword 'weight' needs a value")
+            elif child.children is None:
+                found = ctx.weight(child, child.values, 253, "vrrp_script weight", "weight takes N [reverse]")
+                if found is not None:
+                    s.weight, s.weight_reverse = found[0], found[1] is not None
         elif k in ("rise", "fall"):
             value = ctx.integer(child, 1, 2 ** 31 - 1)
             if value is not None:
@@ -698,13 +711,9 @@ def _track_file(ctx, node):
         if k == "file":
             t.file = ctx.one(child) or ""
         elif k == "weight":
-            values = child.values
-            if not values or len(values) > 2 or (len(values) == 2 and values[1] != "reverse"):
-                ctx.error(child, "weight takes N [reverse]")
-            else:
-                value = ctx.integer(child, -254, 254, text=values[0], name="track_file weight")
-                if value is not None:
-                    t.weight, t.weight_reverse = value, len(values) == 2
+            found = ctx.weight(child, child.values, 254, "track_file weight", "weight takes N [reverse]")
+            if found is not None:
+                t.weight, t.weight_reverse = found[0], found[1] is not None
         elif k == "init_file":
             values = child.values
             if values and values[-1] == "overwrite":
@@ -874,7 +883,7 @@ def _vip_block(ctx, node):
     return vips
 
 
-def _tracked(ctx, node, what, lo=-254, hi=254):
+def _tracked(ctx, node, what, hi=254):
     """Lines `NAME [weight N [reverse]]` of track_interface / track_script / track_file."""
     items = []
     if not ctx.need_block(node):
@@ -886,12 +895,11 @@ def _tracked(ctx, node, what, lo=-254, hi=254):
         words = line.values
         weight = None
         if words:
-            if words[0] != "weight" or len(words) < 2 or len(words) > 3 or (len(words) == 3 and words[2] != "reverse"):
-                ctx.error(line, "%s line takes NAME [weight N]" % what)
+            # keepalived reads `reverse` here too; vipd accepts it and, as before, does not apply it
+            found = ctx.weight(line, words, hi, "%s weight" % what, "%s line takes NAME [weight N]" % what, after_keyword=False)
+            if found is None:
                 continue
-            weight = ctx.integer(line, lo, hi, text=words[1], name="%s weight" % what)
-            if weight is None:
-                continue
+            weight = found[0]
         if what == "track_interface" and ctx.ifname(line, name) is None:
             continue
         items.append(((name, weight), line))

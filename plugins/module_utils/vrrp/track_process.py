@@ -254,16 +254,12 @@ def _block(ctx, node):
                           % ctx.show(child, " ".join(child.values)))
                 ok = False
         elif k == "weight":
-            values = child.values if ctx.no_block(child) else []
-            if not values or len(values) > 2 or (len(values) == 2 and values[1] != "reverse"):
-                ctx.error(child, "weight takes N [reverse]")
+            found = ctx.weight(child, child.values if ctx.no_block(child) else [], 254, "vrrp_track_process weight",
+                               "weight takes N [reverse]")
+            if found is None:
                 ok = False
             else:
-                value = ctx.integer(child, -254, 254, text=values[0], name="vrrp_track_process weight")
-                if value is None:
-                    ok = False
-                else:
-                    tp.weight, tp.weight_reverse = value, len(values) == 2
+                tp.weight, tp.weight_reverse = found[0], found[1] is not None
         elif k == "quorum":
             value = ctx.integer(child, 1, 65535)
             if value is None:
@@ -341,15 +337,13 @@ def _instance_keyword(ctx, node, inst):
             continue
         weight, reverse = tp.weight, tp.weight_reverse
         if words:
-            if words[0] != "weight" or len(words) < 2 or len(words) > 3 or (len(words) == 3 and words[2] not in ("reverse", "noreverse")):
-                ctx.error(line, "track_process line takes NAME [weight N [reverse|noreverse]]")
+            found = ctx.weight(line, words, 254, "track_process weight", "track_process line takes NAME [weight N [reverse|noreverse]]",
+                               after_keyword=False, reverse_words=("reverse", "noreverse"))
+            if found is None:
                 continue
-            value = ctx.integer(line, -254, 254, text=words[1], name="track_process weight")
-            if value is None:
-                continue
-            weight = value
-            if len(words) == 3:
-                reverse = words[2] == "reverse"
+            weight = found[0]
+            if found[1] is not None:
+                reverse = found[1] == "reverse"
         items.append([name, weight, reverse])
 
 
