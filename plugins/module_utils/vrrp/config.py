@@ -323,114 +323,134 @@ def _seconds(value):
     return float(value)
 
 
+# ---------------------------------------------------------------- keyword tables
+#
+# Each block (global_defs, vrrp_script, track_file, vrrp_sync_group, vrrp_instance) is read through a table
+# keyword -> handler(ctx, node, owner), declared once next to its block. A handler reads the node's value
+# (reporting any error at FILE:LINE) and stores it in the model object `owner`. Most are built by _store():
+# a reader (ctx, node) -> value, and the attribute it goes to. A keyword in no table is checked against
+# config_keywords (known but not implemented: refused or warned), else it is an unknown keyword.
+
+def _store(read, attr=None, valid_only=True):
+    """A table handler: read(ctx, node) -> value, set as owner.ATTR (default: the keyword's own name).
+    valid_only: a value that failed (None, already reported) leaves the attribute as it was."""
+    def handler(ctx, node, owner):
+        value = read(ctx, node)
+        if value is not None or not valid_only:
+            setattr(owner, attr or node.keyword, value)
+    return handler
+
+
+def _int(lo, hi):
+    return lambda ctx, node: ctx.integer(node, lo, hi)
+
+
+def _seconds_from(lo, hi):
+    """A reader of a number of seconds (Decimal range lo..hi) -> float."""
+    def read(ctx, node):
+        value = ctx.decimal(node, Decimal(lo), Decimal(hi))
+        return None if value is None else _seconds(value)
+    return read
+
+
+def _one(ctx, node):
+    return ctx.one(node)
+
+
+def _flag(ctx, node):
+    return ctx.flag(node)
+
+
+def _boolean(ctx, node):
+    return ctx.boolean(node)
+
+
+def _notify(ctx, node, owner):
+    """notify_* SCRIPT [USER [GROUP]] -> owner.KEYWORD (None after an error)."""
+    setattr(owner, node.keyword, _notify_line(ctx, node, owner))
+
+
+def _user_group(user_attr, group_attr):
+    """`KEYWORD USER [GROUP]` -> owner.USER_ATTR, owner.GROUP_ATTR."""
+    def handler(ctx, node, owner):
+        if ctx.no_block(node):
+            if not 1 <= len(node.args) <= 2:
+                ctx.error(node, "%s takes USER [GROUP]" % node.keyword)
+            else:
+                setattr(owner, user_attr, node.values[0])
+                setattr(owner, group_attr, node.values[1] if len(node.args) > 1 else None)
+    return handler
+
+
+def _read_block(ctx, node, table, owner, section, unimplemented=frozenset(), verdict_section=None):
+    """Every line of a block through its table, in order; then known-unimplemented, then unknown."""
+    for child in node.children or []:
+        handler = table.get(child.keyword)
+        if handler is not None:
+            handler(ctx, child, owner)
+        elif child.keyword in unimplemented:
+            ctx.unimplemented(child, verdict_section)
+        else:
+            ctx.unknown(child, section)
+
+
 # ---------------------------------------------------------------- global_defs
 
 def _global_defs(ctx, node):
-    g = ctx.config.global_defs
-    for child in node.children or []:
-        k = child.keyword
-        if k == "router_id":
-            g.router_id = ctx.one(child)
-        elif k == "notification_email":
-            if ctx.need_block(child):
-                g.notification_email = []
-                for line in child.children:
-                    ctx.no_block(line)
-                    for word in [line.keyword] + line.values:
-                        if "@" not in word:
-                            ctx.error(line, "notification_email address %s has no '@'" % ctx.show(line, word))
-                        else:
-                            g.notification_email.append(word)
-        elif k == "notification_email_from":
-            g.notification_email_from = ctx.one(child)
-        elif k == "smtp_server":
-            _smtp_server(ctx, child, g)
-        elif k == "smtp_connect_timeout":
-            value = ctx.integer(child, 1, 3600)
-            if value is not None:
-                g.smtp_connect_timeout = value
-        elif k == "vrrp_version":
-            value = ctx.integer(child, 2, 3)
-            if value is not None:
-                g.vrrp_version = value
-        elif k == "enable_script_security":
-            g.enable_script_security = ctx.flag(child)
-        elif k == "vrrp_strict":
-            g.vrrp_strict = ctx.flag(child)
-        elif k == "script_user":
-            if ctx.no_block(child):
-                if not 1 <= len(child.args) <= 2:
-                    ctx.error(child, "script_user takes USER [GROUP]")
+    _read_block(ctx, node, GLOBAL_DEFS_KEYWORDS, ctx.config.global_defs, "global_defs", kw.GLOBAL_DEFS)
+
+
+def _notification_email(ctx, node, g):
+    if ctx.need_block(node):
+        g.notification_email = []
+        for line in node.children:
+            ctx.no_block(line)
+            for word in [line.keyword] + line.values:
+                if "@" not in word:
+                    ctx.error(line, "notification_email address %s has no '@'" % ctx.show(line, word))
                 else:
-                    g.script_user = child.values[0]
-                    g.script_group = child.values[1] if len(child.args) > 1 else None
-        elif k in ("vrrp_garp_master_delay", "vrrp_garp_master_refresh"):
-            value = ctx.integer(child, 0, 2 ** 31)
-            if value is not None:
-                setattr(g, k, value)
-        elif k in ("vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat"):
-            value = ctx.integer(child, 1, 2 ** 31)
-            if value is not None:
-                setattr(g, k, value)
-        elif k in ("vrrp_garp_interval", "vrrp_gna_interval"):
-            # keepalived 2.2.7: 1 us to UINT_MAX us; 1 s or more is only logged as "very large". The pacing of GARPs
-            # (vrrp_garp_interval) and unsolicited NAs (vrrp_gna_interval) per interface: vrrp/garp.py.
-            value = ctx.decimal(child, Decimal("0.000001"), Decimal("4294.967295"))
-            if value is not None:
-                setattr(g, k, _seconds(value))
-                if value >= 1:
-                    ctx.warning(child, "%s %s is very large (as keepalived logs it)" % (k, ctx.show(child, str(value), True)))
-        elif k in ("vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat"):
-            value = ctx.integer(child, 0, 2 ** 31 - 1)
-            if value is not None:
-                setattr(g, k, value)
-        elif k == "vrrp_skip_check_adv_addr":
-            g.vrrp_skip_check_adv_addr = True  # keepalived 2.2.7 ignores any value after it
-        elif k in ("vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert"):
-            value = ctx.boolean(child)
-            if value is not None:
-                setattr(g, k, value)
-        elif k in PROCESS_KEYWORDS:
-            _process_keyword(ctx, child, g)
-        elif k in LIFECYCLE_KEYWORDS:
-            _lifecycle_keyword(ctx, child, g)
-        elif k in ("notify_fifo", "vrrp_notify_fifo"):
-            if ctx.no_block(child):
-                if not 1 <= len(child.args) <= 3:
-                    ctx.error(child, "%s takes PATH [USER [GROUP]]" % k)
-                else:
-                    setattr(g, k, list(child.values))
-        elif k in ("notify_fifo_script", "vrrp_notify_fifo_script"):
-            setattr(g, k, _notify_line(ctx, child, g))
-        elif k == "vrrp_notify_priority_changes":
-            value = ctx.boolean(child)
-            if value is not None:
-                g.vrrp_notify_priority_changes = value
-        elif k in ("smtp_alert", "smtp_alert_vrrp"):
-            value = ctx.boolean(child)
-            if value is not None:
-                setattr(g, k, value)
-        elif k == "vrrp_min_garp":
-            if ctx.boolean(child):
-                _min_garp(g)
-        elif k in ("vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"):
-            found = _garp_extra_if(ctx, child, 1, "")
-            if found is not None:
-                g.vrrp_garp_extra_if, all_if = found
-                g.vrrp_garp_extra_if_all = g.vrrp_garp_extra_if_all or all_if
-        elif k == "smtp_helo_name":
-            if child.args:  # keepalived ignores it without a value
-                g.smtp_helo_name = ctx.one(child)
-        elif k == "no_email_faults":
-            g.no_email_faults = ctx.flag(child)
-        elif k == "umask":
-            value = _umask(ctx, child)
-            if value is not None:
-                g.umask = value
-        elif k in kw.GLOBAL_DEFS:
-            ctx.unimplemented(child)
+                    g.notification_email.append(word)
+
+
+def _garp_interval(ctx, node, g):
+    # keepalived 2.2.7: 1 us to UINT_MAX us; 1 s or more is only logged as "very large". The pacing of GARPs
+    # (vrrp_garp_interval) and unsolicited NAs (vrrp_gna_interval) per interface: vrrp/garp.py.
+    value = ctx.decimal(node, Decimal("0.000001"), Decimal("4294.967295"))
+    if value is not None:
+        setattr(g, node.keyword, _seconds(value))
+        if value >= 1:
+            ctx.warning(node, "%s %s is very large (as keepalived logs it)" % (node.keyword, ctx.show(node, str(value), True)))
+
+
+def _notify_fifo(ctx, node, g):
+    if ctx.no_block(node):
+        if not 1 <= len(node.args) <= 3:
+            ctx.error(node, "%s takes PATH [USER [GROUP]]" % node.keyword)
         else:
-            ctx.unknown(child, "global_defs")
+            setattr(g, node.keyword, list(node.values))
+
+
+def _vrrp_min_garp(ctx, node, g):
+    if ctx.boolean(node):
+        _min_garp(g)
+
+
+def _vrrp_garp_extra_if(ctx, node, g):
+    found = _garp_extra_if(ctx, node, 1, "")
+    if found is not None:
+        g.vrrp_garp_extra_if, all_if = found
+        g.vrrp_garp_extra_if_all = g.vrrp_garp_extra_if_all or all_if
+
+
+def _smtp_helo_name(ctx, node, g):
+    if node.args:  # keepalived ignores it without a value
+        g.smtp_helo_name = ctx.one(node)
+
+
+def _umask_keyword(ctx, node, g):
+    value = _umask(ctx, node)
+    if value is not None:
+        g.umask = value
 
 
 def _min_garp(g):
@@ -530,97 +550,65 @@ def _notify_line(ctx, node, owner):
     return command
 
 
-LIFECYCLE_KEYWORDS = ("vrrp_down_timer_adverts", "vrrp_check_unicast_src", "startup_script", "startup_script_timeout",
-                      "shutdown_script", "shutdown_script_timeout", "default_interface")
-
-
-def _lifecycle_keyword(ctx, node, g):
-    """global_defs keywords of keepalived 2.2.7 (global_parser.c) for timers, source checks, start/stop scripts."""
+def _start_stop_script(ctx, node, g):
+    """startup_script / shutdown_script (keepalived 2.2.7 global_parser.c)."""
     k = node.keyword
-    if k == "vrrp_down_timer_adverts":
-        value = ctx.integer(node, 1, 100)
-        if value is not None:
-            g.vrrp_down_timer_adverts = value
-    elif k == "vrrp_check_unicast_src":
-        g.vrrp_check_unicast_src = ctx.flag(node)
-    elif k in ("startup_script", "shutdown_script"):
-        if getattr(g, k) is not None:
-            # keepalived: "startup script already specified" (reported, the first one is kept)
-            ctx.fixup(node, "%s script already specified (the first one is kept, as keepalived)" % k.split("_")[0])
-            return
-        setattr(g, k, _notify_line(ctx, node, g))
-        g.sources[k] = (node.file, node.line)
-    elif k in ("startup_script_timeout", "shutdown_script_timeout"):
-        value = ctx.integer(node, 1, 1000)
-        if value is not None:
-            setattr(g, k, value)
-    elif k == "default_interface":
-        value = ctx.one(node)
-        if value is not None:
-            g.default_interface = ctx.ifname(node, value)
+    if getattr(g, k) is not None:
+        # keepalived: "startup script already specified" (reported, the first one is kept)
+        ctx.fixup(node, "%s script already specified (the first one is kept, as keepalived)" % k.split("_")[0])
+        return
+    setattr(g, k, _notify_line(ctx, node, g))
+    g.sources[k] = (node.file, node.line)
 
 
-PROCESS_KEYWORDS = ("vrrp_startup_delay", "vrrp_mcast_group4", "vrrp_mcast_group6", "max_auto_priority",
-                    "min_auto_priority_delay", "vrrp_priority", "vrrp_rt_priority", "vrrp_no_swap", "vrrp_cpu_affinity",
-                    "vrrp_rlimit_rttime", "vrrp_rlimit_rtime")
+def _default_interface(ctx, node, g):
+    value = ctx.one(node)
+    if value is not None:
+        g.default_interface = ctx.ifname(node, value)
 
 
-def _process_keyword(ctx, node, g):
-    """global_defs keywords of keepalived's VRRP process: startup delay, multicast groups, scheduling."""
+def _mcast_group(ctx, node, g):
+    """vrrp_mcast_group4 / vrrp_mcast_group6: the multicast group of adverts."""
     k = node.keyword
-    if k == "vrrp_startup_delay":
-        value = ctx.decimal(node, Decimal("0.001"), Decimal("4294.967"))
+    value = ctx.one(node)
+    want = 4 if k.endswith("4") else 6
+    try:
+        ip = ipaddress.ip_address(value) if value is not None else None
+    except ValueError:
+        ip = None
+        ctx.error(node, "%s %s is not an IP address" % (k, ctx.show(node, value)))
+    if ip is not None:
+        if ip.version != want or not ip.is_multicast:
+            ctx.error(node, "%s %s is not an IPv%d multicast address" % (k, ctx.show(node, value), want))
+        else:
+            if want == 6 and not str(ip).startswith("ff02:"):
+                ctx.warning(node, "vrrp_mcast_group6 %s should be link-local multicast (as keepalived)" % ip)
+            setattr(g, k, str(ip))
+
+
+def _max_auto_priority(ctx, node, g):
+    if ctx.no_block(node):
+        value = ctx.integer(node, -1, 99) if node.args else 99
         if value is not None:
-            g.vrrp_startup_delay = _seconds(value)
-    elif k in ("vrrp_mcast_group4", "vrrp_mcast_group6"):
-        value = ctx.one(node)
-        want = 4 if k.endswith("4") else 6
-        try:
-            ip = ipaddress.ip_address(value) if value is not None else None
-        except ValueError:
-            ip = None
-            ctx.error(node, "%s %s is not an IP address" % (k, ctx.show(node, value)))
-        if ip is not None:
-            if ip.version != want or not ip.is_multicast:
-                ctx.error(node, "%s %s is not an IPv%d multicast address" % (k, ctx.show(node, value), want))
-            else:
-                if want == 6 and not str(ip).startswith("ff02:"):
-                    ctx.warning(node, "vrrp_mcast_group6 %s should be link-local multicast (as keepalived)" % ip)
-                setattr(g, k, str(ip))
-    elif k == "max_auto_priority":
-        if ctx.no_block(node):
-            value = ctx.integer(node, -1, 99) if node.args else 99
-            if value is not None:
-                g.max_auto_priority = max(0, value)
-    elif k == "min_auto_priority_delay":
-        value = ctx.integer(node, 1, 10000000)
-        if value is not None:
-            g.min_auto_priority_delay = value
-    elif k == "vrrp_priority":
-        value = ctx.integer(node, -20, 19)
-        if value is not None:
-            g.vrrp_priority = value
-    elif k == "vrrp_rt_priority":
-        value = ctx.integer(node, 1, 99)
-        if value is not None:
-            g.vrrp_rt_priority = value
-    elif k == "vrrp_no_swap":
-        g.vrrp_no_swap = ctx.flag(node)
-    elif k == "vrrp_cpu_affinity":
-        cpus = []
-        if ctx.no_block(node):
-            if not node.args:
-                ctx.error(node, "vrrp_cpu_affinity needs CPU numbers")
-            for word in node.values:
-                cpu = ctx.integer(node, 0, 4095, text=word, name="CPU number")
-                if cpu is None:
-                    return
-                cpus.append(cpu)
-        g.vrrp_cpu_affinity = cpus
-    else:  # vrrp_rlimit_rttime, and vrrp_rlimit_rtime, its deprecated name
-        value = ctx.integer(node, 1, 2 ** 32 - 1)
-        if value is not None:
-            g.vrrp_rlimit_rttime = max(2, value)
+            g.max_auto_priority = max(0, value)
+
+
+def _cpu_affinity(ctx, node, g):
+    cpus = []
+    if ctx.no_block(node):
+        if not node.args:
+            ctx.error(node, "vrrp_cpu_affinity needs CPU numbers")
+        for word in node.values:
+            cpu = ctx.integer(node, 0, 4095, text=word, name="CPU number")
+            if cpu is None:
+                return
+            cpus.append(cpu)
+    g.vrrp_cpu_affinity = cpus
+
+
+def _rlimit_rttime(ctx, node):
+    value = ctx.integer(node, 1, 2 ** 32 - 1)
+    return None if value is None else max(2, value)
 
 
 def _smtp_server(ctx, node, g):
@@ -644,6 +632,64 @@ def _smtp_server(ctx, node, g):
             return
         g.smtp_port = value
     g.smtp_server = host
+
+
+# global_defs keyword -> handler(ctx, node, GlobalDefs).
+GLOBAL_DEFS_KEYWORDS = {
+    "router_id": _store(_one, valid_only=False),
+    "notification_email": _notification_email,
+    "notification_email_from": _store(_one, valid_only=False),
+    "smtp_server": _smtp_server,
+    "smtp_connect_timeout": _store(_int(1, 3600)),
+    "vrrp_version": _store(_int(2, 3)),
+    "enable_script_security": _store(_flag),
+    "vrrp_strict": _store(_flag),
+    "script_user": _user_group("script_user", "script_group"),
+    "vrrp_garp_master_delay": _store(_int(0, 2 ** 31)),
+    "vrrp_garp_master_refresh": _store(_int(0, 2 ** 31)),
+    "vrrp_garp_master_repeat": _store(_int(1, 2 ** 31)),
+    "vrrp_garp_master_refresh_repeat": _store(_int(1, 2 ** 31)),
+    "vrrp_garp_interval": _garp_interval,
+    "vrrp_gna_interval": _garp_interval,
+    "vrrp_garp_lower_prio_delay": _store(_int(0, 2 ** 31 - 1)),
+    "vrrp_garp_lower_prio_repeat": _store(_int(0, 2 ** 31 - 1)),
+    "vrrp_skip_check_adv_addr": _store(lambda ctx, node: True),  # keepalived 2.2.7 ignores any value after it
+    "vrrp_lower_prio_no_advert": _store(_boolean),
+    "vrrp_higher_prio_send_advert": _store(_boolean),
+    # keepalived's VRRP process: startup delay, multicast groups, scheduling
+    "vrrp_startup_delay": _store(_seconds_from("0.001", "4294.967")),
+    "vrrp_mcast_group4": _mcast_group,
+    "vrrp_mcast_group6": _mcast_group,
+    "max_auto_priority": _max_auto_priority,
+    "min_auto_priority_delay": _store(_int(1, 10000000)),
+    "vrrp_priority": _store(_int(-20, 19)),
+    "vrrp_rt_priority": _store(_int(1, 99)),
+    "vrrp_no_swap": _store(_flag),
+    "vrrp_cpu_affinity": _cpu_affinity,
+    "vrrp_rlimit_rttime": _store(_rlimit_rttime, "vrrp_rlimit_rttime"),
+    "vrrp_rlimit_rtime": _store(_rlimit_rttime, "vrrp_rlimit_rttime"),  # its deprecated name
+    # timers, source checks, start/stop scripts (keepalived 2.2.7 global_parser.c)
+    "vrrp_down_timer_adverts": _store(_int(1, 100)),
+    "vrrp_check_unicast_src": _store(_flag),
+    "startup_script": _start_stop_script,
+    "shutdown_script": _start_stop_script,
+    "startup_script_timeout": _store(_int(1, 1000)),
+    "shutdown_script_timeout": _store(_int(1, 1000)),
+    "default_interface": _default_interface,
+    "notify_fifo": _notify_fifo,
+    "vrrp_notify_fifo": _notify_fifo,
+    "notify_fifo_script": _notify,
+    "vrrp_notify_fifo_script": _notify,
+    "vrrp_notify_priority_changes": _store(_boolean),
+    "smtp_alert": _store(_boolean),
+    "smtp_alert_vrrp": _store(_boolean),
+    "vrrp_min_garp": _vrrp_min_garp,
+    "vrrp_garp_extra_if": _vrrp_garp_extra_if,
+    "vrrp_vmac_garp_intvl": _vrrp_garp_extra_if,
+    "smtp_helo_name": _smtp_helo_name,
+    "no_email_faults": _store(_flag),
+    "umask": _umask_keyword,
+}
 
 
 # ---------------------------------------------------------------- vrrp_script / track_file
