@@ -706,38 +706,7 @@ def _vrrp_script(ctx, node):
     if not ctx.need_block(node) or name is None:
         return
     s = VrrpScript(name=name, source=(node.file, node.line))
-    for child in node.children:
-        k = child.keyword
-        if k == "script":
-            s.script = ctx.command(child) or ""
-        elif k in ("interval", "timeout"):
-            value = ctx.integer(child, 1, 2 ** 31 // 1000000)
-            if value is not None:
-                setattr(s, k, float(value))
-        elif k == "weight":
-            if ctx.no_block(child) and not child.args:
-                ctx.error(child, "keyword 'weight' needs a value")
-            elif child.children is None:
-                found = ctx.weight(child, child.values, 253, "vrrp_script weight", "weight takes N [reverse]")
-                if found is not None:
-                    s.weight, s.weight_reverse = found[0], found[1] is not None
-        elif k in ("rise", "fall"):
-            value = ctx.integer(child, 1, 2 ** 31 - 1)
-            if value is not None:
-                setattr(s, k, value)
-        elif k == "user":
-            if ctx.no_block(child):
-                if not 1 <= len(child.args) <= 2:
-                    ctx.error(child, "user takes USER [GROUP]")
-                else:
-                    s.user = child.values[0]
-                    s.group = child.values[1] if len(child.args) > 1 else None
-        elif k == "init_fail":
-            s.init_fail = ctx.flag(child)
-        elif k in kw.VRRP_SCRIPT:
-            ctx.unimplemented(child)
-        else:
-            ctx.unknown(child, "vrrp_script")
+    _read_block(ctx, node, VRRP_SCRIPT_KEYWORDS, s, "vrrp_script", kw.VRRP_SCRIPT)
     if not s.script:
         ctx.error(node, "vrrp_script %s has no 'script'" % ctx.show(node, name, True))
         return
@@ -747,38 +716,72 @@ def _vrrp_script(ctx, node):
     ctx.config.scripts[name] = s
 
 
+def _script_seconds(ctx, node):
+    value = ctx.integer(node, 1, 2 ** 31 // 1000000)
+    return None if value is None else float(value)
+
+
+def _script_weight(ctx, node, s):
+    if ctx.no_block(node) and not node.args:
+        ctx.error(node, "keyword 'weight' needs a value")
+    elif node.children is None:
+        found = ctx.weight(node, node.values, 253, "vrrp_script weight", "weight takes N [reverse]")
+        if found is not None:
+            s.weight, s.weight_reverse = found[0], found[1] is not None
+
+
+# vrrp_script keyword -> handler(ctx, node, VrrpScript).
+VRRP_SCRIPT_KEYWORDS = {
+    "script": _store(lambda ctx, node: ctx.command(node) or "", valid_only=False),
+    "interval": _store(_script_seconds),
+    "timeout": _store(_script_seconds),
+    "weight": _script_weight,
+    "rise": _store(_int(1, 2 ** 31 - 1)),
+    "fall": _store(_int(1, 2 ** 31 - 1)),
+    "user": _user_group("user", "group"),
+    "init_fail": _store(_flag),
+}
+
+
 def _track_file(ctx, node):
     name = _name(ctx, node)
     if not ctx.need_block(node) or name is None:
         return
     t = TrackFile(name=name, source=(node.file, node.line))
-    for child in node.children:
-        k = child.keyword
-        if k == "file":
-            t.file = ctx.one(child) or ""
-        elif k == "weight":
-            found = ctx.weight(child, child.values, 254, "track_file weight", "weight takes N [reverse]")
-            if found is not None:
-                t.weight, t.weight_reverse = found[0], found[1] is not None
-        elif k == "init_file":
-            values = child.values
-            if values and values[-1] == "overwrite":
-                t.init_overwrite = True
-                values = values[:-1]
-            t.init_file = 0
-            if len(values) > 1:
-                ctx.error(child, "init_file takes [VALUE] [overwrite]")
-            elif values:
-                value = ctx.integer(child, -254, 254, text=values[0], name="init_file value")
-                t.init_file = value if value is not None else 0
-        else:
-            ctx.unknown(child, node.keyword)
+    _read_block(ctx, node, TRACK_FILE_KEYWORDS, t, node.keyword)
     if not t.file:
         ctx.error(node, "%s %s has no 'file'" % (node.keyword, ctx.show(node, name, True)))
     elif name in ctx.config.track_files:
         ctx.error(node, "track_file %s is defined twice" % ctx.show(node, name, True))
     else:
         ctx.config.track_files[name] = t
+
+
+def _track_file_weight(ctx, node, t):
+    found = ctx.weight(node, node.values, 254, "track_file weight", "weight takes N [reverse]")
+    if found is not None:
+        t.weight, t.weight_reverse = found[0], found[1] is not None
+
+
+def _init_file(ctx, node, t):
+    values = node.values
+    if values and values[-1] == "overwrite":
+        t.init_overwrite = True
+        values = values[:-1]
+    t.init_file = 0
+    if len(values) > 1:
+        ctx.error(node, "init_file takes [VALUE] [overwrite]")
+    elif values:
+        value = ctx.integer(node, -254, 254, text=values[0], name="init_file value")
+        t.init_file = value if value is not None else 0
+
+
+# track_file / vrrp_track_file keyword -> handler(ctx, node, TrackFile).
+TRACK_FILE_KEYWORDS = {
+    "file": _store(lambda ctx, node: ctx.one(node) or "", valid_only=False),
+    "weight": _track_file_weight,
+    "init_file": _init_file,
+}
 
 
 # ---------------------------------------------------------------- vrrp_sync_group
@@ -788,38 +791,45 @@ def _sync_group(ctx, node):
     if not ctx.need_block(node) or name is None:
         return
     g = SyncGroup(name=name, source=(node.file, node.line))
-    for child in node.children:
-        k = child.keyword
-        if k == "group":
-            if ctx.need_block(child):
-                for line in child.children:
-                    ctx.no_block(line)
-                    g.instances.extend([line.keyword] + line.values)
-                    ctx.pending_groups.append((line, name))
-        elif k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
-            setattr(g, k, _notify_line(ctx, child, g))
-        elif k == "notify_priority_changes":
-            g.notify_priority_changes = ctx.boolean(child)
-        elif k == "smtp_alert":
-            g.smtp_alert = ctx.boolean(child)
-        elif k in ("sync_group_tracking_weight", "global_tracking"):
-            g.tracking_weight = ctx.flag(child)
-            if k == "global_tracking":
-                ctx.fixup(child, "(%s) global_tracking is deprecated. Use track_interface/script/file on the sync group "
-                                 "(read as sync_group_tracking_weight, as keepalived)" % ctx.show(node, name, True))
-        elif k in ("track_interface", "track_script", "track_file", "track_process"):
-            # resolved by sync_tracking.py; names must be defined before the group, as keepalived reads them
-            ctx.__dict__.setdefault("group_tracks", []).append((g, child, set(ctx.config.scripts), set(ctx.config.track_files)))
-            if k == "track_process" and k in INSTANCE_KEYWORDS:
-                INSTANCE_KEYWORDS[k][0](ctx, child, g)
-        elif k in kw.SYNC_GROUP:
-            ctx.unimplemented(child, "vrrp_sync_group")
-        else:
-            ctx.unknown(child, "vrrp_sync_group")
+    _read_block(ctx, node, SYNC_GROUP_KEYWORDS, g, "vrrp_sync_group", kw.SYNC_GROUP, "vrrp_sync_group")
     if name in ctx.config.sync_groups:
         ctx.error(node, "vrrp_sync_group %s is defined twice" % ctx.show(node, name, True))
     else:
         ctx.config.sync_groups[name] = g
+
+
+def _group_members(ctx, node, g):
+    if ctx.need_block(node):
+        for line in node.children:
+            ctx.no_block(line)
+            g.instances.extend([line.keyword] + line.values)
+            ctx.pending_groups.append((line, g.name))
+
+
+def _group_tracking_weight(ctx, node, g):
+    g.tracking_weight = ctx.flag(node)
+    if node.keyword == "global_tracking":
+        ctx.fixup(node, "(%s) global_tracking is deprecated. Use track_interface/script/file on the sync group "
+                        "(read as sync_group_tracking_weight, as keepalived)" % ctx.show(g.source[0], g.name, True))
+
+
+def _group_track(ctx, node, g):
+    # resolved by sync_tracking.py; names must be defined before the group, as keepalived reads them
+    ctx.__dict__.setdefault("group_tracks", []).append((g, node, set(ctx.config.scripts), set(ctx.config.track_files)))
+    if node.keyword == "track_process" and node.keyword in INSTANCE_KEYWORDS:
+        INSTANCE_KEYWORDS[node.keyword][0](ctx, node, g)
+
+
+# vrrp_sync_group keyword -> handler(ctx, node, SyncGroup).
+SYNC_GROUP_KEYWORDS = {
+    "group": _group_members,
+    "notify_master": _notify, "notify_backup": _notify, "notify_fault": _notify, "notify_stop": _notify, "notify": _notify,
+    "notify_priority_changes": _store(_boolean, valid_only=False),
+    "smtp_alert": _store(_boolean, valid_only=False),
+    "sync_group_tracking_weight": _group_tracking_weight,
+    "global_tracking": _group_tracking_weight,
+    "track_interface": _group_track, "track_script": _group_track, "track_file": _group_track, "track_process": _group_track,
+}
 
 
 # ---------------------------------------------------------------- vrrp_instance
