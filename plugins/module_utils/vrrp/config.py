@@ -963,9 +963,12 @@ def _tracked(ctx, node, what, hi=254):
 
 
 class _Raw:
-    """What an instance block said, before defaults and cross-checks."""
+    """What an instance block said, before defaults and cross-checks; the owner the instance's table handlers
+    get (the Instance being built is `inst`; `ok` turns False when a value failed)."""
 
-    def __init__(self):
+    def __init__(self, inst=None):
+        self.inst = inst
+        self.ok = True
         self.state = None
         self.priority = None
         self.advert_int = None
@@ -985,146 +988,216 @@ class _Raw:
         self.accept_line = None
         self.down_timer_adverts = None
 
+    def bad(self, value):
+        """`value`, marking the instance broken when it is None (a reported error)."""
+        if value is None:
+            self.ok = False
+        return value
+
 
 def _instance(ctx, node):
     name = _name(ctx, node)
     if not ctx.need_block(node) or name is None:
         return
     inst = Instance(name=name, source=(node.file, node.line))
-    raw = _Raw()
-    ok = [True]
-
-    def bad(value):
-        if value is None:
-            ok[0] = False
-        return value
-
+    raw = _Raw(inst)
     for child in node.children:
         k = child.keyword
         raw.lines[k] = child
-        if k == "state":
-            value = ctx.one(child)
-            if value in ("MASTER", "BACKUP"):
-                raw.state = value
-            elif value is not None:
-                ctx.error(child, "state %s is not valid: must be MASTER or BACKUP" % ctx.show(child, value))
-                ok[0] = False
-        elif k == "interface":
-            value = ctx.one(child)
-            inst.interface = bad(ctx.ifname(child, value)) if value is not None else bad(None)
-        elif k == "virtual_router_id":
-            value = bad(ctx.integer(child, 1, 255))
-            inst.vrid = value or 0
-        elif k == "priority":
-            raw.priority = bad(ctx.integer(child, 1, 255))
-        elif k == "advert_int":
-            raw.advert_int = bad(ctx.decimal(child, Decimal("0.01"), Decimal(255)))
-        elif k == "version":
-            value = bad(ctx.integer(child, 2, 3))
-            if value == 2 and any(vip.family == 6 for vip, _line in raw.vips):
-                # keepalived's vrrp_version_handler: the IPv6 VIPs before it already made the instance VRRPv3.
-                ctx.fixup(child, "(%s) vrrp_version 2 conflicts with configured or deduced version 3; ignoring."
-                          % ctx.show(node, name, True))
-            elif value is not None:
-                raw.version = value
-        elif k == "strict_mode":
-            raw.strict = bad(ctx.boolean(child))
-        elif k == "nopreempt":
-            inst.nopreempt = ctx.flag(child)
-        elif k == "preempt":
-            ctx.flag(child)
-            inst.nopreempt = False
-        elif k == "preempt_delay":
-            value = bad(ctx.decimal(child, Decimal(0), Decimal(1000)))
-            inst.preempt_delay = _seconds(value) if value is not None else 0.0
-        elif k == "authentication":
-            _authentication(ctx, child, inst, raw, bad)
-        elif k in ("unicast_src_ip", "mcast_src_ip"):
-            value = ctx.one(child)
-            setattr(inst, k, bad(ctx.ip(child, value)) if value is not None else bad(None))
-        elif k == "unicast_peer":
-            _unicast_peers(ctx, child, inst, raw, bad)
-        elif k == "virtual_ipaddress":
-            raw.vips.extend(_vip_block(ctx, child))
-        elif k == "virtual_ipaddress_excluded":
-            raw.excluded.extend(_vip_block(ctx, child))
-        elif k == "track_interface":
-            raw.track_interfaces.extend(_tracked(ctx, child, k))
-        elif k == "track_script":
-            raw.track_scripts.extend(_tracked(ctx, child, k))
-        elif k == "track_file":
-            raw.track_files.extend(_tracked(ctx, child, k))
-        elif k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri"):
-            setattr(inst, k, bad(_notify_line(ctx, child, inst)))
-        elif k == "notify_priority_changes":
-            inst.notify_priority_changes = bad(ctx.boolean(child))
-        elif k == "smtp_alert":
-            inst.smtp_alert = bad(ctx.boolean(child))
-        elif k in ("garp_master_delay", "garp_master_refresh"):
-            raw.garp[k] = bad(ctx.integer(child, 0, 2 ** 31))
-        elif k in ("garp_master_repeat", "garp_master_refresh_repeat"):
-            raw.garp[k] = bad(ctx.integer(child, 1, 2 ** 31))
-        elif k in ("garp_lower_prio_delay", "garp_lower_prio_repeat"):
-            raw.garp[k] = bad(ctx.integer(child, 0, 2 ** 31 - 1))
-        elif k in ("lower_prio_no_advert", "higher_prio_send_advert"):
-            raw.garp[k] = bad(ctx.boolean(child))
-        elif k == "skip_check_adv_addr":
-            # keepalived 2.2.7 sets the flag for any valid true/false (even "false"): so does vipd
-            if bad(ctx.boolean(child)) is not None:
-                inst.skip_check_adv_addr = True
-        elif k == "garp_interval":
-            # Not a vrrp_instance keyword in keepalived 2.2.7 (there: global vrrp_garp_interval); a vipd extension.
-            # The range of the global it overrides (vrrp_garp_interval), so an inherited value renders and reads back.
-            value = bad(ctx.decimal(child, Decimal(0), Decimal("4294.967295")))
-            raw.garp[k] = _seconds(value) if value is not None else None
-        elif k == "v3_checksum":
-            # vipd extension: which VRRPv3-over-IPv4 checksum form to send.
-            value = ctx.one(child)
-            if value in ("pseudo", "plain"):
-                inst.v3_checksum = value
-            elif value is not None:
-                ctx.error(child, "v3_checksum %s is not valid: must be pseudo or plain" % ctx.show(child, value))
-        elif k in ("native_ipv6", "dont_track_primary"):
-            setattr(inst, k, ctx.flag(child))
-        elif k in ("accept", "no_accept"):
-            ctx.flag(child)
-            inst.accept = k == "accept"
-            raw.accept_line = child
-        elif k == "unicast_ttl":
-            inst.unicast_ttl = bad(ctx.integer(child, 0, 255))
-            ctx.__dict__.setdefault("ttl_lines", {})[name] = child
-        elif k == "use_vmac":
-            inst.use_vmac = _use_vmac(ctx, child)
-            ctx.__dict__.setdefault("vmac_lines", {})[name] = child
-        elif k == "vmac_xmit_base":
-            inst.vmac_xmit_base = ctx.flag(child)
-        elif k == "down_timer_adverts":
-            raw.down_timer_adverts = bad(ctx.integer(child, 1, 100))
-        elif k in ("check_unicast_src", "unicast_fault_no_peer"):
-            setattr(inst, k, ctx.flag(child))
-        elif k == "notify_deleted":
-            if inst.notify_deleted:
-                ctx.fixup(child, "(%s) notify_deleted already specified - ignoring it (as keepalived)" % ctx.show(node, name, True))
-            else:
-                inst.notify_deleted = True
-                inst.notify_deleted_script = bad(_notify_line(ctx, child, inst)) if child.args else None
-        elif k == "use_vmac_addr":
-            inst.use_vmac_addr = ctx.flag(child)
-        elif k == "promote_secondaries":
-            inst.promote_secondaries = ctx.flag(child)
-            ctx.__dict__.setdefault("promote_lines", {})[name] = child
-        elif k in ("garp_extra_if", "vmac_garp_intvl"):
-            found = _garp_extra_if(ctx, child, 0, "(%s): " % ctx.show(node, name, True))
-            if found is not None:
-                inst.garp_extra_if, all_if = found
-                inst.garp_extra_if_all = inst.garp_extra_if_all or all_if
+        handler = VRRP_INSTANCE_KEYWORDS.get(k)
+        if handler is not None:
+            handler(ctx, child, raw)
         elif k in INSTANCE_KEYWORDS:
             INSTANCE_KEYWORDS[k][0](ctx, child, inst)
         elif k in kw.VRRP_INSTANCE:
             ctx.unimplemented(child)
         else:
             ctx.unknown(child, "vrrp_instance")
-    _finish_instance(ctx, node, inst, raw, ok[0])
+    _finish_instance(ctx, node, inst, raw, raw.ok)
+
+
+def _set(read, attr=None, to="inst", check=True):
+    """A vrrp_instance table handler: read(ctx, node) -> value, set as r.inst.ATTR (to="inst"), r.ATTR (to="raw",
+    resolved by _finish_instance) or r.garp[ATTR] (to="garp"); ATTR defaults to the keyword. check: a failed
+    value (None) marks the instance broken."""
+    def handler(ctx, node, r):
+        value = r.bad(read(ctx, node)) if check else read(ctx, node)
+        key = attr or node.keyword
+        if to == "garp":
+            r.garp[key] = value
+        else:
+            setattr(r.inst if to == "inst" else r, key, value)
+    return handler
+
+
+def _shown(ctx, r):
+    return ctx.show(r.inst.source[0], r.inst.name, True)
+
+
+def _state(ctx, node, r):
+    value = ctx.one(node)
+    if value in ("MASTER", "BACKUP"):
+        r.state = value
+    elif value is not None:
+        ctx.error(node, "state %s is not valid: must be MASTER or BACKUP" % ctx.show(node, value))
+        r.ok = False
+
+
+def _ifname_value(ctx, node):
+    value = ctx.one(node)
+    return ctx.ifname(node, value) if value is not None else None
+
+
+def _ip_value(ctx, node):
+    value = ctx.one(node)
+    return ctx.ip(node, value) if value is not None else None
+
+
+def _vrid(ctx, node, r):
+    r.inst.vrid = r.bad(ctx.integer(node, 1, 255)) or 0
+
+
+def _version(ctx, node, r):
+    value = r.bad(ctx.integer(node, 2, 3))
+    if value == 2 and any(vip.family == 6 for vip, _line in r.vips):
+        # keepalived's vrrp_version_handler: the IPv6 VIPs before it already made the instance VRRPv3.
+        ctx.fixup(node, "(%s) vrrp_version 2 conflicts with configured or deduced version 3; ignoring." % _shown(ctx, r))
+    elif value is not None:
+        r.version = value
+
+
+def _preempt(ctx, node, r):
+    ctx.flag(node)
+    r.inst.nopreempt = False
+
+
+def _preempt_delay(ctx, node, r):
+    value = r.bad(ctx.decimal(node, Decimal(0), Decimal(1000)))
+    r.inst.preempt_delay = _seconds(value) if value is not None else 0.0
+
+
+def _instance_notify(ctx, node, r):
+    setattr(r.inst, node.keyword, r.bad(_notify_line(ctx, node, r.inst)))
+
+
+def _skip_check_adv_addr(ctx, node, r):
+    # keepalived 2.2.7 sets the flag for any valid true/false (even "false"): so does vipd
+    if r.bad(ctx.boolean(node)) is not None:
+        r.inst.skip_check_adv_addr = True
+
+
+def _v3_checksum(ctx, node, r):
+    # vipd extension: which VRRPv3-over-IPv4 checksum form to send.
+    value = ctx.one(node)
+    if value in ("pseudo", "plain"):
+        r.inst.v3_checksum = value
+    elif value is not None:
+        ctx.error(node, "v3_checksum %s is not valid: must be pseudo or plain" % ctx.show(node, value))
+
+
+def _accept(ctx, node, r):
+    ctx.flag(node)
+    r.inst.accept = node.keyword == "accept"
+    r.accept_line = node
+
+
+def _unicast_ttl(ctx, node, r):
+    r.inst.unicast_ttl = r.bad(ctx.integer(node, 0, 255))
+    ctx.__dict__.setdefault("ttl_lines", {})[r.inst.name] = node
+
+
+def _instance_use_vmac(ctx, node, r):
+    r.inst.use_vmac = _use_vmac(ctx, node)
+    ctx.__dict__.setdefault("vmac_lines", {})[r.inst.name] = node
+
+
+def _notify_deleted(ctx, node, r):
+    inst = r.inst
+    if inst.notify_deleted:
+        ctx.fixup(node, "(%s) notify_deleted already specified - ignoring it (as keepalived)" % _shown(ctx, r))
+    else:
+        inst.notify_deleted = True
+        inst.notify_deleted_script = r.bad(_notify_line(ctx, node, inst)) if node.args else None
+
+
+def _promote_secondaries(ctx, node, r):
+    r.inst.promote_secondaries = ctx.flag(node)
+    ctx.__dict__.setdefault("promote_lines", {})[r.inst.name] = node
+
+
+def _instance_garp_extra_if(ctx, node, r):
+    found = _garp_extra_if(ctx, node, 0, "(%s): " % _shown(ctx, r))
+    if found is not None:
+        r.inst.garp_extra_if, all_if = found
+        r.inst.garp_extra_if_all = r.inst.garp_extra_if_all or all_if
+
+
+def _tracked_into(attr):
+    def handler(ctx, node, r):
+        getattr(r, attr).extend(_tracked(ctx, node, node.keyword))
+    return handler
+
+
+def _vips_into(attr):
+    def handler(ctx, node, r):
+        getattr(r, attr).extend(_vip_block(ctx, node))
+    return handler
+
+
+# vrrp_instance keyword -> handler(ctx, node, _Raw); then register_instance_keyword()'s, then config_keywords.
+VRRP_INSTANCE_KEYWORDS = {
+    "state": _state,
+    "interface": _set(_ifname_value),
+    "virtual_router_id": _vrid,
+    "priority": _set(_int(1, 255), to="raw"),
+    "advert_int": _set(lambda ctx, node: ctx.decimal(node, Decimal("0.01"), Decimal(255)), to="raw"),
+    "version": _version,
+    "strict_mode": _set(_boolean, "strict", to="raw"),
+    "nopreempt": _set(_flag, check=False),
+    "preempt": _preempt,
+    "preempt_delay": _preempt_delay,
+    "authentication": lambda ctx, node, r: _authentication(ctx, node, r.inst, r, r.bad),
+    "unicast_src_ip": _set(_ip_value),
+    "mcast_src_ip": _set(_ip_value),
+    "unicast_peer": lambda ctx, node, r: _unicast_peers(ctx, node, r.inst, r, r.bad),
+    "virtual_ipaddress": _vips_into("vips"),
+    "virtual_ipaddress_excluded": _vips_into("excluded"),
+    "track_interface": _tracked_into("track_interfaces"),
+    "track_script": _tracked_into("track_scripts"),
+    "track_file": _tracked_into("track_files"),
+    "notify_master": _instance_notify, "notify_backup": _instance_notify, "notify_fault": _instance_notify,
+    "notify_stop": _instance_notify, "notify": _instance_notify, "notify_master_rx_lower_pri": _instance_notify,
+    "notify_priority_changes": _set(_boolean),
+    "smtp_alert": _set(_boolean),
+    "garp_master_delay": _set(_int(0, 2 ** 31), to="garp"),
+    "garp_master_refresh": _set(_int(0, 2 ** 31), to="garp"),
+    "garp_master_repeat": _set(_int(1, 2 ** 31), to="garp"),
+    "garp_master_refresh_repeat": _set(_int(1, 2 ** 31), to="garp"),
+    "garp_lower_prio_delay": _set(_int(0, 2 ** 31 - 1), to="garp"),
+    "garp_lower_prio_repeat": _set(_int(0, 2 ** 31 - 1), to="garp"),
+    "lower_prio_no_advert": _set(_boolean, to="garp"),
+    "higher_prio_send_advert": _set(_boolean, to="garp"),
+    "skip_check_adv_addr": _skip_check_adv_addr,
+    # Not a vrrp_instance keyword in keepalived 2.2.7 (there: global vrrp_garp_interval); a vipd extension.
+    # The range of the global it overrides (vrrp_garp_interval), so an inherited value renders and reads back.
+    "garp_interval": _set(_seconds_from("0", "4294.967295"), to="garp"),
+    "v3_checksum": _v3_checksum,
+    "native_ipv6": _set(_flag, check=False),
+    "dont_track_primary": _set(_flag, check=False),
+    "accept": _accept,
+    "no_accept": _accept,
+    "unicast_ttl": _unicast_ttl,
+    "use_vmac": _instance_use_vmac,
+    "vmac_xmit_base": _set(_flag, check=False),
+    "down_timer_adverts": _set(_int(1, 100), to="raw"),
+    "check_unicast_src": _set(_flag, check=False),
+    "unicast_fault_no_peer": _set(_flag, check=False),
+    "notify_deleted": _notify_deleted,
+    "use_vmac_addr": _set(_flag, check=False),
+    "promote_secondaries": _promote_secondaries,
+    "garp_extra_if": _instance_garp_extra_if,
+    "vmac_garp_intvl": _instance_garp_extra_if,
+}
 
 
 def _authentication(ctx, node, inst, raw, bad):
