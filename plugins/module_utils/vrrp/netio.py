@@ -40,7 +40,6 @@ MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve 
 # evicts the oldest, so the memory is bounded and every datagram is still decoded once.
 DECODE_CACHE_SIZE = 1024
 
-SCOPES = inet.SCOPES
 
 
 def _netlink(func, *args, **kwargs):
@@ -70,10 +69,9 @@ class Incoming:
 class Channel:
     """A raw protocol-112 socket bound to one interface and one family."""
 
-    def __init__(self, ifname: str, family: int = 4, multicast: bool = True, group: Optional[str] = None):
+    def __init__(self, ifname: str, family: int = 4, group: Optional[str] = None):
         self.ifname = ifname
         self.family = family
-        self.multicast = multicast
         # keepalived's vrrp_mcast_group4 / vrrp_mcast_group6: the group joined and advertised to
         self.group = group or (MCAST_V4 if family == 4 else MCAST_V6)
         try:
@@ -102,8 +100,7 @@ class Channel:
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, self._mreq(self.group))
-                if self.multicast:
-                    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, self._mreq(self.group))
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, self._mreq(self.group))
             else:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
@@ -111,8 +108,7 @@ class Channel:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
                 sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
                 sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
-                if self.multicast:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, self._mreq(self.group))
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, self._mreq(self.group))
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
@@ -129,8 +125,6 @@ class Channel:
         if group == self.group:
             return
         old, self.group = self.group, group
-        if not self.multicast:
-            return
         v4 = self.family == 4
         level = socket.IPPROTO_IP if v4 else socket.IPPROTO_IPV6
         try:
@@ -151,10 +145,6 @@ class Channel:
     def frame(self, payload: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> bytes:
         """What send_frame() writes: IPv4 with our own header (IP_HDRINCL), IPv6 the VRRP payload itself."""
         return packet.build_ipv4(payload, src, dst, ttl=ttl) if self.family == 4 else bytes(payload)
-
-    def send(self, payload: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> None:
-        """Send one VRRP payload; raises NetIOError (the daemon logs and counts it, then carries on)."""
-        self.send_frame(self.frame(payload, src, dst, ttl=ttl), src, dst, ttl=ttl)
 
     def send_frame(self, frame: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> None:
         """Send bytes from frame(); the daemon caches them, so a steady master does no encoding.
@@ -283,9 +273,9 @@ def scope_value(scope) -> Optional[int]:
     text = str(scope).strip().lower()
     if text.isdigit():
         return int(text)
-    if text not in SCOPES:
+    if text not in inet.SCOPES:
         raise NetIOError("unknown scope %s" % scope)
-    return SCOPES[text]
+    return inet.SCOPES[text]
 
 
 class AddressSnapshot:

@@ -41,7 +41,6 @@ COMM_LEN = 15          # TASK_COMM_LEN - 1
 SCAN_INTERVAL = 1.0    # seconds between /proc scans (exits are seen at once through pidfds)
 MAX_SCAN_PIDS = 65536  # a scan reads at most this many /proc entries
 MAX_PIDFDS = 1024      # beyond this many matched processes, exits are seen by the scan only
-PARAM_MATCHES = ("exact", "partial", "initial")
 
 
 # ---------------------------------------------------------------- model
