@@ -1033,8 +1033,8 @@ class Daemon:
         """vrrp_mcast_group4 / vrrp_mcast_group6 (keepalived's defaults 224.0.0.18 / ff02::12)."""
         g = self.cfg.global_defs if self.cfg is not None else None
         if family == 4:
-            return getattr(g, "vrrp_mcast_group4", None) or netio.MCAST_V4
-        return getattr(g, "vrrp_mcast_group6", None) or netio.MCAST_V6
+            return getattr(g, "vrrp_mcast_group4", None) or packet.MCAST_GROUP4
+        return getattr(g, "vrrp_mcast_group6", None) or packet.MCAST_GROUP6
 
     def close_unused_channels(self) -> None:
         used = set((i.ifname, i.family) for i in list(self.instances.values()) + self.retiring)

@@ -25,9 +25,6 @@ from .. import announce
 from .. import inet
 from . import packet
 
-IPPROTO_VRRP = 112
-MCAST_V4 = "224.0.0.18"
-MCAST_V6 = "ff02::12"
 # Not every Python exposes these constants; values are the Linux ABI.
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
@@ -39,7 +36,6 @@ MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve 
 # Distinct datagrams whose decoding a channel remembers (255 VRIDs x 4 routers); a flood of distinct ones only
 # evicts the oldest, so the memory is bounded and every datagram is still decoded once.
 DECODE_CACHE_SIZE = 1024
-
 
 
 def _netlink(func, *args, **kwargs):
@@ -73,7 +69,7 @@ class Channel:
         self.ifname = ifname
         self.family = family
         # keepalived's vrrp_mcast_group4 / vrrp_mcast_group6: the group joined and advertised to
-        self.group = group or (MCAST_V4 if family == 4 else MCAST_V6)
+        self.group = group or (packet.MCAST_GROUP4 if family == 4 else packet.MCAST_GROUP6)
         try:
             self.ifindex = _netlink(addresses.link_index, ifname)
         except addresses.AddressError as exc:
@@ -90,7 +86,7 @@ class Channel:
 
     def _open(self) -> socket.socket:
         fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
-        sock = socket.socket(fam, socket.SOCK_RAW, IPPROTO_VRRP)
+        sock = socket.socket(fam, socket.SOCK_RAW, packet.IPPROTO_VRRP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.ifname.encode() + b"\0")
             if self.family == 4:

@@ -380,10 +380,8 @@ class ProcessScanner:
         self.loop = None
         self.scan_handle = None
         self.timer_handles: Dict[str, object] = {}
-        self.use_comm = any(not tp.full_command for tp in self.specs.values())
         self.use_cmdline = any(tp.full_command for tp in self.specs.values())
         self.cmdline_len = max([tp.cmdline_bytes_needed() for tp in self.specs.values()] or [0]) + 2
-        self.scans = 0
         self.truncated = False
         self.pidfd_ok = hasattr(os, "pidfd_open")
 
@@ -440,7 +438,6 @@ class ProcessScanner:
                 for name, tp in self.specs.items():
                     if match(tp, comm, cmdline):
                         found[name][pid] = ppid
-        self.scans += 1
         return found
 
     # ---- life cycle ----
