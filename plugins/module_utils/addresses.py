@@ -21,6 +21,7 @@ import struct
 import sys
 from typing import List, Optional
 
+from . import inet
 from .record import Record
 
 
@@ -99,7 +100,6 @@ def _require():
 RTM_NEWLINK, RTM_GETLINK = 16, 18
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 NETLINK_TIMEOUT = 5.0
-_NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
 
 
 class _Rtnl:
@@ -141,19 +141,14 @@ class _Rtnl:
                 data = self.sock.recv(1 << 16)
             except socket.timeout:
                 raise AddressError("no netlink reply within %g s" % NETLINK_TIMEOUT)
-            offset = 0
-            while offset + _NLMSG_HEADER.size <= len(data):
-                length, kind, _flags, seq, _port = _NLMSG_HEADER.unpack_from(data, offset)
-                if length < _NLMSG_HEADER.size:
-                    return out
+            for kind, _flags, seq, offset, length in inet.netlink_messages(data):
                 chunk = data[offset:offset + length]
-                offset += (length + 3) & ~3
                 if seq != self.seq:
                     continue
                 if kind == NLMSG_DONE:
                     return out
                 if kind == NLMSG_ERROR:
-                    code = struct.unpack_from("=i", chunk, _NLMSG_HEADER.size)[0]
+                    code = struct.unpack_from("=i", chunk, inet.NLMSG_HEADER.size)[0]
                     if code:
                         raise NetlinkError(-code, os.strerror(-code))
                     return out  # the acknowledgement of a change
@@ -231,11 +226,6 @@ def link_is_up(ifname: str) -> bool:
     return bool(msg["flags"] & 0x1)  # IFF_UP
 
 
-def link_names() -> List[str]:
-    _require()
-    return sorted(_links().values())
-
-
 def _to_addr(msg, names) -> Addr:
     fam = 4 if msg["family"] == socket.AF_INET else 6
     # For IPv4 IFA_LOCAL is the address itself (IFA_ADDRESS is the peer on point-to-point links).
@@ -259,7 +249,6 @@ def _to_addr(msg, names) -> Addr:
 
 
 _IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
-_RTATTR = struct.Struct("=HH")  # length, type
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 3, 4, 6, 8
 _CACHEINFO = struct.Struct("=IIII")  # preferred, valid, cstamp, tstamp
 
@@ -271,7 +260,7 @@ def _decode_ifaddr(chunk: bytes, names, index: Optional[int] = None) -> Optional
     Scale (issue 11): pyroute2 decodes an address in about 50 us, and vipd removing a VIP dumps the interface's
     addresses: with hundreds of VIPs, dumps were most of vipd's start, reload and stop time. struct does it in a few us.
     """
-    offset = _NLMSG_HEADER.size
+    offset = inet.NLMSG_HEADER.size
     if len(chunk) < offset + _IFADDRMSG.size:
         return None
     fam, prefixlen, hdr_flags, scope, ifindex = _IFADDRMSG.unpack_from(chunk, offset)
@@ -280,12 +269,8 @@ def _decode_ifaddr(chunk: bytes, names, index: Optional[int] = None) -> Optional
     size = 4 if fam == socket.AF_INET else 16
     attrs = {}
     offset += _IFADDRMSG.size
-    while offset + _RTATTR.size <= len(chunk):
-        length, kind = _RTATTR.unpack_from(chunk, offset)
-        if length < _RTATTR.size or offset + length > len(chunk):
-            break
-        attrs.setdefault(kind & 0x3FFF, chunk[offset + _RTATTR.size:offset + length])  # without NLA_F_NESTED / NET_BYTEORDER
-        offset += (length + 3) & ~3
+    for kind, payload in inet.netlink_attributes(chunk, offset, len(chunk)):
+        attrs.setdefault(kind & 0x3FFF, payload)  # without NLA_F_NESTED / NET_BYTEORDER
 
     def ip_of(kind):
         value = attrs.get(kind)
@@ -327,11 +312,6 @@ def _raise(action, ifname, cidr, exc):
 ADD_WINDOW = 64  # add_addresses(): requests in flight at once
 
 
-def _rtattr(kind: int, data: bytes) -> bytes:
-    length = _RTATTR.size + len(data)
-    return _RTATTR.pack(length, kind) + data + b"\0" * ((4 - length % 4) % 4)
-
-
 def _newaddr_request(seq: int, index: int, iface, label: Optional[str], broadcast: Optional[str], scope: Optional[int],
                      nodad: bool, flags: int = 0, preferred_lft: Optional[int] = None) -> bytes:
     """RTM_NEWADDR (create, exclusive, acked) as add_address() has pyroute2 build it, written with struct.
@@ -343,19 +323,19 @@ def _newaddr_request(seq: int, index: int, iface, label: Optional[str], broadcas
     all_flags = (IFA_F_NODAD if (nodad and not v4) else 0) | int(flags)
     body = _IFADDRMSG.pack(socket.AF_INET if v4 else socket.AF_INET6, iface.network.prefixlen,
                            all_flags & 0xFF, int(scope) if scope is not None else 0, index)
-    attrs = _rtattr(IFA_ADDRESS, iface.ip.packed)
+    attrs = inet.netlink_attribute(IFA_ADDRESS, iface.ip.packed)
     if v4:
-        attrs += _rtattr(IFA_LOCAL, iface.ip.packed)
+        attrs += inet.netlink_attribute(IFA_LOCAL, iface.ip.packed)
         if label:
-            attrs += _rtattr(IFA_LABEL, label.encode("utf-8") + b"\0")
+            attrs += inet.netlink_attribute(IFA_LABEL, label.encode("utf-8") + b"\0")
         if broadcast:
-            attrs += _rtattr(IFA_BROADCAST, ipaddress.IPv4Address(str(broadcast)).packed)
+            attrs += inet.netlink_attribute(IFA_BROADCAST, ipaddress.IPv4Address(str(broadcast)).packed)
     if flags:
-        attrs += _rtattr(IFA_FLAGS, struct.pack("=I", all_flags))
+        attrs += inet.netlink_attribute(IFA_FLAGS, struct.pack("=I", all_flags))
     if preferred_lft is not None and not v4:
-        attrs += _rtattr(IFA_CACHEINFO, _CACHEINFO.pack(int(preferred_lft), INFINITY_LIFE_TIME, 0, 0))
+        attrs += inet.netlink_attribute(IFA_CACHEINFO, _CACHEINFO.pack(int(preferred_lft), INFINITY_LIFE_TIME, 0, 0))
     nl_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
-    return _NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(body) + len(attrs), RTM_NEWADDR, nl_flags, seq, 0) + body + attrs
+    return inet.NLMSG_HEADER.pack(inet.NLMSG_HEADER.size + len(body) + len(attrs), RTM_NEWADDR, nl_flags, seq, 0) + body + attrs
 
 
 def _check_flags(flags, preferred_lft):
@@ -409,17 +389,12 @@ def add_addresses(items) -> list:
                     for i in waiting.values():
                         out[i] = AddressError("no netlink reply within %g s" % NETLINK_TIMEOUT)
                     break
-                offset = 0
-                while offset + _NLMSG_HEADER.size <= len(data):
-                    length, kind, _flags, seq, _port = _NLMSG_HEADER.unpack_from(data, offset)
-                    if length < _NLMSG_HEADER.size:
-                        break
-                    if kind == NLMSG_ERROR and seq in waiting and length >= _NLMSG_HEADER.size + 4:
-                        code = -struct.unpack_from("=i", data, offset + _NLMSG_HEADER.size)[0]
+                for kind, _flags, seq, offset, length in inet.netlink_messages(data):
+                    if kind == NLMSG_ERROR and seq in waiting and length >= inet.NLMSG_HEADER.size + 4:
+                        code = -struct.unpack_from("=i", data, offset + inet.NLMSG_HEADER.size)[0]
                         i = waiting.pop(seq)
                         out[i] = True if code == 0 else (False if code == errno.EEXIST else AddressError(
                             "cannot add %s on %s: %s" % (items[i][1], items[i][0], os.strerror(code))))
-                    offset += (length + 3) & ~3
     return out
 
 

@@ -157,3 +157,14 @@ def inspect(files=(), directories=(), pidfile=None, services=(), run=None) -> di
         result["drift"] += service_drift(want, have)
     result["matches"] = not result["drift"]
     return result
+
+
+def run(params, run_command, has_systemctl) -> tuple:
+    """The vrrp_deployed module's work on its params: (result, None), or ({}, message) when it cannot look.
+    run_command(argv) -> (rc, stdout, stderr); has_systemctl() -> bool, asked only when services are given."""
+    services = params["services"]
+    if services and not has_systemctl():
+        return {}, "services given but systemctl is not on this host"
+    result = inspect(files=expected_files(params["files"]), directories=params["directories"], pidfile=params["pidfile"],
+                     services=services, run=run_command)
+    return dict(result, changed=False), None

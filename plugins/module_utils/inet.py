@@ -74,3 +74,45 @@ def pseudo_header(src, dst, length, proto, family=None):
     if family == 4:
         return cls(src).packed + cls(dst).packed + struct.pack("!BBH", 0, proto, length)
     return cls(src).packed + cls(dst).packed + struct.pack("!I3xB", length, proto)
+
+
+# ---- netlink framing: the one reader of struct nlmsghdr and struct rtattr (addresses.py, vrrp/routes.py,
+# vrrp/tracking.py); the messages' bodies are each caller's.
+NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+RTATTR_HEADER = struct.Struct("=HH")  # length, type
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+
+
+def nl_align(length):
+    """NLMSG_ALIGN / RTA_ALIGN: lengths round up to 4 bytes."""
+    return (length + 3) & ~3
+
+
+def netlink_messages(data):
+    """(type, flags, sequence, offset, length) of each netlink message in a datagram, in order; stops at a header
+    that is too short or runs past the datagram (the kernel sends neither)."""
+    offset, end = 0, len(data)
+    while offset + NLMSG_HEADER.size <= end:
+        length, kind, flags, seq, _port = NLMSG_HEADER.unpack_from(data, offset)
+        if length < NLMSG_HEADER.size or offset + length > end:
+            return
+        yield kind, flags, seq, offset, length
+        offset += nl_align(length)
+
+
+def netlink_attributes(data, offset, end):
+    """(type, payload) of each route attribute between offset and end, in order (type as sent, flag bits
+    included); stops at one that is too short or runs past end."""
+    while offset + RTATTR_HEADER.size <= end:
+        length, kind = RTATTR_HEADER.unpack_from(data, offset)
+        if length < RTATTR_HEADER.size or offset + length > end:
+            return
+        yield kind, data[offset + RTATTR_HEADER.size:offset + length]
+        offset += nl_align(length)
+
+
+def netlink_attribute(kind, payload):
+    """One route attribute as sent: header, payload, padding to 4 bytes."""
+    length = RTATTR_HEADER.size + len(payload)
+    return RTATTR_HEADER.pack(length, kind) + payload + b"\0" * (nl_align(length) - length)

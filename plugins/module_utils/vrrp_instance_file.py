@@ -38,7 +38,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .inet import SCOPES, ifname_error, safe_repr
 from .persist import atomic
-from .vrrp import config, config_render
+from .vrrp import config, config_render, paths
 # The config package's extensions register vipd_check, script security, routes/rules and track_process with the
 # parser at run time (importlib); imported here too so Ansible packs them into the module's payload, and the module
 # accepts exactly what the daemon runs.
@@ -47,8 +47,8 @@ from .vrrp import routed as _routed  # noqa: F401 pylint: disable=unused-import
 
 BACKENDS = {
     # backend: (conf_dir, main config, control socket, pidfile)
-    "vipd": ("/etc/vipd/conf.d", "/etc/vipd/vipd.conf", "/run/vipd/vipd.sock", "/run/vipd/vipd.pid"),
-    "keepalived": ("/etc/keepalived/conf.d", "/etc/keepalived/keepalived.conf", None, "/run/keepalived.pid"),
+    "vipd": (paths.INCLUDE_DIR, paths.MAIN_CONFIG, paths.CONTROL_SOCKET, paths.PIDFILE),
+    "keepalived": (paths.KEEPALIVED_INCLUDE_DIR, paths.KEEPALIVED_MAIN_CONFIG, None, paths.KEEPALIVED_PIDFILE),
 }
 FILE_MODE = 0o600  # the file may hold auth_pass
 HEADER = "# Managed by floating.vip.vrrp_instance: local edits are overwritten.\n"
@@ -348,9 +348,6 @@ def normalize(p: Dict) -> Dict:
     return n
 
 
-def vip_line(item, what="virtual_ipaddresses") -> str:
-    """A virtual_ipaddress line from a keepalived-syntax string or a dict address/dev/label/scope/brd."""
-    return config_render.render_vip(_vip(item, what))
 
 
 def build_text(p: Dict) -> str:

@@ -94,6 +94,26 @@ def run(path: str, enable: bool, instances, check_mode: bool, wait: bool, timeou
     return result
 
 
+def execute(params, check_mode: bool, diff: bool, warn) -> tuple:
+    """The vrrp_maintenance module's work on its params: (result, None) or (result, failure message); warn(text)
+    gets each warning, and the result has a diff only when `diff` is asked for."""
+    bad = [n for n in params["instances"] if not store_mod.valid_name(n)]
+    if bad:
+        return {}, "instance names are single words without blanks or control characters: %s" % ", ".join(repr(n) for n in bad)
+    if params["timeout"] <= 0:
+        return {}, "timeout must be positive"
+    try:
+        result = run(params["control_socket"], params["state"] == "enabled", params["instances"], check_mode,
+                     params["wait"], params["timeout"])
+    except MaintenanceFailed as exc:
+        return exc.result, exc.msg
+    for warning in result.pop("warnings"):
+        warn(warning)
+    if not diff:
+        result.pop("diff")
+    return result, None
+
+
 def _settled(inst: dict, enable: bool) -> bool:
     state = inst.get("state")
     if enable:

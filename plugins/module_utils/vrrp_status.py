@@ -18,7 +18,6 @@ import socket
 from .inet import safe_repr
 from .vrrp import cli
 
-DEFAULT_CONTROL_SOCKET = cli.DEFAULT_CONTROL_SOCKET
 # errnos meaning "nobody listens there": the daemon is down, which is an answer, not a failure.
 NOT_RUNNING = (errno.ENOENT, errno.ECONNREFUSED, errno.ENOTSOCK)
 

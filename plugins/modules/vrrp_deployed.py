@@ -135,17 +135,14 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    services = p["services"]
-    if services and not module.get_bin_path("systemctl"):
-        module.fail_json(msg="services given but systemctl is not on this host")
 
-    def run(argv):
+    def run_command(argv):
         return module.run_command(argv, environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": ""})
 
-    result = deployed_state.inspect(files=deployed_state.expected_files(p["files"]), directories=p["directories"], pidfile=p["pidfile"],
-                                    services=services, run=run)
-    module.exit_json(changed=False, **result)
+    result, msg = deployed_state.run(module.params, run_command, lambda: bool(module.get_bin_path("systemctl")))
+    if msg is not None:
+        module.fail_json(msg=msg, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -89,12 +89,13 @@ daemon:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.floating.vip.plugins.module_utils import vrrp_status
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import paths
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            control_socket=dict(type="path", default=vrrp_status.DEFAULT_CONTROL_SOCKET),
+            control_socket=dict(type="path", default=paths.CONTROL_SOCKET),
             timeout=dict(type="float", default=5),
         ),
         supports_check_mode=True,

@@ -270,6 +270,7 @@ reload_detail:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import paths
 from ansible_collections.floating.vip.plugins.module_utils.vrrp_instance_task import execute
 
 ARGUMENT_SPEC = dict(
@@ -309,7 +310,7 @@ ARGUMENT_SPEC = dict(
     main_config=dict(type="path"),
     validate_keepalived=dict(type="bool", default=True),
     reload=dict(type="bool", default=False),
-    control_socket=dict(type="path", default="/run/vipd/vipd.sock"),
+    control_socket=dict(type="path", default=paths.CONTROL_SOCKET),
     pidfile=dict(type="path"),
 )
 

@@ -99,7 +99,8 @@ instances:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.floating.vip.plugins.module_utils import vrrp_maintenance, vrrp_status
+from ansible_collections.floating.vip.plugins.module_utils import vrrp_maintenance
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import paths
 
 
 def main():
@@ -107,27 +108,15 @@ def main():
         argument_spec=dict(
             state=dict(type="str", required=True, choices=["enabled", "disabled"]),
             instances=dict(type="list", elements="str", default=[]),
-            control_socket=dict(type="path", default=vrrp_status.DEFAULT_CONTROL_SOCKET),
+            control_socket=dict(type="path", default=paths.CONTROL_SOCKET),
             wait=dict(type="bool", default=True),
             timeout=dict(type="float", default=30),
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    bad = [n for n in p["instances"] if not vrrp_maintenance.store_mod.valid_name(n)]
-    if bad:
-        module.fail_json(msg="instance names are single words without blanks or control characters: %s" % ", ".join(repr(n) for n in bad))
-    if p["timeout"] <= 0:
-        module.fail_json(msg="timeout must be positive")
-    try:
-        result = vrrp_maintenance.run(p["control_socket"], p["state"] == "enabled", p["instances"], module.check_mode,
-                                      p["wait"], p["timeout"])
-    except vrrp_maintenance.MaintenanceFailed as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    if not module._diff:
-        result.pop("diff")
+    result, msg = vrrp_maintenance.execute(module.params, module.check_mode, module._diff, module.warn)
+    if msg is not None:
+        module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 
 

@@ -76,59 +76,8 @@ shared:
   sample: [{vip: 198.51.100.200, interface: eth0, network: 198.51.100.0/24}]
 """
 
-import ipaddress
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-
-FRR_BGPD = ("/usr/lib/frr/bgpd", "/usr/libexec/frr/bgpd", "/usr/sbin/bgpd")
-OTHER_SPEAKERS = ("bird", "bird2", "gobgpd", "exabgp")
-
-
-def find_speaker(module, speaker):
-    for path in FRR_BGPD:
-        if os.access(path, os.X_OK):
-            return path
-    if speaker == "external":
-        for name in OTHER_SPEAKERS:
-            path = module.get_bin_path(name)
-            if path:
-                return path
-    return None
-
-
-def shared_subnets(vips, addr_json):
-    """[{vip, interface, network}] for each VIP inside a connected (non-host) subnet, from `ip -j addr` output."""
-    out = []
-    for link in addr_json or []:
-        for info in link.get("addr_info") or []:
-            if info.get("scope") == "host" or info.get("local") is None or info.get("prefixlen") is None:
-                continue
-            try:
-                network = ipaddress.ip_interface("%s/%s" % (info["local"], info["prefixlen"])).network
-            except ValueError:
-                continue
-            if network.prefixlen == network.max_prefixlen:
-                continue
-            for vip in vips:
-                if vip.version == network.version and vip in network:
-                    out.append({"vip": str(vip), "interface": link.get("ifname"), "network": str(network)})
-    return out
-
-
-def routed_vips(instances):
-    """The addresses of the VIPs of instances with `routed` (as in plugin_utils/routed_speaker.routed_vips)."""
-    out = []
-    for inst in instances:
-        if inst.get("routed") is None:
-            continue
-        for item in list(inst.get("virtual_ipaddresses") or []) + list(inst.get("virtual_ipaddresses_excluded") or []):
-            text = item.get("address") if isinstance(item, dict) else str(item).split()[0]
-            ip = ipaddress.ip_interface(str(text).strip()).ip
-            if ip not in out:
-                out.append(ip)
-    return out
+from ansible_collections.floating.vip.plugins.module_utils import routed_check
 
 
 def main():
@@ -138,34 +87,10 @@ def main():
                            speaker=dict(type="str", choices=["frr", "external"], default="frr")),
         supports_check_mode=True,
     )
-    try:
-        vips = routed_vips(module.params["instances"])
-        for text in module.params["vips"]:
-            ip = ipaddress.ip_interface(text.strip()).ip
-            if ip not in vips:
-                vips.append(ip)
-    except ValueError as exc:
-        module.fail_json(msg="instances: %s" % exc)
-    if not vips:
-        module.exit_json(changed=False, vips=[], speaker=None, shared=[])
-    speaker = find_speaker(module, module.params["speaker"])
-    if speaker is None:
-        looked = list(FRR_BGPD) + (list(OTHER_SPEAKERS) if module.params["speaker"] == "external" else [])
-        module.fail_json(msg="routed VIPs (%s) need a BGP speaker on this host to announce them, and none is installed "
-                             "(looked for %s): install FRR (Debian: apt-get install frr) or, with vrrp_routed_speaker: external, "
-                             "BIRD, GoBGP or ExaBGP" % (", ".join(str(v) for v in vips), ", ".join(looked)))
-    ip = module.get_bin_path("ip", required=True)
-    rc, out, err = module.run_command([ip, "-j", "addr", "show"])
-    if rc != 0:
-        module.fail_json(msg="ip -j addr show failed: %s" % err.strip())
-    try:
-        shared = shared_subnets(vips, json.loads(out or "[]"))
-    except ValueError as exc:
-        module.fail_json(msg="cannot read ip -j addr show: %s" % exc)
-    for item in shared:
-        module.warn("routed VIP %s lies in %s's subnet %s: hosts on that link will look for it there (ARP/ND) and find "
-                    "nobody; pick a VIP outside every connected subnet" % (item["vip"], item["interface"], item["network"]))
-    module.exit_json(changed=False, vips=[str(v) for v in vips], speaker=speaker, shared=shared)
+    result, msg = routed_check.check(module.params, module.get_bin_path, module.run_command, module.warn)
+    if msg is not None:
+        module.fail_json(msg=msg, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.floating.vip.plugins.module_utils import inet
+
 SPEAKERS = ("frr", "external")
 ROUTED_KEYS = ("interface", "protocol", "metric", "min_ttl", "withdraw_delay")
 NEIGHBOR_KEYS = ("address", "remote_as", "bfd", "description")
 RESERVED_PROTOCOLS = frozenset([0, 1, 2, 3, 11, 12, 18] + list(range(186, 199)))  # vrrp/routed.py says whose
-IFNAME_RE = re.compile(r"\A[A-Za-z0-9_.:-]{1,15}\Z")
 WORD_RE = re.compile(r"\A[A-Za-z0-9_.:-]{1,63}\Z")
 ROUTE_MAP = "FLOATING-VIP"
 PREFIX_LIST = {4: "FLOATING-VIP-V4", 6: "FLOATING-VIP-V6"}
@@ -52,7 +53,7 @@ def instance_errors(where, routed):
     for key in routed:
         if key not in ROUTED_KEYS:
             errors.append("%s: unknown option %r (known: %s)" % (where, key, ", ".join(ROUTED_KEYS)))
-    if routed.get("interface") is not None and not (isinstance(routed["interface"], str) and IFNAME_RE.match(routed["interface"])):
+    if routed.get("interface") is not None and not inet.is_ifname(routed["interface"]):
         errors.append("%s.interface: must be an interface name, got %r" % (where, routed["interface"]))
     if routed.get("protocol") is not None:
         proto = _int(errors, where + ".protocol", routed["protocol"], 0, 255)

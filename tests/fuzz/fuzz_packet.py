@@ -26,7 +26,7 @@ SRC6, DST6 = "fe80::1", packet.MCAST_GROUP6
 
 def _channel(family):
     chan = netio.Channel.__new__(netio.Channel)
-    chan.ifname, chan.family, chan.multicast = "fz0", family, True
+    chan.ifname, chan.family = "fz0", family
     return chan
 
 

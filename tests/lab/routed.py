@@ -24,12 +24,12 @@ the namespaces, whatever happened before.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Dict, List, Optional
@@ -62,13 +62,14 @@ class Host:
 
 
 def _role_renderer():
-    """plugins/plugin_utils/routed_speaker.py, loaded by path (it imports nothing of Ansible): the lab's servers run
-    exactly the FRR block the vrrp role installs."""
-    path = os.path.join(REPO, "plugins", "plugin_utils", "routed_speaker.py")
-    spec = importlib.util.spec_from_file_location("floating_vip_routed_speaker", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """plugins/plugin_utils/routed_speaker.py (it imports nothing of Ansible, only the collection's inet.py), from the
+    checkout's .build/collections link (hack/bootstrap.sh makes it): the lab's servers run exactly the FRR block the
+    vrrp role installs."""
+    root = os.path.join(REPO, ".build", "collections")
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from ansible_collections.floating.vip.plugins.plugin_utils import routed_speaker  # pylint: disable=import-outside-toplevel
+    return routed_speaker
 
 
 def server_frr_conf(name: str, bfd: bool = False, keepalive: int = 1, hold: int = 3, static_vips=()) -> str:

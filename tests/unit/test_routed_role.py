@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.floating.vip.plugins.filter import keepalived_word as word_plugin
-from ansible_collections.floating.vip.plugins.modules import vrrp_routed_check
+from ansible_collections.floating.vip.plugins.module_utils import routed_check
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, routed
 from ansible_collections.floating.vip.plugins.plugin_utils import keepalived_text as kt
 from ansible_collections.floating.vip.plugins.plugin_utils import routed_speaker as rs
@@ -131,7 +131,8 @@ def run_check(args, env_paths=None):
         json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
     code = ("import sys, runpy; sys.argv = [sys.argv[0], %r]\n" % handle.name
             + "from ansible_collections.floating.vip.plugins.modules import vrrp_routed_check as m\n"
-            + ("m.FRR_BGPD = %r; m.OTHER_SPEAKERS = ()\n" % (tuple(env_paths),) if env_paths is not None else "")
+            + "from ansible_collections.floating.vip.plugins.module_utils import routed_check as r\n"
+            + ("r.FRR_BGPD = %r; r.OTHER_SPEAKERS = ()\n" % (tuple(env_paths),) if env_paths is not None else "")
             + "m.main()\n")
     collections = os.path.join(REPO, ".build", "collections")
     env = dict(os.environ, PYTHONPATH=collections + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -160,10 +161,10 @@ def test_shared_subnet_detection():
                                               {"local": "2001:db8::2", "prefixlen": 64, "scope": "global"}]}]
     import ipaddress
     vips = [ipaddress.ip_address(a) for a in ("198.51.100.50", "203.0.113.200", "2001:db8::99", "127.0.0.9")]
-    assert vrrp_routed_check.shared_subnets(vips, links) == [
+    assert routed_check.shared_subnets(vips, links) == [
         {"vip": "198.51.100.50", "interface": "eth0", "network": "198.51.100.0/26"},
         {"vip": "2001:db8::99", "interface": "eth0", "network": "2001:db8::/64"}]
-    assert vrrp_routed_check.routed_vips([INSTANCE, dict(INSTANCE, routed=None, virtual_ipaddresses=["198.51.100.9"])]) == [
+    assert routed_check.routed_vips([INSTANCE, dict(INSTANCE, routed=None, virtual_ipaddresses=["198.51.100.9"])]) == [
         ipaddress.ip_address("203.0.113.200")]
 
 

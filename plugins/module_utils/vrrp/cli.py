@@ -20,11 +20,8 @@ import sys
 from typing import Optional
 
 from .. import inet
-from . import config, config_syntax
+from . import config, config_syntax, paths
 
-DEFAULT_PIDFILE = "/run/vipd/vipd.pid"
-DEFAULT_CONTROL_SOCKET = "/run/vipd/vipd.sock"
-DEFAULT_STATE_DIR = "/var/lib/vipd"
 CONTROL_TIMEOUT = 10.0
 EXIT_MISSING_DEPENDENCY = 3
 
@@ -36,13 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the responder in the foreground")
     run.add_argument("-f", "--config", "--use-file", dest="config", required=True, metavar="FILE", help="keepalived-syntax configuration")
-    run.add_argument("--pidfile", default=DEFAULT_PIDFILE, metavar="PATH")
-    run.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+    run.add_argument("--pidfile", default=paths.PIDFILE, metavar="PATH")
+    run.add_argument("--control-socket", default=paths.CONTROL_SOCKET, metavar="PATH")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.add_argument("--metrics-listen", metavar="ADDR:PORT",
                      help="serve Prometheus metrics on http://ADDR:PORT/metrics (an IP literal; loopback unless --metrics-allow-remote)")
     run.add_argument("--metrics-allow-remote", action="store_true", help="allow a --metrics-listen address that is not loopback")
-    run.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR",
+    run.add_argument("--state-dir", default=paths.STATE_DIR, metavar="DIR",
                      help="where state that outlives a restart is kept (maintenance.json); default %(default)s")
 
     check = sub.add_parser("check", help="validate a configuration (like keepalived -t) and that this host can run it")
@@ -59,18 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="show the live state of a running vipd")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+    status.add_argument("--control-socket", default=paths.CONTROL_SOCKET, metavar="PATH")
 
     for name, text in (("reload", "reload the configuration (as SIGHUP)"), ("resign", "resign every instance and exit (as SIGTERM)")):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+        cmd.add_argument("--control-socket", default=paths.CONTROL_SOCKET, metavar="PATH")
 
     maint = sub.add_parser("maintenance", help="hand over and stay BACKUP (on) until off; kept across reloads and restarts")
     maint.add_argument("state", choices=["on", "off"])
     maint.add_argument("instances", nargs="*", metavar="INSTANCE")
     maint.add_argument("--all", action="store_true", help="every instance, also ones a later reload adds")
     maint.add_argument("--json", action="store_true", help="machine-readable output")
-    maint.add_argument("--control-socket", default=DEFAULT_CONTROL_SOCKET, metavar="PATH")
+    maint.add_argument("--control-socket", default=paths.CONTROL_SOCKET, metavar="PATH")
     return parser
 
 

@@ -26,11 +26,10 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import addresses
-from ..inet import safe_repr
 from . import config
 from . import config_routes
 from . import conflicts
-from . import control
+from . import control_commands
 from . import firewall
 from . import garp
 from . import dumps
@@ -40,6 +39,7 @@ from . import machine
 from . import maintenance as maintenance_mod
 from . import netio
 from . import packet
+from . import pidfile as pid_file
 from . import promote
 from . import procprio
 from . import routed
@@ -461,7 +461,7 @@ class InstanceRuntime:
         self.garp_handles = []
         self.daemon.pacer.cancel(self)  # paced announcements still waiting (garp.py)
 
-    # ---- hooks for trackers (health checks are a later issue) -----------------------------------------
+    # ---- hooks for trackers (health.py) --------------------------------------------------------------
 
     def set_priority(self, effective_priority: int) -> None:
         self.execute(self.machine.set_priority(self.daemon.now(), effective_priority))
@@ -619,7 +619,7 @@ class InstanceRuntime:
         if self.unicast:
             if routed.of(self.cfg) is not None:
                 # vipd_routed (our block): off-link peers are accepted only from the listed peers and only as far
-                # as min_ttl allows (default 255, the RFC rule); plain unicast follows keepalived (below, check_addresses).
+                # as min_ttl allows (default 255, the RFC rule); plain unicast follows keepalived (below, _address_list_error).
                 if rec.src not in self.cfg.unicast_peers:
                     return "peer"
                 if routed.ttl_drop(self.cfg, rec.ttl):
@@ -638,20 +638,15 @@ class InstanceRuntime:
             return exc.reason
         return self._address_list_error(rec)
 
-    def check_addresses(self, rec) -> Optional[str]:
-        """keepalived 2.2.7 vrrp_check_packet(): an advert must carry as many addresses as we advertise and each of
-        ours, else it is dropped (addr_list_err), whatever the state. skip_check_adv_addr spares a backup that check
-        for adverts from the master it already follows (vrrp_state_backup())."""
-        if self._skips_address_check(rec):
-            return None
-        return self._address_list_error(rec)
-
     def _skips_address_check(self, rec) -> bool:
         m = self.machine
         return bool(self.cfg.skip_check_adv_addr and m.state == machine.State.BACKUP and m.master_ip is not None
                     and rec.src == m.master_ip)
 
     def _address_list_error(self, rec) -> Optional[str]:
+        """keepalived 2.2.7 vrrp_check_packet(): an advert must carry as many addresses as we advertise and each of
+        ours, else it is dropped (addr_list_err), whatever the state; skip_check_adv_addr spares a backup that check
+        for adverts from the master it already follows (validate(), vrrp_state_backup())."""
         ours = self.advertised_addresses()
         if len(rec.advert.addresses) != len(ours):
             return "addr_count"
@@ -963,7 +958,7 @@ class Daemon:
         self.stopping = False
         self.exit_code = 0
         self.done: Optional[asyncio.Future] = None
-        self.server = None
+        self.control = control_commands.ControlCommands(self)
         self.health = health.Health(self)
         self.firewall = firewall.AcceptFirewall()
         self.vmacs = vmac_mod.VmacManager()
@@ -1038,8 +1033,8 @@ class Daemon:
         """vrrp_mcast_group4 / vrrp_mcast_group6 (keepalived's defaults 224.0.0.18 / ff02::12)."""
         g = self.cfg.global_defs if self.cfg is not None else None
         if family == 4:
-            return getattr(g, "vrrp_mcast_group4", None) or netio.MCAST_V4
-        return getattr(g, "vrrp_mcast_group6", None) or netio.MCAST_V6
+            return getattr(g, "vrrp_mcast_group4", None) or packet.MCAST_GROUP4
+        return getattr(g, "vrrp_mcast_group6", None) or packet.MCAST_GROUP6
 
     def close_unused_channels(self) -> None:
         used = set((i.ifname, i.family) for i in list(self.instances.values()) + self.retiring)
@@ -1338,7 +1333,7 @@ class Daemon:
                 runtime.remove_vips()  # whatever the machine left (should be nothing)
             self.done.set_result(self.exit_code)
 
-    # ---- control socket ------------------------------------------------------------------------------
+    # ---- status (control socket, metrics) ------------------------------------------------------------
 
     def status(self) -> dict:
         return {
@@ -1364,57 +1359,6 @@ class Daemon:
         self._trim_handle = None
         release_memory(collect=False)
 
-    def control_resign(self) -> dict:
-        self.loop.call_soon(self.request_stop, "resign command")
-        return {"ok": True, "resigning": True}
-
-    def control_maintenance(self, request: dict) -> dict:
-        """`vipd maintenance on|off NAMES|--all`: the file first (maintenance.py), then the machines (set_maintenance)."""
-        state, every, text = request.get("state"), request.get("all", False), request.get("instances", "")
-        if state not in ("on", "off"):
-            return control.error_reply("bad_argument", '"state" must be "on" or "off"')
-        if not isinstance(every, bool) or not isinstance(text, str):
-            return control.error_reply("bad_type", '"all" is true or false, "instances" a string of names separated by spaces')
-        names = text.split()
-        if every == bool(names):
-            return control.error_reply("bad_argument", "name the instances or ask for all of them (not both)")
-        unknown = [n for n in names if n not in self.instances]
-        if unknown:
-            return control.error_reply("bad_argument", "no instance %s here (%s)" % (
-                ", ".join(safe_repr(n, 80) for n in unknown[:4]), ", ".join(list(self.instances)[:8]) or "none configured"))
-        if self.stopping:
-            return control.error_reply("bad_argument", "shutting down")
-        on = state == "on"
-        before = dict((n, self.maintenance.covers(n)) for n in self.instances)
-        try:
-            self.maintenance.save(*self.maintenance.planned(on, names, every, self.instances))
-        except OSError as exc:
-            LOG.error("maintenance %s refused: cannot write %s: %s", state, self.maintenance.path, exc)
-            return control.error_reply("internal", "cannot write %s: %s" % (self.maintenance.path, exc.strerror or exc))
-        now, changed = self.now(), []
-        for name, runtime in self.instances.items():
-            wanted = self.maintenance.covers(name)
-            if runtime.machine is not None and runtime.machine.maintenance != wanted:
-                LOG.info("%s: maintenance %s (%s)", name, "on" if wanted else "off", _state_name(runtime.state))
-                runtime.execute(runtime.machine.set_maintenance(now, wanted))
-            if wanted != before[name]:
-                changed.append(name)
-        return {"ok": True, "state": state, "changed": changed, "maintenance": self.maintenance.status(),
-                "instances": dict((n, {"state": _state_name(r.state), "maintenance": self.maintenance.covers(n)})
-                                  for n, r in self.instances.items())}
-
-    async def open_control(self) -> None:
-        """The control socket (control.py: bounded flat JSON requests, peer credentials checked)."""
-        if not self.control_socket:
-            return
-        self.server = control.ControlServer(self.control_socket, {
-            "status": lambda _request: self.status_reply(),
-            "reload": lambda _request: self.reload(),
-            "resign": lambda _request: self.control_resign(),
-            "maintenance": self.control_maintenance,
-        })
-        await self.server.start()
-
     def metrics_text(self) -> str:
         """The body of GET /metrics: the status the control socket gives, as Prometheus text (metrics.py)."""
         from . import metrics
@@ -1428,36 +1372,6 @@ class Daemon:
         host, port = self.metrics_listen
         self.metrics_server = metrics_http.MetricsServer(host, port, self.metrics_text, metrics.CONTENT_TYPE)
         await self.metrics_server.start()
-
-    # ---- pid file ------------------------------------------------------------------------------------
-
-    def write_pidfile(self) -> None:
-        if not self.pidfile:
-            return
-        try:
-            with open(self.pidfile) as handle:
-                other = int(handle.read().strip() or 0)
-            if other and other != os.getpid() and os.path.exists("/proc/%d" % other):
-                with open("/proc/%d/cmdline" % other, "rb") as handle:
-                    if b"vipd" in handle.read():
-                        raise RuntimeError("another vipd (pid %d) holds %s" % (other, self.pidfile))
-        except (OSError, ValueError):
-            pass
-        os.makedirs(os.path.dirname(self.pidfile) or ".", mode=0o755, exist_ok=True)
-        tmp = "%s.%d.tmp" % (self.pidfile, os.getpid())
-        with open(tmp, "w") as handle:
-            handle.write("%d\n" % os.getpid())
-            os.fchmod(handle.fileno(), 0o644)  # as keepalived's pidfile.c, whatever the umask
-        os.rename(tmp, self.pidfile)
-
-    def cleanup_files(self) -> None:
-        for path in (self.pidfile, self.control_socket):
-            if not path:
-                continue
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
 
     # ---- main ----------------------------------------------------------------------------------------
 
@@ -1487,8 +1401,8 @@ class Daemon:
         except OSError as exc:
             LOG.error("cannot serve metrics on %s port %d: %s", self.metrics_listen[0], self.metrics_listen[1], exc.strerror or exc)
             return 1
-        self.write_pidfile()
-        await self.open_control()
+        pid_file.write(self.pidfile)
+        await self.control.open(self.control_socket)
         # keepalived's parent runs startup_script first and starts VRRP when it ends (or times out)
         await lifecycle.run(self.cfg.global_defs, "startup_script")
         self.health.open(self.loop)
@@ -1514,8 +1428,7 @@ class Daemon:
             return await self.done
         finally:
             watcher.cancel()
-            if self.server is not None:
-                self.server.close()
+            self.control.close()
             if self.metrics_server is not None:
                 self.metrics_server.close()
             for channel in self.channels.values():
@@ -1537,7 +1450,8 @@ class Daemon:
                 LOG.error("accept mode: %s", exc)
             # keepalived's parent runs shutdown_script once VRRP has stopped, and exits when it ends
             await lifecycle.run(self.cfg.global_defs, "shutdown_script")
-            self.cleanup_files()
+            pid_file.remove(self.pidfile)
+            self.control.remove_socket()
             # Already stopping: a repeated signal during teardown must not turn a clean exit into death by signal
             # (asyncio.run would restore SIG_DFL for handlers still registered).
             for sig in self.handled_signals:

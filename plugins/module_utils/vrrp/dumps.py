@@ -26,9 +26,9 @@ from typing import Dict, List, Optional
 
 from .. import inet
 from . import config
+from . import packet
 
 KA_TMP_DIR = "/tmp"
-MCAST_V4, MCAST_V6 = "224.0.0.18", "ff02::12"
 # keepalived vrrp.h VRRP_STATE_*; "STOPPED" is keepalived's VRRP_STATE_STOP.
 STATE_NUMBERS = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3, "STOPPED": 98}
 AUTH_NUMBERS = {None: 0, "": 0, "PASS": 1, "AH": 2}
@@ -227,8 +227,8 @@ def data_text(d) -> str:
     if g is not None:
         lines.append(" Router ID = %s" % (g.router_id or os.uname()[1]))
         lines.append(" VRRP notify priority changes = %s" % ("true" if getattr(g, "vrrp_notify_priority_changes", False) else "false"))
-        lines.append(" VRRP IPv4 mcast group = %s" % (getattr(g, "vrrp_mcast_group4", None) or MCAST_V4))
-        lines.append(" VRRP IPv6 mcast group = %s" % (getattr(g, "vrrp_mcast_group6", None) or MCAST_V6))
+        lines.append(" VRRP IPv4 mcast group = %s" % (getattr(g, "vrrp_mcast_group4", None) or packet.MCAST_GROUP4))
+        lines.append(" VRRP IPv6 mcast group = %s" % (getattr(g, "vrrp_mcast_group6", None) or packet.MCAST_GROUP6))
         lines.append(" Gratuitous ARP delay = %d" % g.vrrp_garp_master_delay)
         lines.append(" Gratuitous ARP repeat = %d" % g.vrrp_garp_master_repeat)
         lines.append(" Gratuitous ARP refresh timer = %d" % g.vrrp_garp_master_refresh)
@@ -351,7 +351,7 @@ def instance_lines(d, r) -> List[str]:
     src_cfg = cfg.unicast_src_ip or getattr(cfg, "mcast_src_ip", None)
     out.append("   Using src_ip = %s%s" % (r.src_ip or "(none)", " (from configuration)" if src_cfg else ""))
     if not r.unicast:
-        out.append("   Multicast address %s" % (MCAST_V4 if r.family == 4 else MCAST_V6))
+        out.append("   Multicast address %s" % (packet.MCAST_GROUP4 if r.family == 4 else packet.MCAST_GROUP6))
     out.append("   Gratuitous ARP delay = %d" % cfg.garp_master_delay)
     out.append("   Gratuitous ARP repeat = %d" % cfg.garp_master_repeat)
     out.append("   Gratuitous ARP refresh = %d" % cfg.garp_master_refresh)

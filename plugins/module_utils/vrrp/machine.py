@@ -149,7 +149,6 @@ class Machine:
         self.preempt_deadline = None                 # keepalived's preempt_time; None = not running
         self.resigning = False
         self.last_transition = None
-        self.last_reason = ""
         self._timer_cause = "master down timer expired"
         self._live_master = False
         self._primary = _ip_key(params.primary_ip)
@@ -511,7 +510,6 @@ class Machine:
     def _transition(self, now, old, new, reason):
         self.state = new
         self.last_transition = now
-        self.last_reason = reason
         return [Transition(old, new, reason)]
 
     def _become_master(self, now, reason, garp_first=False):

@@ -23,7 +23,6 @@ from typing import Iterable, List, Optional, Tuple
 from ..inet import safe_repr
 from ..persist import atomic
 
-DEFAULT_STATE_DIR = "/var/lib/vipd"
 FILE_NAME = "maintenance.json"
 MAX_FILE = 1024 * 1024
 MAX_NAME = 256

@@ -24,7 +24,6 @@ from .version import VERSION
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATES = ("INIT", "BACKUP", "MASTER", "FAULT", "STOPPED")
 TRACKER_STATUSES = ("ok", "failed", "unknown")
-INSTANCE_LABELS = ("instance", "interface", "vrid", "family")
 Labels = Tuple[Tuple[str, str], ...]
 
 

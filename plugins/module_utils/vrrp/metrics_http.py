@@ -18,7 +18,7 @@ __metaclass__ = type
 import asyncio
 import ipaddress
 import logging
-from typing import Callable, Optional, Tuple
+from typing import Callable, Tuple
 
 from .. import inet
 
@@ -142,12 +142,6 @@ class MetricsServer:
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._client, self.host, self.port, reuse_address=True)
         LOG.info("metrics on http://%s/metrics", ("[%s]:%d" if ":" in self.host else "%s:%d") % (self.host, self.port))
-
-    @property
-    def bound_port(self) -> Optional[int]:
-        if self.server is None or not self.server.sockets:
-            return None
-        return self.server.sockets[0].getsockname()[1]
 
     def close(self) -> None:
         if self.server is not None:

@@ -25,9 +25,6 @@ from .. import announce
 from .. import inet
 from . import packet
 
-IPPROTO_VRRP = 112
-MCAST_V4 = "224.0.0.18"
-MCAST_V6 = "ff02::12"
 # Not every Python exposes these constants; values are the Linux ABI.
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
@@ -39,8 +36,6 @@ MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve 
 # Distinct datagrams whose decoding a channel remembers (255 VRIDs x 4 routers); a flood of distinct ones only
 # evicts the oldest, so the memory is bounded and every datagram is still decoded once.
 DECODE_CACHE_SIZE = 1024
-
-SCOPES = inet.SCOPES
 
 
 def _netlink(func, *args, **kwargs):
@@ -70,12 +65,11 @@ class Incoming:
 class Channel:
     """A raw protocol-112 socket bound to one interface and one family."""
 
-    def __init__(self, ifname: str, family: int = 4, multicast: bool = True, group: Optional[str] = None):
+    def __init__(self, ifname: str, family: int = 4, group: Optional[str] = None):
         self.ifname = ifname
         self.family = family
-        self.multicast = multicast
         # keepalived's vrrp_mcast_group4 / vrrp_mcast_group6: the group joined and advertised to
-        self.group = group or (MCAST_V4 if family == 4 else MCAST_V6)
+        self.group = group or (packet.MCAST_GROUP4 if family == 4 else packet.MCAST_GROUP6)
         try:
             self.ifindex = _netlink(addresses.link_index, ifname)
         except addresses.AddressError as exc:
@@ -92,7 +86,7 @@ class Channel:
 
     def _open(self) -> socket.socket:
         fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
-        sock = socket.socket(fam, socket.SOCK_RAW, IPPROTO_VRRP)
+        sock = socket.socket(fam, socket.SOCK_RAW, packet.IPPROTO_VRRP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.ifname.encode() + b"\0")
             if self.family == 4:
@@ -102,8 +96,7 @@ class Channel:
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, self._mreq(self.group))
-                if self.multicast:
-                    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, self._mreq(self.group))
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, self._mreq(self.group))
             else:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
@@ -111,8 +104,7 @@ class Channel:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
                 sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
                 sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
-                if self.multicast:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, self._mreq(self.group))
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, self._mreq(self.group))
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
@@ -129,8 +121,6 @@ class Channel:
         if group == self.group:
             return
         old, self.group = self.group, group
-        if not self.multicast:
-            return
         v4 = self.family == 4
         level = socket.IPPROTO_IP if v4 else socket.IPPROTO_IPV6
         try:
@@ -151,10 +141,6 @@ class Channel:
     def frame(self, payload: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> bytes:
         """What send_frame() writes: IPv4 with our own header (IP_HDRINCL), IPv6 the VRRP payload itself."""
         return packet.build_ipv4(payload, src, dst, ttl=ttl) if self.family == 4 else bytes(payload)
-
-    def send(self, payload: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> None:
-        """Send one VRRP payload; raises NetIOError (the daemon logs and counts it, then carries on)."""
-        self.send_frame(self.frame(payload, src, dst, ttl=ttl), src, dst, ttl=ttl)
 
     def send_frame(self, frame: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> None:
         """Send bytes from frame(); the daemon caches them, so a steady master does no encoding.
@@ -283,9 +269,9 @@ def scope_value(scope) -> Optional[int]:
     text = str(scope).strip().lower()
     if text.isdigit():
         return int(text)
-    if text not in SCOPES:
+    if text not in inet.SCOPES:
         raise NetIOError("unknown scope %s" % scope)
-    return SCOPES[text]
+    return inet.SCOPES[text]
 
 
 class AddressSnapshot:

@@ -15,9 +15,9 @@ __metaclass__ = type
 import errno
 import ipaddress
 import socket
-import struct
 
 from .. import addresses
+from .. import inet
 from .config_routes import FR_ACT_GOTO, FR_ACT_TO_TBL, ROUTE_TYPES
 
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
@@ -224,7 +224,6 @@ def static_ipaddress(specs, add=True, log=None):
 RTMGRP_IPV4_ROUTE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_ROUTE = 0x40, 0x80, 0x400
 RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x10, 0x100
 RTNLGRP_IPV6_RULE = 19
-_HEADER = struct.Struct("=IHHII")
 
 
 def route_key(family, dst, table, metric=None):
@@ -251,13 +250,8 @@ def decode_deletions(data):
     from pyroute2.netlink.rtnl.fibmsg import fibmsg
     from pyroute2.netlink.rtnl.rtmsg import rtmsg
     out = []
-    offset = 0
-    while offset + _HEADER.size <= len(data):
-        length, kind = _HEADER.unpack_from(data, offset)[:2]
-        if length < _HEADER.size or offset + length > len(data):
-            break
+    for kind, _flags, _seq, offset, length in inet.netlink_messages(data):
         chunk = data[offset:offset + length]
-        offset += (length + 3) & ~3
         try:
             if kind == addresses.RTM_DELADDR:
                 addr = addresses._decode_ifaddr(chunk, {})  # pylint: disable=protected-access

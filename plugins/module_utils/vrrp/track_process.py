@@ -41,7 +41,6 @@ COMM_LEN = 15          # TASK_COMM_LEN - 1
 SCAN_INTERVAL = 1.0    # seconds between /proc scans (exits are seen at once through pidfds)
 MAX_SCAN_PIDS = 65536  # a scan reads at most this many /proc entries
 MAX_PIDFDS = 1024      # beyond this many matched processes, exits are seen by the scan only
-PARAM_MATCHES = ("exact", "partial", "initial")
 
 
 # ---------------------------------------------------------------- model
@@ -375,10 +374,8 @@ class ProcessScanner:
         self.loop = None
         self.scan_handle = None
         self.timer_handles: Dict[str, object] = {}
-        self.use_comm = any(not tp.full_command for tp in self.specs.values())
         self.use_cmdline = any(tp.full_command for tp in self.specs.values())
         self.cmdline_len = max([tp.cmdline_bytes_needed() for tp in self.specs.values()] or [0]) + 2
-        self.scans = 0
         self.truncated = False
         self.pidfd_ok = hasattr(os, "pidfd_open")
 
@@ -435,7 +432,6 @@ class ProcessScanner:
                 for name, tp in self.specs.items():
                     if match(tp, comm, cmdline):
                         found[name][pid] = ppid
-        self.scans += 1
         return found
 
     # ---- life cycle ----

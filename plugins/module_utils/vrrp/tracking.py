@@ -23,15 +23,15 @@ import struct
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .. import inet
 from .checks import FAULT, clamp_priority, weight_contribution
 
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
-NLMSG_DONE, NLMSG_ERROR = 3, 2
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 RTMGRP_LINK = 1
 IFLA_IFNAME = 3
+_IFINFOMSG = struct.Struct("=BBHiII")  # family, pad, type, index, flags, change
 
 
 # ---------------------------------------------------------------- pure folding
@@ -90,9 +90,6 @@ class InstanceTracking:
         item.value = value
         return True
 
-    def watches(self, kind: str, name: str) -> bool:
-        return (kind, name) in self.items
-
     def evaluate(self) -> Evaluation:
         total = 0
         ev = Evaluation(priority=self.base)
@@ -150,26 +147,15 @@ def read_track_file(path: str) -> int:
 def parse_link_messages(data: bytes) -> List[Tuple[int, str, int]]:
     """(msg type, ifname, flags) of each RTM_NEWLINK / RTM_DELLINK in a netlink datagram."""
     out = []
-    offset = 0
-    while offset + 16 <= len(data):
-        length, kind, _flags, _seq, _pid = struct.unpack_from("=IHHII", data, offset)
-        if length < 16:
-            break
+    for kind, _flags, _seq, offset, length in inet.netlink_messages(data):
         if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= 32:
-            _family, _pad, _type, _index, flags, _change = struct.unpack_from("=BBHiII", data, offset + 16)
+            _family, _pad, _type, _index, flags, _change = _IFINFOMSG.unpack_from(data, offset + 16)
             name = None
-            pos = offset + 32
-            end = offset + length
-            while pos + 4 <= end:
-                rta_len, rta_type = struct.unpack_from("=HH", data, pos)
-                if rta_len < 4:
-                    break
+            for rta_type, payload in inet.netlink_attributes(data, offset + 32, offset + length):
                 if rta_type == IFLA_IFNAME:
-                    name = data[pos + 4:pos + rta_len].split(b"\0", 1)[0].decode("utf-8", "replace")
-                pos += (rta_len + 3) & ~3
+                    name = payload.split(b"\0", 1)[0].decode("utf-8", "replace")
             if name is not None:
                 out.append((kind, name, flags))
-        offset += (length + 3) & ~3
     return out
 
 
@@ -198,8 +184,8 @@ class LinkMonitor:
 
     def _dump(self) -> None:
         # rtgenmsg (family AF_UNSPEC) padded to ifinfomsg's size, as iproute2 sends it.
-        body = struct.pack("=BBHiII", socket.AF_UNSPEC, 0, 0, 0, 0, 0)
-        header = struct.pack("=IHHII", 16 + len(body), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+        body = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0, 0)
+        header = inet.NLMSG_HEADER.pack(inet.NLMSG_HEADER.size + len(body), RTM_GETLINK, inet.NLM_F_REQUEST | inet.NLM_F_DUMP, 1, 0)
         self.sock.send(header + body)
 
     def _readable(self) -> None:

@@ -276,7 +276,7 @@ def test_parse_ipv6_any_payload(payload, src, dst, hop_limit, check_ttl, scope):
 def bare_channel(family):
     """A netio.Channel without a socket: only the parsing half is exercised."""
     chan = netio.Channel.__new__(netio.Channel)
-    chan.ifname, chan.family, chan.multicast = "fz0", family, True
+    chan.ifname, chan.family = "fz0", family
     return chan
 
 

@@ -116,7 +116,7 @@ class FakeNet:
 class FakeChannel:
     instances = 0
 
-    def __init__(self, ifname, family=4, multicast=True, group=None):
+    def __init__(self, ifname, family=4, group=None):
         FakeChannel.instances += 1
         self.ifname, self.family, self.group = ifname, family, group
         self.sent = 0
@@ -594,7 +594,7 @@ def test_pacing_invariants_hold_for_any_sequence(ops, interval):
 # ---- the decode cache gives what a fresh decoding gives -----------------------------------------------------
 def _bare_channel():
     channel = RealChannel.__new__(RealChannel)
-    channel.ifname, channel.family, channel.multicast = "eth0", 4, True
+    channel.ifname, channel.family = "eth0", 4
     channel._decoded, channel.decoded, channel.reused = {}, 0, 0  # pylint: disable=protected-access
     return channel
 

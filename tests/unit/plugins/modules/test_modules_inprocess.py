@@ -14,7 +14,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.floating.vip.plugins.modules import vrrp_deployed, vrrp_info, vrrp_instance
+from ansible_collections.floating.vip.plugins.module_utils import routed_check
+from ansible_collections.floating.vip.plugins.modules import vrrp_deployed, vrrp_info, vrrp_instance, vrrp_maintenance, vrrp_routed_check
 
 
 class Exit(Exception):
@@ -124,3 +125,50 @@ def test_vrrp_deployed_reports_drift_for_content_mode_and_absence(tmp):
     drift = " ".join(out.result["drift"])
     assert "mode" in drift and "content" not in drift
     assert "gone.conf" not in drift
+
+
+def test_vrrp_deployed_refuses_services_without_systemctl(tmp, monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: None)
+    out = call(vrrp_deployed, dict(services=[dict(name="vipd", active=True)]))
+    assert out.failed and out.result["msg"] == "services given but systemctl is not on this host"
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(state="enabled", instances=["VI 1"]), "instance names are single words without blanks or control characters: 'VI 1'"),
+    (dict(state="enabled", timeout=0), "timeout must be positive"),
+])
+def test_vrrp_maintenance_refuses_bad_input_before_asking_the_daemon(tmp, args, message):
+    out = call(vrrp_maintenance, dict(args, control_socket=os.path.join(tmp, "none.sock")))
+    assert out.failed and out.result["msg"] == message
+    assert os.listdir(tmp) == []
+
+
+def test_vrrp_maintenance_without_a_daemon_fails_with_the_reason(tmp):
+    out = call(vrrp_maintenance, dict(state="disabled", control_socket=os.path.join(tmp, "none.sock"), timeout=1))
+    assert out.failed and "vipd is not running" in out.result["msg"] and "none.sock" in out.result["msg"]
+
+
+ROUTED = {"name": "VI_R", "routed": {}, "virtual_ipaddresses": ["203.0.113.200/32"]}
+
+
+def test_vrrp_routed_check_warns_about_a_vip_in_a_connected_subnet(monkeypatch, tmp):
+    bgpd = os.path.join(tmp, "bgpd")
+    with open(bgpd, "w", encoding="utf-8") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(bgpd, 0o755)
+    monkeypatch.setattr(routed_check, "FRR_BGPD", (bgpd,))
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: "/sbin/" + name)
+    addr = '[{"ifname": "eth0", "addr_info": [{"local": "203.0.113.1", "prefixlen": 24, "scope": "global"}]}]'
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: (0, addr, ""))
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    out = call(vrrp_routed_check, dict(instances=[ROUTED], vips=["198.51.100.7/32"]))
+    assert not out.failed and out.result["changed"] is False and out.result["speaker"] == bgpd
+    assert out.result["vips"] == ["203.0.113.200", "198.51.100.7"]
+    assert out.result["shared"] == [{"vip": "203.0.113.200", "interface": "eth0", "network": "203.0.113.0/24"}]
+    assert len(warnings) == 1 and warnings[0].startswith("routed VIP 203.0.113.200 lies in eth0's subnet 203.0.113.0/24")
+
+
+def test_vrrp_routed_check_refuses_a_bad_vip():
+    out = call(vrrp_routed_check, dict(instances=[dict(ROUTED, virtual_ipaddresses=["not-an-ip"])]))
+    assert out.failed and out.result["msg"].startswith("instances: ")
