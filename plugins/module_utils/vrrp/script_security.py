@@ -5,7 +5,7 @@
 kept out of config parsing. exec_refusal() runs right before every exec (script_runner); check_scripts()
 runs the load-time checks -- enable_script_security, missing programs, unknown script users, keepalived -t's
 SECURITY VIOLATION -- when `vipd check`, `vipd run` and a reload read a config (load() / parse_text() here,
-config.load() / parse_text() with checks=), reporting FILE:LINE and reason into the same messages."""
+config.load() / parse_text() with host_checks=), reporting FILE:LINE and reason into the same messages."""
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""vrrp/tracking_rules.py, probes.py, script_runner.py, check_runner.py, config_checks.py and tracking.py: keepalived's rise/fall/weight arithmetic, FAULT with an injected
-clock, the script runner (timeout kills the process group, no orphans), vipd_check parsing, script security."""
+"""vrrp/tracking_rules.py, probes.py, script_runner.py, check_runner.py, config_checks.py, script_security.py and
+tracking.py: keepalived's rise/fall/weight arithmetic, FAULT with an injected clock, the script runner (timeout kills
+the process group, no orphans), vipd_check parsing, script security."""
 from __future__ import annotations
 
 import asyncio
