@@ -168,10 +168,9 @@ def vipd_check_block(ctx, node):
         return
     # Registered as a script too, so track_script finds it and the sync-group weight rules apply alike.
     ctx.config.scripts[name] = VrrpScript(name=name, script=BUILTIN_PREFIX + chk.type, interval=chk.interval, timeout=chk.timeout,
-                                                 weight=chk.weight, weight_reverse=chk.weight_reverse, rise=chk.rise, fall=chk.fall,
-                                                 init_fail=chk.init_fail, source=(node.file, node.line))
+                                          weight=chk.weight, weight_reverse=chk.weight_reverse, rise=chk.rise, fall=chk.fall,
+                                          init_fail=chk.init_fail, source=(node.file, node.line))
     ctx.config.extensions.setdefault(EXT_KEY, {})[name] = chk
-
 
 
 __all__ = ["BuiltinCheck", "BUILTIN_PREFIX", "CHECK_TYPES", "EXT_KEY", "builtins_of", "vipd_check_block"]

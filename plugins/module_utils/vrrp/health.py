@@ -88,7 +88,7 @@ class Health:
             if name not in self.runners and name in cfg.scripts:
                 # keepalived's default script user (script_user, else keepalived_script if it exists, else root)
                 runner = check_runner.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=self.default_user[0] or "root",
-                                            group=self.default_user[1])
+                                                  group=self.default_user[1])
                 self.runners[name] = runner
                 runner.start(self.loop)
         for tf in cfg.track_files.values():

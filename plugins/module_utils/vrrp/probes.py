@@ -30,7 +30,6 @@ class Result:
     detail: str = ""
 
 
-
 async def tcp_probe(host: str, port: int, timeout: float) -> Result:
     try:
         _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
@@ -194,7 +193,6 @@ async def icmp_probe(host: str, timeout: float) -> Result:
             loop.remove_reader(sock.fileno())
     finally:
         sock.close()
-
 
 
 __all__ = ["Result", "tcp_probe", "http_probe", "icmp_probe", "echo_request", "parse_echo_reply", "ssl_module"]

@@ -82,10 +82,8 @@ async def run_script(argv: List[str], timeout: float, user: Optional[str] = None
     return Result(False, "exit %d" % code)
 
 
-
 def _shown(argv) -> str:
     return inet.safe_repr(argv[0], 4096) if argv else "''"
-
 
 
 __all__ = ["run_script", "TERM_GRACE"]

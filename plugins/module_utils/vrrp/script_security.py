@@ -164,7 +164,6 @@ def exec_refusal(argv: List[str], user: Optional[str] = None, group=None):
     return path, None
 
 
-
 def _group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
