@@ -4,6 +4,7 @@ tracking.py: keepalived's rise/fall/weight arithmetic, FAULT with an injected cl
 the process group, no orphans), vipd_check parsing, script security."""
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import struct
@@ -375,3 +376,13 @@ def test_read_track_file_as_strtol(tmp_path, text, value):
     path.write_text(text)
     assert tracking.read_track_file(str(path)) == value
     assert tracking.read_track_file(str(tmp_path / "missing")) == 0
+
+
+def test_config_modules_read_files_and_nothing_else():
+    # Host checks of scripts live in script_security.py (run by vipd check / run / reload), not in parsing.
+    for module in (config, config_checks):
+        with open(module.__file__) as f:
+            tree = ast.parse(f.read())
+        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+        assert not names & {"os", "shutil", "importlib", "pwd", "grp", "stat", "subprocess", "socket"}, module.__name__
