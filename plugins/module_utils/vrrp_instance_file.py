@@ -39,11 +39,9 @@ from typing import Dict, List, Optional, Tuple
 from .inet import SCOPES, ifname_error, safe_repr
 from .persist import atomic
 from .vrrp import config, config_render, paths
-# The config package's extensions register vipd_check, script security, routes/rules and track_process with the
-# parser at run time (importlib); imported here too so Ansible packs them into the module's payload, and the module
-# accepts exactly what the daemon runs.
-from .vrrp import checks as _checks, config_routes as _config_routes, track_process as _track_process  # noqa: F401 pylint: disable=unused-import
-from .vrrp import routed as _routed  # noqa: F401 pylint: disable=unused-import
+# Parsed with the host checks of the scripts, as `vipd check` and the daemon do: the module accepts exactly what
+# the daemon runs.
+from .vrrp import script_security
 
 BACKENDS = {
     # backend: (conf_dir, main config, control socket, pidfile)
@@ -514,7 +512,7 @@ def load_context(conf_dir: str, main_config: Optional[str], path: str) -> Contex
     seen = set()
     if main_config and os.path.exists(main_config):
         try:
-            cfg = config.load(main_config)
+            cfg = script_security.load(main_config)
             seen.update(os.path.abspath(f) for f in cfg.files or [])
             ctx.instances += list(cfg.instances.values())
         except config.ConfigError as exc:
@@ -522,7 +520,7 @@ def load_context(conf_dir: str, main_config: Optional[str], path: str) -> Contex
                                 % (clean(main_config), _summary(exc)))
             cfg = None
             try:
-                cfg = config.parse_text(_strip_includes(atomic.read_text(main_config) or ""), main_config)
+                cfg = script_security.parse_text(_strip_includes(atomic.read_text(main_config) or ""), main_config)
                 ctx.instances += list(cfg.instances.values())
                 seen.add(os.path.abspath(main_config))
             except (config.ConfigError, atomic.PersistError):
@@ -536,7 +534,7 @@ def load_context(conf_dir: str, main_config: Optional[str], path: str) -> Contex
             text = atomic.read_text(other_path) or ""
             # Other conf.d files may track scripts of the main config: parse them with its definitions.
             prefix = ctx.prefix()
-            for inst in config.parse_text(prefix + text, other_path).instances.values():
+            for inst in script_security.parse_text(prefix + text, other_path).instances.values():
                 inst.source = (inst.source[0], inst.source[1] - prefix.count("\n"))  # lines of the file itself
                 ctx.instances.append(inst)
         except (config.ConfigError, atomic.PersistError, InstanceFileError):
@@ -548,7 +546,7 @@ def load_context(conf_dir: str, main_config: Optional[str], path: str) -> Contex
 
 def _parse(text: str, path: str, what: str):
     try:
-        cfg = config.parse_text(text, path)
+        cfg = script_security.parse_text(text, path)
     except config.ConfigError as exc:
         raise InstanceFileError("%s: %s" % (what, "; ".join(messages(exc, path))))
     if [os.path.abspath(f) for f in cfg.files or []] != [os.path.abspath(path)]:

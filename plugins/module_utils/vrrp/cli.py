@@ -20,7 +20,7 @@ import sys
 from typing import Optional
 
 from .. import inet
-from . import config, config_syntax, paths
+from . import config, config_syntax, paths, script_security
 
 CONTROL_TIMEOUT = 10.0
 EXIT_MISSING_DEPENDENCY = 3
@@ -103,7 +103,7 @@ def _check_config(path: str, runnable: bool = False) -> int:
     """0 when valid; 1 on an error, or on a warning that `keepalived -t` also fails on (Message.check_fails:
     something keepalived reports and fixes up at run time, as `vipd run` does)."""
     try:
-        cfg = config.load(path)
+        cfg = script_security.load(path)  # with the host checks of its scripts
     except config.ConfigError as exc:
         messages = list(exc.messages) or [config.Message(path, 0, str(exc), "error")]
     except (OSError, UnicodeDecodeError) as exc:
@@ -230,7 +230,7 @@ def sd_notify(message: str) -> bool:
 
 def import_asyncio_without_ssl() -> None:
     """Import asyncio with ssl held back: asyncio imports it for TLS transports that only an https
-    vipd_check uses, and ssl maps OpenSSL (about 4.5 MB of RSS). checks.ssl_module() imports ssl and
+    vipd_check uses, and ssl maps OpenSSL (about 4.5 MB of RSS). probes.ssl_module() imports ssl and
     hands it to asyncio's modules on the first https check. If this Python's asyncio insists on ssl,
     it is imported as usual."""
     if "asyncio" in sys.modules or "ssl" in sys.modules:

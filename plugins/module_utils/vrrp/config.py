@@ -11,23 +11,23 @@ a value keepalived "ignores" or resets after complaining is an error here, a tra
 or sync-group member naming something undefined is an error, and an instance needs
 `interface`, `virtual_router_id` and at least one VIP.
 
-Extension hook: register_block(keyword, handler) lets another module (e.g. built-in health
-checks) own a top-level block; register_instance_keyword() does the same inside vrrp_instance.
+Extension hook: register_block(keyword, handler) lets another module (static routes, track_process)
+own a top-level block; register_instance_keyword() does the same inside vrrp_instance. The
+`vipd_check` block is parsed here directly (config_checks.py). Host checks of the scripts
+(script_security.py) are not run by this module: callers pass them as host_checks=.
 """
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
 
 __metaclass__ = type
 
-import importlib
 import ipaddress
-import os
 import re
-import shutil
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .. import inet
 from . import config_keywords as kw
+from .config_checks import EXT_KEY as VIPD_CHECK, vipd_check_block
 from .config_model import (
     INFINITY_LIFE_TIME, VIP_FLAG_WORDS, Config, ConfigError, GlobalDefs, Instance, Message, SyncGroup, TrackFile, VipSpec,
     VrrpScript,
@@ -47,8 +47,6 @@ BLOCK_HANDLERS = {}
 INSTANCE_KEYWORDS = {}
 # fn(ctx) run after every parse (see register_validator).
 VALIDATORS = []
-# Sibling modules that register extensions (imported by _load_extensions()).
-EXTENSIONS = ("checks", "config_routes", "track_process", "sync_tracking", "routed")
 
 SCOPES = tuple(inet.SCOPES)
 TRUE_WORDS = ("true", "yes", "on")
@@ -67,14 +65,9 @@ def register_validator(fn):
 
 
 def _load_extensions():
-    # vipd's own blocks (vipd_check) and validators (script security) live in vrrp/checks.py, which
-    # registers itself here; imported on first parse so `vipd check`, `vipd run` and modules agree.
-    # Inside an Ansible module payload checks.py may be absent: the config is then read without them.
-    for name in EXTENSIONS:
-        try:
-            importlib.import_module("." + name, __package__)
-        except ImportError:
-            pass
+    # These modules register their keywords here (register_block...) when imported; they import this module,
+    # so they are imported on the first parse, statically (Ansible packs them with any module that parses).
+    from . import config_routes, routed, sync_tracking, track_process  # noqa: F401 pylint: disable=unused-import,import-outside-toplevel
 
 
 def register_instance_keyword(keyword, handler, render=None):
@@ -1489,6 +1482,7 @@ ROOT_HANDLERS = {
     "vrrp_sync_group": _sync_group,
     "track_file": _track_file,
     "vrrp_track_file": _track_file,
+    VIPD_CHECK: vipd_check_block,  # vipd's built-in checks (config_checks.py)
 }
 
 
@@ -1592,65 +1586,6 @@ class _At:
         self.file, self.line = source
 
 
-def _script_programs(cfg):
-    """(command, (file, line)) of every script keepalived checks at load: vrrp_script, notify_* of instances
-    and sync groups, the notify FIFO scripts."""
-    g = cfg.global_defs
-    out = [(s.script, s.source) for s in cfg.scripts.values()]
-    for owner in list(cfg.instances.values()) + list(cfg.sync_groups.values()):
-        for key in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_master_rx_lower_pri",
-                    "notify_deleted_script"):
-            if getattr(owner, key, None):
-                out.append((getattr(owner, key), owner.source))
-    for key in ("notify_fifo_script", "vrrp_notify_fifo_script"):
-        if getattr(g, key, None):
-            out.append((getattr(g, key), ("", 0)))
-    return out
-
-
-def _program_exists(argv0):
-    if argv0.startswith("<"):
-        return False  # keepalived's "</file" form only tests that a file can be opened
-    try:
-        if "/" in argv0:
-            return os.path.isfile(argv0)
-        return shutil.which(argv0) is not None
-    except (OSError, ValueError):
-        return False
-
-
-def _script_security_parity(ctx):
-    """keepalived 2.2.7 check_vrrp_script_security(): without enable_script_security, any script that exists
-    is a SECURITY VIOLATION that `keepalived -t` fails on (exit 6); the daemon still runs the scripts."""
-    cfg = ctx.config
-    if cfg.global_defs.enable_script_security or any(m.level == "error" for m in ctx.src.messages):
-        return  # (with errors the check fails anyway: one reason fewer to read)
-    # keepalived's parent checks startup_script / shutdown_script on their own (core/main.c)
-    for key in ("startup_script", "shutdown_script"):
-        command = getattr(cfg.global_defs, key, None)
-        try:
-            argv = split_command(command) if command else []
-        except ValueError:
-            argv = []
-        if argv and argv[0] and _program_exists(argv[0]):
-            where = _At(cfg.global_defs.sources.get(key) or (ctx.src.main or "", 0))
-            ctx.fixup(where, "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security "
-                             "not enabled (as keepalived -t reports: add enable_script_security to global_defs)")
-            break
-    if not cfg.instances:
-        return
-    for command, source in _script_programs(cfg):
-        try:
-            argv = split_command(command)
-        except ValueError:
-            continue
-        if argv and argv[0] and _program_exists(argv[0]):
-            where = _At(source if source[0] else (ctx.src.main or "", 0))
-            ctx.fixup(where, "SECURITY VIOLATION - scripts are being executed but script_security not enabled "
-                             "(as keepalived -t reports: add enable_script_security to global_defs)")
-            return
-
-
 def line_kind(kind):
     return "track_script" if kind == "vrrp_script" else "track_file"
 
@@ -1702,7 +1637,7 @@ def _sync_group_weights(ctx):
             setattr(inst, attr, fixed)
 
 
-def _parse_tokens(tokens, src, whole=False):
+def _parse_tokens(tokens, src, whole=False, host_checks=None):
     _load_extensions()
     tree = build_tree(tokens, src)
     ctx = Context(src)
@@ -1737,9 +1672,10 @@ def _parse_tokens(tokens, src, whole=False):
                       % ctx.show(_At(group.source), group.name, True))
     _sync_group_weights(ctx)
     _smtp_alert_defaults(ctx.config)
-    if whole:
-        # A whole configuration only: modules parse fragments whose global_defs live in another file.
-        _script_security_parity(ctx)
+    if host_checks is not None:
+        # The caller's checks of the host (script_security.check_scripts: files, users): config itself
+        # reads its files and nothing else. `whole`: a whole configuration, not a module's fragment.
+        host_checks(ctx, whole)
     for validator in VALIDATORS:
         validator(ctx)
     order = {name: i for i, name in enumerate(src.files)}
@@ -1752,13 +1688,16 @@ def _parse_tokens(tokens, src, whole=False):
     return cfg
 
 
-def parse_text(text, filename="<string>"):
-    """Parse keepalived syntax held in a string; includes resolve relative to filename's directory."""
+def parse_text(text, filename="<string>", host_checks=None):
+    """Parse keepalived syntax held in a string; includes resolve relative to filename's directory.
+
+    host_checks: fn(ctx, whole) run after parsing, its messages counted with the parser's
+    (script_security.check_scripts; script_security.parse_text() passes it)."""
     src = Source()
-    return _parse_tokens(lex_text(text, filename, src), src)
+    return _parse_tokens(lex_text(text, filename, src), src, host_checks=host_checks)
 
 
-def load(path):
-    """Parse a keepalived-syntax file (following include); raises ConfigError."""
+def load(path, host_checks=None):
+    """Parse a keepalived-syntax file (following include); raises ConfigError. host_checks: as parse_text()."""
     src = Source()
-    return _parse_tokens(lex_file(path, src), src, whole=True)
+    return _parse_tokens(lex_file(path, src), src, whole=True, host_checks=host_checks)

@@ -44,6 +44,7 @@ from . import promote
 from . import procprio
 from . import routed
 from . import routes
+from . import script_security
 from . import sync_tracking
 from . import vmac as vmac_mod
 
@@ -1136,7 +1137,7 @@ class Daemon:
         if self.stopping:
             return {"ok": False, "errors": ["shutting down"]}
         try:
-            new = config.load(self.config_path)
+            new = script_security.load(self.config_path)  # unsafe scripts refuse the reload
         except config.ConfigError as exc:
             errors = [str(m) for m in exc.messages if getattr(m, "level", "error") == "error"] or [str(exc)]
             for line in errors:
@@ -1380,7 +1381,7 @@ class Daemon:
         self.done = self.loop.create_future()
         self.install_signal_handlers()
         try:
-            self.cfg = config.load(self.config_path)
+            self.cfg = script_security.load(self.config_path)  # unsafe scripts refuse the start
         except config.ConfigError as exc:
             for message in exc.messages:
                 LOG.error("%s", message)

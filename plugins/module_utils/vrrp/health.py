@@ -19,7 +19,7 @@ import logging
 import os
 from typing import Dict, List, Optional
 
-from . import checks
+from . import check_runner, config_checks
 from . import machine
 from . import mailer
 from . import notify
@@ -42,7 +42,7 @@ class Health:
         self.daemon = daemon
         self.loop = None
         self.cfg = None
-        self.runners: Dict[str, checks.CheckRunner] = {}
+        self.runners: Dict[str, check_runner.CheckRunner] = {}
         self.links: Optional[tracking.LinkMonitor] = None
         self.files: Dict[str, int] = {}
         self.file_task: Optional[asyncio.Task] = None
@@ -76,7 +76,7 @@ class Health:
             self.mailer.close()
         self.mailer = mailer.Mailer(self.loop, g.smtp_server, g.smtp_port, g.smtp_connect_timeout, g.notification_email_from,
                                     g.notification_email, g.router_id, g.smtp_helo_name, g.no_email_faults)
-        builtins = checks.builtins_of(cfg)
+        builtins = config_checks.builtins_of(cfg)
         wanted = set(name for inst in cfg.instances.values() for name, _w in inst.track_scripts)
         wanted.update(name for grp in cfg.sync_groups.values() for name, _w in grp.track_scripts)
         for name in list(self.runners):
@@ -87,8 +87,8 @@ class Health:
         for name in sorted(wanted):
             if name not in self.runners and name in cfg.scripts:
                 # keepalived's default script user (script_user, else keepalived_script if it exists, else root)
-                runner = checks.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=self.default_user[0] or "root",
-                                            group=self.default_user[1])
+                runner = check_runner.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=self.default_user[0] or "root",
+                                                  group=self.default_user[1])
                 self.runners[name] = runner
                 runner.start(self.loop)
         for tf in cfg.track_files.values():

@@ -8,7 +8,7 @@ instance has stopped and its addresses are gone, and the daemon exits when it en
 startup_script_timeout / shutdown_script_timeout (1..1000 s, default 10): then its process group gets SIGTERM,
 and SIGKILL 2 s later, and the daemon goes on. A failure is logged and changes nothing else. The script runs
 as `SCRIPT USER [GROUP]` says, else as the default script user (script_user, else keepalived_script if it
-exists, else root), with the same exec checks as every other script (checks.run_script); what it leaves running
+exists, else root), with the same exec checks as every other script (script_runner.run_script); what it leaves running
 in the background is left alone, as keepalived does.
 """
 from __future__ import absolute_import, division, print_function
@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import logging
 
-from . import checks
+from . import script_runner
 from . import notify
 
 LOG = logging.getLogger("vipd")
@@ -40,7 +40,7 @@ async def run(g, which: str) -> bool:
     timeout = float(getattr(g, which + "_timeout", 10) or 10)
     user, group = notify.hook_user(g, which, notify.default_script_user(g))
     LOG.info("Running %s script %s", kind, argv[0])
-    result = await checks.run_script(argv, timeout, user=user, group=group, reap=False)
+    result = await script_runner.run_script(argv, timeout, user=user, group=group, reap=False)
     if result.ok:
         LOG.info("%s script succeeded", kind)
     elif "timed out" in result.detail:

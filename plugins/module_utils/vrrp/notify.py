@@ -33,7 +33,7 @@ import signal
 import stat
 from typing import Deque, Dict, List, Optional, Tuple
 
-from . import checks
+from . import script_runner, script_security
 from . import config
 
 LOG = logging.getLogger("vipd")
@@ -119,7 +119,7 @@ class Notifier:
                 hook, argv, user, group = queue.popleft()
                 self.runs += 1
                 self.history.append((owner, hook, argv))
-                result = await checks.run_script(argv, self.timeout, user=user, group=group)
+                result = await script_runner.run_script(argv, self.timeout, user=user, group=group)
                 if not result.ok:
                     LOG.warning("%s: %s %s: %s", owner, hook, " ".join(argv), result.detail)
         finally:
@@ -184,7 +184,7 @@ class Fifo:
     async def _start_script(self) -> None:
         argv = notify_argv(self.script, [self.path])
         user, group = self.script_user
-        path, refusal = checks.exec_refusal(argv, user, group)
+        path, refusal = script_security.exec_refusal(argv, user, group)
         if refusal:
             LOG.error("notify fifo script %s: %s", argv[0], refusal)
             return

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import inet
-from .checks import FAULT, clamp_priority, weight_contribution
+from .tracking_rules import FAULT, clamp_priority, weight_contribution
 
 IFF_UP = 0x1
 IFF_RUNNING = 0x40

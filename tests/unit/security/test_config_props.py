@@ -29,7 +29,7 @@ FEW = settings(max_examples=250, deadline=None, suppress_health_check=SUPPRESS)
 # Every character str.splitlines() treats as a line break, keepalived's blanks, and the lexer's specials.
 SEPARATORS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 SPECIALS = SEPARATORS + "\t \"'\\{}#!\x00/*?[]$"
-# "vipd_check" is left out: its block handler (checks.py, not the keepalived parser) is covered elsewhere.
+# "vipd_check" is left out: its block handler (config_checks.py, not the keepalived keyword tables) is covered elsewhere.
 KEYWORDS = sorted(k for k in config_keywords.KNOWN if k != "include") + ["vrrp_instance", "vrrp_script", "authentication"]
 MARK = "Zq9"
 

@@ -1,8 +1,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""vrrp/checks.py and vrrp/tracking.py: keepalived's rise/fall/weight arithmetic, FAULT with an injected
-clock, the script runner (timeout kills the process group, no orphans), vipd_check parsing, script security."""
+"""vrrp/tracking_rules.py, probes.py, script_runner.py, check_runner.py, config_checks.py, script_security.py and
+tracking.py: keepalived's rise/fall/weight arithmetic, FAULT with an injected clock, the script runner (timeout kills
+the process group, no orphans), vipd_check parsing, script security."""
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import struct
@@ -10,8 +12,10 @@ import time
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_render, packet, tracking
-from ansible_collections.floating.vip.plugins.module_utils.vrrp.checks import FAULT, RiseFall, clamp_priority, weight_contribution
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import (
+    check_runner, config, config_checks, config_render, packet, probes, script_runner, script_security, tracking,
+)
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking_rules import FAULT, RiseFall, clamp_priority, weight_contribution
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Params, State, Transition
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking import InstanceTracking, file_effect
 
@@ -199,10 +203,10 @@ def _wait_gone(pid, timeout=5.0):
 
 
 def test_script_exit_status(tmp_path):
-    assert run(checks.run_script(["/bin/true"], 5)).ok
-    res = run(checks.run_script(["/bin/sh", "-c", "exit 3"], 5))
+    assert run(script_runner.run_script(["/bin/true"], 5)).ok
+    res = run(script_runner.run_script(["/bin/sh", "-c", "exit 3"], 5))
     assert (res.ok, res.detail) == (False, "exit 3")
-    res = run(checks.run_script([str(tmp_path / "missing")], 5))
+    res = run(script_runner.run_script([str(tmp_path / "missing")], 5))
     assert not res.ok and "cannot start" in res.detail
 
 
@@ -211,16 +215,16 @@ def test_hanging_script_is_killed_at_timeout_with_its_group(tmp_path):
     # the shell ignores TERM, so the KILL after the grace period is needed; its child sleeps too
     script = "trap '' TERM; sleep 300 & echo $! > %s; echo $$ >> %s; wait" % (pids, pids)
     started = time.monotonic()
-    res = run(checks.run_script(["/bin/sh", "-c", script], 0.5))
+    res = run(script_runner.run_script(["/bin/sh", "-c", script], 0.5))
     assert not res.ok and "timed out" in res.detail
-    assert time.monotonic() - started < 0.5 + checks.TERM_GRACE + 3
+    assert time.monotonic() - started < 0.5 + script_runner.TERM_GRACE + 3
     for pid in [int(p) for p in pids.read_text().split()]:
         assert _wait_gone(pid), "pid %d survived the timeout" % pid
 
 
 def test_forking_script_leaves_no_orphan(tmp_path):
     pidfile = tmp_path / "child"
-    res = run(checks.run_script(["/bin/sh", "-c", "sleep 300 & echo $! > %s; exit 0" % pidfile], 5))
+    res = run(script_runner.run_script(["/bin/sh", "-c", "sleep 300 & echo $! > %s; exit 0" % pidfile], 5))
     assert res.ok
     child = int(pidfile.read_text())
     assert _wait_gone(child), "background child %d outlived its check" % child
@@ -229,7 +233,7 @@ def test_forking_script_leaves_no_orphan(tmp_path):
 def test_runner_counts_timeout_as_failure():
     script = config.VrrpScript(name="hang", script="/bin/sleep 30", interval=1.0, timeout=0.3, weight=0, rise=1, fall=1)
     seen = []
-    runner = checks.CheckRunner(script, None, lambda name, ok, detail: seen.append((name, ok, detail)))
+    runner = check_runner.CheckRunner(script, None, lambda name, ok, detail: seen.append((name, ok, detail)))
 
     async def once():
         runner.feed(await runner.probe())
@@ -280,7 +284,7 @@ def test_vipd_check_block_parses_and_is_trackable():
 }
 """ + INSTANCE % "web"
     cfg = config.parse_text(text, "c.conf")
-    chk = checks.builtins_of(cfg)["web"]
+    chk = config_checks.builtins_of(cfg)["web"]
     assert (chk.type, chk.host, chk.port, chk.path, chk.expect_status, chk.expect_body, chk.tls_verify) == \
         ("https", "198.51.100.11", 8443, "/health", 204, "ok", False)
     assert (chk.interval, chk.timeout, chk.rise, chk.fall, chk.weight) == (0.5, 0.4, 2, 3, -30)
@@ -299,7 +303,7 @@ def test_vipd_check_errors_carry_file_and_line():
 
 def test_vipd_check_defaults_timeout_to_interval_and_icmp_needs_an_address():
     cfg = config.parse_text("vipd_check p {\n type icmp\n host 2001:db8::1\n interval 2\n}\n", "p.conf")
-    assert checks.builtins_of(cfg)["p"].timeout == 2.0
+    assert config_checks.builtins_of(cfg)["p"].timeout == 2.0
     with pytest.raises(config.ConfigError) as info:
         config.parse_text("vipd_check p {\n type icmp\n host gw.example\n}\n", "p.conf")
     assert "needs an IP address" in str(info.value)
@@ -321,37 +325,39 @@ def _script(tmp_path, mode):
 @pytest.mark.skipif(os.geteuid() != 0, reason="ownership checks assume root-owned files")
 def test_world_writable_script_refused_with_enable_script_security(tmp_path):
     path = _script(tmp_path, 0o777)
-    assert "writable by every user" in checks.insecure_reason(path)
+    assert "writable by every user" in script_security.insecure_reason(path)
     text = "global_defs {\n    enable_script_security\n}\nvrrp_script chk {\n    script %s\n}\n" % path + INSTANCE % "chk"
     with pytest.raises(config.ConfigError) as info:
-        config.parse_text(text, "s.conf")
+        script_security.parse_text(text, "s.conf")
     assert "s.conf:4: vrrp_script chk: unsafe script %s refused by enable_script_security: %s is writable by every user" \
         % (path, path) in [str(m) for m in info.value.errors]
     # without enable_script_security: a warning only (keepalived logs it and runs the script)
-    cfg = config.parse_text(text.replace("    enable_script_security\n", ""), "s.conf")
+    cfg = script_security.parse_text(text.replace("    enable_script_security\n", ""), "s.conf")
     assert any("unsafe permissions" in str(w) for w in cfg.warnings)
+    # the parser alone reads the text and nothing else: host checks are the caller's (vipd check / run / reload)
+    assert not [w for w in config.parse_text(text, "s.conf").warnings if "script" in str(w)]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="ownership checks assume root-owned files")
 def test_safe_script_and_group_writable_parent(tmp_path):
     path = _script(tmp_path, 0o755)
-    assert checks.insecure_reason(path) is None
+    assert script_security.insecure_reason(path) is None
     os.chown(str(tmp_path / "bin"), 0, 100)
     os.chmod(str(tmp_path / "bin"), 0o775)
-    assert "writable by group" in checks.insecure_reason(path)
+    assert "writable by group" in script_security.insecure_reason(path)
     os.chown(path, 1000, 0)
-    assert checks.insecure_reason(path) == "%s is owned by uid 1000, not root" % path
+    assert script_security.insecure_reason(path) == "%s is owned by uid 1000, not root" % path
 
 
 # ------------------------------------------------------------------ pure helpers of the probes and the link monitor
 
 def test_echo_request_checksum_and_reply_parsing():
-    req = checks.echo_request(0x1234, 7, 4, b"x")
+    req = probes.echo_request(0x1234, 7, 4, b"x")
     assert packet.inet_checksum(req) == 0
     reply = bytes([0x45]) + bytes(19) + struct.pack("!BBHHH", 0, 0, 0, 0x1234, 7)
-    assert checks.parse_echo_reply(reply, 4) == (0x1234, 7)
-    assert checks.parse_echo_reply(struct.pack("!BBHHH", 129, 0, 0, 1, 2), 6) == (1, 2)
-    assert checks.parse_echo_reply(struct.pack("!BBHHH", 128, 0, 0, 1, 2), 6) is None
+    assert probes.parse_echo_reply(reply, 4) == (0x1234, 7)
+    assert probes.parse_echo_reply(struct.pack("!BBHHH", 129, 0, 0, 1, 2), 6) == (1, 2)
+    assert probes.parse_echo_reply(struct.pack("!BBHHH", 128, 0, 0, 1, 2), 6) is None
 
 
 def test_parse_link_messages():
@@ -370,3 +376,13 @@ def test_read_track_file_as_strtol(tmp_path, text, value):
     path.write_text(text)
     assert tracking.read_track_file(str(path)) == value
     assert tracking.read_track_file(str(tmp_path / "missing")) == 0
+
+
+def test_config_modules_read_files_and_nothing_else():
+    # Host checks of scripts live in script_security.py (run by vipd check / run / reload), not in parsing.
+    for module in (config, config_checks):
+        with open(module.__file__) as f:
+            tree = ast.parse(f.read())
+        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+        assert not names & {"os", "shutil", "importlib", "pwd", "grp", "stat", "subprocess", "socket"}, module.__name__

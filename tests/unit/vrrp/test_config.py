@@ -12,7 +12,7 @@ import os
 import pytest
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import checks, config, config_render, config_keywords, config_syntax
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_keywords, config_render, config_syntax, script_runner, script_security
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_syntax import Source, split_line
 
@@ -451,24 +451,24 @@ def test_register_block_and_instance_keyword():
     def kw(ctx, node, inst):
         inst.extensions["track_check"] = node.values
 
-    config.register_block("vipd_check", block)
+    config.register_block("example_block", block)
     config.register_instance_keyword("track_check", kw, render=lambda i: ["track_check %s" % " ".join(i.extensions["track_check"])])
     try:
-        text = ("vipd_check web {\n  tcp 198.51.100.5 80\n}\n"
+        text = ("example_block web {\n  tcp 198.51.100.5 80\n}\n"
                 "vrrp_instance V {\n interface eth1\n virtual_router_id 1\n track_check web\n"
                 " virtual_ipaddress {\n 198.51.100.1\n }\n}\n")
         cfg = config.parse_text(text, "x.conf")
-        assert seen == [("vipd_check", ["web"], ["tcp"])]
-        assert cfg.extensions == {"vipd_check": {"web": 1}}
+        assert seen == [("example_block", ["web"], ["tcp"])]
+        assert cfg.extensions == {"example_block": {"web": 1}}
         inst = cfg.instances["V"]
         assert inst.extensions == {"track_check": ["web"]}
         back = config.parse_text(text.split("vrrp_instance", maxsplit=1)[0] + config_render.render_instance(inst)).instances["V"]
         assert back == inst
-        assert _errors("vipd_check bad {\n}\n", "y.conf") == ["y.conf:1: bad check"]
+        assert _errors("example_block bad {\n}\n", "y.conf") == ["y.conf:1: bad check"]
     finally:
-        config.BLOCK_HANDLERS.pop("vipd_check", None)
+        config.BLOCK_HANDLERS.pop("example_block", None)
         config.INSTANCE_KEYWORDS.pop("track_check", None)
-    assert _errors("vipd_check web {\n}\n", "z.conf") == ["z.conf:1: unknown keyword 'vipd_check'"]
+    assert _errors("example_block web {\n}\n", "z.conf") == ["z.conf:1: unknown keyword 'example_block'"]
 
 
 # ------------------------------------------------------------------ security: lines, includes, secrets, scripts
@@ -624,9 +624,9 @@ def test_missing_script_in_a_world_writable_directory(tmp_path, monkeypatch):
     text = "vrrp_script chk {\n script %s\n}\n" % script + VI % " track_script {\n  chk\n }\n"
     secure = "global_defs {\n enable_script_security\n}\n" + text
     with pytest.raises(ConfigError) as info:
-        config.parse_text(secure, "s.conf")
+        script_security.parse_text(secure, "s.conf")
     assert "s.conf:4: vrrp_script chk: script %s is not found: disabled (as keepalived)" % script in [str(m) for m in info.value.errors]
-    warnings = [str(w) for w in config.parse_text(text, "s.conf").warnings]
+    warnings = [str(w) for w in script_security.parse_text(text, "s.conf").warnings]
     if os.geteuid() == 0:
         assert ("s.conf:1: warning: vrrp_script chk: script %s is not found and %s is writable by every user, so a non-root user "
                 "could create it: vipd never runs it as root" % (script, drop)) in warnings
@@ -635,15 +635,15 @@ def test_missing_script_in_a_world_writable_directory(tmp_path, monkeypatch):
     with open(script, "w") as f:
         f.write("#!/bin/sh\ntouch %s\n" % marker)
     os.chmod(script, 0o755)
-    monkeypatch.setattr(checks.os, "geteuid", lambda: 0)
-    res = asyncio.run(checks.run_script([script], 5))
+    monkeypatch.setattr(script_security.os, "geteuid", lambda: 0)
+    res = asyncio.run(script_runner.run_script([script], 5))
     assert not res.ok and "unsafe to run as root" in res.detail
     assert not marker.exists()
-    path, reason = checks.exec_refusal([script])
+    path, reason = script_security.exec_refusal([script])
     assert path is None and ("writable by every user" in reason or "not root" in reason)
-    assert checks.exec_refusal([str(tmp_path / "nope")]) == (None, "not found or not a regular file")
-    assert checks.exec_refusal(["no-such-program-zq9"]) == (None, "not found in PATH")
-    assert checks.exec_refusal([]) == (None, "empty command")
+    assert script_security.exec_refusal([str(tmp_path / "nope")]) == (None, "not found or not a regular file")
+    assert script_security.exec_refusal(["no-such-program-zq9"]) == (None, "not found in PATH")
+    assert script_security.exec_refusal([]) == (None, "empty command")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a root-owned safe path needs root to create (the refusal side is tested above)")
@@ -657,7 +657,7 @@ def test_safe_script_runs_and_symlinked_path_is_checked_as_resolved(tmp_path):
     os.chmod(str(script), 0o755)
     link = tmp_path / "link"
     os.symlink(str(real), str(link))
-    assert asyncio.run(checks.run_script([str(link / "ok.sh")], 5)).ok
+    assert asyncio.run(script_runner.run_script([str(link / "ok.sh")], 5)).ok
     os.chmod(str(real), 0o777)  # the resolved directory becomes writable by all: refused through the link too
-    assert checks.insecure_reason(str(link / "ok.sh")) == "%s is writable by every user" % real
-    assert not asyncio.run(checks.run_script([str(link / "ok.sh")], 5)).ok
+    assert script_security.insecure_reason(str(link / "ok.sh")) == "%s is writable by every user" % real
+    assert not asyncio.run(script_runner.run_script([str(link / "ok.sh")], 5)).ok

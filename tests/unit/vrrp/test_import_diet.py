@@ -61,7 +61,7 @@ def test_https_check_gets_ssl_back_into_asyncio():
         cli = importlib.import_module("vipd_engine.vrrp.cli")
         cli.import_asyncio_without_ssl()
         import asyncio
-        checks = importlib.import_module("vipd_engine.vrrp.checks")
+        probes = importlib.import_module("vipd_engine.vrrp.probes")
         assert "ssl" not in sys.modules
         async def main():
             async def handle(reader, writer):
@@ -71,8 +71,8 @@ def test_https_check_gets_ssl_back_into_asyncio():
                 writer.close()
             server = await asyncio.start_server(handle, "127.0.0.1", 0)
             port = server.sockets[0].getsockname()[1]
-            result = await checks.http_probe("127.0.0.1", port, tls=True, tls_verify=False, timeout=5)
-            plain = await checks.http_probe("127.0.0.1", port, tls=False, timeout=5)
+            result = await probes.http_probe("127.0.0.1", port, tls=True, tls_verify=False, timeout=5)
+            plain = await probes.http_probe("127.0.0.1", port, tls=False, timeout=5)
             server.close()
             return result, plain
         result, plain = asyncio.run(main())
@@ -97,9 +97,9 @@ def test_https_check_succeeds_against_a_tls_server(tmp_path):
         cli = importlib.import_module("vipd_engine.vrrp.cli")
         cli.import_asyncio_without_ssl()
         import asyncio
-        checks = importlib.import_module("vipd_engine.vrrp.checks")
+        probes = importlib.import_module("vipd_engine.vrrp.probes")
         async def main():
-            ssl = checks.ssl_module()
+            ssl = probes.ssl_module()
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(%r, %r)
             async def handle(reader, writer):
@@ -109,7 +109,7 @@ def test_https_check_succeeds_against_a_tls_server(tmp_path):
                 writer.close()
             server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
             port = server.sockets[0].getsockname()[1]
-            result = await checks.http_probe("127.0.0.1", port, tls=True, tls_verify=False, expect_body="healthy", timeout=5)
+            result = await probes.http_probe("127.0.0.1", port, tls=True, tls_verify=False, expect_body="healthy", timeout=5)
             server.close()
             return result
         print(asyncio.run(main()))

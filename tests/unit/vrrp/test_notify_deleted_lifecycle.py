@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, health, lifecycle
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, health, lifecycle, script_security
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import State
 
 INSTANCE = """vrrp_instance VI_1 {
@@ -129,10 +129,10 @@ def test_a_second_script_is_reported_and_the_first_kept():
 def test_without_script_security_an_existing_script_is_reported_as_keepalived_does(tmp_path):
     path = tmp_path / "k.conf"
     path.write_text(GLOBAL % "    startup_script /bin/true\n" + INSTANCE % "")
-    cfg = config.load(str(path))
+    cfg = script_security.load(str(path))
     assert any("start/shutdown scripts are being executed but script_security not enabled" in m.reason for m in cfg.warnings)
     path.write_text(GLOBAL % "    enable_script_security\n    startup_script /bin/true\n" + INSTANCE % "")
-    assert not any("SECURITY" in m.reason for m in config.load(str(path)).warnings)
+    assert not any("SECURITY" in m.reason for m in script_security.load(str(path)).warnings)
 
 
 # ---------------------------------------------------------------- startup_script / shutdown_script: real runs
@@ -192,13 +192,13 @@ def test_scripts_are_checked_like_every_script(tmp_path):
     head = "global_defs {\n    enable_script_security\n    startup_script /nonexistent/vipd-up.sh\n}\n"
     path.write_text(head + INSTANCE % "")
     # keepalived -t passes a missing startup script (it only does not run it): a warning at its line
-    cfg = config.load(str(path))
+    cfg = script_security.load(str(path))
     assert [(m.line, "is not found: it will not run" in m.reason) for m in cfg.warnings] == [(3, True)]
     path.write_text(head + INSTANCE % "    notify_deleted /nonexistent/vipd-gone.sh\n")
     with pytest.raises(config.ConfigError) as err:
-        config.load(str(path))
+        script_security.load(str(path))
     assert "k.conf:5: vrrp_instance VI_1 notify_deleted: script /nonexistent/vipd-gone.sh is not found" in str(err.value)
     path.write_text("global_defs {\n    shutdown_script /bin/true vipd_no_such_user\n}\n" + INSTANCE % "")
     with pytest.raises(config.ConfigError) as err:
-        config.load(str(path))
+        script_security.load(str(path))
     assert "k.conf:2: global_defs shutdown_script: script user 'vipd_no_such_user' does not exist" in str(err.value)

@@ -10,7 +10,7 @@ import pwd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, notify
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, notify, script_security
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_model import GlobalDefs
 
 INSTANCE = """vrrp_instance VI_1 {
@@ -47,9 +47,11 @@ def test_more_words_than_script_user_group_is_an_error():
 
 
 def test_unknown_user_is_an_error():
+    text = INSTANCE % "    notify_fault /bin/true no_such_user_vipd"
     with pytest.raises(config.ConfigError) as err:
-        inst("    notify_fault /bin/true no_such_user_vipd")
+        script_security.parse_text(text)  # a host check (pwd): not run by the parser itself
     assert "does not exist" in str(err.value)
+    assert config.parse_text(text).instances["VI_1"].notify_users["notify_fault"] == ["no_such_user_vipd"]
 
 
 def test_new_keywords_parse_and_render_back():

@@ -458,6 +458,20 @@ def test_reload_with_one_instance_changed_touches_only_that_one(fake, tmp_path):
     assert used["add"] == 1 and used["dump"] <= 2 and used["garp_frames"] <= 5
 
 
+def test_reload_refused_by_the_host_checks_of_its_scripts_keeps_the_running_config(fake, tmp_path):
+    d, _used = _started(fake, tmp_path, 3)
+    missing = str(tmp_path / "no-such-check.sh")
+    text = _conf(3).replace("    router_id scale\n", "    router_id scale\n    enable_script_security\n")
+    text += "vrrp_script chk {\n    script %s\n}\n" % missing
+    with open(d.config_path, "w") as f:
+        f.write(text)
+    assert "chk" in config.load(d.config_path).scripts  # the parser alone reads the file and nothing else
+    result = d.reload()  # the daemon runs the host checks of the scripts before it accepts the new config
+    assert not result["ok"]
+    assert [e for e in result["errors"] if "vrrp_script chk: script" in e and "is not found: disabled (as keepalived)" in e]
+    assert d.reloads["failed"] == 1 and sorted(d.instances) == ["VI_1", "VI_2", "VI_3"] and "chk" not in d.cfg.scripts
+
+
 # ---- address decoding ----------------------------------------------------------------------------------------
 def _encoded(fam, ip, prefixlen, flags, scope, index, label, broadcast, ifa_flags):
     from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, track_process as tpm, tracking
-from ansible_collections.floating.vip.plugins.module_utils.vrrp.checks import FAULT
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking_rules import FAULT
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.track_process import QuorumState, TrackProcess, match
 
 INSTANCE = """vrrp_instance VI_1 {
