@@ -49,6 +49,9 @@ from . import vmac as vmac_mod
 
 LOG = logging.getLogger("vipd")
 RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
+# Read once: an Enum member lookup (machine.State.MASTER) costs about 1 us in Python <= 3.11 (a descriptor on the class),
+# and the path of every advert a backup hears made four of them (issue 11, third round).
+_MASTER, _STOPPED = machine.State.MASTER, machine.State.STOPPED
 AUTH_TYPES = {None: packet.AUTH_NONE, "PASS": packet.AUTH_PASS, "AH": packet.AUTH_AH}
 
 
@@ -677,7 +680,7 @@ class InstanceRuntime:
         m = self.machine
         prio = rec.advert.priority
         # keepalived vrrp_state_master_rx(): a master hearing a lower priority runs notify_master_rx_lower_pri
-        rx_lower = (m.state == machine.State.MASTER and not m.resigning and prio != 0 and
+        rx_lower = (m.state == _MASTER and not m.resigning and prio != 0 and
                     (prio < m.effective_priority or (prio == m.effective_priority and m._compare_ip(rec.src) < 0)))
         self.execute(m.on_advert(self.daemon.now(), rec.src, prio, rec.advert.interval_cs))
         if rx_lower:
@@ -1001,7 +1004,7 @@ class Daemon:
         cost one wakeup per interval. At most one advert per instance comes early, once.
         """
         m = runtime.machine
-        if m is None or m.state != machine.State.MASTER or m.resigning or m.next_deadline is None:
+        if m is None or m.state != _MASTER or m.resigning or m.next_deadline is None:
             return
         interval = m.advert_int
         # Scale (issue 11): this runs after every event, i.e. every advert a master sends; scanning all instances
@@ -1015,7 +1018,7 @@ class Daemon:
         runtime._phase = (runtime.counters["became_master"], interval, m.next_deadline)
         for other in self.instances.values():
             om = other.machine
-            if other is runtime or om is None or om.state != machine.State.MASTER or om.resigning or om.next_deadline is None:
+            if other is runtime or om is None or om.state != _MASTER or om.resigning or om.next_deadline is None:
                 continue
             if om.advert_int != interval:
                 continue
@@ -1083,7 +1086,7 @@ class Daemon:
             # the key checked again (as inst.key == key): a reload may have changed it since the index was built
             m = inst.machine
             if (m is not None and inst.cfg.vrid == vrid and inst.ifname == ifname and inst.family == family
-                    and not inst.forced_stop and m.state != machine.State.STOPPED):  # inst.state != STOPPED
+                    and not inst.forced_stop and m.state != _STOPPED):  # inst.state != STOPPED
                 return inst
         return None
 
