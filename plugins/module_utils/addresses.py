@@ -54,19 +54,27 @@ def _import_pyroute2_lazily():
 
 
 try:
+    # Only the package shell: the engine's address calls are written with struct (issue 11, RSS: importing the netlink
+    # message classes cost about 2 MB per daemon); pyroute2's classes load when a route, rule or link query needs them.
     _import_pyroute2_lazily()
-    from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
-    from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 except ImportError as exc:  # the modules report this through missing_required_lib()
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = exc
-    sys.modules.pop("pyroute2", None)
 
-    class NetlinkError(Exception):  # type: ignore[no-redef]
-        code = 0
+# Netlink ABI (linux/netlink.h), the values pyroute2.netlink defines
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x1, 0x4, 0x200, 0x400, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+
+
+class NetlinkError(Exception):
+    """The kernel refused a netlink request: code is the errno (as pyroute2's NetlinkError, args (code, message))."""
+
+    def __init__(self, code, msg=None):
+        super().__init__(code, msg or os.strerror(code))
+        self.code = code
+
 
 IFA_F_SECONDARY = 0x01
 IFA_F_NODAD = 0x02
@@ -123,18 +131,24 @@ class _Rtnl:
 
     def request(self, msg, msg_type, flags=0, dump=False, raw=False):
         """Send msg; return the decoded replies of a dump, [] for an acknowledged change; NetlinkError on error.
+        msg: a pyroute2 message, or the bytes of a message body after the netlink header (then raw).
         raw: the replies' bytes undecoded (list_addresses parses them itself, see _decode_ifaddr)."""
         self.seq += 1
-        msg["header"]["type"] = msg_type
         # A dump ends with NLMSG_DONE; anything else asks for an ack, so every request ends with a message we wait for.
         flags |= NLM_F_DUMP if dump else NLM_F_ACK
-        msg["header"]["flags"] = NLM_F_REQUEST | flags
-        msg["header"]["sequence_number"] = self.seq
-        try:
-            msg.encode()
-        except (struct.error, ValueError, TypeError) as exc:
-            raise AddressError("cannot encode netlink request: %s" % exc)
-        self.sock.send(msg.data)
+        if isinstance(msg, bytes):  # the message body written with struct (addresses); its replies stay bytes
+            raw = True
+            data = _NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(msg), msg_type, NLM_F_REQUEST | flags, self.seq, 0) + msg
+        else:
+            msg["header"]["type"] = msg_type
+            msg["header"]["flags"] = NLM_F_REQUEST | flags
+            msg["header"]["sequence_number"] = self.seq
+            try:
+                msg.encode()
+            except (struct.error, ValueError, TypeError) as exc:
+                raise AddressError("cannot encode netlink request: %s" % exc)
+            data = msg.data
+        self.sock.send(data)
         out = []
         while True:
             try:
@@ -291,10 +305,8 @@ def list_addresses(ifname: Optional[str] = None, family=None) -> List[Addr]:
     fam = _family_const(family)
     index = link_index(ifname) if ifname else None
     names = _links()
-    request = ifaddrmsg()
-    request["family"] = fam or socket.AF_UNSPEC
     with _Rtnl() as rtnl:
-        chunks = rtnl.request(request, RTM_GETADDR, dump=True, raw=True)
+        chunks = rtnl.request(_IFADDRMSG.pack(fam or socket.AF_UNSPEC, 0, 0, 0, 0), RTM_GETADDR, dump=True, raw=True)
     # Decoded by struct, not pyroute2 (see _decode_ifaddr); _to_addr stays for pyroute2 messages.
     return [a for a in (_decode_ifaddr(chunk, names, index) for chunk in chunks) if a is not None]
 
@@ -309,7 +321,10 @@ def _raise(action, ifname, cidr, exc):
     raise AddressError("cannot %s %s on %s: %s" % (action, cidr, ifname, getattr(exc, "args", [exc])[-1]))
 
 
-ADD_WINDOW = 64  # add_addresses(): requests in flight at once
+ADD_WINDOW = 64  # add_addresses(): requests in flight at once when the receive buffer cannot be raised
+ADD_RCVBUF = 1 << 20  # add_addresses(): receive buffer asked for, so that one send can carry every request
+ACK_TRUESIZE = 2048  # what one acknowledgement costs of the receive buffer (its skb; about 1 KB measured), with margin
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 
 
 def _newaddr_request(seq: int, index: int, iface, label: Optional[str], broadcast: Optional[str], scope: Optional[int],
@@ -376,10 +391,13 @@ def add_addresses(items) -> list:
         return out
     seqs = sorted(requests)
     with _Rtnl() as rtnl:
-        # At most ADD_WINDOW requests unanswered: each acknowledgement is its own socket buffer (about 1 KB of
-        # the receive buffer's ~200 KB), so 400 at once overflow it (ENOBUFS).
-        for start in range(0, len(seqs), ADD_WINDOW):
-            window = seqs[start:start + ADD_WINDOW]
+        # Each acknowledgement is its own socket buffer (about 1 KB of the receive buffer's default ~200 KB), so
+        # 400 requests at once overflow it (ENOBUFS). A buffer raised to ADD_RCVBUF (vipd has CAP_NET_ADMIN: FORCE
+        # passes net.core.rmem_max) takes every acknowledgement of a takeover's requests, which then leave in one
+        # send (issue 11); otherwise at most ADD_WINDOW (or what the buffer holds) are unanswered at once.
+        window_size = _ack_window(rtnl.sock, len(seqs))
+        for start in range(0, len(seqs), window_size):
+            window = seqs[start:start + window_size]
             rtnl.sock.send(b"".join(requests[seq][1] for seq in window))
             waiting = dict((seq, requests[seq][0]) for seq in window)
             while waiting:
@@ -398,6 +416,23 @@ def add_addresses(items) -> list:
     return out
 
 
+def _ack_window(sock, wanted: int) -> int:
+    """How many requests add_addresses() may leave unanswered on sock: raise its receive buffer if needed."""
+    if wanted <= ADD_WINDOW:
+        return ADD_WINDOW
+    for option in (SO_RCVBUFFORCE, socket.SO_RCVBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, ADD_RCVBUF)
+            break
+        except OSError:  # FORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped by net.core.rmem_max
+            continue
+    try:
+        size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)  # the kernel reports twice what it granted
+    except OSError:
+        return ADD_WINDOW
+    return max(ADD_WINDOW, size // 2 // ACK_TRUESIZE)
+
+
 def add_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Optional[str] = None,
                 scope: Optional[int] = None, nodad: bool = False, flags: int = 0, preferred_lft: Optional[int] = None) -> bool:
     """Add cidr to ifname. Returns False when exactly that address/prefix is already there.
@@ -405,26 +440,17 @@ def add_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: 
     _check_flags(flags, preferred_lft)
     iface = parse_cidr(cidr)
     index = link_index(ifname)
-    msg = _addr_msg(index, iface)
-    if iface.version == 4:
-        if label:
-            if len(label) > 15:
-                raise AddressError("label %s is longer than 15 characters" % label)
-            msg["attrs"].append(["IFA_LABEL", label])
-        if broadcast:
-            msg["attrs"].append(["IFA_BROADCAST", str(broadcast)])
-    all_flags = (IFA_F_NODAD if (nodad and iface.version == 6) else 0) | flags
-    msg["flags"] = all_flags & 0xFF
-    if flags:
-        msg["attrs"].append(["IFA_FLAGS", all_flags])
-    if preferred_lft is not None and iface.version == 6:
-        msg["attrs"].append(["IFA_CACHEINFO", {"ifa_preferred": preferred_lft, "ifa_valid": INFINITY_LIFE_TIME,
-                                               "cstamp": 0, "tstamp": 0}])
-    if scope is not None:
-        msg["scope"] = int(scope)
+    if iface.version == 4 and label and len(label) > 15:
+        raise AddressError("label %s is longer than 15 characters" % label)
+    try:
+        # the bytes add_addresses() sends (pyroute2's encoding of the same request, tested), after the netlink header
+        body = _newaddr_request(0, index, iface, label if iface.version == 4 else None, broadcast if iface.version == 4 else None,
+                                scope, nodad, flags, preferred_lft)[_NLMSG_HEADER.size:]
+    except (struct.error, ValueError, TypeError) as exc:
+        raise AddressError("cannot encode netlink request: %s" % exc)
     with _Rtnl() as rtnl:
         try:
-            rtnl.request(msg, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
+            rtnl.request(body, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
         except NetlinkError as exc:
             if exc.code == errno.EEXIST:
                 return False
@@ -432,16 +458,12 @@ def add_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: 
     return True
 
 
-def _addr_msg(index, iface):
-    """An ifaddrmsg for index and an ip_interface, as `ip addr` builds it (IPv4: IFA_LOCAL = IFA_ADDRESS)."""
-    msg = ifaddrmsg()
-    msg["index"] = index
-    msg["family"] = socket.AF_INET if iface.version == 4 else socket.AF_INET6
-    msg["prefixlen"] = iface.network.prefixlen
-    msg["attrs"] = [["IFA_ADDRESS", str(iface.ip)]]
-    if iface.version == 4:
-        msg["attrs"].append(["IFA_LOCAL", str(iface.ip)])
-    return msg
+def _addr_body(index, iface) -> bytes:
+    """An ifaddrmsg body for index and an ip_interface, as `ip addr` builds it (IPv4: IFA_LOCAL = IFA_ADDRESS)."""
+    v4 = iface.version == 4
+    body = _IFADDRMSG.pack(socket.AF_INET if v4 else socket.AF_INET6, iface.network.prefixlen, 0, 0, index)
+    body += _rtattr(IFA_ADDRESS, iface.ip.packed)
+    return body + _rtattr(IFA_LOCAL, iface.ip.packed) if v4 else body
 
 
 def _same(a: Addr, b: Addr) -> bool:
@@ -464,7 +486,7 @@ def delete_address(ifname: str, cidr: str, before: Optional[List[Addr]] = None) 
         return False
     with _Rtnl() as rtnl:
         try:
-            rtnl.request(_addr_msg(index, iface), RTM_DELADDR)
+            rtnl.request(_addr_body(index, iface), RTM_DELADDR)
         except NetlinkError as exc:
             if exc.code == errno.EADDRNOTAVAIL:
                 return False

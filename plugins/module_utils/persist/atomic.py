@@ -24,7 +24,6 @@ import errno
 import os
 import shutil
 import stat
-import tempfile
 import time
 from typing import Optional
 
@@ -171,6 +170,7 @@ def write_text(path: str, text: str, mode: int = 0o644, backup: bool = False, cr
         st = os.stat(real)
     except OSError:
         st = None
+    import tempfile  # here, not at load: tempfile (random, hashlib's sha512) is 0.4 MB of vipd's RSS (issue 11)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(real), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

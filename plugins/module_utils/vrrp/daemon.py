@@ -50,6 +50,9 @@ from . import vmac as vmac_mod
 
 LOG = logging.getLogger("vipd")
 RESIGN_MARGIN = 1.0  # beyond the longest Master_Down_Interval, in case a machine never reports STOPPED
+# Read once: an Enum member lookup (machine.State.MASTER) costs about 1 us in Python <= 3.11 (a descriptor on the class),
+# and the path of every advert a backup hears made four of them (issue 11, third round).
+_MASTER, _STOPPED = machine.State.MASTER, machine.State.STOPPED
 AUTH_TYPES = {None: packet.AUTH_NONE, "PASS": packet.AUTH_PASS, "AH": packet.AUTH_AH}
 
 
@@ -123,6 +126,7 @@ class InstanceRuntime:
         self.transition_pairs: Dict[str, int] = {}  # "OLD->NEW" -> count (metrics: transitions by from/to)
         self.conflicts = conflicts.ConflictTable()  # adverts for our VRID from a differently configured group
         self._conflict_ref: Optional[conflicts.Reference] = None  # our own advert's fields, built on first use
+        self._conflict_last: Optional[tuple] = None  # (advert, reference, differences) of the last check_conflict()
         self.last_transition: Optional[dict] = None
         self.stale_vips: List[str] = []
         self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
@@ -672,7 +676,7 @@ class InstanceRuntime:
         m = self.machine
         prio = rec.advert.priority
         # keepalived vrrp_state_master_rx(): a master hearing a lower priority runs notify_master_rx_lower_pri
-        rx_lower = (m.state == machine.State.MASTER and not m.resigning and prio != 0 and
+        rx_lower = (m.state == _MASTER and not m.resigning and prio != 0 and
                     (prio < m.effective_priority or (prio == m.effective_priority and m._compare_ip(rec.src) < 0)))
         self.execute(m.on_advert(self.daemon.now(), rec.src, prio, rec.advert.interval_cs))
         if rx_lower:
@@ -685,7 +689,12 @@ class InstanceRuntime:
         if ref is None:
             ref = self._conflict_ref = conflicts.Reference(self.cfg.version, int(round(float(self.cfg.advert_int) * 100)),
                                                            self.auth_type, self.auth_data, self.advertised_addresses())
-        differs = conflicts.differences(ref, rec.advert)
+        last = self._conflict_last
+        if last is not None and last[0] is rec.advert and last[1] is ref:
+            differs = last[2]  # the same decoded advert (netio's decode cache) against the same reference (round 3)
+        else:
+            differs = conflicts.differences(ref, rec.advert)
+            self._conflict_last = (rec.advert, ref, differs)
         if differs:
             entry = self.conflicts.record(rec.src, differs, self.daemon.now())
             if entry is not None:
@@ -722,10 +731,12 @@ class InstanceRuntime:
         specs = self.all_vip_specs()
         # All of them in one netlink exchange (issue 11: 400 VIPs one request and socket each took 50-130 ms).
         results = netio.vip_add_many([(self.vip_dev(s), s.cidr, s.label, s.brd, s.scope, s.netlink_options()) for s in specs])
+        held = set(self.vips_held)  # a set: with 400 VIPs, list lookups were 80,000 comparisons per takeover (issue 11)
         for spec, result in zip(specs, results):
             if isinstance(result, Exception):
                 LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), result)
-            elif spec.cidr not in self.vips_held:
+            elif spec.cidr not in held:
+                held.add(spec.cidr)
                 self.vips_held.append(spec.cidr)
         LOG.info("%s: VIPs added: %s", self.name, ", ".join(self.vips_held) or "none")
         self.add_routes()
@@ -884,8 +895,9 @@ class InstanceRuntime:
         if routed.of(self.cfg) is not None:
             return  # vipd_routed: the host route announces the VIP, nobody shares a link with it
         paced, now = [], []
+        held = set(self.vips_held)  # as in add_vips()
         for spec in self.all_vip_specs():
-            if spec.cidr not in self.vips_held:
+            if spec.cidr not in held:
                 continue
             try:
                 family = netio.normalize_cidr(spec.cidr)[2]
@@ -974,7 +986,7 @@ class Daemon:
         self.ready = False
         self.vip_owned_elsewhere = self._vip_owned_elsewhere
         self._watch_wakeup: Optional[asyncio.Event] = None  # created in main(): 3.9 binds an Event to a loop
-        self._key_index: Optional[tuple] = None  # (signature, {(ifname, vrid, family): [runtime]}), see find_instance()
+        self._key_index: Optional[tuple] = None  # (instances, their count, retiring count, {(ifname, vrid, family): [runtime]}), see find_instance()
         self._trim_handle: Optional[asyncio.TimerHandle] = None  # see status_reply()
 
     def now(self) -> float:
@@ -988,7 +1000,7 @@ class Daemon:
         cost one wakeup per interval. At most one advert per instance comes early, once.
         """
         m = runtime.machine
-        if m is None or m.state != machine.State.MASTER or m.resigning or m.next_deadline is None:
+        if m is None or m.state != _MASTER or m.resigning or m.next_deadline is None:
             return
         interval = m.advert_int
         # Scale (issue 11): this runs after every event, i.e. every advert a master sends; scanning all instances
@@ -1002,7 +1014,7 @@ class Daemon:
         runtime._phase = (runtime.counters["became_master"], interval, m.next_deadline)
         for other in self.instances.values():
             om = other.machine
-            if other is runtime or om is None or om.state != machine.State.MASTER or om.resigning or om.next_deadline is None:
+            if other is runtime or om is None or om.state != _MASTER or om.resigning or om.next_deadline is None:
                 continue
             if om.advert_int != interval:
                 continue
@@ -1059,15 +1071,18 @@ class Daemon:
             return None
         # Scale (issue 11): a dict lookup per received advert, not a scan of every instance (a backup of 200
         # instances at advert_int 0.1 hears 2000 adverts a second). The index is rebuilt when the set changes.
-        key = (ifname, vrid, family)
-        signature = (id(self.instances), len(self.instances), len(self.retiring))
-        if self._key_index is None or self._key_index[0] != signature:
-            index: Dict[tuple, List[InstanceRuntime]] = {}
-            for inst in list(self.instances.values()) + self.retiring:
-                index.setdefault(inst.key, []).append(inst)
-            self._key_index = (signature, index)
-        for inst in self._key_index[1].get(key, ()):
-            if inst.key == key and inst.machine is not None and inst.state != machine.State.STOPPED:
+        # Round 3: the lookup was a quarter of a busy backup's Python (py-spy): no signature tuple, no key property.
+        instances, retiring, index = self.instances, self.retiring, self._key_index
+        if index is None or index[0] is not instances or index[1] != len(instances) or index[2] != len(retiring):
+            built: Dict[tuple, List[InstanceRuntime]] = {}
+            for inst in list(instances.values()) + retiring:
+                built.setdefault(inst.key, []).append(inst)
+            index = self._key_index = (instances, len(instances), len(retiring), built)
+        for inst in index[3].get((ifname, vrid, family), ()):
+            # the key checked again (as inst.key == key): a reload may have changed it since the index was built
+            m = inst.machine
+            if (m is not None and inst.cfg.vrid == vrid and inst.ifname == ifname and inst.family == family
+                    and not inst.forced_stop and m.state != _STOPPED):  # inst.state != STOPPED
                 return inst
         return None
 

@@ -13,7 +13,6 @@ __metaclass__ = type
 
 import logging
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional
 
 LOG = logging.getLogger("vipd")
@@ -64,7 +63,7 @@ class Mailer:
         self.recipients = list(recipients or [])
         self.router_id = router_id or socket.gethostname()
         self.sender = sender or "keepalived@%s" % socket.gethostname()
-        self.executor: Optional[ThreadPoolExecutor] = None
+        self.executor = None  # a concurrent.futures.ThreadPoolExecutor from the first alert on (RSS, issue 11)
         self.queued = 0
         self.sent = 0
         self.failed = 0
@@ -88,6 +87,7 @@ class Mailer:
             LOG.warning("smtp: %d messages already queued; dropping the alert for %s %s", self.queued, name, new)
             return None
         if self.executor is None:
+            from concurrent.futures import ThreadPoolExecutor
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vipd-smtp")
         msg = build_message(self.router_id, self.sender, self.recipients, kind, name, old, new, priority, reason)
         self.queued += 1

@@ -247,8 +247,6 @@ def decode_deletions(data):
     """Route and rule deletions with protocol keepalived (18), and address deletions, in a buffer of rtnetlink
     notifications: [("route", key) | ("rule", key) | ("address", (ifindex, family, address))]. Anything else, or
     malformed, is skipped."""
-    from pyroute2.netlink.rtnl.fibmsg import fibmsg
-    from pyroute2.netlink.rtnl.rtmsg import rtmsg
     out = []
     for kind, _flags, _seq, offset, length in inet.netlink_messages(data):
         chunk = data[offset:offset + length]
@@ -258,6 +256,8 @@ def decode_deletions(data):
                 if addr is not None:
                     out.append(("address", (addr.index, addr.family, addr.address)))
             elif kind == RTM_DELROUTE:
+                # pyroute2's message classes only for a route or rule: an address deletion must not load them (RSS, issue 11)
+                from pyroute2.netlink.rtnl.rtmsg import rtmsg
                 msg = rtmsg(chunk)
                 msg.decode()
                 if msg["proto"] != 18 or msg["family"] not in (socket.AF_INET, socket.AF_INET6):
@@ -267,6 +267,7 @@ def decode_deletions(data):
                 table = msg.get_attr("RTA_TABLE") or msg["table"]
                 out.append(("route", route_key(family, "%s/%d" % (dst, msg["dst_len"]), table, msg.get_attr("RTA_PRIORITY"))))
             elif kind == RTM_DELRULE:
+                from pyroute2.netlink.rtnl.fibmsg import fibmsg
                 msg = fibmsg(chunk)
                 msg.decode()
                 if msg.get_attr("FRA_PROTOCOL") != 18 or msg["family"] not in (socket.AF_INET, socket.AF_INET6):
