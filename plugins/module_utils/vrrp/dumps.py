@@ -26,6 +26,7 @@ from typing import Dict, List, Optional
 
 from .. import inet
 from . import config
+from . import supervisor
 
 KA_TMP_DIR = "/tmp"
 MCAST_V4, MCAST_V6 = "224.0.0.18", "ff02::12"
@@ -261,7 +262,7 @@ def data_text(d) -> str:
     if groups:
         lines.append("------< VRRP Sync groups >------")
         for group in groups.values():
-            lines.append(" VRRP Sync Group = %s, %s" % (group.name, d.health.group_state(group)))
+            lines.append(" VRRP Sync Group = %s, %s" % (group.name, supervisor.group_state(group, d.views())))
             members = [r for r in rts if r.name in group.instances]
             lines.append("   Num member fault %d, num member init %d" % (
                 sum(1 for r in members if _state(r) == "FAULT"), sum(1 for r in members if _state(r) == "INIT")))
