@@ -1190,7 +1190,7 @@ class Daemon:
             self.instances.pop(name).stop_now("configuration changed")
         for name in removed:
             runtime = self.instances.pop(name)
-            runtime.removed = True  # its STOPPED transition notifies DELETED / FAULT (health.on_transition)
+            runtime.removed = True  # its STOPPED transition notifies DELETED / FAULT (supervisor.on_transition)
             if runtime.key in new_keys or runtime.state != machine.State.MASTER:
                 runtime.stop_now("removed from the configuration")
             else:
