@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon
-from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, State
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking import Evaluation
 
 CONF = """vrrp_sync_group G {
