@@ -138,7 +138,7 @@ class _Rtnl:
         flags |= NLM_F_DUMP if dump else NLM_F_ACK
         if isinstance(msg, bytes):  # the message body written with struct (addresses); its replies stay bytes
             raw = True
-            data = _NLMSG_HEADER.pack(_NLMSG_HEADER.size + len(msg), msg_type, NLM_F_REQUEST | flags, self.seq, 0) + msg
+            data = inet.NLMSG_HEADER.pack(inet.NLMSG_HEADER.size + len(msg), msg_type, NLM_F_REQUEST | flags, self.seq, 0) + msg
         else:
             msg["header"]["type"] = msg_type
             msg["header"]["flags"] = NLM_F_REQUEST | flags
@@ -445,7 +445,7 @@ def add_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: 
     try:
         # the bytes add_addresses() sends (pyroute2's encoding of the same request, tested), after the netlink header
         body = _newaddr_request(0, index, iface, label if iface.version == 4 else None, broadcast if iface.version == 4 else None,
-                                scope, nodad, flags, preferred_lft)[_NLMSG_HEADER.size:]
+                                scope, nodad, flags, preferred_lft)[inet.NLMSG_HEADER.size:]
     except (struct.error, ValueError, TypeError) as exc:
         raise AddressError("cannot encode netlink request: %s" % exc)
     with _Rtnl() as rtnl:
@@ -462,8 +462,8 @@ def _addr_body(index, iface) -> bytes:
     """An ifaddrmsg body for index and an ip_interface, as `ip addr` builds it (IPv4: IFA_LOCAL = IFA_ADDRESS)."""
     v4 = iface.version == 4
     body = _IFADDRMSG.pack(socket.AF_INET if v4 else socket.AF_INET6, iface.network.prefixlen, 0, 0, index)
-    body += _rtattr(IFA_ADDRESS, iface.ip.packed)
-    return body + _rtattr(IFA_LOCAL, iface.ip.packed) if v4 else body
+    body += inet.netlink_attribute(IFA_ADDRESS, iface.ip.packed)
+    return body + inet.netlink_attribute(IFA_LOCAL, iface.ip.packed) if v4 else body
 
 
 def _same(a: Addr, b: Addr) -> bool:

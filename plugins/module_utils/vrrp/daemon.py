@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import addresses
@@ -45,7 +46,7 @@ from . import procprio
 from . import routed
 from . import routes
 from . import script_security
-from . import sync_tracking
+from . import supervisor
 from . import vmac as vmac_mod
 
 LOG = logging.getLogger("vipd")
@@ -100,8 +101,8 @@ def restart_key(cfg) -> tuple:
 class InstanceRuntime:
     """One configured instance: its machine, its counters, the VIPs it holds.
 
-    Trackers (health.py: checks, links, files, sync groups) drive it through apply_tracking(),
-    set_priority(), fault() and recover().
+    Trackers (health.py: checks, links, files, processes) feed apply_tracking(); the supervisor (supervisor.py)
+    decides what a result, a start, a reload or a transition means, and Daemon.carry_out() applies its decisions.
     """
 
     def __init__(self, daemon: "Daemon", cfg):
@@ -132,8 +133,9 @@ class InstanceRuntime:
         self.forced_stop = False  # stopped by the daemon itself (reload), not by the machine
         self.removed = False  # removed from the configuration by a reload (keepalived notify_deleted)
         self.tracking = None  # tracking.InstanceTracking, filled by health.Health.attach()
+        # set by Daemon.carry_out() from supervisor decisions (and by setup_vmac()):
         self.held = False  # keepalived's INIT: waiting for the first result of a weight-0 check
-        self.fault_causes: Dict[str, str] = {}  # "socket" | "tracking" | "group" -> reason; FAULT until empty
+        self.fault_causes: Dict[str, str] = {}  # "config" | "vmac" | "socket" | "tracking" | "group" -> reason; FAULT until empty
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
         # (priority, interval_cs, src_ip) -> [(frame, dst)]: an idle master re-sends the same bytes every interval
@@ -275,48 +277,22 @@ class InstanceRuntime:
         LOG.info("%s: starting on %s vrid %d v%d prio %d from %s (%s)", self.name, self.ifname, self.cfg.vrid, self.cfg.version,
                  self.cfg.priority, self.src_ip or "?", "unicast to " + ",".join(self.cfg.unicast_peers) if self.unicast else "multicast")
         ev = self.daemon.health.attach(self)
-        self.execute(self.machine.set_priority(now, ev.priority))
-        if self.config_fault():
-            self.fault(self.fault_causes["config"])  # INIT -> FAULT: never master, not even an owner for a moment
-        elif "vmac" in self.fault_causes:
-            self.execute(self.machine.start(now))
-            self.fault(self.fault_causes["vmac"])
-        elif not channel_ok or not self.src_ip:
-            self.execute(self.machine.start(now))
-            self.fault_causes["socket"] = "no usable socket or source address on %s" % self.ifname
-            self.fault(self.fault_causes["socket"])
-        elif ev.faults:
-            self.fault_causes["tracking"] = ev.fault_reason
-            self.fault(ev.fault_reason)  # INIT -> FAULT, as keepalived starts an instance whose tracking is down
-        elif ev.pending:
-            self.held = True
-            LOG.info("%s: waiting for the first result of %s", self.name, ", ".join(ev.pending))
-        else:
-            mode = self.machine.params.start_mode
-            group = self.daemon.health.group_of(self)
-            if group is not None and mode != "auto":
-                # keepalived logs "(VI_1) Entering BACKUP STATE (init)"; this says why a group member does
-                LOG.info("(%s) Entering BACKUP STATE (init): sync group %s starts in BACKUP%s", self.name, group.name,
-                         ", state MASTER: one advert interval" if mode == "short" else "")
-            self.execute(self.machine.start(now))
-        self.daemon.health.after_start(self)
+        self.daemon.carry_out(self.daemon.supervisor.on_start(self.name, self.cfg, ev, self.view(), bool(channel_ok and self.src_ip),
+                                                              self.ifname, self.machine.params.start_mode, now), self)
 
-    def config_fault(self) -> bool:
-        """keepalived vrrp_complete_instance(): unicast_fault_no_peer without peers is a config fault, FAULT for as
-        long as this configuration runs (fault_causes["config"]); True if there is one."""
-        if getattr(self.cfg, "unicast_fault_no_peer", False) and not self.cfg.unicast_peers:
-            if "config" not in self.fault_causes:
-                LOG.info("(%s) Cannot use unicast without any peers - going to fault state", self.name)
-            self.fault_causes["config"] = "Cannot use unicast without any peers - going to fault state"
-            return True
-        self.fault_causes.pop("config", None)
-        return False
+    def view(self) -> supervisor.View:
+        """This instance as the supervisor reads it."""
+        m = self.machine
+        return supervisor.View(self.state, m.effective_priority if m else self.cfg.priority, bool(m and m.wants_master),
+                               bool(m and m.resigning), m is not None, self.forced_stop, self.fault_causes, self.held)
 
     def _sync_gate(self, _machine) -> bool:
         """keepalived vrrp_sync_can_goto_master(): outside a sync group always; inside, when the group is MASTER
         already or every other member wants MASTER too."""
-        health = self.daemon.health
-        return health is None or health.sync_can_goto_master(self)
+        ok, why = self.daemon.supervisor.can_goto_master(self.name, self.daemon.views())
+        if not ok:
+            LOG.debug("%s", why)
+        return ok
 
     def params(self) -> machine.Params:
         cfg = self.cfg
@@ -328,7 +304,7 @@ class InstanceRuntime:
                               lower_prio_garp=int(getattr(cfg, "garp_lower_prio_repeat", 5) or 0) > 0,
                               higher_prio_send_advert=bool(getattr(cfg, "higher_prio_send_advert", False)),
                               down_timer_adverts=int(getattr(cfg, "down_timer_adverts", 3) or 3),
-                              start_mode=sync_tracking.start_mode(self.daemon.cfg, self.name))
+                              start_mode=supervisor.start_mode(self.daemon.cfg, self.name))
 
     def update_in_place(self, cfg) -> None:
         """A reload changed what can change without a restart: VIPs, priority, timers, tracking, auth, peers, hooks.
@@ -384,44 +360,13 @@ class InstanceRuntime:
             LOG.info("%s: priority %d -> %d by reload (%s keeps its state)", self.name, old_prio, self.machine.effective_priority,
                      _state_name(self.state))
         # unicast_fault_no_peer: peers added by the reload clear the config fault, peers all removed set it
-        if self.config_fault():
-            if self.state != machine.State.FAULT:
-                self.fault(self.fault_causes["config"])
-        elif self.state == machine.State.FAULT:
-            self.try_recover()
+        self.daemon.carry_out(self.daemon.supervisor.on_reload(self.name, self.cfg, self.view(), self.daemon.views(),
+                                                               self.daemon.now()), self)
 
     def apply_tracking(self, ev) -> None:
-        """New tracking result: effective priority, FAULT on a fault, recovery when every cause is gone."""
-        if self.machine is None or self.forced_stop or self.state == machine.State.STOPPED or self.daemon.stopping:
-            return
-        now = self.daemon.now()
-        old_prio = self.machine.effective_priority
-        self.execute(self.machine.set_priority(now, ev.priority))
-        if self.machine.effective_priority != old_prio:
-            self.daemon.health.notify_priority_change(self)
-        if ev.faults:
-            self.fault_causes["tracking"] = ev.fault_reason
-            self.held = False
-            if self.state != machine.State.FAULT:
-                self.fault(ev.fault_reason)
-            return
-        self.fault_causes.pop("tracking", None)
-        if ev.pending:
-            return
-        if self.held:
-            self.held = False
-            self.execute(self.machine.start(now))
-            return
-        self.try_recover()
-
-    def try_recover(self) -> None:
-        # A sync-group member stays in FAULT while another member has a fault of its own (keepalived).
-        self.fault_causes.pop("group", None)
-        blocker = self.daemon.health.group_blocker(self)
-        if blocker:
-            self.fault_causes["group"] = blocker
-        if self.state == machine.State.FAULT and not self.fault_causes:
-            self.recover()
+        """New tracking result (from health.py): the supervisor decides priority, FAULT, held INIT, recovery."""
+        d = self.daemon
+        d.carry_out(d.supervisor.on_tracking(self.name, self.cfg, ev, self.view(), d.views(), d.stopping, d.now()), self)
 
     def stop_now(self, reason: str) -> None:
         """Immediate stop (reload of a changed instance): priority 0 if master, VIPs out, timers off."""
@@ -432,7 +377,7 @@ class InstanceRuntime:
         old = self.state
         self.forced_stop = True
         LOG.info("%s: %s -> STOPPED (%s)", self.name, _state_name(old), reason)
-        self.daemon.health.on_transition(self, old, machine.State.STOPPED, reason)
+        self.daemon.transitioned(self, old, machine.State.STOPPED, reason)
 
     def cancel_timers(self) -> None:
         if self.timer is not None:
@@ -466,21 +411,10 @@ class InstanceRuntime:
         self.garp_handles = []
         self.daemon.pacer.cancel(self)  # paced announcements still waiting (garp.py)
 
-    # ---- hooks for trackers (health.py) --------------------------------------------------------------
-
-    def set_priority(self, effective_priority: int) -> None:
-        self.execute(self.machine.set_priority(self.daemon.now(), effective_priority))
-
-    def fault(self, reason: str) -> None:
-        self.execute(self.machine.fault(self.daemon.now(), reason))
-
-    def recover(self) -> None:
-        self.execute(self.machine.recover(self.daemon.now()))
+    # ---- machine plumbing ----------------------------------------------------------------------------
 
     def resign(self) -> None:
         self.execute(self.machine.resign(self.daemon.now()))
-
-    # ---- machine plumbing ----------------------------------------------------------------------------
 
     def execute(self, actions) -> None:
         # machine emits [AddVips, SendAdvert, SendGarp, Transition] on becoming master: advert before GARP, as keepalived.
@@ -554,7 +488,7 @@ class InstanceRuntime:
             # As keepalived: entering BACKUP removes VIPs still configured on the interface (left by a crashed run).
             # Leaving INIT, those are the stale_vips start() just found (issue 11: not a dump per VIP per instance).
             self.remove_stale(self.stale_vips if old == machine.State.INIT else None)
-        self.daemon.health.on_transition(self, old, new, action.reason)
+        self.daemon.transitioned(self, old, new, action.reason)
 
     # ---- wire ----------------------------------------------------------------------------------------
 
@@ -680,7 +614,7 @@ class InstanceRuntime:
                     (prio < m.effective_priority or (prio == m.effective_priority and m._compare_ip(rec.src) < 0)))
         self.execute(m.on_advert(self.daemon.now(), rec.src, prio, rec.advert.interval_cs))
         if rx_lower:
-            self.daemon.health.notify_rx_lower_pri(self)
+            self.daemon.carry_out(supervisor.Supervisor.rx_lower_pri_notices(self.name, self.cfg, self.machine.effective_priority))
 
     def check_conflict(self, rec) -> None:
         """Record an advert whose VIPs, interval, version or authentication differ from ours (conflicts.py); the
@@ -950,6 +884,28 @@ class InstanceRuntime:
         }
 
 
+_NOTICES = (supervisor.RunHook, supervisor.FifoLine, supervisor.Mail)
+
+
+class _Views(Mapping):
+    """name -> supervisor.View of the running instances, each built on access (an event reads a few)."""
+
+    def __init__(self, instances: Dict[str, InstanceRuntime]):
+        self._instances = instances
+
+    def __getitem__(self, name: str) -> supervisor.View:
+        return self._instances[name].view()
+
+    def __contains__(self, name) -> bool:
+        return name in self._instances
+
+    def __iter__(self):
+        return iter(self._instances)
+
+    def __len__(self) -> int:
+        return len(self._instances)
+
+
 class Daemon:
     def __init__(self, config_path: str, control_socket: Optional[str] = None, pidfile: Optional[str] = None,
                  on_ready: Optional[Callable[[], object]] = None, metrics_listen: Optional[Tuple[str, int]] = None,
@@ -973,6 +929,7 @@ class Daemon:
         self.done: Optional[asyncio.Future] = None
         self.control = control_commands.ControlCommands(self)
         self.health = health.Health(self)
+        self.supervisor = supervisor.Supervisor()
         self.firewall = firewall.AcceptFirewall()
         self.vmacs = vmac_mod.VmacManager()
         self.promote = promote.PromoteSecondaries()
@@ -991,6 +948,66 @@ class Daemon:
 
     def now(self) -> float:
         return self.loop.time()  # time.monotonic()
+
+    # ---- the executor of supervisor decisions ----------------------------------------------------------
+
+    def views(self) -> "_Views":
+        """The running instances as the supervisor reads them (built when it looks)."""
+        return _Views(self.instances)
+
+    def transitioned(self, runtime: InstanceRuntime, old, new, reason) -> None:
+        """Every state change of an instance (its machine's, or a stop by the daemon): notifications, sync group."""
+        self.carry_out(self.supervisor.on_transition(runtime.name, runtime.cfg, runtime.view(), old, new, reason, runtime.removed,
+                                                     self.views(), self.stopping, self.now()), runtime)
+
+    def carry_out(self, decisions, origin: Optional[InstanceRuntime] = None) -> None:
+        """Apply the supervisor's decisions in order: the only place they change a runtime. `origin` is the
+        runtime the event came from (it may have left self.instances: a stop by reload)."""
+        sup = self.supervisor
+        for d in decisions:
+            kind = type(d)
+            if kind in _NOTICES:
+                self.health.emit(d)
+                continue
+            if kind is supervisor.Log:
+                (LOG.debug if d.level == "debug" else LOG.info)("%s", d.message)
+                continue
+            if kind is supervisor.Forced:
+                with sup.forcing():
+                    self.carry_out(d.decisions)
+                continue
+            if kind is supervisor.CheckGroup:
+                self.carry_out(sup.check_group(d.group, d.reason, self.views()))
+                continue
+            runtime = origin if origin is not None and origin.name == d.name else self.instances.get(d.name)
+            if runtime is None:
+                continue
+            if kind is supervisor.SetCause:
+                runtime.fault_causes[d.kind] = d.reason
+            elif kind is supervisor.ClearCause:
+                runtime.fault_causes.pop(d.kind, None)
+            elif kind is supervisor.SetHeld:
+                runtime.held = d.held
+            elif kind is supervisor.SetPriority:
+                old = runtime.machine.effective_priority
+                runtime.execute(runtime.machine.set_priority(d.at, d.priority))
+                if d.notify and runtime.machine.effective_priority != old:
+                    self.health.emit(supervisor.FifoLine("INSTANCE", runtime.name, supervisor.priority_notice(runtime.state),
+                                                         runtime.machine.effective_priority))
+            elif kind is supervisor.StartMachine:
+                runtime.execute(runtime.machine.start(d.at))
+            elif kind is supervisor.EnterFault:
+                runtime.execute(runtime.machine.fault(d.at, d.reason))
+            elif kind is supervisor.LeaveFault:
+                runtime.execute(runtime.machine.recover(d.at))
+            elif kind is supervisor.SyncBackup:
+                runtime.execute(runtime.machine.sync_backup(d.at, d.reason))
+            elif kind is supervisor.SyncMaster:
+                runtime.execute(runtime.machine.sync_master(d.at, d.reason))
+            elif kind is supervisor.AfterStart:
+                self.carry_out(sup.after_start(runtime.name, runtime.view(), self.views(), d.at), runtime)
+            else:
+                LOG.debug("ignoring unknown decision %r", d)
 
     def align_master(self, runtime: InstanceRuntime) -> None:
         """Put a master's next advert on the phase of another master with the same interval (never later).
@@ -1184,7 +1201,7 @@ class Daemon:
             self.instances.pop(name).stop_now("configuration changed")
         for name in removed:
             runtime = self.instances.pop(name)
-            runtime.removed = True  # its STOPPED transition notifies DELETED / FAULT (health.on_transition)
+            runtime.removed = True  # its STOPPED transition notifies DELETED / FAULT (supervisor.on_transition)
             if runtime.key in new_keys or runtime.state != machine.State.MASTER:
                 runtime.stop_now("removed from the configuration")
             else:
@@ -1200,6 +1217,7 @@ class Daemon:
                 channel.set_group(self.mcast_group(family))
             except netio.NetIOError as exc:
                 LOG.error("%s", exc)
+        self.supervisor.configure(new)
         self.health.configure(new)
         for name in updated:
             self.instances[name].update_in_place(new.instances[name])
@@ -1422,6 +1440,7 @@ class Daemon:
         # keepalived's parent runs startup_script first and starts VRRP when it ends (or times out)
         await lifecycle.run(self.cfg.global_defs, "startup_script")
         self.health.open(self.loop)
+        self.supervisor.configure(self.cfg)
         self.health.configure(self.cfg)
         self.set_static(None, self.cfg)
         self.open_route_monitor()

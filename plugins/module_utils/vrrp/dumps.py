@@ -27,6 +27,7 @@ from typing import Dict, List, Optional
 from .. import inet
 from . import config
 from . import packet
+from . import supervisor
 
 KA_TMP_DIR = "/tmp"
 # keepalived vrrp.h VRRP_STATE_*; "STOPPED" is keepalived's VRRP_STATE_STOP.
@@ -261,7 +262,7 @@ def data_text(d) -> str:
     if groups:
         lines.append("------< VRRP Sync groups >------")
         for group in groups.values():
-            lines.append(" VRRP Sync Group = %s, %s" % (group.name, d.health.group_state(group)))
+            lines.append(" VRRP Sync Group = %s, %s" % (group.name, supervisor.group_state(group, d.views())))
             members = [r for r in rts if r.name in group.instances]
             lines.append("   Num member fault %d, num member init %d" % (
                 sum(1 for r in members if _state(r) == "FAULT"), sum(1 for r in members if _state(r) == "INIT")))

@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) floating.vip contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The daemon's tracking glue: check runners, link events, track files, sync groups, notify and mail.
+"""The daemon's trackers and notifiers: check runners, link events, track files, processes; notify, fifo, mail.
 
 daemon.py calls: open(loop), configure(cfg) (start and every reload), attach(runtime) when an
-instance starts (returns its first tracking.Evaluation), after_start(runtime), on_transition(...)
-for every state change, instance_status()/status() for `vipd status`, close() at exit.
-Each source of change (a check flips, a link moves, a file changes) re-evaluates only the
-instances watching it and hands the result to InstanceRuntime.apply_tracking().
+instance starts (returns its first tracking.Evaluation), emit(notice) for the notifications the
+supervisor decides (supervisor.RunHook / FifoLine / Mail), instance_status()/status() for
+`vipd status`, close() at exit. Each source of change (a check flips, a link moves, a file changes)
+re-evaluates only the instances watching it and feeds the result to InstanceRuntime.apply_tracking();
+what it means (priority, FAULT, held INIT, sync groups) is supervisor.py's to decide.
 """
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
@@ -20,21 +21,15 @@ import os
 from typing import Dict, List, Optional
 
 from . import check_runner, config_checks
-from . import machine
 from . import mailer
 from . import notify
+from . import supervisor
 from . import sync_tracking
 from . import track_process
 from . import tracking
 
 LOG = logging.getLogger("vipd")
 FILE_POLL = 1.0  # track_file: keepalived uses inotify; a 1 s poll of a tiny file is as good here
-HOOKS = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOPPED": "notify_stop"}
-S = machine.State
-
-
-def _name(state) -> str:
-    return getattr(state, "name", None) or str(state)
 
 
 class Health:
@@ -51,8 +46,6 @@ class Health:
         self.fifos: List[notify.Fifo] = []
         self.default_user = (None, None)
         self.mailer: Optional[mailer.Mailer] = None
-        self.group_states: Dict[str, str] = {}
-        self._syncing = False
 
     # ---- life cycle ----------------------------------------------------------------------------------
 
@@ -96,7 +89,6 @@ class Health:
         self.files = dict((name, tracking.read_track_file(tf.file)) for name, tf in cfg.track_files.items())
         if cfg.track_files and self.file_task is None:
             self.file_task = self.loop.create_task(self._poll_files())
-        self.group_states = dict((name, self.group_states.get(name)) for name in cfg.sync_groups)
         self._configure_processes(cfg)
 
     def _configure_fifos(self, g) -> None:
@@ -186,13 +178,6 @@ class Health:
         runtime.tracking = t
         return t.evaluate()
 
-    def after_start(self, runtime) -> None:
-        blocker = self.group_blocker(runtime)
-        if blocker and runtime.state != S.FAULT:
-            runtime.fault_causes["group"] = blocker
-            runtime.held = False
-            runtime.fault(blocker)
-
     def link_state(self, ifname: str) -> Optional[bool]:
         return self.links.is_up(ifname) if self.links is not None else None
 
@@ -229,162 +214,24 @@ class Health:
                     self.files[name] = value
                     self._update(("file",), name, value)
 
-    # ---- sync groups ---------------------------------------------------------------------------------
+    # ---- notifications (what to emit is the supervisor's decision) ----------------------------------
 
-    def group_of(self, runtime):
-        return self.cfg.sync_group_of(runtime.name) if self.cfg else None
-
-    def members(self, runtime) -> list:
-        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
-        if group is None:
-            return []
-        return [self.daemon.instances[n] for n in group.instances if n != runtime.name and n in self.daemon.instances]
-
-    def group_blocker(self, runtime) -> Optional[str]:
-        """Why `runtime` must stay in FAULT for its group: another member has a fault of its own."""
-        for other in self.members(runtime):
-            own = [r for k, r in other.fault_causes.items() if k != "group"]
-            if own:
-                return "sync group %s: %s is FAULT (%s)" % (self.cfg.sync_group_of(runtime.name).name, other.name, "; ".join(own))
-        return None
-
-    def _sync(self, runtime, old, new) -> None:
-        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
-        if group is None or self._syncing or self.daemon.stopping:
-            return
-        self._syncing = True
-        try:
-            why = "sync group %s: %s %s -> %s" % (group.name, runtime.name, _name(old), _name(new))
-            for other in self.members(runtime):
-                if other.machine is None or other.forced_stop:
-                    continue
-                if new == S.FAULT:
-                    other.fault_causes["group"] = why
-                    other.held = False
-                    if other.state != S.FAULT:
-                        other.fault(why)
-                elif old == S.FAULT:
-                    if other.state == S.FAULT:
-                        other.try_recover()
-                elif new == S.BACKUP and old == S.MASTER and other.state == S.MASTER and not other.machine.resigning:
-                    # keepalived vrrp_sync_backup(): the others leave MASTER with it.
-                    other.execute(other.machine.sync_backup(self.daemon.now(), why))
-                elif new == S.MASTER and other.state == S.BACKUP:
-                    # keepalived vrrp_sync_master(): the others follow it to MASTER.
-                    other.execute(other.machine.sync_master(self.daemon.now(), why))
-        finally:
-            self._syncing = False
-
-    def sync_can_goto_master(self, runtime) -> bool:
-        """keepalived 2.2.7 vrrp_sync_can_goto_master(): a member whose down timer ran out goes MASTER only when its
-        group is MASTER already or every other member wants MASTER too (its own timer ran out, or it is MASTER);
-        otherwise it stays BACKUP wanting MASTER ("prefer backup state to avoid thrashing")."""
-        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
-        if group is None or self.group_state(group) == "MASTER":
-            return True
-        for other in self.members(runtime):
-            m = other.machine
-            if other.forced_stop:
-                continue
-            if m is None or not (m.state == S.MASTER or m.wants_master):
-                LOG.debug("%s: sync group %s: not going MASTER, %s does not want MASTER (as keepalived)",
-                          runtime.name, group.name, other.name)
-                return False
-        return True
-
-    def group_state(self, group) -> str:
-        states = [_name(self.daemon.instances[n].state) for n in group.instances if n in self.daemon.instances]
-        if "FAULT" in states:
-            return "FAULT"
-        if states and all(s == "MASTER" for s in states):
-            return "MASTER"
-        if states and all(s == "STOPPED" for s in states):
-            return "STOPPED"
-        return "BACKUP"
-
-    # ---- transitions: notify, mail, groups -----------------------------------------------------------
-
-    def on_transition(self, runtime, old, new, reason="") -> None:
-        shown = _name(new)
-        if new == S.STOPPED and getattr(runtime, "removed", False):
-            # keepalived clear_diff_vrrp(): an instance removed by a reload notifies DELETED with notify_deleted,
-            # else FAULT (unless it already was in FAULT), never STOP
-            shown = "DELETED" if runtime.cfg.notify_deleted else (None if old == S.FAULT else "FAULT")
-        if shown is not None:
-            self.notify_instance(runtime, shown)
-        alert = runtime.cfg.smtp_alert
-        if alert and self.mailer is not None and shown is not None:
-            self.mailer.alert("INSTANCE", runtime.name, _name(old), shown, self._prio(runtime), str(reason))
-        if new in (S.FAULT, S.BACKUP, S.MASTER) or old == S.FAULT:
-            self._sync(runtime, old, new)
-        group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
-        if group is not None:
-            state = self.group_state(group)
-            previous = self.group_states.get(group.name)
-            if state != previous:
-                self.group_states[group.name] = state
-                self.notify_group(group, state)
-                if group.smtp_alert and self.mailer is not None:
-                    self.mailer.alert("GROUP", group.name, previous or "INIT", state, 0, str(reason))
-
-    @staticmethod
-    def _prio(runtime) -> int:
-        return runtime.machine.effective_priority if runtime.machine else runtime.cfg.priority
-
-    def _fire(self, owner: str, owner_cfg, hook: str, command: str, extra=None) -> None:
-        user, group = notify.hook_user(owner_cfg, hook, self.default_user)
-        self.notifier.fire(owner, hook, command, extra, user=user, group=group)
-
-    def fifo_write(self, kind: str, name: str, state: str, priority: int) -> None:
-        if self.fifos:
-            line = notify.fifo_line(kind, name, state, priority)
-            for fifo in self.fifos:
-                fifo.write(line)
-
-    def notify_instance(self, runtime, state: str) -> None:
-        """keepalived send_instance_notifies(): notify_<state>, then notify, then the fifo line (in order)."""
-        if self.notifier is None:
-            return
-        specific = getattr(runtime.cfg, HOOKS.get(state, ""), None) if state in HOOKS else None
-        hook = HOOKS.get(state)
-        if state == "DELETED":
-            specific, hook = runtime.cfg.notify_deleted_script, "notify_deleted"
-        if specific:
-            self._fire(runtime.name, runtime.cfg, hook, specific)
-        if runtime.cfg.notify:
-            self._fire(runtime.name, runtime.cfg, "notify", runtime.cfg.notify,
-                       notify.generic_args("INSTANCE", runtime.name, state, self._prio(runtime)))
-        self.fifo_write("INSTANCE", runtime.name, state, self._prio(runtime))
-
-    def notify_rx_lower_pri(self, runtime) -> None:
-        """keepalived send_event_notify(): a master heard a lower priority (notify_master_rx_lower_pri, fifo)."""
-        command = getattr(runtime.cfg, "notify_master_rx_lower_pri", None)
-        if command and self.notifier is not None:
-            self._fire(runtime.name, runtime.cfg, "notify_master_rx_lower_pri", command)
-        self.fifo_write("INSTANCE", runtime.name, "MASTER_RX_LOWER_PRI", self._prio(runtime))
-
-    def notify_priority_change(self, runtime) -> None:
-        """keepalived send_instance_priority_notifies() when notify_priority_changes applies (fifo only)."""
-        enabled = getattr(runtime.cfg, "notify_priority_changes", None)
-        if enabled is None:
-            group = self.cfg.sync_group_of(runtime.name) if self.cfg else None
-            enabled = getattr(group, "notify_priority_changes", None) if group is not None else None
-        if enabled is None:
-            enabled = bool(self.cfg and self.cfg.global_defs.vrrp_notify_priority_changes)
-        if enabled:
-            self.fifo_write("INSTANCE", runtime.name, "MASTER_PRIORITY" if runtime.state == S.MASTER else "BACKUP_PRIORITY",
-                            self._prio(runtime))
-
-    def notify_group(self, group, state: str) -> None:
-        LOG.info("sync group %s: %s", group.name, state)
-        specific = getattr(group, HOOKS.get(state, ""), None) if state in HOOKS else None
-        owner = "group " + group.name
-        if specific:
-            self._fire(owner, group, HOOKS[state], specific)
-        if group.notify:
-            # keepalived send_group_notifies(): priority 0 for a group.
-            self._fire(owner, group, "notify", group.notify, notify.generic_args("GROUP", group.name, state, 0))
-        self.fifo_write("GROUP", group.name, state, 0)
+    def emit(self, notice) -> None:
+        """Carry out one supervisor.RunHook, FifoLine or Mail."""
+        if isinstance(notice, supervisor.RunHook):
+            if self.notifier is None:
+                return
+            extra = notify.generic_args(*notice.args) if notice.args else None
+            user, group = notify.hook_user(notice.owner_cfg, notice.hook, self.default_user)
+            self.notifier.fire(notice.owner, notice.hook, notice.command, extra, user=user, group=group)
+        elif isinstance(notice, supervisor.FifoLine):
+            if self.fifos:
+                line = notify.fifo_line(notice.kind, notice.name, notice.state, notice.priority)
+                for fifo in self.fifos:
+                    fifo.write(line)
+        elif isinstance(notice, supervisor.Mail):
+            if self.mailer is not None:
+                self.mailer.alert(notice.kind, notice.name, notice.old, notice.new, notice.priority, notice.reason)
 
     # ---- status --------------------------------------------------------------------------------------
 
@@ -405,7 +252,7 @@ class Health:
             "links": dict(self.links.state) if self.links is not None else None,
             "files": dict(self.files),
             "processes": self.processes.describe() if self.processes is not None else [],
-            "groups": dict(self.group_states),
+            "groups": dict(self.daemon.supervisor.group_states),
             "notify": {"runs": self.notifier.runs if self.notifier else 0, "coalesced": self.notifier.coalesced if self.notifier else 0,
                        "running": len(self.notifier.running) if self.notifier else 0,
                        "fifos": [{"path": f.path, "open": f.fd is not None, "written": f.written, "dropped": f.dropped} for f in self.fifos]},

@@ -84,7 +84,7 @@ class Params:
     # keepalived's down_timer_adverts (1..100, default 3 = RFC): Master_Down_Interval = N x interval + Skew_Time
     down_timer_adverts: int = 3
     # How start() leaves INIT (keepalived vrrp_init_state()): "auto" = the address owner becomes master at once,
-    # any other waits a Master_Down_Interval in BACKUP; in a sync group (see sync_tracking.start_modes()):
+    # any other waits a Master_Down_Interval in BACKUP; in a sync group (see supervisor.start_modes()):
     # "short" = BACKUP for one advert interval + the smallest Skew_Time (a `state MASTER` member of a group
     # that starts in BACKUP), "backup" = BACKUP for a Master_Down_Interval even for the address owner.
     start_mode: str = "auto"

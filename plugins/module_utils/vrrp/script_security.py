@@ -205,7 +205,6 @@ def validate_scripts(ctx):
     """
     cfg = ctx.config
     secure = cfg.global_defs.enable_script_security
-    report = ctx.error if secure else ctx.warning
     for cmd, source, what, user in _script_commands(cfg):
         where = _Where(*source) if source[0] else _Where(ctx.src.main or "", 0)  # global_defs scripts: the main file
         # keepalived -t passes a missing or unsafe startup/shutdown script (it only does not run it): a warning

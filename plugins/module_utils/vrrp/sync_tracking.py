@@ -19,6 +19,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 from . import config
+from . import supervisor
 from . import track_process
 
 
@@ -138,15 +139,8 @@ def members_tracking(cfg, inst):
 
 
 def _start_modes(ctx) -> None:
-    """keepalived 2.2.7's start rule for sync-group members, kept in cfg.extensions["sync_start"] (name -> mode).
-
-    vrrp_sync_set_group() (before the instances' defaults are derived): the group starts MASTER only if every
-    member has an explicit `state MASTER` and an explicit `priority 255`, else BACKUP. vrrp_complete_init(): if
-    any member wants MASTER and any member wants BACKUP or is not the address owner, every member that wants
-    MASTER is made to want BACKUP. vrrp_init_state(): in a MASTER group the owners become master at once; in a
-    BACKUP group a member still wanting MASTER waits one advert interval + the smallest Skew_Time ("short"),
-    any other waits a Master_Down_Interval ("backup", the address owner too).
-    """
+    """keepalived 2.2.7's start rule for sync-group members (supervisor.start_modes()), kept in
+    cfg.extensions["sync_start"] (name -> machine start_mode) for supervisor.start_mode()."""
     cfg = ctx.config
     raws = dict((inst.name, raw) for inst, raw in getattr(ctx, "pending_tracks", []))
     modes = {}
@@ -157,38 +151,15 @@ def _start_modes(ctx) -> None:
                 names.append(name)
         if not names:
             continue
-        state = None
-        for name in names:
-            raw = raws[name]
-            if state == "MASTER" and raw.state == "BACKUP":
-                at = _At(group.source)
-                ctx.fixup(at, "Sync group %s has some member(s) as address owner and some not as address owner. This won't work."
-                          % ctx.show(at, group.name, True))
-            if state != "BACKUP":
-                state = "MASTER" if (raw.state == "MASTER" and raw.priority == 255) else "BACKUP"
-        want = dict((n, cfg.instances[n].state) for n in names)
-        have_master = any(w == "MASTER" for w in want.values())
-        have_backup = any(want[n] == "BACKUP" or cfg.instances[n].priority != 255 for n in names)
-        if have_master and have_backup:
-            want = dict((n, "BACKUP") for n in names)
-        for name in names:
-            if state == "MASTER":
-                modes[name] = "auto"
-            else:
-                modes[name] = "short" if want[name] == "MASTER" else "backup"
+        members = [(n, raws[n].state, raws[n].priority, cfg.instances[n].state, cfg.instances[n].priority) for n in names]
+        group_modes, mixed = supervisor.start_modes(members)
+        if mixed:
+            at = _At(group.source)
+            ctx.fixup(at, "Sync group %s has some member(s) as address owner and some not as address owner. This won't work."
+                      % ctx.show(at, group.name, True))
+        modes.update(group_modes)
     if modes:
         cfg.extensions["sync_start"] = modes
-
-
-def start_mode(cfg, name) -> str:
-    """machine.Params.start_mode of instance `name`. Outside a sync group, as keepalived's vrrp_init_state(): only
-    an instance that wants MASTER (`state MASTER`, or priority 255 without a state) may become master at once
-    ("auto"); an address owner with `state BACKUP` waits a Master_Down_Interval in BACKUP like any other."""
-    mode = ((getattr(cfg, "extensions", None) or {}).get("sync_start") or {}).get(name)
-    if mode is not None:
-        return mode
-    inst = cfg.instances.get(name) if cfg is not None else None
-    return "auto" if inst is None or inst.state == "MASTER" else "backup"
 
 
 config.register_validator(_resolve)

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, health, lifecycle, script_security
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, health, lifecycle, script_security, supervisor
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import State
 
 INSTANCE = """vrrp_instance VI_1 {
@@ -62,12 +62,20 @@ class _Notifier:
         self.calls.append((hook, command, list(extra or [])))
 
 
-def _removed(cfg, old):
-    h = health.Health(SimpleNamespace(instances={}, stopping=False, now=lambda: 0.0))
+def _stopped(cfg, old, removed, reason):
+    """The supervisor's decisions for VI_1's STOPPED transition, carried out by health.Health.emit()."""
+    sup = supervisor.Supervisor()
+    sup.configure(cfg)
+    h = health.Health(SimpleNamespace(instances={}, stopping=False, now=lambda: 0.0, supervisor=sup))
     h.cfg, h.notifier, h.mailer = cfg, _Notifier(), None
-    runtime = SimpleNamespace(name="VI_1", cfg=cfg.instances["VI_1"], machine=None, removed=True)
-    h.on_transition(runtime, old, State.STOPPED, "removed from the configuration")
+    view = supervisor.View(State.STOPPED, cfg.instances["VI_1"].priority, has_machine=False, forced_stop=True)
+    for decision in sup.on_transition("VI_1", cfg.instances["VI_1"], view, old, State.STOPPED, reason, removed, {}, False, 0.0):
+        h.emit(decision)
     return h.notifier.calls
+
+
+def _removed(cfg, old):
+    return _stopped(cfg, old, True, "removed from the configuration")
 
 
 def test_removed_without_notify_deleted_notifies_fault_as_keepalived():
@@ -91,12 +99,8 @@ def test_removed_with_a_bare_notify_deleted_runs_only_the_generic_notify():
 
 
 def test_a_plain_stop_still_notifies_stop():
-    cfg = parse("    notify_deleted\n")
-    h = health.Health(SimpleNamespace(instances={}, stopping=False, now=lambda: 0.0))
-    h.cfg, h.notifier, h.mailer = cfg, _Notifier(), None
-    h.on_transition(SimpleNamespace(name="VI_1", cfg=cfg.instances["VI_1"], machine=None, removed=False),
-                    State.MASTER, State.STOPPED, "stopped")
-    assert h.notifier.calls[0] == ("notify_stop", "/bin/false", [])
+    calls = _stopped(parse("    notify_deleted\n"), State.MASTER, False, "stopped")
+    assert calls[0] == ("notify_stop", "/bin/false", [])
 
 
 # ---------------------------------------------------------------- startup_script / shutdown_script: parsing

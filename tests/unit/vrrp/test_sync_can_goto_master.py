@@ -5,11 +5,9 @@ MASTER and looks again after another interval ("prefer backup state to avoid thr
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, health
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, supervisor
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Params, State
 
 MASTER_IP = "198.51.100.2"
@@ -72,37 +70,43 @@ vrrp_instance VI_2 {
 """
 
 
+def _view(m):
+    return supervisor.View(m.state, m.effective_priority, m.wants_master, m.resigning)
+
+
 def _group():
     cfg = config.parse_text(CONF, "t.conf")
-    runtimes = {}
-    daemon = SimpleNamespace(instances=runtimes, stopping=False, now=lambda: 0.0)
-    h = health.Health(daemon)
-    h.cfg = cfg
+    machines = {}
+    sup = supervisor.Supervisor()
+    sup.configure(cfg)
     for name in ("VI_1", "VI_2"):
-        m = _machine()
-        runtimes[name] = SimpleNamespace(name=name, cfg=cfg.instances[name], machine=m, forced_stop=False, state=m.state)
-        m.group_gate = lambda _m, name=name: h.sync_can_goto_master(runtimes[name])
-    return h, runtimes
+        m = machines[name] = _machine()
+        m.group_gate = lambda _m, name=name: sup.can_goto_master(name, _views(machines))[0]
+    return sup, machines
+
+
+def _views(machines):
+    return dict((name, _view(m)) for name, m in machines.items())
 
 
 def test_a_member_whose_master_is_gone_waits_while_another_member_still_hears_its_master():
-    h, rt = _group()
-    one, two = rt["VI_1"].machine, rt["VI_2"].machine
+    sup, ms = _group()
+    one, two = ms["VI_1"], ms["VI_2"]
     # VI_2's master still speaks; VI_1's master is gone: keepalived keeps the whole group BACKUP.
     t = one.next_deadline
     two.on_advert(t - 0.5, MASTER_IP, 200, 100)
     assert one.on_timer(t) == [] and one.state == State.BACKUP and one.wants_master
-    assert not h.sync_can_goto_master(rt["VI_1"])
+    ok, why = sup.can_goto_master("VI_1", _views(ms))
+    assert not ok and "VI_2 does not want MASTER" in why
     # VI_2's master goes silent too: VI_2's own timer runs out, and now every member wants MASTER.
     actions = two.on_timer(two.next_deadline)
     assert two.state == State.MASTER and actions[-1].new == State.MASTER
 
 
 def test_a_group_already_master_lets_a_member_follow():
-    h, rt = _group()
-    for r in rt.values():
-        r.machine.group_gate = None
-        r.machine.on_timer(r.machine.next_deadline)
-        r.state = r.machine.state
-    assert h.group_state(h.cfg.sync_groups["G"]) == "MASTER"
-    assert h.sync_can_goto_master(rt["VI_1"])
+    sup, ms = _group()
+    for m in ms.values():
+        m.group_gate = None
+        m.on_timer(m.next_deadline)
+    assert supervisor.group_state(sup.cfg.sync_groups["G"], _views(ms)) == "MASTER"
+    assert sup.can_goto_master("VI_1", _views(ms)) == (True, "")

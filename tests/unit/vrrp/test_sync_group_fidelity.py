@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, sync_tracking, tracking
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, supervisor, sync_tracking, tracking
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Params, State, Transition
 
 SCRIPTS = """vrrp_script chk {
@@ -153,13 +153,13 @@ def test_group_tracking_renders_and_reads_back():
 ])
 def test_start_modes_follow_keepalived(lines1, lines2, modes):
     cfg = parse(inst("VI_1", 1, lines1) + inst("VI_2", 2, lines2) + group(""))
-    assert (sync_tracking.start_mode(cfg, "VI_1"), sync_tracking.start_mode(cfg, "VI_2")) == modes
+    assert (supervisor.start_mode(cfg, "VI_1"), supervisor.start_mode(cfg, "VI_2")) == modes
 
 
 def test_outside_a_group_only_an_instance_wanting_master_may_take_over_at_once():
     cfg = parse(inst("VI_1", 1, "    state MASTER\n    priority 150\n") + inst("VI_3", 3, "    priority 255\n") +
                 inst("VI_4", 4, "    state BACKUP\n    priority 255\n") + inst("VI_5", 5))
-    assert [sync_tracking.start_mode(cfg, n) for n in ("VI_1", "VI_3", "VI_4", "VI_5")] == ["auto", "auto", "backup", "backup"]
+    assert [supervisor.start_mode(cfg, n) for n in ("VI_1", "VI_3", "VI_4", "VI_5")] == ["auto", "auto", "backup", "backup"]
 
 
 def test_an_owner_then_a_backup_member_is_reported_as_keepalived_does():

@@ -1,0 +1,121 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The daemon as the executor of supervisor decisions (Daemon.carry_out): a tracking fault of one sync-group member
+puts the other in FAULT, its recovery releases it, a held INIT starts on its first result; `vipd status` shows
+`fault_causes` and `held` as before. Injected loop clock; no network (stale-VIP cleanup is off)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine
+from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking import Evaluation
+
+CONF = """vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+    notify_fault /bin/true
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    unicast_src_ip 198.51.100.1
+    unicast_peer {
+        198.51.100.2
+    }
+    virtual_ipaddress {
+        198.51.100.100/24
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    priority 100
+    unicast_src_ip 198.51.100.1
+    unicast_peer {
+        198.51.100.2
+    }
+    virtual_ipaddress {
+        198.51.100.101/24
+    }
+}
+"""
+
+
+class _Clock:
+    """The injected loop: a settable time; timers are recorded, never run."""
+    t = 500.0
+
+    def time(self):
+        return self.t
+
+    def call_at(self, when, callback, *args):
+        return SimpleNamespace(when=lambda: when, cancel=lambda: None, cancelled=lambda: False)
+
+
+class _Notifier:
+    runs = coalesced = 0
+    running = ()
+
+    def __init__(self):
+        self.calls = []
+
+    def fire(self, owner, hook, command, extra=None, user="", group=None):
+        self.calls.append((owner, hook))
+
+
+def _daemon(tmp_path):
+    path = tmp_path / "vipd.conf"
+    path.write_text(CONF)
+    d = daemon.Daemon(str(path))
+    d.loop = _Clock()
+    d.cfg = config.parse_text(CONF, str(path))
+    d.vip_owned_elsewhere = None  # no stale-VIP cleanup: no netlink here
+    d.supervisor.configure(d.cfg)
+    d.health.notifier = _Notifier()
+    for name in ("VI_1", "VI_2"):
+        rt = daemon.InstanceRuntime(d, d.cfg.instances[name])
+        rt.src_ip = "198.51.100.1"
+        rt.machine = Machine(rt.params())
+        rt.machine.group_gate = rt._sync_gate  # pylint: disable=protected-access
+        d.instances[name] = rt
+    return d
+
+
+def _status(rt):
+    s = rt.status()
+    return s["state"], s["fault_causes"], s["held"]
+
+
+def test_a_members_tracking_fault_takes_the_group_to_fault_and_back(tmp_path):
+    d = _daemon(tmp_path)
+    one, two = d.instances["VI_1"], d.instances["VI_2"]
+    for rt in (one, two):
+        rt.execute(rt.machine.start(d.now()))
+    assert _status(one) == ("BACKUP", {}, False)
+    d.loop.t += 1
+    one.apply_tracking(Evaluation(100, ["chk failed"]))
+    assert _status(one) == ("FAULT", {"tracking": "chk failed"}, False)
+    assert _status(two) == ("FAULT", {"group": "sync group G: VI_1 BACKUP -> FAULT"}, False)
+    assert d.health.status()["groups"] == {"G": "FAULT"}
+    assert d.health.notifier.calls == [("group G", "notify_fault")]
+    # VI_2's own tracking is fine, but VI_1 still has a fault of its own: VI_2 stays in FAULT
+    two.apply_tracking(Evaluation(100))
+    assert _status(two) == ("FAULT", {"group": "sync group G: VI_1 is FAULT (chk failed)"}, False)
+    d.loop.t += 1
+    one.apply_tracking(Evaluation(100))
+    assert _status(one) == ("BACKUP", {}, False) and _status(two) == ("BACKUP", {}, False)
+    assert d.health.status()["groups"] == {"G": "BACKUP"}
+    assert one.last_transition["new"] == "BACKUP" and two.last_transition["reason"] == "fault cleared"
+
+
+def test_a_held_init_starts_on_its_first_result(tmp_path):
+    d = _daemon(tmp_path)
+    one = d.instances["VI_1"]
+    d.carry_out(d.supervisor.on_start("VI_1", one.cfg, Evaluation(100, [], ["chk"]), one.view(), True, "eth0", "backup",
+                                      d.now()), one)
+    assert _status(one) == ("INIT", {}, True)
+    one.apply_tracking(Evaluation(90))
+    assert _status(one) == ("BACKUP", {}, False) and one.machine.effective_priority == 90
