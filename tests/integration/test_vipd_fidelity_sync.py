@@ -127,8 +127,9 @@ def test_owners_without_state_master_wait_one_interval(module_lab, owner_impl, p
         finally:
             problems = stop_all(nodes)
         assert not problems, problems
-    # one advert interval is 2 s: at once is well under it, the rule's wait is not
-    assert took[True] < 1.5, took
+    # one advert interval is 2 s: at once is well under it (start-up and the first advert only; 1.5 s was too
+    # tight on a loaded machine), the rule's wait (interval + skew) is not
+    assert took[True] < 1.75, took
     assert took[False] >= 1.8, took
 
 
