@@ -38,7 +38,6 @@ import glob
 import itertools
 import os
 import re
-import socket
 import stat
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -169,7 +168,7 @@ def system_id():
     """keepalived's config_id: -i ID, else the host name up to its first '.'."""
     if CONFIG_ID is not None:
         return CONFIG_ID
-    return socket.gethostname().split(".", 1)[0]
+    return os.uname().nodename.split(".", 1)[0]
 
 
 def strip_comment(text):

@@ -73,7 +73,8 @@ class Entry:
 
 
 def iso(epoch: float) -> str:
-    """Local wall time as ISO 8601 with the offset (the daemon's last_transition format)."""
+    """Local wall time as ISO 8601 with the offset (the daemon's last_transition format): datetime's isoformat
+    text (2026-12-01T06:28:40+00:00) without importing datetime (0.3 MB of RSS, issue 11). Formats, reads no clock."""
     text = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
     return text[:-2] + ":" + text[-2:]
 
@@ -128,10 +129,11 @@ class ConflictTable:
         """The instance's configuration changed: what differed is no longer known."""
         self.entries.clear()
 
-    def status(self, now: float, wall_now: Optional[float] = None) -> List[Dict[str, object]]:
-        """Active conflicts, most recently seen first: {source, differs, first_seen, last_seen, count}."""
+    def status(self, now: float, wall_now: float) -> List[Dict[str, object]]:
+        """Active conflicts, most recently seen first: {source, differs, first_seen, last_seen, count}.
+        now: the loop clock the table was fed with; wall_now: the wall clock at the same moment (the caller reads both)."""
         self.expire(now)
-        wall = time.time() if wall_now is None else wall_now
+        wall = wall_now
         out = []
         for entry in reversed(self.entries.values()):
             out.append({"source": entry.source, "differs": list(entry.differs), "count": entry.count,

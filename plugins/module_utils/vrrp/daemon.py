@@ -58,9 +58,7 @@ AUTH_TYPES = {None: packet.AUTH_NONE, "PASS": packet.AUTH_PASS, "AH": packet.AUT
 
 
 def _wall() -> str:
-    # datetime's isoformat text (2026-12-01T06:28:40+00:00) without importing datetime (0.3 MB of RSS, issue 11)
-    text = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return text[:-2] + ":" + text[-2:]
+    return conflicts.iso(time.time())
 
 
 def release_memory(collect: bool = True) -> None:
@@ -876,7 +874,7 @@ class InstanceRuntime:
             "vips_held": list(self.vips_held),
             "counters": dict(self.counters, drops=dict(self.drops), transitions_by=dict(self.transition_pairs),
                              conflicts=self.conflicts.total),
-            "conflicts": self.conflicts.status(self.daemon.now()),
+            "conflicts": self.conflicts.status(self.daemon.now(), time.time()),
             "last_transition": self.last_transition,
             "fault_causes": dict(self.fault_causes), "held": self.held,
             "tracking": self.daemon.health.instance_status(self),

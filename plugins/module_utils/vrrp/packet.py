@@ -14,7 +14,6 @@ __metaclass__ = type
 
 import functools
 import ipaddress
-import socket
 import struct
 from dataclasses import dataclass
 
@@ -228,7 +227,7 @@ def decode(payload, src, dst, family=4):
     # inet_ntoa / inet_ntop(AF_INET6) write what str(ipaddress) writes (IPv6: only via ipaddress, for its exact
     # compression rules); for IPv4 it is 5x cheaper per address (issue 11).
     if family == 4:
-        addresses = tuple(socket.inet_ntoa(payload[i:i + 4]) for i in range(HEADER_LEN, HEADER_LEN + count * 4, 4))
+        addresses = tuple(ntoa4(payload[i:i + 4]) for i in range(HEADER_LEN, HEADER_LEN + count * 4, 4))
     else:
         addresses = tuple(str(ipaddress.IPv6Address(payload[i:i + 16])) for i in range(HEADER_LEN, HEADER_LEN + count * 16, 16))
     return Advert(version=version, vrid=vrid, priority=priority, interval_cs=interval_cs,
@@ -268,6 +267,21 @@ def check_advert(advert, vrid, version, auth_type=AUTH_NONE, auth_data=b"", inte
         raise PacketError("addr_count", "%d addresses, %d configured" % (len(advert.addresses), addr_count))
 
 
+
+_NTOA4: dict = {}  # 4 bytes -> dotted quad; a backup hears the same few sources over and over
+
+
+def ntoa4(raw: bytes) -> str:
+    """The text of a 4-byte IPv4 address, as str(ipaddress.IPv4Address) writes it; memoized (issue 11: the
+    per-advert cost) and bounded, since sources are whatever the wire brings."""
+    text = _NTOA4.get(raw)
+    if text is None:
+        if len(_NTOA4) >= 4096:
+            _NTOA4.clear()
+        text = _NTOA4[raw] = "%d.%d.%d.%d" % (raw[0], raw[1], raw[2], raw[3])
+    return text
+
+
 def parse_ipv4(datagram, check_ttl=True):
     """Decode a raw IPv4 datagram (IP header included) carrying VRRP -> Received.
 
@@ -286,8 +300,8 @@ def parse_ipv4(datagram, check_ttl=True):
     if total < ihl or total > len(datagram):
         raise PacketError("length", "IPv4 total length %d, received %d" % (total, len(datagram)))
     ttl, proto = datagram[8], datagram[9]
-    src = socket.inet_ntoa(datagram[12:16])  # the same text as str(ipaddress.IPv4Address), 5x cheaper (issue 11)
-    dst = socket.inet_ntoa(datagram[16:20])
+    src = ntoa4(datagram[12:16])
+    dst = ntoa4(datagram[16:20])
     if proto == IPPROTO_AH:
         raise PacketError("auth_type", "IPsec AH is not supported")
     if proto != IPPROTO_VRRP:

@@ -170,7 +170,8 @@ def test_pair_on_a_real_event_loop_ignores_wall_clock_jumps(monkeypatch):
 
 # Code that may read the wall clock: it only formats times for humans (status, keepalived-style dumps); "*" = the whole module.
 WALL_OK = {("daemon.py", "_wall"), ("daemon.py", "_epoch"), ("daemon.py", "_instance_lines"), ("dumps.py", "*"),
-           ("conflicts.py", "iso"), ("conflicts.py", "status")}  # first/last seen of a VRID conflict, shown in the status
+           ("conflicts.py", "iso"),  # formats a VRID conflict's first/last seen
+           ("daemon.py", "status")}  # the wall time that goes with the loop clock, for those stamps in the status
 WALL_CALLS = {("time", "time"), ("time", "ctime"), ("time", "localtime"), ("time", "gmtime"), ("time", "strftime"),
               ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today")}
 
