@@ -346,8 +346,6 @@ def normalize(p: Dict) -> Dict:
     return n
 
 
-
-
 def build_text(p: Dict) -> str:
     """keepalived text for the module's options (`p` as AnsibleModule.params); the parser validates it."""
     return _build(normalize(p))

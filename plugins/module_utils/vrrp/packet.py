@@ -267,7 +267,6 @@ def check_advert(advert, vrid, version, auth_type=AUTH_NONE, auth_data=b"", inte
         raise PacketError("addr_count", "%d addresses, %d configured" % (len(advert.addresses), addr_count))
 
 
-
 _NTOA4: dict = {}  # 4 bytes -> dotted quad; a backup hears the same few sources over and over
 
 
