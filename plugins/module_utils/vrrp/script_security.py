@@ -14,7 +14,6 @@ __metaclass__ = type
 import grp
 import os
 import pwd
-import shutil
 import stat
 from dataclasses import dataclass
 from typing import List, Optional
@@ -286,6 +285,7 @@ def _program_exists(argv0):
     try:
         if "/" in argv0:
             return os.path.isfile(argv0)
+        import shutil  # only here: shutil costs the daemon 0.6 MB of RSS
         return shutil.which(argv0) is not None
     except (OSError, ValueError):
         return False
