@@ -16,6 +16,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 import asyncio
+import dataclasses
 import logging
 import os
 from typing import Dict, List, Optional
@@ -268,9 +269,11 @@ def _may_run_scripts(cfg) -> bool:
         return True
     owners = [cfg.global_defs] + list(cfg.instances.values()) + list(cfg.sync_groups.values())
     for owner in owners:
-        for key, value in vars(owner).items():
-            if (key.startswith("notify") or key.endswith("_script")) and isinstance(value, (str, list, tuple)) and value:
-                return True
+        for f in dataclasses.fields(owner):  # not vars(): that would give every instance a dict of its own (RSS)
+            if f.name.startswith("notify") or f.name.endswith("_script"):
+                value = getattr(owner, f.name)
+                if isinstance(value, (str, list, tuple)) and value:
+                    return True
     return False
 
 
