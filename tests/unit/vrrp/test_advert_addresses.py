@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, daemon, dumps, packet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, State
+from tests.unit.vrrp.fakes import StillClock
 
 A, B = "198.51.100.1", "198.51.100.2"
 CONF = """global_defs {
@@ -27,19 +28,12 @@ vrrp_instance VI_1 {
 """
 
 
-class _Clock:
-    t = 500.0
-
-    def time(self):
-        return self.t
-
-
 def _runtime(tmp_path, global_line="", inst_line=""):
     text = CONF % (global_line, inst_line)
     path = tmp_path / "vipd.conf"
     path.write_text(text)
     d = daemon.Daemon(str(path))
-    d.loop = _Clock()
+    d.loop = StillClock()
     d.cfg = config.parse_text(text, str(path))
     rt = daemon.InstanceRuntime(d, d.cfg.instances["VI_1"])
     rt.src_ip = A

@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, dumps
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Transition
+from tests.unit.vrrp.fakes import StillClock
 
 A = "198.51.100.1"
 # keepalived 2.2.7 vrrp_json.c, Debian's build (VRRP_AUTH, VMAC, NFTABLES): the keys of "data", in order, for a v2
@@ -67,19 +68,11 @@ vrrp_instance VI_6 {
 """
 
 
-class _Clock:
-    def __init__(self):
-        self.t = 500.0
-
-    def time(self):
-        return self.t
-
-
 def _daemon(tmp_path, text=CONF):
     path = tmp_path / "vipd.conf"
     path.write_text(text)
     d = daemon.Daemon(str(path))
-    d.loop = _Clock()
+    d.loop = StillClock()
     d.cfg = config.parse_text(text, str(path))
     for name, inst in d.cfg.instances.items():
         rt = daemon.InstanceRuntime(d, inst)

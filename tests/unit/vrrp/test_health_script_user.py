@@ -34,4 +34,3 @@ def test_vrrp_script_and_global_hooks_count():
     assert health._may_run_scripts(config.parse_text(startup))  # pylint: disable=protected-access
     group = BASE % "" + "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n    notify_backup /bin/true\n}\n"
     assert health._may_run_scripts(config.parse_text(group))  # pylint: disable=protected-access
-

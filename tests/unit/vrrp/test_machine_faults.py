@@ -181,6 +181,7 @@ EVENTS = st.lists(st.one_of(
     st.tuples(st.just("fault"), st.floats(0.001, 5)),
     st.tuples(st.just("recover"), st.floats(0.001, 5)),
 ), max_size=40)
+from tests.unit.vrrp.fakes import StillClock
 
 
 @settings(max_examples=300, deadline=None)
@@ -252,14 +253,6 @@ def test_every_catchable_terminating_signal_is_handled():
     assert daemon.signal_name(signal.SIGRTMIN + 3) == "SIGRTMIN+3"
 
 
-class _Clock:
-    def __init__(self):
-        self.t = 500.0
-
-    def time(self):
-        return self.t
-
-
 CONF = """global_defs {
     router_id lab1
 }
@@ -284,7 +277,7 @@ def _daemon_with_master(tmp_path):
     path = tmp_path / "vipd.conf"
     path.write_text(CONF)
     d = daemon.Daemon(str(path))
-    d.loop = _Clock()
+    d.loop = StillClock()
     d.cfg = config.parse_text(CONF, str(path))
     rt = daemon.InstanceRuntime(d, d.cfg.instances["VI_1"])
     rt.src_ip = A

@@ -4,11 +4,10 @@ puts the other in FAULT, its recovery releases it, a held INIT starts on its fir
 `fault_causes` and `held` as before. Injected loop clock; no network (stale-VIP cleanup is off)."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking import Evaluation
+from tests.unit.vrrp.fakes import StillClock
 
 CONF = """vrrp_sync_group G {
     group {
@@ -44,17 +43,6 @@ vrrp_instance VI_2 {
 """
 
 
-class _Clock:
-    """The injected loop: a settable time; timers are recorded, never run."""
-    t = 500.0
-
-    def time(self):
-        return self.t
-
-    def call_at(self, when, callback, *args):
-        return SimpleNamespace(when=lambda: when, cancel=lambda: None, cancelled=lambda: False)
-
-
 class _Notifier:
     runs = coalesced = 0
     running = ()
@@ -70,7 +58,7 @@ def _daemon(tmp_path):
     path = tmp_path / "vipd.conf"
     path.write_text(CONF)
     d = daemon.Daemon(str(path))
-    d.loop = _Clock()
+    d.loop = StillClock()
     d.cfg = config.parse_text(CONF, str(path))
     d.vip_owned_elsewhere = None  # no stale-VIP cleanup: no netlink here
     d.supervisor.configure(d.cfg)

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, daemon, dumps, packet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine
+from tests.unit.vrrp.fakes import StillClock
 
 A, B, C = "198.51.100.1", "198.51.100.2", "198.51.100.3"
 CONF = """global_defs {
@@ -29,23 +30,12 @@ vrrp_instance VI_1 {
 PEERS = "    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n" % (A, B)
 
 
-class _Clock:
-    """The injected loop: a fixed time; timers are recorded, never run."""
-    t = 500.0
-
-    def time(self):
-        return self.t
-
-    def call_at(self, when, callback, *args):
-        return SimpleNamespace(when=lambda: when, cancel=lambda: None, cancelled=lambda: False)
-
-
 def _runtime(tmp_path, global_line="", inst_line=PEERS):
     text = CONF % (global_line, inst_line)
     path = tmp_path / "vipd.conf"
     path.write_text(text)
     d = daemon.Daemon(str(path))
-    d.loop = _Clock()
+    d.loop = StillClock()
     d.cfg = config.parse_text(text, str(path))
     rt = daemon.InstanceRuntime(d, d.cfg.instances["VI_1"])
     rt.src_ip = A
