@@ -39,6 +39,7 @@ from . import lifecycle
 from . import machine
 from . import maintenance as maintenance_mod
 from . import netio
+from . import notifications as notifications_mod
 from . import packet
 from . import pidfile as pid_file
 from . import promote
@@ -927,6 +928,7 @@ class Daemon:
         self.done: Optional[asyncio.Future] = None
         self.control = control_commands.ControlCommands(self)
         self.health = health.Health(self)
+        self.notifications = notifications_mod.Notifications()
         self.supervisor = supervisor.Supervisor()
         self.firewall = firewall.AcceptFirewall()
         self.vmacs = vmac_mod.VmacManager()
@@ -965,7 +967,7 @@ class Daemon:
         for d in decisions:
             kind = type(d)
             if kind in _NOTICES:
-                self.health.emit(d)
+                self.notifications.emit(d)
                 continue
             if kind is supervisor.Log:
                 (LOG.debug if d.level == "debug" else LOG.info)("%s", d.message)
@@ -990,8 +992,8 @@ class Daemon:
                 old = runtime.machine.effective_priority
                 runtime.execute(runtime.machine.set_priority(d.at, d.priority))
                 if d.notify and runtime.machine.effective_priority != old:
-                    self.health.emit(supervisor.FifoLine("INSTANCE", runtime.name, supervisor.priority_notice(runtime.state),
-                                                         runtime.machine.effective_priority))
+                    self.notifications.emit(supervisor.FifoLine("INSTANCE", runtime.name, supervisor.priority_notice(runtime.state),
+                                                                runtime.machine.effective_priority))
             elif kind is supervisor.StartMachine:
                 runtime.execute(runtime.machine.start(d.at))
             elif kind is supervisor.EnterFault:
@@ -1216,7 +1218,8 @@ class Daemon:
             except netio.NetIOError as exc:
                 LOG.error("%s", exc)
         self.supervisor.configure(new)
-        self.health.configure(new)
+        self.notifications.configure(new)
+        self.health.configure(new, self.notifications.default_user)
         for name in updated:
             self.instances[name].update_in_place(new.instances[name])
         self.start_instances(new, [n for n in new.instances if n in changed or n in added])
@@ -1375,7 +1378,7 @@ class Daemon:
             "retiring": [r.status() for r in self.retiring],
             "interface_drops": dict((k, dict(v)) for k, v in self.interface_drops.items()),
             "channel_errors": dict(("%s/v%d" % k, v) for k, v in self.channel_errors.items()),
-            "health": self.health.status(),
+            "health": dict(self.health.status(), **self.notifications.status()),
             "maintenance": self.maintenance.status(),
         }
 
@@ -1437,9 +1440,11 @@ class Daemon:
         await self.control.open(self.control_socket)
         # keepalived's parent runs startup_script first and starts VRRP when it ends (or times out)
         await lifecycle.run(self.cfg.global_defs, "startup_script")
+        self.notifications.open(self.loop)
         self.health.open(self.loop)
         self.supervisor.configure(self.cfg)
-        self.health.configure(self.cfg)
+        self.notifications.configure(self.cfg)
+        self.health.configure(self.cfg, self.notifications.default_user)
         self.set_static(None, self.cfg)
         self.open_route_monitor()
         self.priority = procprio.ProcessPriority(self.cfg.global_defs, LOG.warning)
@@ -1468,7 +1473,8 @@ class Daemon:
                 self.loop.remove_reader(channel.fileno())
                 channel.close()
             self.channels = {}
-            await self.health.close(timeout=5.0)
+            self.health.close()
+            await self.notifications.close(timeout=5.0)
             if self.route_monitor is not None:
                 self.loop.remove_reader(self.route_monitor.fileno())
                 self.route_monitor.close()

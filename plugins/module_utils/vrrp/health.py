@@ -1,14 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) floating.vip contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The daemon's trackers and notifiers: check runners, link events, track files, processes; notify, fifo, mail.
+"""The daemon's trackers: check runners, link events, track files, processes.
 
-daemon.py calls: open(loop), configure(cfg) (start and every reload), attach(runtime) when an
-instance starts (returns its first tracking.Evaluation), emit(notice) for the notifications the
-supervisor decides (supervisor.RunHook / FifoLine / Mail), instance_status()/status() for
-`vipd status`, close() at exit. Each source of change (a check flips, a link moves, a file changes)
-re-evaluates only the instances watching it and feeds the result to InstanceRuntime.apply_tracking();
-what it means (priority, FAULT, held INIT, sync groups) is supervisor.py's to decide.
+daemon.py calls: open(loop), configure(cfg, script_user) (start and every reload), attach(runtime) when an
+instance starts (returns its first tracking.Evaluation), instance_status()/status() for `vipd status`,
+close() at exit. Notifications (notify, fifo, mail) are notifications.py's. Each source of change (a check
+flips, a link moves, a file changes) re-evaluates only the instances watching it and feeds the result to
+InstanceRuntime.apply_tracking(); what it means (priority, FAULT, held INIT, sync groups) is supervisor.py's to decide.
 """
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
@@ -16,15 +15,11 @@ from __future__ import annotations
 __metaclass__ = type
 
 import asyncio
-import dataclasses
 import logging
 import os
 from typing import Dict, List, Optional
 
 from . import check_runner, config_checks
-from . import mailer
-from . import notify
-from . import supervisor
 from . import sync_tracking
 from . import track_process
 from . import tracking
@@ -43,16 +38,11 @@ class Health:
         self.files: Dict[str, int] = {}
         self.file_task: Optional[asyncio.Task] = None
         self.processes: Optional[track_process.ProcessScanner] = None
-        self.notifier: Optional[notify.Notifier] = None
-        self.fifos: List[notify.Fifo] = []
-        self.default_user = (None, None)
-        self.mailer: Optional[mailer.Mailer] = None
 
     # ---- life cycle ----------------------------------------------------------------------------------
 
     def open(self, loop) -> None:
         self.loop = loop
-        self.notifier = notify.Notifier(loop)
         try:
             self.links = tracking.LinkMonitor(self.on_link)
             self.links.open(loop)
@@ -60,18 +50,9 @@ class Health:
             LOG.error("link monitor unavailable (interface tracking off): %s", exc)
             self.links = None
 
-    def configure(self, cfg) -> None:
+    def configure(self, cfg, script_user) -> None:
+        """script_user: keepalived's default script user (user, group), notifications.Notifications.default_user."""
         self.cfg = cfg
-        g = cfg.global_defs
-        # keepalived looks its default script user up only when something runs scripts; so does vipd (the lookup
-        # loads the NSS modules: 0.4 MB of RSS, issue 11). Anything that looks like a script counts.
-        self.default_user = notify.default_script_user(g) if _may_run_scripts(cfg) else (None, None)
-        self.notifier.user, self.notifier.group = self.default_user
-        self._configure_fifos(g)
-        if self.mailer is not None:
-            self.mailer.close()
-        self.mailer = mailer.Mailer(self.loop, g.smtp_server, g.smtp_port, g.smtp_connect_timeout, g.notification_email_from,
-                                    g.notification_email, g.router_id, g.smtp_helo_name, g.no_email_faults)
         builtins = config_checks.builtins_of(cfg)
         wanted = set(name for inst in cfg.instances.values() for name, _w in inst.track_scripts)
         wanted.update(name for grp in cfg.sync_groups.values() for name, _w in grp.track_scripts)
@@ -83,8 +64,8 @@ class Health:
         for name in sorted(wanted):
             if name not in self.runners and name in cfg.scripts:
                 # keepalived's default script user (script_user, else keepalived_script if it exists, else root)
-                runner = check_runner.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=self.default_user[0] or "root",
-                                                  group=self.default_user[1])
+                runner = check_runner.CheckRunner(cfg.scripts[name], builtins.get(name), self.on_check, user=script_user[0] or "root",
+                                                  group=script_user[1])
                 self.runners[name] = runner
                 runner.start(self.loop)
         for tf in cfg.track_files.values():
@@ -93,23 +74,6 @@ class Health:
         if cfg.track_files and self.file_task is None:
             self.file_task = self.loop.create_task(self._poll_files())
         self._configure_processes(cfg)
-
-    def _configure_fifos(self, g) -> None:
-        """notify_fifo and vrrp_notify_fifo (keepalived opens both; each gets every VRRP line)."""
-        wanted = []
-        for key in ("notify_fifo", "vrrp_notify_fifo"):
-            words = getattr(g, key, None)
-            if words:
-                script = getattr(g, key + "_script", None)
-                wanted.append(notify.Fifo(words[0], list(words[1:]), script,
-                                          notify.hook_user(g, key + "_script", self.default_user) if script else (None, None)))
-        if [f.key() for f in wanted] == [f.key() for f in self.fifos]:
-            return
-        for fifo in self.fifos:
-            fifo.close()
-        self.fifos = wanted
-        for fifo in self.fifos:
-            fifo.open(self.loop)
 
     def _configure_processes(self, cfg) -> None:
         """vrrp_track_process: one scanner for the processes some instance tracks; rebuilt when they change."""
@@ -133,7 +97,7 @@ class Health:
                 self.attach(runtime)
                 runtime.apply_tracking(runtime.tracking.evaluate())
 
-    async def close(self, timeout: float = 5.0) -> None:
+    def close(self) -> None:
         for runner in self.runners.values():
             runner.stop()
         self.runners = {}
@@ -146,13 +110,6 @@ class Health:
         if self.links is not None:
             self.links.close()
             self.links = None
-        if self.notifier is not None:
-            await self.notifier.drain(timeout)
-        for fifo in self.fifos:
-            fifo.close()
-        self.fifos = []
-        if self.mailer is not None:
-            self.mailer.close()
 
     # ---- building an instance's tracking ------------------------------------------------------------
 
@@ -217,25 +174,6 @@ class Health:
                     self.files[name] = value
                     self._update(("file",), name, value)
 
-    # ---- notifications (what to emit is the supervisor's decision) ----------------------------------
-
-    def emit(self, notice) -> None:
-        """Carry out one supervisor.RunHook, FifoLine or Mail."""
-        if isinstance(notice, supervisor.RunHook):
-            if self.notifier is None:
-                return
-            extra = notify.generic_args(*notice.args) if notice.args else None
-            user, group = notify.hook_user(notice.owner_cfg, notice.hook, self.default_user)
-            self.notifier.fire(notice.owner, notice.hook, notice.command, extra, user=user, group=group)
-        elif isinstance(notice, supervisor.FifoLine):
-            if self.fifos:
-                line = notify.fifo_line(notice.kind, notice.name, notice.state, notice.priority)
-                for fifo in self.fifos:
-                    fifo.write(line)
-        elif isinstance(notice, supervisor.Mail):
-            if self.mailer is not None:
-                self.mailer.alert(notice.kind, notice.name, notice.old, notice.new, notice.priority, notice.reason)
-
     # ---- status --------------------------------------------------------------------------------------
 
     def instance_status(self, runtime) -> list:
@@ -256,25 +194,7 @@ class Health:
             "files": dict(self.files),
             "processes": self.processes.describe() if self.processes is not None else [],
             "groups": dict(self.daemon.supervisor.group_states),
-            "notify": {"runs": self.notifier.runs if self.notifier else 0, "coalesced": self.notifier.coalesced if self.notifier else 0,
-                       "running": len(self.notifier.running) if self.notifier else 0,
-                       "fifos": [{"path": f.path, "open": f.fd is not None, "written": f.written, "dropped": f.dropped} for f in self.fifos]},
-            "mail": self.mailer.counters() if self.mailer is not None else None,
         }
-
-
-def _may_run_scripts(cfg) -> bool:
-    """True when the config holds any vrrp_script or any hook (notify*, *_script) that names a command."""
-    if cfg.scripts:
-        return True
-    owners = [cfg.global_defs] + list(cfg.instances.values()) + list(cfg.sync_groups.values())
-    for owner in owners:
-        for f in dataclasses.fields(owner):  # not vars(): that would give every instance a dict of its own (RSS)
-            if f.name.startswith("notify") or f.name.endswith("_script"):
-                value = getattr(owner, f.name)
-                if isinstance(value, (str, list, tuple)) and value:
-                    return True
-    return False
 
 
 def _init_file(tf) -> None:

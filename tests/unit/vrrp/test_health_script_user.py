@@ -3,7 +3,7 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, health
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, notifications
 
 BASE = """
 vrrp_instance VI_1 {
@@ -24,13 +24,13 @@ vrrp_instance VI_1 {
     ("    notify_master_rx_lower_pri /bin/true\n", True),
 ])
 def test_instance_hooks(extra, runs):
-    assert health._may_run_scripts(config.parse_text(BASE % extra)) is runs  # pylint: disable=protected-access
+    assert notifications._may_run_scripts(config.parse_text(BASE % extra)) is runs  # pylint: disable=protected-access
 
 
 def test_vrrp_script_and_global_hooks_count():
     script = 'vrrp_script chk {\n    script "/bin/true"\n}\n' + BASE % "    track_script {\n        chk\n    }\n"
-    assert health._may_run_scripts(config.parse_text(script))  # pylint: disable=protected-access
+    assert notifications._may_run_scripts(config.parse_text(script))  # pylint: disable=protected-access
     startup = "global_defs {\n    startup_script /bin/true\n}\n" + BASE % ""
-    assert health._may_run_scripts(config.parse_text(startup))  # pylint: disable=protected-access
+    assert notifications._may_run_scripts(config.parse_text(startup))  # pylint: disable=protected-access
     group = BASE % "" + "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n    notify_backup /bin/true\n}\n"
-    assert health._may_run_scripts(config.parse_text(group))  # pylint: disable=protected-access
+    assert notifications._may_run_scripts(config.parse_text(group))  # pylint: disable=protected-access

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, health, lifecycle, script_security, supervisor
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, lifecycle, notifications, script_security, supervisor
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import State
 
 INSTANCE = """vrrp_instance VI_1 {
@@ -63,11 +62,11 @@ class _Notifier:
 
 
 def _stopped(cfg, old, removed, reason):
-    """The supervisor's decisions for VI_1's STOPPED transition, carried out by health.Health.emit()."""
+    """The supervisor's decisions for VI_1's STOPPED transition, carried out by notifications.Notifications.emit()."""
     sup = supervisor.Supervisor()
     sup.configure(cfg)
-    h = health.Health(SimpleNamespace(instances={}, stopping=False, now=lambda: 0.0, supervisor=sup))
-    h.cfg, h.notifier, h.mailer = cfg, _Notifier(), None
+    h = notifications.Notifications()
+    h.notifier = _Notifier()
     view = supervisor.View(State.STOPPED, cfg.instances["VI_1"].priority, has_machine=False, forced_stop=True)
     for decision in sup.on_transition("VI_1", cfg.instances["VI_1"], view, old, State.STOPPED, reason, removed, {}, False, 0.0):
         h.emit(decision)

@@ -50,8 +50,10 @@ def started(fake, tmp_path, monkeypatch):  # noqa: F811
         made.append(d)
         d.loop = FakeLoop()
         d.cfg = config.load(str(path))
+        d.notifications.open(d.loop)
         d.health.open(d.loop)
-        d.health.configure(d.cfg)
+        d.notifications.configure(d.cfg)
+        d.health.configure(d.cfg, d.notifications.default_user)
         d.start_instances(d.cfg, list(d.cfg.instances))
         return d, d.instances["R"]
     return net, applied, make

@@ -62,7 +62,7 @@ def _daemon(tmp_path):
     d.cfg = config.parse_text(CONF, str(path))
     d.vip_owned_elsewhere = None  # no stale-VIP cleanup: no netlink here
     d.supervisor.configure(d.cfg)
-    d.health.notifier = _Notifier()
+    d.notifications.notifier = _Notifier()
     for name in ("VI_1", "VI_2"):
         rt = daemon.InstanceRuntime(d, d.cfg.instances[name])
         rt.src_ip = "198.51.100.1"
@@ -88,7 +88,7 @@ def test_a_members_tracking_fault_takes_the_group_to_fault_and_back(tmp_path):
     assert _status(one) == ("FAULT", {"tracking": "chk failed"}, False)
     assert _status(two) == ("FAULT", {"group": "sync group G: VI_1 BACKUP -> FAULT"}, False)
     assert d.health.status()["groups"] == {"G": "FAULT"}
-    assert d.health.notifier.calls == [("group G", "notify_fault")]
+    assert d.notifications.notifier.calls == [("group G", "notify_fault")]
     # VI_2's own tracking is fine, but VI_1 still has a fault of its own: VI_2 stays in FAULT
     two.apply_tracking(Evaluation(100))
     assert _status(two) == ("FAULT", {"group": "sync group G: VI_1 is FAULT (chk failed)"}, False)
