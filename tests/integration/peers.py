@@ -515,21 +515,25 @@ class Frame:
 
 @dataclass
 class Capture:
-    """tcpdump on the lab's bridge (promiscuous: unicast VRRP between two ports is seen too)."""
+    """tcpdump on the lab's bridge (promiscuous: unicast VRRP between two ports is seen too), or on one of its
+    ports (``port``: the frames that host sent)."""
 
     lab: Lab
     path: str = ""
     proc: Optional[subprocess.Popen] = None
     frames: List[Frame] = field(default_factory=list)
+    expr: str = "vrrp or arp"
+    port: str = ""  # a host name: capture what arrives from it on its bridge port
 
     def start(self) -> "Capture":
         if not self.path:
             os.makedirs(os.path.join(self.lab.workdir, "peers"), exist_ok=True)
             self.path = os.path.join(self.lab.workdir, "peers", "bridge-%d.pcap" % int(time.monotonic() * 1000))
         self._err = open(self.path + ".err", "w")
+        where = ["-i", self.lab.host(self.port).port, "-Q", "in"] if self.port else ["-i", BRIDGE]
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.lab.switch, "tcpdump", "-i", BRIDGE, "-n", "-U", "--immediate-mode", "-s", "256",
-             "-Z", "root", "-w", self.path, "vrrp or arp"],
+            ["ip", "netns", "exec", self.lab.switch, "tcpdump"] + where + ["-n", "-U", "--immediate-mode", "-s", "256",
+                                                                           "-Z", "root", "-w", self.path, self.expr],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._err, start_new_session=True)
         wait_until(lambda: self.proc.poll() is not None or "listening on" in open(self.path + ".err").read(),
                    timeout=10, interval=0.02, what="tcpdump to listen")

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 
 from tests.lab import wait_until
 
-from .peers import InstanceSpec, Node, render_config, stop_all
+from .peers import Capture, InstanceSpec, Node, render_config, stop_all
 
 pytestmark = [pytest.mark.lab, pytest.mark.keepalived,
               pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived is not installed")]
 
 VIP6, CLIENT6 = "2001:db8:6::100", "2001:db8:6::9"
 VMAC_NAME, VMAC6_MAC = "vrrp.51", "00:00:5e:00:02:33"
+VMAC6_EUI64 = "fe80::200:5eff:fe00:233"  # the address the kernel would give the macvlan of its own
 ADV = 0.2
 
 
@@ -97,10 +99,22 @@ def test_ipv6_use_vmac_keeps_the_client_neighbour_mac_across_failover(module_lab
 
 
 def _conf_addr(priority):
-    """An IPv4 instance (no VMAC of its own) with an IPv6 eVIP: use_vmac_addr gives the eVIP a VMAC on eth0."""
+    """An IPv4 instance (no VMAC of its own) with an IPv6 eVIP: use_vmac_addr gives the eVIP a VMAC on eth0.
+
+    garp_master_refresh 1: nothing else leaves the master with the eVIP's virtual MAC (its adverts are IPv4,
+    from eth0), while keepalived 2.2.7 as backup sends router solicitations with it (Debian's build has no
+    nftables rule for an eVIP's VMAC), which moves the bridge's entry for the MAC to the backup's port until
+    the master sends again: the refresh bounds that to a second, as it would for users of such a pair."""
     text = render_config([InstanceSpec(priority=priority, version=3, advert_int=ADV)], router_id="vmacaddr")
-    return text.replace("    virtual_ipaddress {", "    use_vmac_addr\n    virtual_ipaddress_excluded {\n        %s/64\n    }\n"
-                        "    virtual_ipaddress {" % VIP6, 1)
+    return text.replace("    virtual_ipaddress {", "    use_vmac_addr\n    garp_master_refresh 1\n"
+                        "    virtual_ipaddress_excluded {\n        %s/64\n    }\n    virtual_ipaddress {" % VIP6, 1)
+
+
+def _cleanup_addr(lab):
+    _cleanup(lab)
+    for host in ("server1", "server2"):
+        lab.run(host, ["ip", "addr", "del", "198.51.100.100/24", "dev", "eth0"])
+        lab.run(host, ["nft", "delete", "table", "ip", "keepalived"])
 
 
 @pytest.mark.parametrize("high_impl,low_impl", [("vipd", "keepalived"), ("keepalived", "vipd")])
@@ -130,8 +144,41 @@ def test_use_vmac_addr_gives_the_other_family_evip_a_vmac_as_keepalived(module_l
         assert low.stop() == 0
     finally:
         problems = stop_all([high, low])
-        _cleanup(lab)
-        for host in ("server1", "server2"):
-            lab.run(host, ["ip", "addr", "del", "198.51.100.100/24", "dev", "eth0"])
-            lab.run(host, ["nft", "delete", "table", "ip", "keepalived"])
+        _cleanup_addr(lab)
     assert not problems, problems
+
+
+@pytest.mark.parametrize("conf", [_conf, _conf_addr], ids=["use_vmac", "use_vmac_addr"])
+def test_a_vipd_backup_sends_nothing_with_the_virtual_mac(module_lab, conf):
+    """A switch learns a MAC on the port of its last sender, so a backup's router solicitation or MLD report with
+    the virtual MAC would steer the VIP's clients to the backup. vipd's macvlan has no address of its own (no
+    EUI-64 one), sends no router solicitation, and its MLD reports leave from the base interface."""
+    lab = module_lab
+    _cleanup_addr(lab)
+    high = Node(lab, "server1", "vipd", conf(150), tag="quiet")
+    low = Node(lab, "server2", "vipd", conf(100), tag="quiet")
+    capture = Capture(lab, expr="ether src %s or ether dst 33:33:00:00:00:16" % VMAC6_MAC, port="server2")
+    try:
+        high.start()
+        wait_until(lambda: high.state() == "MASTER", timeout=15, interval=0.05, what="%s master" % high)
+        capture.start()
+        low.start()
+        wait_until(lambda: low.state() == "BACKUP" and _link(lab, "server2"), timeout=15, interval=0.05,
+                   what="%s backup with its VMAC" % low)
+        time.sleep(5)  # the kernel's router solicitations would leave at once and 4 s later
+        assert low.state() == "BACKUP"
+        frames = capture.stop()
+        assert [f for f in frames if f.src_mac == VMAC6_MAC] == []
+        base_mac = _base_mac(lab, "server2")
+        assert frames and all(f.src_mac == base_mac for f in frames), frames  # MLD reports, moved to eth0
+        assert VMAC6_EUI64 not in _addrs(lab, "server2", VMAC_NAME)
+    finally:
+        capture.stop() if capture.proc is not None and capture.proc.poll() is None else None
+        problems = stop_all([high, low])
+        _cleanup_addr(lab)
+    assert not problems, problems
+
+
+def _base_mac(lab, host):
+    out = lab.run(host, ["ip", "-j", "link", "show", "eth0"]).stdout
+    return json.loads(out)[0]["address"]

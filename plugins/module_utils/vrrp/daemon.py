@@ -931,7 +931,7 @@ class Daemon:
         self.notifications = notifications_mod.Notifications()
         self.supervisor = supervisor.Supervisor()
         self.firewall = firewall.AcceptFirewall()
-        self.vmacs = vmac_mod.VmacManager()
+        self.vmacs = vmac_mod.VmacManager(mld=self.firewall)
         self.promote = promote.PromoteSecondaries()
         self.pacer = garp.Pacer()  # GARP/NA pacing per interface (vrrp_garp_interval, vrrp_gna_interval)
         self.route_monitor = None  # routes.Monitor: deletions of tracked routes and rules

@@ -44,6 +44,12 @@ add rule ip6 {t} out ip6 saddr @vips drop
 }
 
 
+# keepalived's setup_rule_move_igmp(): an MLD report leaving a VMAC leaves from its base interface instead
+VMAC_SETUP = """add map ip6 {t} vmac_map {{ type iface_index : iface_index; }}
+add rule ip6 {t} out icmpv6 type mld2-listener-report dup to ip6 daddr device oif map @vmac_map drop
+"""
+
+
 class FirewallError(Exception):
     """nft failed or is missing."""
 
@@ -81,6 +87,9 @@ class AcceptFirewall:
         self.table = table
         self.ready = set()  # families whose table is set up
         self.members = {4: set(), 6: set()}
+        self.vmac_map = {}
+        self.vmac_rule = False  # VMAC -> base, in the map vmac_map
+        self.vmac_rule = False  # the map and its rule are in the ip6 table
 
     def _setup(self, family):
         if family in self.ready:
@@ -120,6 +129,24 @@ class AcceptFirewall:
             self.members[family].difference_update(old)
             self.run("delete element %s %s vips { %s }\n" % (fam, self.table, ", ".join(old)))
 
+    def move_mld(self, vmac, base):
+        """MLD reports of the macvlan `vmac` leave from `base`, with its MAC (names are validated interface names)."""
+        if self.vmac_map.get(vmac) == base:
+            return
+        self._setup(6)
+        if not self.vmac_rule:
+            self.run(VMAC_SETUP.format(t=self.table))
+            self.vmac_rule = True
+        self.unmove_mld(vmac)
+        self.run('add element ip6 %s vmac_map { "%s" : "%s" }\n' % (self.table, vmac, base))
+        self.vmac_map[vmac] = base
+
+    def unmove_mld(self, vmac):
+        """Before the macvlan goes (nft resolves the name): its element leaves the map."""
+        base = self.vmac_map.pop(vmac, None)
+        if base is not None:
+            self.run('delete element ip6 %s vmac_map { "%s" }\n' % (self.table, vmac))
+
     def teardown(self):
         """At exit, as keepalived: the tables go."""
         for family in sorted(self.ready):
@@ -127,3 +154,5 @@ class AcceptFirewall:
             self.run("delete table %s %s\n" % (fam, self.table))
         self.ready.clear()
         self.members = {4: set(), 6: set()}
+        self.vmac_map = {}
+        self.vmac_rule = False

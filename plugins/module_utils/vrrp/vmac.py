@@ -11,9 +11,16 @@ when the last macvlan on it goes). Only the namespace vipd runs in is touched. A
 (00:00:5e:00:02:VRID) keeps IPv6, gets no sysctl, and holds the link-local address its adverts leave from (the
 configured source, else the base interface's link-local address, else the EUI-64 one of the base MAC).
 
-vipd receives adverts on the base interface (the group is joined there, so no IGMP report ever leaves
-with the virtual MAC, which keepalived achieves with nftables rules) and sends them from the macvlan, or
+vipd receives adverts on the base interface (the group is joined there) and sends them from the macvlan, or
 from the base interface with `vmac_xmit_base`.
+
+No frame but the master's own may leave with the virtual MAC: a switch learns the MAC on the port of the
+last sender, so a backup's router solicitation or MLD report would steer clients' traffic for the VIP to
+the backup. As keepalived (whose nftables rules drop router solicitations leaving a VMAC and move MLD
+reports to the base interface), the macvlan gets no link-local address of its own (addrgenmode none, set
+before it is up: set together, the kernel brings it up first and adds an EUI-64 address),
+router_solicitations=0, and its MLD reports are moved to the base interface by the `mld` mover
+(firewall.AcceptFirewall.move_mld).
 """
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
@@ -21,10 +28,12 @@ from __future__ import annotations
 __metaclass__ = type
 
 import ipaddress
+import logging
 import os
 import socket
 
 from .. import addresses
+from .firewall import FirewallError
 
 RTM_NEWLINK, RTM_DELLINK = 16, 17
 MACVLAN_MODE_PRIVATE = 1
@@ -34,6 +43,8 @@ SYSCTL_ROOT = "/proc/sys/net"
 VMAC_SYSCTLS = (("ipv4", "arp_ignore", 1), ("ipv4", "accept_local", 1), ("ipv4", "rp_filter", 0),
                 ("ipv4", "promote_secondaries", 1), ("ipv6", "disable_ipv6", 1))
 BASE_SYSCTLS = (("ipv4", "arp_ignore", 1), ("ipv4", "arp_filter", 1))
+VMAC6_SYSCTLS = (("ipv6", "disable_ipv6", 0), ("ipv6", "router_solicitations", 0))
+LOG = logging.getLogger("vipd")
 
 
 class VmacError(Exception):
@@ -120,17 +131,19 @@ def write_sysctl(family_dir, ifname, key, value, root=SYSCTL_ROOT):
 class VmacManager:
     """The macvlans this vipd created, and the base interface sysctls it changed (to put back)."""
 
-    def __init__(self, root=SYSCTL_ROOT):
+    def __init__(self, root=SYSCTL_ROOT, mld=None):
         self.root = root
+        self.mld = mld  # moves MLD reports of an IPv6 macvlan to its base (move_mld/unmove_mld), or None
         self.created = {}  # name -> base
         self.base_saved = {}  # base -> {key: old value}
+        self.mld_moved = set()
 
     def ensure(self, base, name, mac, family=4, link_local=None):
         """Create (or keep, or repair) the macvlan `name` on `base` with `mac`; set keepalived's sysctls (IPv4).
 
-        IPv6 (keepalived netlink_link_add_vmac()): IPv6 stays on, no sysctl is changed, and `link_local` (the
-        address adverts leave from) is added to the macvlan, /64, without DAD and deprecated, as keepalived's
-        add_link_local_address() adds it."""
+        IPv6 (keepalived netlink_link_add_vmac()): IPv6 stays on, router_solicitations=0, MLD reports move to
+        `base`, and `link_local` (the address adverts leave from) is added to the macvlan, /64, without DAD and
+        deprecated, as keepalived's add_link_local_address() adds it."""
         from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
         try:
             base_index = socket.if_nametoindex(base)
@@ -142,9 +155,11 @@ class VmacManager:
                 raise VmacError("VMAC %s conflicts with an existing interface that is not a macvlan" % name)
             same = (current.get_attr("IFLA_LINK") == base_index and str(current.get_attr("IFLA_ADDRESS")).lower() == mac)
             if not same:
+                self._unmove_mld(name)
                 self._delete(name)
                 current = None
         if current is None:
+            self._unmove_mld(name)  # a macvlan removed behind our back: its element named an old index
             msg = ifinfmsg()
             msg["family"] = socket.AF_UNSPEC
             msg["attrs"] = [["IFLA_IFNAME", name], ["IFLA_LINK", base_index], ["IFLA_ADDRESS", mac],
@@ -152,24 +167,32 @@ class VmacManager:
                                                          ["IFLA_INFO_DATA", {"attrs": [["IFLA_MACVLAN_MODE", MACVLAN_MODE_PRIVATE]]}]]}]]
             _talk(msg, RTM_NEWLINK, addresses.NLM_F_CREATE | addresses.NLM_F_EXCL, "create VMAC %s on %s" % (name, base))
         self.created[name] = base
-        # no link-local address of its own (RFC 5798 7.4), then up, as keepalived
+        index = socket.if_nametoindex(name)
+        # No link-local address of its own (RFC 5798 7.4). A message of its own, before the link is up: in one
+        # message with IFF_UP the kernel brings the link up first and adds the EUI-64 address.
         msg = ifinfmsg()
         msg["family"] = socket.AF_UNSPEC
-        msg["index"] = socket.if_nametoindex(name)
+        msg["index"] = index
+        msg["attrs"] = [["IFLA_AF_SPEC", {"attrs": [["AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE", IN6_ADDR_GEN_MODE_NONE]]}]]}]]
+        _talk(msg, RTM_NEWLINK, 0, "set addrgenmode none on VMAC %s" % name)
+        # sysctls before the link is up, so that nothing leaves with the virtual MAC first
+        for family_dir, key, value in (VMAC6_SYSCTLS if family == 6 else VMAC_SYSCTLS):
+            write_sysctl(family_dir, name, key, value, self.root)
+        if family == 6:
+            self._move_mld(name, base)
+        msg = ifinfmsg()
+        msg["family"] = socket.AF_UNSPEC
+        msg["index"] = index
         msg["flags"] = IFF_UP
         msg["change"] = IFF_UP
-        msg["attrs"] = [["IFLA_AF_SPEC", {"attrs": [["AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE", IN6_ADDR_GEN_MODE_NONE]]}]]}]]
         _talk(msg, RTM_NEWLINK, 0, "bring VMAC %s up" % name)
         if family == 6:
-            write_sysctl("ipv6", name, "disable_ipv6", 0, self.root)
             if link_local:
                 try:
                     addresses.add_address(name, "%s/64" % link_local, nodad=True, preferred_lft=0)
                 except addresses.AddressError as exc:
                     raise VmacError("cannot add link-local address %s to VMAC %s: %s" % (link_local, name, exc))
             return name
-        for family_dir, key, value in VMAC_SYSCTLS:
-            write_sysctl(family_dir, name, key, value, self.root)
         if base not in self.base_saved:
             saved = {}
             for family_dir, key, value in BASE_SYSCTLS:
@@ -179,6 +202,25 @@ class VmacManager:
                 write_sysctl(family_dir, base, key, value, self.root)
             self.base_saved[base] = saved
         return name
+
+    def _move_mld(self, name, base):
+        """Have the MLD reports of `name` leave from `base`; without nft they stay on the macvlan (logged)."""
+        if self.mld is None:
+            return
+        try:
+            self.mld.move_mld(name, base)
+            self.mld_moved.add(name)
+        except FirewallError as exc:  # nft failed or is missing: the VMAC still works
+            LOG.warning("VMAC %s: cannot move its MLD reports to %s (%s); a switch may learn the virtual MAC "
+                        "on this host's port while it is backup", name, base, exc)
+
+    def _unmove_mld(self, name):
+        if name in self.mld_moved:
+            self.mld_moved.discard(name)
+            try:
+                self.mld.unmove_mld(name)
+            except FirewallError as exc:
+                LOG.warning("VMAC %s: cannot remove its MLD rule (%s)", name, exc)
 
     def _delete(self, name):
         from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
@@ -196,6 +238,7 @@ class VmacManager:
         base = self.created.pop(name, None)
         if base is None:
             return False
+        self._unmove_mld(name)  # before the link goes: nft names the element by interface
         deleted = self._delete(name)
         if base not in self.created.values():
             for (family_dir, key), old in self.base_saved.pop(base, {}).items():
@@ -210,4 +253,6 @@ class VmacManager:
             self.release(name)
 
     def release_all(self):
+        """At exit: every macvlan goes; their MLD rules go with the firewall's teardown (one nft run, not one each)."""
+        self.mld_moved.clear()
         self.release_unused(())

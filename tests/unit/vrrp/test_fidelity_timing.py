@@ -265,3 +265,23 @@ def test_firewall_failure_is_our_error():
 
     with pytest.raises(firewall.FirewallError):
         firewall.AcceptFirewall(run=fail).block(["198.51.100.10"])
+
+
+def test_mld_reports_of_a_vmac_move_to_its_base_as_keepalived():
+    scripts = []
+    fw = firewall.AcceptFirewall(run=scripts.append)
+    fw.move_mld("vrrp.51", "eth0")
+    fw.move_mld("vrrp.51", "eth0")  # already there: nothing sent
+    fw.move_mld("vrrp.52", "eth1")
+    fw.unmove_mld("vrrp.51")
+    fw.unmove_mld("vrrp.51")  # gone already: nothing sent
+    fw.move_mld("vrrp.53", "eth0")  # the map and its rule stay: only the element is added
+    text = "".join(scripts)
+    assert text.count("add rule ip6 keepalived out icmpv6 type mld2-listener-report "
+                      "dup to ip6 daddr device oif map @vmac_map drop") == 1
+    assert text.count("add map ip6 keepalived vmac_map { type iface_index : iface_index; }") == 1
+    assert [s for s in scripts if "element" in s] == [
+        'add element ip6 keepalived vmac_map { "vrrp.51" : "eth0" }\n', 'add element ip6 keepalived vmac_map { "vrrp.52" : "eth1" }\n',
+        'delete element ip6 keepalived vmac_map { "vrrp.51" }\n', 'add element ip6 keepalived vmac_map { "vrrp.53" : "eth0" }\n']
+    fw.teardown()
+    assert scripts[-1] == "delete table ip6 keepalived\n" and fw.vmac_map == {} and not fw.vmac_rule
