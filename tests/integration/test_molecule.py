@@ -1,9 +1,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Molecule scenarios (extensions/molecule) run from pytest, so CI counts them.
 
-Each test runs ``molecule test -s NAME`` from the collection root (molecule finds the scenarios under
-extensions/molecule/ because galaxy.yml is there): destroy, syntax, create, converge, idempotence, verify,
-destroy. The systemd image is built once with extensions/molecule/images/build.sh, or reused.
+The scenarios run side by side, ``molecule test -s NAME`` each from the collection root (molecule finds the
+scenarios under extensions/molecule/ because galaxy.yml is there): destroy, syntax, create, converge,
+idempotence, verify, destroy. One test per scenario reports its result. The systemd image is built once with
+extensions/molecule/images/build.sh, or reused.
 """
 from __future__ import annotations
 
@@ -89,22 +90,56 @@ def molecule_image():
     return "localhost/floating-vip-systemd:bookworm"
 
 
-@pytest.mark.parametrize("scenario, prefix", [
+SCENARIOS = [
     ("default", "fv-mol-default-"),
     ("keepalived_mix", "fv-mol-kamix-"),
     ("group_peers", "fv-mol-peers-"),
-])
-def test_molecule_scenario(molecule_image, scenario, prefix):
+]
+SCENARIO_TIMEOUT = 1500
+
+
+@pytest.fixture(scope="module")
+def molecule_runs(molecule_image, tmp_path_factory):
+    """``molecule test`` of every scenario, side by side: each has its own container names, podman network,
+    subnet (203.0.113.16/28, .32/28, .48/28) and ephemeral directory, so they share nothing but the image,
+    and the wall time is the slowest scenario's rather than the sum. Returns {scenario: (rc, output, left)}."""
     assert shutil.which("podman"), "podman is missing although the image build installs it"
+    logs = tmp_path_factory.mktemp("molecule")
+    running = {}
+    results = {}
     try:
-        proc = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=_env(), timeout=1500, check=False)
+        for scenario, _prefix in SCENARIOS:
+            log = open(os.path.join(str(logs), scenario + ".log"), "w")
+            running[scenario] = (subprocess.Popen([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=REPO,
+                                                  stdout=log, stderr=subprocess.STDOUT, text=True, env=_env()), log)
+        for scenario, (proc, log) in running.items():
+            try:
+                rc = proc.wait(timeout=SCENARIO_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rc = proc.wait(timeout=60)
+            log.close()
+            with open(log.name) as f:
+                results[scenario] = [rc, f.read(), []]
     finally:
-        # The test sequence ends with destroy; this only finds something when molecule itself died (timeout, crash).
-        left = _clean_up(scenario, prefix)
-    assert proc.returncode == 0, "molecule test -s %s failed (rc %d); last %d lines:\n%s" % (
-        scenario, proc.returncode, TAIL_LINES, _tail(proc.stdout))
+        for scenario, (proc, log) in running.items():
+            if proc.poll() is None:  # an exception above: end what we started
+                proc.kill()
+                proc.wait(timeout=60)
+            log.close()
+        # Each sequence ends with destroy; this only finds something when molecule itself died (timeout, crash).
+        for scenario, prefix in SCENARIOS:
+            left = _clean_up(scenario, prefix)
+            if scenario in results:
+                results[scenario][2] = left
+    return results
+
+
+@pytest.mark.parametrize("scenario", [name for name, _prefix in SCENARIOS])
+def test_molecule_scenario(molecule_runs, scenario):
+    rc, output, left = molecule_runs[scenario]
+    assert rc == 0, "molecule test -s %s failed (rc %d); last %d lines:\n%s" % (scenario, rc, TAIL_LINES, _tail(output))
     for step in ("converge", "idempotence", "verify", "destroy"):
-        assert "%s: Executed: Successful" % step in proc.stdout, "molecule did not run %s successfully:\n%s" % (
-            step, _tail(proc.stdout))
+        assert "%s: Executed: Successful" % step in output, "molecule did not run %s successfully:\n%s" % (
+            step, _tail(output))
     assert not left, "containers left behind after molecule test -s %s: %s" % (scenario, left)
