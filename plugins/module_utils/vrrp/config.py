@@ -160,6 +160,18 @@ class Context:
         self.error(node, "%s %s is not valid: must be an integer from %d to %d" % (name, self.show(node, text), lo, hi))
         return None
 
+    def seconds(self, node, lo, hi):
+        """decimal() as a float (a timer's seconds), or None with the error reported."""
+        value = self.decimal(node, Decimal(lo), Decimal(hi))
+        return float(value) if value is not None else None
+
+    def block_name(self, node):
+        """The one name of a named block (`vrrp_script NAME { ... }`), or None with the error reported."""
+        if len(node.args) != 1:
+            self.error(node, "%s needs exactly one name" % node.keyword)
+            return None
+        return node.args[0].value
+
     def decimal(self, node, lo, hi, name=None):
         text = self.one(node)
         if text is None:
@@ -340,10 +352,7 @@ def _int(lo, hi):
 
 def _seconds_from(lo, hi):
     """A reader of a number of seconds (Decimal range lo..hi) -> float."""
-    def read(ctx, node):
-        value = ctx.decimal(node, Decimal(lo), Decimal(hi))
-        return None if value is None else _seconds(value)
-    return read
+    return lambda ctx, node: ctx.seconds(node, lo, hi)
 
 
 def _one(ctx, node):
@@ -687,15 +696,8 @@ GLOBAL_DEFS_KEYWORDS = {
 
 # ---------------------------------------------------------------- vrrp_script / track_file
 
-def _name(ctx, node):
-    if len(node.args) != 1:
-        ctx.error(node, "%s needs exactly one name" % node.keyword)
-        return None
-    return node.args[0].value
-
-
 def _vrrp_script(ctx, node):
-    name = _name(ctx, node)
+    name = ctx.block_name(node)
     if not ctx.need_block(node) or name is None:
         return
     s = VrrpScript(name=name, source=(node.file, node.line))
@@ -737,7 +739,7 @@ VRRP_SCRIPT_KEYWORDS = {
 
 
 def _track_file(ctx, node):
-    name = _name(ctx, node)
+    name = ctx.block_name(node)
     if not ctx.need_block(node) or name is None:
         return
     t = TrackFile(name=name, source=(node.file, node.line))
@@ -780,7 +782,7 @@ TRACK_FILE_KEYWORDS = {
 # ---------------------------------------------------------------- vrrp_sync_group
 
 def _sync_group(ctx, node):
-    name = _name(ctx, node)
+    name = ctx.block_name(node)
     if not ctx.need_block(node) or name is None:
         return
     g = SyncGroup(name=name, source=(node.file, node.line))
@@ -989,7 +991,7 @@ class _Raw:
 
 
 def _instance(ctx, node):
-    name = _name(ctx, node)
+    name = ctx.block_name(node)
     if not ctx.need_block(node) or name is None:
         return
     inst = Instance(name=name, source=(node.file, node.line))

@@ -11,7 +11,6 @@ __metaclass__ = type
 
 import ipaddress
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Optional
 
 from .config_model import VrrpScript
@@ -60,18 +59,10 @@ def builtins_of(cfg) -> dict:
     return (getattr(cfg, "extensions", None) or {}).get(EXT_KEY, {})
 
 
-def _seconds(ctx, child, lo, hi):
-    value = ctx.decimal(child, Decimal(lo), Decimal(hi))
-    return float(value) if value is not None else None
-
-
 def vipd_check_block(ctx, node):
-    if len(node.args) != 1:
-        ctx.error(node, "vipd_check needs exactly one name")
+    name = ctx.block_name(node)
+    if name is None or not ctx.need_block(node):
         return
-    if not ctx.need_block(node):
-        return
-    name = node.args[0].value
     chk = BuiltinCheck(name=name)
     ok = True
     seen = set()
@@ -119,7 +110,7 @@ def vipd_check_block(ctx, node):
         elif k == "server_name":
             chk.server_name = ctx.one(child)
         elif k in ("interval", "timeout"):
-            value = _seconds(ctx, child, "0.01", "3600")
+            value = ctx.seconds(child, "0.01", "3600")
             ok = ok and value is not None
             setattr(chk, k, value if value is not None else 1.0)
         elif k in ("rise", "fall"):

@@ -27,7 +27,6 @@ __metaclass__ = type
 import logging
 import os
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from . import config, config_render
@@ -208,18 +207,10 @@ class QuorumState:
 
 # ---------------------------------------------------------------- parsing
 
-def _delay(ctx, child) -> Optional[float]:
-    value = ctx.decimal(child, Decimal("0.000001"), Decimal(3600))
-    return float(value) if value is not None else None
-
-
 def _block(ctx, node):
-    if len(node.args) != 1:
-        ctx.error(node, "vrrp_track_process needs exactly one name")
+    name = ctx.block_name(node)
+    if name is None or not ctx.need_block(node):
         return
-    if not ctx.need_block(node):
-        return
-    name = node.args[0].value
     tp = TrackProcess(name=name, source=(node.file, node.line))
     ok = True
     for child in node.children:
@@ -283,7 +274,7 @@ def _block(ctx, node):
                 elif not tp.quorum:
                     tp.quorum = 1
         elif k in ("delay", "terminate_delay", "fork_delay"):
-            value = _delay(ctx, child)
+            value = ctx.seconds(child, "0.000001", 3600)
             if value is None:
                 ok = False
             else:
