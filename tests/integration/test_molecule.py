@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -112,9 +113,10 @@ def molecule_runs(molecule_image, tmp_path_factory):
             log = open(os.path.join(str(logs), scenario + ".log"), "w")
             running[scenario] = (subprocess.Popen([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=REPO,
                                                   stdout=log, stderr=subprocess.STDOUT, text=True, env=_env()), log)
+        deadline = time.monotonic() + SCENARIO_TIMEOUT  # one bound for all: they run at the same time
         for scenario, (proc, log) in running.items():
             try:
-                rc = proc.wait(timeout=SCENARIO_TIMEOUT)
+                rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 rc = proc.wait(timeout=60)

@@ -87,8 +87,7 @@ class AcceptFirewall:
         self.table = table
         self.ready = set()  # families whose table is set up
         self.members = {4: set(), 6: set()}
-        self.vmac_map = {}
-        self.vmac_rule = False  # VMAC -> base, in the map vmac_map
+        self.vmac_map = {}  # VMAC -> base, in the map vmac_map
         self.vmac_rule = False  # the map and its rule are in the ip6 table
 
     def _setup(self, family):

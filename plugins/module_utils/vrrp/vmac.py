@@ -8,7 +8,7 @@ the RFC 5798 virtual MAC 00:00:5e:00:01:VRID; it is up, without IPv6 (no link-lo
 with keepalived's sysctls: on the macvlan arp_ignore=1, accept_local=1, rp_filter=0,
 promote_secondaries=1; on the base interface arp_ignore=1 and arp_filter=1 (their old values come back
 when the last macvlan on it goes). Only the namespace vipd runs in is touched. An IPv6 instance's macvlan
-(00:00:5e:00:02:VRID) keeps IPv6, gets no sysctl, and holds the link-local address its adverts leave from (the
+(00:00:5e:00:02:VRID) keeps IPv6 (router_solicitations=0) and holds the link-local address its adverts leave from (the
 configured source, else the base interface's link-local address, else the EUI-64 one of the base MAC).
 
 vipd receives adverts on the base interface (the group is joined there) and sends them from the macvlan, or
