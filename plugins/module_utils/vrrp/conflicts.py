@@ -133,11 +133,10 @@ class ConflictTable:
         """Active conflicts, most recently seen first: {source, differs, first_seen, last_seen, count}.
         now: the loop clock the table was fed with; wall_now: the wall clock at the same moment (the caller reads both)."""
         self.expire(now)
-        wall = wall_now
         out = []
         for entry in reversed(self.entries.values()):
             out.append({"source": entry.source, "differs": list(entry.differs), "count": entry.count,
-                        "first_seen": iso(wall - (now - entry.first_seen)), "last_seen": iso(wall - (now - entry.last_seen))})
+                        "first_seen": iso(wall_now - (now - entry.first_seen)), "last_seen": iso(wall_now - (now - entry.last_seen))})
         return out
 
 

@@ -224,8 +224,8 @@ def decode(payload, src, dst, family=4):
         raise PacketError("interval", "advertisement interval 0")
     if version == 2 and auth_type not in (AUTH_NONE, AUTH_PASS, AUTH_AH):
         raise PacketError("auth_type", "auth type %d" % auth_type)
-    # inet_ntoa / inet_ntop(AF_INET6) write what str(ipaddress) writes (IPv6: only via ipaddress, for its exact
-    # compression rules); for IPv4 it is 5x cheaper per address (issue 11).
+    # The text str(ipaddress) writes: IPv4 through the memoized ntoa4 (much cheaper per address, issue 11), IPv6
+    # through ipaddress itself, for its exact compression rules.
     if family == 4:
         addresses = tuple(ntoa4(payload[i:i + 4]) for i in range(HEADER_LEN, HEADER_LEN + count * 4, 4))
     else:

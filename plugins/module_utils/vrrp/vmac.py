@@ -136,7 +136,6 @@ class VmacManager:
         self.mld = mld  # moves MLD reports of an IPv6 macvlan to its base (move_mld/unmove_mld), or None
         self.created = {}  # name -> base
         self.base_saved = {}  # base -> {key: old value}
-        self.mld_moved = set()
 
     def ensure(self, base, name, mac, family=4, link_local=None):
         """Create (or keep, or repair) the macvlan `name` on `base` with `mac`; set keepalived's sysctls (IPv4).
@@ -209,18 +208,18 @@ class VmacManager:
             return
         try:
             self.mld.move_mld(name, base)
-            self.mld_moved.add(name)
         except FirewallError as exc:  # nft failed or is missing: the VMAC still works
             LOG.warning("VMAC %s: cannot move its MLD reports to %s (%s); a switch may learn the virtual MAC "
                         "on this host's port while it is backup", name, base, exc)
 
     def _unmove_mld(self, name):
-        if name in self.mld_moved:
-            self.mld_moved.discard(name)
-            try:
-                self.mld.unmove_mld(name)
-            except FirewallError as exc:
-                LOG.warning("VMAC %s: cannot remove its MLD rule (%s)", name, exc)
+        """The mover knows which macvlans it moved: for any other name this does nothing."""
+        if self.mld is None:
+            return
+        try:
+            self.mld.unmove_mld(name)
+        except FirewallError as exc:
+            LOG.warning("VMAC %s: cannot remove its MLD rule (%s)", name, exc)
 
     def _delete(self, name):
         from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
@@ -233,12 +232,13 @@ class VmacManager:
         _talk(msg, RTM_DELLINK, 0, "delete VMAC %s" % name)
         return True
 
-    def release(self, name):
+    def release(self, name, keep_mld_rule=False):
         """Delete a macvlan this vipd created; the last one on a base puts its sysctls back."""
         base = self.created.pop(name, None)
         if base is None:
             return False
-        self._unmove_mld(name)  # before the link goes: nft names the element by interface
+        if not keep_mld_rule:
+            self._unmove_mld(name)  # before the link goes: nft names the element by interface
         deleted = self._delete(name)
         if base not in self.created.values():
             for (family_dir, key), old in self.base_saved.pop(base, {}).items():
@@ -248,11 +248,11 @@ class VmacManager:
                     pass  # the base interface went away
         return deleted
 
-    def release_unused(self, wanted):
+    def release_unused(self, wanted, keep_mld_rules=False):
         for name in [n for n in self.created if n not in wanted]:
-            self.release(name)
+            self.release(name, keep_mld_rules)
 
     def release_all(self):
-        """At exit: every macvlan goes; their MLD rules go with the firewall's teardown (one nft run, not one each)."""
-        self.mld_moved.clear()
-        self.release_unused(())
+        """At exit: every macvlan goes while its MLD rule still holds; the rules go with the firewall's teardown
+        (one nft run, not one each)."""
+        self.release_unused((), keep_mld_rules=True)

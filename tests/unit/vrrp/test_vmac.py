@@ -91,3 +91,24 @@ def test_ipv6_use_vmac_parses_and_its_link_local_is_keepalived_s_eui64():
     # make_link_local_address(): fe80::, the MAC with the universal/local bit flipped and ff:fe in the middle
     assert vmac.link_local_of("02:00:5e:10:00:01") == "fe80::5eff:fe10:1"
     assert vmac.link_local_of("00:00:5e:00:02:33") == "fe80::200:5eff:fe00:233"
+
+
+class _Mover:
+    def __init__(self):
+        self.calls = []
+
+    def move_mld(self, vmac, base):
+        self.calls.append(("move", vmac, base))
+
+    def unmove_mld(self, vmac):
+        self.calls.append(("unmove", vmac))
+
+
+def test_release_removes_the_mld_rule_first_but_not_at_exit():
+    mover = _Mover()
+    manager = vmac.VmacManager(root="/nonexistent", mld=mover)
+    manager.created = {"fvnosuch0": "eth0", "fvnosuch1": "eth0"}  # links that are gone: nothing to delete
+    manager.release_unused(["fvnosuch1"])  # a reload dropped one: its rule goes with it
+    assert mover.calls == [("unmove", "fvnosuch0")]
+    manager.release_all()  # at exit the firewall's teardown removes the rules in one nft run
+    assert mover.calls == [("unmove", "fvnosuch0")] and manager.created == {}
