@@ -94,7 +94,7 @@ def TestOneInput(data):  # pylint: disable=invalid-name
             rec = packet.parse_ipv6(_fix(rest, SRC6, DST6, 6, how), SRC6 + "%fz0", DST6, 255)
             _check_advert(rec.advert, rec.checksum_form, rec.src, rec.dst)
         else:
-            inc = CHAN4._parse4(rest, SRC4)  # pylint: disable=protected-access
+            inc = CHAN4._parse4(rest)  # pylint: disable=protected-access
             if inc.received is None and inc.drop_reason not in packet.DROP_REASONS:
                 raise AssertionError("untyped drop %r" % (inc.drop_reason,))
             anc = [(socket.IPPROTO_IPV6, netio.IPV6_HOPLIMIT, rest[:4]), (socket.IPPROTO_IPV6, netio.IPV6_PKTINFO, rest[4:24])]

@@ -85,6 +85,8 @@ class RouteSpec:
         words = []
         if self.type != "unicast":
             words.append(self.type)
+        if self.dst == "::/0":
+            words.append("inet6")  # "default" alone reads as IPv4 (hypothesis: "default inet6" came back IPv4)
         words.append("default" if self.dst in ("0.0.0.0/0", "::/0") else self.dst)
         if self.from_:
             words += ["from", self.from_]

@@ -167,6 +167,7 @@ class Machine:
         # None outside a sync group. Injected by the daemon so that this file stays free of other instances.
         self.group_gate = None
         self._resign_to = State.STOPPED              # where a resignation ends: BACKUP for a maintenance handover
+        self._followed = None                         # on_repeat(): the last advert followed and what the rule read
 
     def _apply_preempt(self, params):
         self.preempt = params.preempt
@@ -437,20 +438,19 @@ class Machine:
             return []
         delaying = self.preempt_delay > 0 and (self.preempt_deadline is None or self.preempt_deadline > now)
         if not self.preempt or priority >= eff or delaying:
-            self.wants_master = False  # keepalived: a backup that hears its master wants BACKUP again
             if self.params.version == 3 and interval_cs:
                 self.advert_int = interval_cs / 100.0
-            self.master_ip = src_ip
-            self.master_priority = priority
             if self.preempt_delay > 0:
                 if priority >= eff:
                     self.preempt_deadline = None
                 elif self.preempt_deadline is None:
                     self.preempt_deadline = now + self.preempt_delay
-            self.next_deadline = self._down_deadline(now)
-            # formatted only if the timer runs out (issue 11: not a new string for every advert a backup hears)
-            self._timer_cause = (NO_ADVERT_FROM, src_ip)
-            self._live_master = False
+            down = self.master_down_interval
+            self._follow(src_ip, priority, self._down_deadline(now))
+            # on_repeat() may give this outcome again while nothing it depends on changes: not with a preempt delay
+            # (a clock of its own), in maintenance or while vrrp_startup_delay runs (deadlines not now-based).
+            plain = self.preempt_delay == 0 and not self.maintenance and not (self.delayed_start and now < self.delayed_start)
+            self._followed = (src_ip, priority, interval_cs, self._rule_inputs(), down) if plain else None
             return []
         # preempt: ignore the lower-priority master so that our Master_Down_Timer runs out
         self.master_ip = src_ip
@@ -458,6 +458,33 @@ class Machine:
         self._timer_cause = "preempting lower priority (%d) master %s" % (priority, src_ip)
         self._live_master = True
         return []
+
+    def _follow(self, src_ip, priority, deadline):
+        """A backup hears the master it follows: its Master_Down_Timer starts again."""
+        self.wants_master = False  # keepalived: a backup that hears its master wants BACKUP again
+        self.master_ip = src_ip
+        self.master_priority = priority
+        self.next_deadline = deadline
+        # formatted only if the timer runs out (issue 11: not a new string for every advert a backup hears)
+        self._timer_cause = (NO_ADVERT_FROM, src_ip)
+        self._live_master = False
+
+    def _rule_inputs(self):
+        """Everything but the advert and the clock that _backup_rx()'s choice and Master_Down_Interval read."""
+        return (self.state, self.effective_priority, self.preempt, self.preempt_delay, self.advert_int, self.params,
+                self.maintenance, self.delayed_start)
+
+    def on_repeat(self, now, src_ip, priority, interval_cs):
+        """Scale (issue 11): the advert a backup last followed, heard again. A steady master repeats it every
+        interval; while the advert (sender, priority, interval) and every input of the receive rule are those it
+        was followed with, the rule's outcome is the same, so it is applied without deciding again. Returns False,
+        having changed nothing, otherwise: the caller then runs on_advert()."""
+        memo = self._followed
+        if (memo is None or memo[0] != src_ip or memo[1] != priority or memo[2] != interval_cs
+                or memo[3] != self._rule_inputs()):
+            return False
+        self._follow(src_ip, priority, now + memo[4])
+        return True
 
     def _master_rx(self, now, src_ip, priority, interval_cs):
         eff = self.effective_priority

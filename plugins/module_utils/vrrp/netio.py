@@ -32,6 +32,7 @@ IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
 IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
+RECV4_BYTES = 2048
 MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve the loop
 # Distinct datagrams whose decoding a channel remembers (255 VRIDs x 4 routers); a flood of distinct ones only
 # evicts the oldest, so the memory is bounded and every datagram is still decoded once.
@@ -167,8 +168,10 @@ class Channel:
         for _read in range(MAX_READS_PER_WAKEUP):
             try:
                 if self.family == 4:
-                    data, addr = self.sock.recvfrom(65535)
-                    out.append(self._decode4(data, addr[0]))
+                    # The header gives the source (recvfrom's address is a copy of it). No VRRP datagram is longer
+                    # than 1096 bytes (a 60-byte header, 255 addresses, 8 bytes of authentication): a longer one is
+                    # cut short here and dropped by parse_ipv4 for its total length.
+                    out.append(self._decode4(self.sock.recv(RECV4_BYTES)))
                 else:
                     data, ancdata, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
                     out.append(self._decode6(data, ancdata, addr[0].split("%")[0]))
@@ -188,18 +191,18 @@ class Channel:
         cache[key] = incoming
         return incoming
 
-    def _decode4(self, data: bytes, src: str) -> Incoming:
+    def _decode4(self, data: bytes) -> Incoming:
         if len(data) < 20 or data[0] != 0x45:  # not an IPv4 header without options, as every router sends
             self.decoded += 1
-            return self._parse4(data, src)
+            return self._parse4(data)
         # With a 20-byte header, bytes 1 (TOS), 4-7 (id, fragment) and 10-11 (header checksum) are the only ones
-        # _parse4 never reads; the key keeps the others, so equal keys mean equal lengths and the same decoding.
+        # _parse4 never reads; the key keeps the others (the source too), so equal keys mean the same decoding.
         key = data[2:4] + data[8:10] + data[12:]
         hit = self._decoded.get(key)
-        if hit is not None and hit.src == src:
+        if hit is not None:
             self.reused += 1
             return hit
-        return self._remember(key, self._parse4(data, src))
+        return self._remember(key, self._parse4(data))
 
     def _decode6(self, data: bytes, ancdata, src: str) -> Incoming:
         hoplimit, dst = _ancillary6(ancdata)
@@ -210,7 +213,8 @@ class Channel:
             return hit
         return self._remember(key, self._parse6_fields(data, src, dst, hoplimit))
 
-    def _parse4(self, data: bytes, src: str) -> Incoming:
+    def _parse4(self, data: bytes) -> Incoming:
+        src = socket.inet_ntoa(data[12:16]) if len(data) >= 20 else ""
         dst = socket.inet_ntoa(data[16:20]) if len(data) >= 20 else ""
         try:
             # TTL is checked by the daemon: keepalived skips it for unicast peers, which only it knows about.

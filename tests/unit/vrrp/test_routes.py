@@ -61,6 +61,9 @@ def test_default_route_and_family():
     assert route("default via 198.51.100.1 dev eth1")[0].dst == "0.0.0.0/0"
     assert route("default via 2001:db8::1")[0].dst == "::/0"
     assert route("inet6 unreachable default")[0] == RouteSpec(family=6, dst="::/0", type="unreachable", no_track=True)
+    # an IPv6 default route renders with its family: "default" alone reads back as IPv4 (found by hypothesis)
+    spec = route("default inet6")[0]
+    assert spec.render().split()[:2] == ["inet6", "default"] and route(spec.render())[0] == spec
 
 
 def test_route_without_dev_is_not_tracked_as_keepalived():

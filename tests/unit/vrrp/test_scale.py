@@ -405,16 +405,21 @@ def test_backup_hearing_adverts_keeps_its_timer_instead_of_one_per_advert(fake, 
 
 
 class QueueSock:
-    """The socket a real netio.Channel reads: datagrams queued by the test (source as a raw socket gives it), then EAGAIN."""
+    """The socket a real netio.Channel reads: datagrams queued by the test (with their IPv4 header, as a raw socket
+    gives them), then EAGAIN."""
 
     def __init__(self):
         self.queue = []
+        self.sizes = set()  # the buffer sizes asked for
 
-    def recvfrom(self, _size):
+    def recv(self, size):
+        self.sizes.add(size)
         if not self.queue:
             raise BlockingIOError(11, "EAGAIN")
-        data = self.queue.pop(0)
-        return data, (socket.inet_ntoa(data[12:16]), 0)
+        return self.queue.pop(0)[:size]
+
+    def sendto(self, frame, _address):
+        return len(frame)
 
     def fileno(self):
         return -1
@@ -691,14 +696,13 @@ def test_a_cached_decoding_equals_a_fresh_one(data, tos, head, csum):
     """Datagrams that differ only in the bytes the cache key leaves out (TOS, id, fragment, header checksum) decode
     the same; so the cached Incoming of the first is what the second would have given."""
     channel = _bare_channel()
-    src = socket.inet_ntoa(data[12:16]) if len(data) >= 16 else "198.51.100.12"
     other = bytearray(data)
     for pos, value in [(1, tos)] + list(zip(range(4, 8), head)) + list(zip((10, 11), csum)):
         if pos < len(other):
             other[pos] = value
-    first = channel._decode4(bytes(data), src)  # pylint: disable=protected-access
-    assert first == channel._parse4(bytes(data), src)  # pylint: disable=protected-access
-    assert channel._decode4(bytes(other), src) == channel._parse4(bytes(other), src)  # pylint: disable=protected-access
+    first = channel._decode4(bytes(data))  # pylint: disable=protected-access
+    assert first == channel._parse4(bytes(data))  # pylint: disable=protected-access
+    assert channel._decode4(bytes(other)) == channel._parse4(bytes(other))  # pylint: disable=protected-access
 
 
 def test_a_backup_parses_its_vips_at_start_so_its_takeover_only_looks_them_up(fake, tmp_path):
@@ -712,3 +716,88 @@ def test_a_backup_parses_its_vips_at_start_so_its_takeover_only_looks_them_up(fa
     rt = d.instances["VI_1"]
     assert rt.state == machine.State.MASTER and len(rt.vips_held) == 400
     assert [c.cache_info().misses for c in caches] == misses  # the takeover parsed nothing again
+
+
+class ReaderLoop(FakeLoop):
+    """FakeLoop that records which file descriptors are watched."""
+
+    def __init__(self):
+        super().__init__()
+        self.readers = 0
+
+    def add_reader(self, *_a):
+        self.readers += 1
+
+    def remove_reader(self, *_a):
+        self.readers -= 1
+
+
+def test_a_burst_pauses_the_channel_and_one_wakeup_reads_the_rest(fake, tmp_path, monkeypatch):
+    d, _used = _started(fake, tmp_path, 20, priority=100)
+    channel, sock = _real_channel(monkeypatch, d)
+    d.loop = loop = ReaderLoop()
+    loop.t = 1000.0
+    loop.readers = 1  # added with the channel
+    sock.queue = [_advert_datagram(1)]
+    d.on_readable(channel)  # one datagram: no burst, the reader stays
+    assert loop.readers == 1 and not d.rx_paused
+    sock.queue = [_advert_datagram(vrid) for vrid in range(1, 11)]
+    d.on_readable(channel)
+    assert loop.readers == 0 and channel in d.rx_paused  # a burst: read again RX_PAUSE later, not on every datagram
+    sock.queue = [_advert_datagram(vrid) for vrid in range(11, 21)]  # the rest of the burst
+    loop.run_until(loop.t + daemon.RX_PAUSE)
+    assert loop.readers == 0 and channel in d.rx_paused  # still coming: stay paused
+    loop.run_until(loop.t + daemon.RX_PAUSE)  # nothing more: watched again
+    assert loop.readers == 1 and not d.rx_paused
+    assert all(r.counters["adverts_in"] == (2 if r.name == "VI_1" else 1) for r in d.instances.values())
+    assert sock.sizes == {netio.RECV4_BYTES}
+
+
+def test_a_backup_reads_a_paused_channel_before_its_down_timer_acts(fake, tmp_path, monkeypatch):
+    """The pause never costs a takeover: an advert waiting when the Master_Down_Timer runs out is heard first."""
+    d, _used = _started(fake, tmp_path, 2, priority=100)
+    channel, sock = _real_channel(monkeypatch, d)
+    d.loop = loop = ReaderLoop()
+    loop.t = 1000.0
+    sock.queue = [_advert_datagram(1), _advert_datagram(2)]
+    d.on_readable(channel)
+    assert channel in d.rx_paused
+    inst = d.instances["VI_1"]
+    loop.t = inst.machine.next_deadline  # the timer runs while the master's next advert waits unread
+    sock.queue = [_advert_datagram(1)]
+    inst.on_timer()
+    assert inst.state == machine.State.BACKUP and inst.counters["adverts_in"] == 2
+    assert not d.rx_paused and inst.machine.next_deadline > loop.t
+    loop.t = inst.machine.next_deadline  # and when nothing waits, it takes over
+    inst.on_timer()
+    assert inst.state == machine.State.MASTER
+
+
+def test_a_repeated_advert_is_not_checked_again_until_something_changes(fake, tmp_path, monkeypatch):
+    d, _used = _started(fake, tmp_path, 1, priority=100)
+    channel, sock = _real_channel(monkeypatch, d)
+    inst = d.instances["VI_1"]
+    calls = {"validate": 0, "machine": 0}
+    real_validate, real_on_advert = daemon.InstanceRuntime._validate, machine.Machine.on_advert  # pylint: disable=protected-access
+
+    def validate(self, rec):
+        calls["validate"] += 1
+        return real_validate(self, rec)
+
+    def on_advert(self, *a):
+        calls["machine"] += 1
+        return real_on_advert(self, *a)
+    monkeypatch.setattr(daemon.InstanceRuntime, "_validate", validate)
+    monkeypatch.setattr(machine.Machine, "on_advert", on_advert)
+    for second in range(5):
+        d.loop.t += 1.0
+        sock.queue = [_advert_datagram(1, ident=second)]
+        d.on_readable(channel)
+    assert calls == {"validate": 1, "machine": 1} and inst.counters["adverts_in"] == 5
+    assert inst.machine.next_deadline == d.loop.t + inst.machine.master_down_interval
+    inst.machine.set_priority(d.loop.t, 200)  # higher than the master's 150: the rule must decide again
+    d.loop.t += 1.0
+    sock.queue = [_advert_datagram(1, ident=9)]
+    d.on_readable(channel)
+    assert calls["machine"] == 2 and inst.counters["adverts_in"] == 6
+    assert inst.machine.next_deadline < d.loop.t + inst.machine.master_down_interval  # preempting: not restarted
