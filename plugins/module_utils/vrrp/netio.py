@@ -17,8 +17,8 @@ import functools
 import ipaddress
 import socket
 import struct
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import addresses
 from .. import announce
@@ -61,6 +61,9 @@ class Incoming:
     drop_reason: Optional[str] = None
     vrid_hint: Optional[int] = None  # VRID byte read from a packet that failed to parse, to count the drop per instance
     error: str = ""
+    # Set by the receiver on a decoded datagram it may see again (the decode cache hands out the same object):
+    # receive() calls it for each repeat, and a repeat it returns True for is handled, not returned.
+    repeat: Optional[Callable[[], bool]] = field(default=None, compare=False, repr=False)
 
 
 class Channel:
@@ -84,6 +87,7 @@ class Channel:
         self._decoded: Dict[object, Incoming] = {}
         self.decoded = 0  # datagrams decoded in full
         self.reused = 0  # datagrams answered from _decoded
+        self.reads = 0  # datagrams read by the last receive()
 
     def _open(self) -> socket.socket:
         fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
@@ -163,24 +167,32 @@ class Channel:
             raise NetIOError("send to %s on %s failed: %s" % (dst, self.ifname, exc))
 
     def receive(self) -> List[Incoming]:
-        """Drain what is queued (bounded) and parse it; never raises for bad packets."""
+        """Drain what is queued (bounded) and parse it; never raises for bad packets. A datagram whose decoding
+        carries a repeat callback that takes it is not returned; self.reads counts every datagram read."""
         out = []
-        for _read in range(MAX_READS_PER_WAKEUP):
+        reads = 0
+        for reads in range(MAX_READS_PER_WAKEUP):
             try:
                 if self.family == 4:
                     # The header gives the source (recvfrom's address is a copy of it). No VRRP datagram is longer
                     # than 1096 bytes (a 60-byte header, 255 addresses, 8 bytes of authentication): a longer one is
                     # cut short here and dropped by parse_ipv4 for its total length.
-                    out.append(self._decode4(self.sock.recv(RECV4_BYTES)))
+                    item = self._decode4(self.sock.recv(RECV4_BYTES))
                 else:
                     data, ancdata, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
-                    out.append(self._decode6(data, ancdata, addr[0].split("%")[0]))
+                    item = self._decode6(data, ancdata, addr[0].split("%")[0])
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
                 if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
                     break
                 raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
+            repeat = item.repeat
+            if repeat is None or not repeat():
+                out.append(item)
+        else:
+            reads = MAX_READS_PER_WAKEUP
+        self.reads = reads
         return out
 
     def _remember(self, key, incoming: Incoming) -> Incoming:
