@@ -14,6 +14,8 @@ other in the same run, and prints the "metric | vipd | keepalived | target | res
 - reload (SIGHUP) of a 200-instance configuration with one instance's VIP changed: SIGHUP -> new VIP present,
   and the other instances' VIPs untouched (no address event, no GARP).
 - idle CPU over --idle-seconds as master and as backup at 1, 20, 200 instances, advert_int 1 and 0.1 s; RSS.
+  After vipd's window, a bare Python receiver (floor_receiver.py) reads the same traffic next to the backup for
+  as long: the interpreter's and event loop's share, which no change to vipd's code removes ("floor" rows).
 - GARP storm: one instance with 400 VIPs (garp_master_repeat 5) with and without vrrp_garp_interval:
   GARPs on the wire (tcpdump on the bridge, its own drop count checked) against the number sent, and pacing.
 
@@ -52,6 +54,7 @@ RSS_TARGET_KB = 24 * 1024
 LOG_DIR = ["/tmp/floating-vip-scale-logs"]  # --logs
 KEEP_ALL_LOGS = [False]  # --keep-logs: every takeover run's logs, not only a graceful switchover that lost probes
 HIGH, LOW = 150, 100
+FLOOR_RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor_receiver.py")
 MONITOR_LINE = re.compile(r"^\[(?P<ts>[0-9T:.-]+)\]\s+(?P<deleted>Deleted\s+)?\d+:\s+\S+\s+inet6?\s+(?P<ip>[0-9a-f.:]+)/")
 TCPDUMP_DROPS = re.compile(r"(\d+) packets? dropped by kernel")
 
@@ -368,6 +371,11 @@ def idle_run(impl: str, instances: int, advert: float, seconds: float, result: d
         if not (master.running() and backup.running()):
             raise RuntimeError("a daemon exited during the idle window")
         result.update(master_cpu=c1m - c0m, backup_cpu=c1b - c0b, master_rss=rss_m, backup_rss=rss_b)
+        if impl == "vipd":
+            # the same traffic read by a bare Python receiver next to the backup: the interpreter's share (floor_receiver.py)
+            out = lab.run("server2", [sys.executable, FLOOR_RECEIVER, "--seconds", "%g" % seconds], timeout=seconds + 30)
+            if out.returncode == 0 and out.stdout.strip():
+                result["floor_cpu"] = json.loads(out.stdout.strip().splitlines()[-1])["cpu"]
     except Exception as exc:
         log("idle %s %d x %gs failed: %s" % (impl, instances, advert, exc))
         result["error"] = str(exc)[:200]
@@ -526,6 +534,11 @@ def render_table(results: dict, args) -> str:
                         verdict += " (%.2fx)" % (vv["%s_cpu" % role] / kk["%s_cpu" % role])
                 rows.append(("idle CPU per %gs as %s, %d inst, advert %gs" % (args.idle_seconds, role, n, adv), icell(vv), icell(kk),
                              "<= keepalived", verdict))
+            if "floor_cpu" in vv:
+                # not vipd: a bare Python receiver of vipd's master's traffic (floor_receiver.py), against keepalived's backup
+                rows.append(("  floor: bare Python receiver, same traffic, %d inst, advert %gs" % (n, adv), "%.3f s" % vv["floor_cpu"],
+                             icell(kk, "backup_cpu"), "(reference)", "floor %.2fx keepalived" % (vv["floor_cpu"] / kk["backup_cpu"])
+                             if kk.get("backup_cpu") else "-"))
             if n == 200 and adv == args.adverts[0]:
                 def rss(x):
                     return "%.1f / %.1f MB" % (x["master_rss"] / 1024.0, x["backup_rss"] / 1024.0) if "master_rss" in x else "n/a"
