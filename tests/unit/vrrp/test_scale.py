@@ -776,3 +776,29 @@ def test_a_repeated_advert_is_not_checked_again_until_something_changes(fake, tm
     d.on_readable(channel)
     assert calls["machine"] == 2 and inst.counters["adverts_in"] == 6
     assert inst.machine.next_deadline < d.loop.t + inst.machine.master_down_interval  # preempting: not restarted
+
+
+def test_repeats_go_straight_to_their_instance_only_while_the_instances_are_unchanged(fake, tmp_path, monkeypatch):
+    d, _used = _started(fake, tmp_path, 3, priority=100)
+    channel, sock = _real_channel(monkeypatch, d)
+    looked_up = {"n": 0}
+    real_find = daemon.Daemon.find_instance
+
+    def find_instance(self, *a):
+        looked_up["n"] += 1
+        return real_find(self, *a)
+    monkeypatch.setattr(daemon.Daemon, "find_instance", find_instance)
+    for second in range(4):
+        d.loop.t += 1.0
+        sock.queue = [_advert_datagram(2, ident=second)]
+        d.on_readable(channel)
+    assert looked_up["n"] == 1 and d.instances["VI_2"].counters["adverts_in"] == 4  # found once, then routed
+    d._key_index = None  # pylint: disable=protected-access  # as a reload or a retired instance leaves it
+    d.loop.t += 1.0
+    sock.queue = [_advert_datagram(2, ident=9)]
+    d.on_readable(channel)
+    assert looked_up["n"] == 2 and d.instances["VI_2"].counters["adverts_in"] == 5  # looked up again
+    d.instances["VI_2"].stop_now("test")  # a stopped instance takes no repeat; the lookup skips it too
+    sock.queue = [_advert_datagram(2, ident=10)]
+    d.on_readable(channel)
+    assert d.instances["VI_2"].counters["adverts_in"] == 5 and d.interface_drops == {"eth0": {"vrid": 1}}
