@@ -62,7 +62,7 @@ async def receive(sock: socket.socket, seconds: float) -> int:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--ifname", default="eth0")
     args = p.parse_args()

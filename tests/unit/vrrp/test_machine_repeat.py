@@ -36,7 +36,7 @@ def _state(mach):
 def _apply(mach, event, now, repeat_first):
     kind = event[0]
     if kind == "advert":
-        _, src, prio, interval_cs = event
+        src, prio, interval_cs = event[1:]
         if repeat_first and mach.on_repeat(now, src, prio, interval_cs):
             return "repeat", []
         return "decided", mach.on_advert(now, src, prio, interval_cs)
@@ -74,7 +74,7 @@ def test_on_repeat_leaves_the_machine_as_on_advert_would(events, version, preemp
         if event[0] == "timer":  # both at the same instant: the deadline of the reference machine
             now = max(now, slow.next_deadline or now)
         how, got = _apply(fast, event, now, repeat_first=True)
-        _, want = _apply(slow, event, now, repeat_first=False)
+        want = _apply(slow, event, now, repeat_first=False)[1]
         assert got == want, (event, how)
         assert _state(fast) == _state(slow), (event, how)
 
