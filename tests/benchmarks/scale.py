@@ -373,7 +373,7 @@ def idle_run(impl: str, instances: int, advert: float, seconds: float, result: d
         result.update(master_cpu=c1m - c0m, backup_cpu=c1b - c0b, master_rss=rss_m, backup_rss=rss_b)
         if impl == "vipd":
             # the same traffic read by a bare Python receiver next to the backup: the interpreter's share (floor_receiver.py)
-            out = lab.run("server2", [sys.executable, FLOOR_RECEIVER, "--seconds", "%g" % seconds], timeout=seconds + 30)
+            out = lab.run("server2", [sys.executable, FLOOR_RECEIVER, "--seconds", "%g" % seconds], timeout=seconds + 40)
             if out.returncode == 0 and out.stdout.strip():
                 result["floor_cpu"] = json.loads(out.stdout.strip().splitlines()[-1])["cpu"]
     except Exception as exc:
