@@ -153,7 +153,7 @@ class InstanceRuntime:
         self.withdraw_handle: Optional[asyncio.TimerHandle] = None  # vipd_routed: route kept after resigning
         self._advertised: Optional[tuple] = None  # (cfg, addresses, their set), see advertised_addresses()
         self._checked: Optional[tuple] = None  # (received, cfg, drop reason or None), see validate()
-        self._quiet: Optional[tuple] = None  # (received, cfg, src_ip) of the last advert that passed clean, see on_advert()
+        self._quiet: Optional[tuple] = None  # (received, cfg, src_ip) of the last advert that passed clean, see heard_again()
 
     # ---- identity ------------------------------------------------------------------------------------
 
