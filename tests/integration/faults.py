@@ -442,6 +442,17 @@ class HostCapture:
             raise RuntimeError("tcpdump failed: %s" % open(self.path + ".err").read())
         return self
 
+    def wait_for_frames(self, timeout: float = 5.0) -> None:
+        """Until the file holds a frame (tcpdump -U writes each as it comes): "listening on" can come before the
+        capture sees anything, and a test that judges what arrived before an event needs it seeing from the start."""
+        deadline = time.monotonic() + timeout
+        for _attempt in range(1000):
+            if os.path.getsize(self.path) > 24 or time.monotonic() > deadline:  # 24: the pcap file header
+                break
+            time.sleep(0.02)
+        if os.path.getsize(self.path) <= 24:
+            raise RuntimeError("capture on %s saw no frame in %.0f s" % (self.host, timeout))
+
     def stop(self):
         from tests.integration.peers import parse_pcap
         if self.proc is not None and self.proc.poll() is None:

@@ -184,6 +184,7 @@ def test_loss_transitions_only_as_the_arithmetic_predicts(group_factory):
     s1, s2 = g.nodes["server1"], g.nodes["server2"]
     t1_before = s1.instance_status()["counters"]["transitions"]
     cap = HostCapture(lab, "server2", "vrrp and src host %s" % lab.ip("server1")).start()
+    cap.wait_for_frames()  # an early takeover must find the adverts before it in the capture (CI: none were there)
     wall0 = time.time()
     g.fw.loss(loss)
     time.sleep(seconds)
