@@ -627,8 +627,7 @@ class InstanceRuntime:
         return self._quiet is not None and self._quiet[0] is rec
 
     def on_advert(self, rec) -> None:
-        if self.heard_again(rec):
-            return
+        # (a repeat of a clean advert reaches heard_again() through netio first: Daemon.dispatch marks it)
         if rec.src == self.src_ip:
             return  # our own, looped back by another socket on the link
         self.check_conflict(rec)
