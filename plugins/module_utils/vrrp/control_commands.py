@@ -85,6 +85,7 @@ class ControlCommands:
         except OSError as exc:
             LOG.error("maintenance %s refused: cannot write %s: %s", state, store.path, exc)
             return control.error_reply("internal", "cannot write %s: %s" % (store.path, exc.strerror or exc))
+        daemon.reading.catch_up()  # adverts that arrived before the request, first
         now, changed = daemon.now(), []
         for name, runtime in instances.items():
             wanted = store.covers(name)

@@ -44,6 +44,7 @@ from . import notifications as notifications_mod
 from . import packet
 from . import pidfile as pid_file
 from . import promote
+from . import reading
 from . import procprio
 from . import routed
 from . import routes
@@ -375,6 +376,7 @@ class InstanceRuntime:
     def apply_tracking(self, ev) -> None:
         """New tracking result (from health.py): the supervisor decides priority, FAULT, held INIT, recovery."""
         d = self.daemon
+        d.reading.catch_up()  # adverts that arrived before it, first
         d.carry_out(d.supervisor.on_tracking(self.name, self.cfg, ev, self.view(), d.views(), d.stopping, d.now()), self)
 
     def stop_now(self, reason: str) -> None:
@@ -453,6 +455,12 @@ class InstanceRuntime:
     def reschedule(self, now: Optional[float] = None) -> None:
         m = self.machine
         deadline = m.next_deadline if m else None
+        if self.daemon.reading.times(self, deadline):
+            # its channel is read when due (reading.py): one timer for the channel, at its first deadline
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            return
         if self.timer is not None:
             # Scale (issue 11): a backup's deadline moves later with every advert it hears. A timer armed no later
             # than the deadline is kept while it cannot fire before the next advert is due (1.5 intervals away): a
@@ -469,11 +477,23 @@ class InstanceRuntime:
             self._timer_at = deadline
             self.timer = self.daemon.loop.call_at(deadline, self.on_timer)
 
-    def on_timer(self) -> None:
+    def on_timer(self, lost: bool = False) -> None:
+        """The machine's deadline came (lost: the drain before it lost datagrams, see reading.py)."""
         self.timer = None
-        now = self.daemon.now()
+        d = self.daemon
+        # A channel read when due (reading.py): its waiting adverts first, with their arrival times. A sync group's
+        # gate reads its other members' wishes, which adverts on their channels change: those too.
+        lost = d.reading.catch_up(None if self.machine.group_gate is not None else (self.ifname, self.family)) or lost
+        now = d.now()
         deadline = self.machine.next_deadline
         if deadline is None:
+            return
+        if lost and now >= deadline:
+            # adverts were lost to a full buffer: the master may have spoken. One more interval to hear it.
+            if self.timer is not None:
+                self.timer.cancel()
+            self._timer_at = now + self.machine.advert_int
+            self.timer = d.loop.call_at(self._timer_at, self.on_timer)
             return
         if now < deadline:  # the loop may wake a hair early
             self.reschedule()
@@ -606,19 +626,20 @@ class InstanceRuntime:
             return "peer"
         return None
 
-    def heard_again(self, rec) -> bool:
+    def heard_again(self, rec, count: int = 1) -> bool:
         """Scale (issue 11): the same decoded advert as the last one that passed every check here (netio's decode
         cache gives the same object for the same bytes), with the configuration and our address unchanged: the
         checks would pass again and record nothing, so only the machine is asked (Machine.on_repeat, which answers
         only while its own inputs are unchanged too). True if handled so; False, having done nothing, otherwise.
-        A backup of 200 instances at advert_int 0.1 hears 2000 adverts a second, nearly all of them repeats."""
+        A backup of 200 instances at advert_int 0.1 hears 2000 adverts a second, nearly all of them repeats.
+        count: copies heard one after another (a timed read, netio); the last one's arrival is the time."""
         quiet, m = self._quiet, self.machine
         if quiet is None or quiet[0] is not rec or quiet[1] is not self.cfg or quiet[2] != self.src_ip or m is None:
             return False
-        now, advert = self.daemon.now(), rec.advert
+        now, advert = self.daemon.heard_now(), rec.advert
         if not m.on_repeat(now, rec.src, advert.priority, advert.interval_cs):
             return False
-        self.counters["adverts_in"] += 1
+        self.counters["adverts_in"] += count
         self.reschedule(now)
         return True
 
@@ -646,7 +667,7 @@ class InstanceRuntime:
         # keepalived vrrp_state_master_rx(): a master hearing a lower priority runs notify_master_rx_lower_pri
         rx_lower = (m.state == _MASTER and not m.resigning and prio != 0 and
                     (prio < m.effective_priority or (prio == m.effective_priority and m._compare_ip(rec.src) < 0)))
-        self.execute(m.on_advert(self.daemon.now(), rec.src, prio, rec.advert.interval_cs))
+        self.execute(m.on_advert(self.daemon.heard_now(), rec.src, prio, rec.advert.interval_cs))
         if rx_lower:
             self.daemon.carry_out(supervisor.Supervisor.rx_lower_pri_notices(self.name, self.cfg, self.machine.effective_priority))
 
@@ -980,6 +1001,15 @@ class Daemon:
         self._watch_wakeup: Optional[asyncio.Event] = None  # created in main(): 3.9 binds an Event to a loop
         self._key_index: Optional[tuple] = None  # (instances, their count, retiring count, {(ifname, vrid, family): [runtime]}), see find_instance()
         self._trim_handle: Optional[asyncio.TimerHandle] = None  # see status_reply()
+        self.reading = reading.Reading(self)  # which channels are read when due, not as adverts arrive
+
+    def heard_now(self) -> float:
+        """When the advert being handled arrived: its kernel stamp on a channel read when due (reading.py), the
+        loop's time otherwise."""
+        channel = self.reading.channel
+        if channel is not None and channel.arrival is not None:
+            return channel.arrival
+        return self.loop.time()
 
     def now(self) -> float:
         return self.loop.time()  # time.monotonic()
@@ -992,6 +1022,7 @@ class Daemon:
 
     def transitioned(self, runtime: InstanceRuntime, old, new, reason) -> None:
         """Every state change of an instance (its machine's, or a stop by the daemon): notifications, sync group."""
+        self.reading.changed()
         self.carry_out(self.supervisor.on_transition(runtime.name, runtime.cfg, runtime.view(), old, new, reason, runtime.removed,
                                                      self.views(), self.stopping, self.now()), runtime)
 
@@ -1093,6 +1124,7 @@ class Daemon:
             self.channel_errors.pop(key, None)
             self.channels[key] = channel
             self.loop.add_reader(channel.fileno(), self.on_readable, channel)
+            self.reading.changed()
 
     def mcast_group(self, family: int) -> str:
         """vrrp_mcast_group4 / vrrp_mcast_group6 (keepalived's defaults 224.0.0.18 / ff02::12)."""
@@ -1105,6 +1137,7 @@ class Daemon:
         used = set((i.ifname, i.family) for i in list(self.instances.values()) + self.retiring)
         for key in list(self.channels):
             if key not in used:
+                self.reading.forget(key)
                 channel = self.channels.pop(key)
                 self.loop.remove_reader(channel.fileno())
                 channel.close()
@@ -1169,8 +1202,8 @@ class Daemon:
             # while this lookup would still give it (_key_index is reset whenever the instances change).
             item.repeat = functools.partial(self.repeat_to, inst, item.received, self._key_index)
 
-    def repeat_to(self, inst: InstanceRuntime, rec, index) -> bool:
-        return index is self._key_index and not inst.forced_stop and inst.heard_again(rec)
+    def repeat_to(self, inst: InstanceRuntime, rec, index, count: int) -> bool:
+        return index is self._key_index and not inst.forced_stop and inst.heard_again(rec, count)
 
     def _vip_owned_elsewhere(self, runtime: InstanceRuntime, spec) -> bool:
         ip = ipaddress.ip_interface(spec.cidr).ip
@@ -1218,6 +1251,7 @@ class Daemon:
         """Parse the file again; keep unchanged instances untouched, restart changed, resign removed."""
         if self.stopping:
             return {"ok": False, "errors": ["shutting down"]}
+        self.reading.catch_up()
         try:
             new = script_security.load(self.config_path)  # unsafe scripts refuse the reload
         except config.ConfigError as exc:
@@ -1286,6 +1320,7 @@ class Daemon:
         return {"ok": True, "kept": kept, "updated": updated, "restarted": changed, "added": added, "removed": removed}
 
     def request_stop(self, why: str) -> None:
+        self.reading.catch_up()
         if self.stopping:
             LOG.warning("%s again: stopping now", why)
             for runtime in list(self.instances.values()) + self.retiring:
@@ -1294,6 +1329,7 @@ class Daemon:
             self._finish()
             return
         self.stopping = True
+        self.reading.changed()
         self._wake_watcher()
         LOG.info("%s: resigning every instance", why)
         runtimes = list(self.instances.values()) + self.retiring
@@ -1422,6 +1458,7 @@ class Daemon:
     # ---- status (control socket, metrics) ------------------------------------------------------------
 
     def status(self) -> dict:
+        self.reading.catch_up()  # counters and masters as of now
         return {
             "ok": True, "pid": os.getpid(), "config": self.config_path, "started": self.started, "stopping": self.stopping,
             "reloads": dict(self.reloads),
@@ -1582,6 +1619,7 @@ class Daemon:
         self.reload()
 
     def _dump(self, name: str, render) -> Optional[str]:
+        self.reading.catch_up()
         try:
             text = render()
             if text is None:  # keepalived writes no JSON file without an instance

@@ -17,12 +17,14 @@ import functools
 import ipaddress
 import socket
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import addresses
 from .. import announce
 from .. import inet
+from . import bell as bell_filter
 from . import packet
 
 # Not every Python exposes these constants; values are the Linux ABI.
@@ -32,11 +34,25 @@ IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
 IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
+# A channel read when its timers are due (reading.py) keeps what arrives meanwhile in its socket's buffer: room for
+# thousands of adverts (a datagram takes about 800 bytes of it on a veth, more on some NICs).
+LAZY_RCVBUF = 4 << 20
+_ANCILLARY = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
 RECV4_BYTES = 2048
 MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve the loop
 # Distinct datagrams whose decoding a channel remembers (255 VRIDs x 4 routers); a flood of distinct ones only
 # evicts the oldest, so the memory is bounded and every datagram is still decoded once.
 DECODE_CACHE_SIZE = 1024
+LATE_SLACK = 0.1  # how far after the start of a timed receive a stamp is still believed
+CLOCK_STEP = 0.002  # a change of the wall clock's offset from the monotonic one beyond this is a step, not a slew
+
+
+def _wall() -> float:
+    return time.time()
 
 
 def _netlink(func, *args, **kwargs):
@@ -62,8 +78,9 @@ class Incoming:
     vrid_hint: Optional[int] = None  # VRID byte read from a packet that failed to parse, to count the drop per instance
     error: str = ""
     # Set by the receiver on a decoded datagram it may see again (the decode cache hands out the same object):
-    # receive() calls it for each repeat, and a repeat it returns True for is handled, not returned.
-    repeat: Optional[Callable[[], bool]] = field(default=None, compare=False, repr=False)
+    # receive() calls it with the number of copies (1, or a run of them in a timed read), and what it returns True
+    # for is handled, not returned.
+    repeat: Optional[Callable[[int], bool]] = field(default=None, compare=False, repr=False)
 
 
 class Channel:
@@ -78,7 +95,13 @@ class Channel:
             self.ifindex = _netlink(addresses.link_index, ifname)
         except addresses.AddressError as exc:
             raise NetIOError(str(exc))
+        # The doorbell (bell.py) is opened first: the kernel hands a datagram to the newest raw socket first, so the
+        # data socket holds an advert by the time the doorbell rings for it (reading.py copes if it does not).
+        self.bell = self._open_bell()
         self.sock = self._open()
+        if self.bell is not None and not self._stamp():
+            self.bell.close()
+            self.bell = None
         self._v6_ancillary = {}  # (src, dst) -> (cmsg list, address): computed once per destination
         # Scale (issue 11): a steady master repeats the same bytes every interval (keepalived only changes the IPv4
         # header's id and checksum), so a backup decodes each distinct advert once. Key: every input the decoding
@@ -88,6 +111,12 @@ class Channel:
         self.decoded = 0  # datagrams decoded in full
         self.reused = 0  # datagrams answered from _decoded
         self.reads = 0  # datagrams read by the last receive()
+        # timed receive() (reading.py): when each datagram arrived, on the loop's clock
+        self.arrival: Optional[float] = None  # of the datagram being handled, on the loop's clock
+        self.read_at = 0.0  # when the last receive() ended
+        self.dropped = 0  # datagrams the kernel dropped for a full buffer (SO_RXQ_OVFL), as last reported
+        self.priority_zero = 0  # priority-0 adverts read by the last receive()
+        self._clock_offset: Optional[float] = None  # wall - monotonic at the last timed receive()
 
     def _open(self) -> socket.socket:
         fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
@@ -116,6 +145,71 @@ class Channel:
             raise NetIOError("cannot open VRRP socket on %s (IPv%d): %s" % (self.ifname, self.family, exc))
         return sock
 
+    def _open_bell(self) -> Optional[socket.socket]:
+        """The doorbell: a second raw socket whose filter passes only adverts that cannot wait (bell.py); None if
+        the kernel refuses it (the channel is then always read as adverts arrive)."""
+        fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
+        try:
+            sock = socket.socket(fam, socket.SOCK_RAW, packet.IPPROTO_VRRP)
+        except OSError:
+            return None
+        try:
+            bell_filter.attach(sock, bell_filter.program(self.family, (), ()))  # quiet until reading.py sets keys
+            sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.ifname.encode() + b"\0")
+            if self.family == 4:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, self._mreq(self.group))
+            else:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, self._mreq(self.group))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            return None
+        return sock
+
+    def _stamp(self) -> bool:
+        """Arrival times (SO_TIMESTAMPNS) and the kernel's drop count (SO_RXQ_OVFL) on every datagram read."""
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+        except OSError:
+            return False
+        return True
+
+    def set_bell(self, quiet_keys, vrids) -> None:
+        """Ring for these VRIDs unless an advert's key is quiet (bell.py); raises NetIOError."""
+        try:
+            bell_filter.attach(self.bell, bell_filter.program(self.family, quiet_keys, vrids))
+        except (OSError, ValueError) as exc:
+            raise NetIOError("cannot set the doorbell filter on %s: %s" % (self.ifname, exc))
+
+    def rings(self) -> int:
+        """Empty the doorbell; how many datagrams it held."""
+        count = 0
+        for count in range(1, MAX_READS_PER_WAKEUP + 1):
+            try:
+                self.bell.recv(16)
+            except OSError:
+                return count - 1
+        return count
+
+    def make_roomy(self) -> None:
+        """A buffer for LAZY_RCVBUF bytes of datagrams (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which vipd has;
+        without it, as much as net.core.rmem_max allows)."""
+        for option in (SO_RCVBUFFORCE, socket.SO_RCVBUF):
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, option, LAZY_RCVBUF)
+                return
+            except OSError:
+                continue
+
+    def fill(self) -> float:
+        """The share of the receive buffer that queued datagrams take (SO_MEMINFO), 0.0 if unknown."""
+        try:
+            info = struct.unpack("=2I", self.sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36)[:8])
+        except (OSError, struct.error):
+            return 0.0
+        return info[0] / info[1] if info[1] else 0.0
+
     def _mreq(self, group: str) -> bytes:
         if self.family == 4:
             return struct.pack("=4s4si", socket.inet_aton(group), socket.inet_aton("0.0.0.0"), self.ifindex)
@@ -128,20 +222,25 @@ class Channel:
         old, self.group = self.group, group
         v4 = self.family == 4
         level = socket.IPPROTO_IP if v4 else socket.IPPROTO_IPV6
-        try:
-            self.sock.setsockopt(level, socket.IP_DROP_MEMBERSHIP if v4 else socket.IPV6_LEAVE_GROUP, self._mreq(old))
-        except OSError:
-            pass  # not a member any more: nothing to leave
-        try:
-            self.sock.setsockopt(level, socket.IP_ADD_MEMBERSHIP if v4 else socket.IPV6_JOIN_GROUP, self._mreq(group))
-        except OSError as exc:
-            raise NetIOError("cannot join %s on %s: %s" % (group, self.ifname, exc))
+        for sock in (self.sock, self.bell):
+            if sock is None:
+                continue
+            try:
+                sock.setsockopt(level, socket.IP_DROP_MEMBERSHIP if v4 else socket.IPV6_LEAVE_GROUP, self._mreq(old))
+            except OSError:
+                pass  # not a member any more: nothing to leave
+            try:
+                sock.setsockopt(level, socket.IP_ADD_MEMBERSHIP if v4 else socket.IPV6_JOIN_GROUP, self._mreq(group))
+            except OSError as exc:
+                raise NetIOError("cannot join %s on %s: %s" % (group, self.ifname, exc))
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def close(self) -> None:
         self.sock.close()
+        if self.bell is not None:
+            self.bell.close()
 
     def frame(self, payload: bytes, src: str, dst: str, ttl: int = packet.VRRP_TTL) -> bytes:
         """What send_frame() writes: IPv4 with our own header (IP_HDRINCL), IPv6 the VRRP payload itself."""
@@ -166,9 +265,14 @@ class Channel:
         except OSError as exc:
             raise NetIOError("send to %s on %s failed: %s" % (dst, self.ifname, exc))
 
-    def receive(self) -> List[Incoming]:
+    def receive(self, now: Optional[float] = None, dispatch: Optional[Callable[[Incoming], object]] = None) -> List[Incoming]:
         """Drain what is queued (bounded) and parse it; never raises for bad packets. A datagram whose decoding
-        carries a repeat callback that takes it is not returned; self.reads counts every datagram read."""
+        carries a repeat callback that takes it is not returned; self.reads counts every datagram read.
+        With `now` (the loop's clock) and `dispatch`, a timed read: each datagram goes to dispatch (or its repeat
+        callback) as it is read, in order, and self.arrival says meanwhile when it arrived (see _arrived)."""
+        if now is not None and dispatch is not None:
+            self._receive_timed(now, dispatch)
+            return []
         out = []
         reads = 0
         for reads in range(MAX_READS_PER_WAKEUP):
@@ -179,7 +283,7 @@ class Channel:
                     # cut short here and dropped by parse_ipv4 for its total length.
                     item = self._decode4(self.sock.recv(RECV4_BYTES))
                 else:
-                    data, ancdata, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
+                    data, ancdata, _flags, addr = self.sock.recvmsg(65535, _ANCILLARY)
                     item = self._decode6(data, ancdata, addr[0].split("%")[0])
             except (BlockingIOError, InterruptedError):
                 break
@@ -188,12 +292,90 @@ class Channel:
                     break
                 raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
             repeat = item.repeat
-            if repeat is None or not repeat():
+            if repeat is None or not repeat(1):
                 out.append(item)
         else:
             reads = MAX_READS_PER_WAKEUP
         self.reads = reads
         return out
+
+    def _receive_timed(self, now: float, dispatch: Callable[[Incoming], object]) -> None:
+        """A timed read (see receive). Copies of a repeat that come one after another, with nothing else between
+        them, are handed to its callback once, with their number and the last one's arrival: a run of the same
+        advert leaves an instance as its last copy does, and a backup read when due holds a few of each."""
+        offset = _wall() - now
+        last, self._clock_offset = self._clock_offset, offset
+        trusted = None if last is None or abs(offset - last) > CLOCK_STEP else offset  # a wall clock step: no stamp
+        lowest = self.read_at - CLOCK_STEP
+        v4 = self.family == 4
+        held: Dict[int, Tuple[Incoming, list]] = {}
+        reads = zero = 0
+        for reads in range(MAX_READS_PER_WAKEUP):
+            try:
+                data, ancdata, _flags, addr = self.sock.recvmsg(RECV4_BYTES if v4 else 65535, _ANCILLARY)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    break
+                raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
+            if v4:
+                item = self._decode4(data)
+                header = (data[0] & 0x0F) * 4 if data else 0
+            else:
+                item = self._decode6(data, ancdata, addr[0].split("%")[0])
+                header = 0
+            if len(data) > header + 2 and data[header + 2] == 0:
+                zero += 1
+            if item.repeat is not None:
+                run = held.get(id(item))
+                if run is None:
+                    held[id(item)] = (item, [ancdata])
+                else:
+                    run[1].append(ancdata)
+                continue
+            if held:  # what came before goes first
+                self._let_go(held, dispatch, now, trusted, lowest)
+                held = {}
+            self.arrival = self._arrived(ancdata, now, trusted, lowest)
+            dispatch(item)
+        else:
+            reads = MAX_READS_PER_WAKEUP
+        if held:
+            self._let_go(held, dispatch, now, trusted, lowest)
+        self.arrival = None
+        self.reads, self.priority_zero, self.read_at = reads, zero, now
+
+    def _let_go(self, held, dispatch, now, trusted, lowest) -> None:
+        for item, runs in held.values():
+            self.arrival = self._arrived(runs[-1], now, trusted, lowest)
+            if item.repeat(len(runs)):
+                continue
+            for ancdata in runs:  # refused (something changed): each copy as any datagram, in order
+                self.arrival = self._arrived(ancdata, now, trusted, lowest)
+                repeat = item.repeat
+                if repeat is None or not repeat(1):
+                    dispatch(item)
+
+    def _arrived(self, ancdata, now: float, offset: Optional[float], lowest: float) -> float:
+        """When a datagram arrived, on the loop's clock: its kernel stamp (wall time) less the wall clock's offset.
+        A stamp that is missing, not trusted (offset None), before `lowest` (a datagram queued then would have been
+        read by the last receive) or far ahead gives `now`: later than it arrived, so a backup that cannot tell
+        waits longer rather than taking over early. A stamp a little after `now` is a datagram that arrived while
+        this receive ran."""
+        at = None
+        for level, kind, value in ancdata:
+            if level != socket.SOL_SOCKET:
+                continue
+            if kind == SO_TIMESTAMPNS and len(value) >= 16:
+                sec, nsec = struct.unpack("=qq", value[:16])
+                at = sec + nsec / 1e9
+            elif kind == SO_RXQ_OVFL and len(value) >= 4:
+                self.dropped = max(self.dropped, struct.unpack("=I", value[:4])[0])
+        if at is None or offset is None:
+            return now
+        at -= offset
+        return at if lowest <= at <= now + LATE_SLACK else now
 
     def _remember(self, key, incoming: Incoming) -> Incoming:
         self.decoded += 1

@@ -100,6 +100,9 @@ class _Loop:
     def call_later(self, delay, callback, *args):
         return _Handle(self.t + delay)
 
+    def call_soon(self, callback, *args):
+        return self.call_later(0, callback, *args)
+
 
 class _Handle:
     def __init__(self, when):

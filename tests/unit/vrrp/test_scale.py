@@ -436,6 +436,7 @@ def _advert_datagram(vrid, priority=150, ident=0, ttl=255, src="198.51.100.12"):
 def _real_channel(monkeypatch, d):
     sock = QueueSock()
     monkeypatch.setattr(RealChannel, "_open", lambda self: sock)
+    monkeypatch.setattr(RealChannel, "_open_bell", lambda self: None)  # no socket on the host's own interfaces
     channel = RealChannel("eth0", 4)
     d.channels[("eth0", 4)] = channel
     return channel, sock
