@@ -479,7 +479,9 @@ class InstanceRuntime:
 
     def on_timer(self, lost: bool = False) -> None:
         """The machine's deadline came (lost: the drain before it lost datagrams, see reading.py)."""
-        self.timer = None
+        if self.timer is not None:
+            self.timer.cancel()  # run by the channel's timer (reading.py), not by this one
+            self.timer = None
         d = self.daemon
         # A channel read when due (reading.py): its waiting adverts first, with their arrival times. A sync group's
         # gate reads its other members' wishes, which adverts on their channels change: those too.

@@ -117,6 +117,7 @@ class Reading:
         channel.rings()  # what rang while the channel was read as adverts arrived was read then
         d.loop.remove_reader(channel.fileno())
         d.loop.add_reader(channel.bell.fileno(), self.on_bell, key)
+        LOG.debug("%s (IPv%d): every instance a backup: adverts are read when a deadline is due", key[0], key[1])
         self.catch_up(key)
         for inst in insts:
             inst.reschedule()  # their own timers go: the channel's stands for them
@@ -125,6 +126,7 @@ class Reading:
     def _leave(self, key, channel) -> None:
         self.catch_up(key)  # what waited is handled with its arrival times first
         self.forget(key)
+        LOG.debug("%s (IPv%d): adverts are read as they arrive", key[0], key[1])
         self.daemon.loop.add_reader(channel.fileno(), self.daemon.on_readable, channel)
 
     def forget(self, key) -> None:
@@ -244,18 +246,19 @@ class Reading:
         self.channel = None
         if key not in self.quiet:
             return False  # what was handled changed the mode (update() runs soon)
-        lost = channel.dropped > dropped
-        if lost:
+        if channel.dropped > dropped:
             LOG.warning("%s: the kernel dropped %d datagrams while adverts waited to be read; reading them as they "
                         "arrive from now on", channel.ifname, channel.dropped - dropped)
             self.broken.add(key)
-            self.changed()
+            self.forget(key)  # at once: the machines time themselves again, the reader is back
+            self.daemon.loop.add_reader(channel.fileno(), self.daemon.on_readable, channel)
+            return True
         if self.dispatched:  # not only repeats: a master followed may have changed what is quiet
             self._refresh_bell(key, channel, self.instances_on(key))
         self._arm_due(key)  # the adverts read moved deadlines later (or, priority 0, earlier)
         self._next_cap(quiet, key, fill, start)
         quiet.retried = quiet.retried and not read
-        return lost
+        return False
 
     def _dispatch(self, item) -> None:
         self.dispatched += 1
