@@ -37,10 +37,10 @@ IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
-SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
 # A channel read when its timers are due (reading.py) keeps what arrives meanwhile in its socket's buffer: room for
-# thousands of adverts (a datagram takes about 800 bytes of it on a veth, more on some NICs).
+# thousands of adverts (a datagram takes about 800 bytes of it on a veth, more on some NICs: TRUESIZE is generous).
 LAZY_RCVBUF = 4 << 20
+TRUESIZE = 2048
 _ANCILLARY = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
 RECV4_BYTES = 2048
 MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve the loop
@@ -192,23 +192,19 @@ class Channel:
                 return count - 1
         return count
 
-    def make_roomy(self) -> None:
+    def make_roomy(self) -> int:
         """A buffer for LAZY_RCVBUF bytes of datagrams (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which vipd has;
-        without it, as much as net.core.rmem_max allows)."""
+        without it, as much as net.core.rmem_max allows). Returns the size the kernel accounts with."""
         for option in (SO_RCVBUFFORCE, socket.SO_RCVBUF):
             try:
                 self.sock.setsockopt(socket.SOL_SOCKET, option, LAZY_RCVBUF)
-                return
+                break
             except OSError:
                 continue
-
-    def fill(self) -> float:
-        """The share of the receive buffer that queued datagrams take (SO_MEMINFO), 0.0 if unknown."""
         try:
-            info = struct.unpack("=2I", self.sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36)[:8])
-        except (OSError, struct.error):
-            return 0.0
-        return info[0] / info[1] if info[1] else 0.0
+            return self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        except OSError:
+            return 0
 
     def _mreq(self, group: str) -> bytes:
         if self.family == 4:

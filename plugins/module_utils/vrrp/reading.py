@@ -31,7 +31,7 @@ from . import machine
 from . import netio
 
 LOG = logging.getLogger("vipd")
-CAP_MAX = 2.0  # the longest a quiet channel goes unread
+CAP_MAX = 5.0  # the longest a quiet channel goes unread (its deadlines come sooner for any advert_int up to 1 s)
 CAP_MIN = 0.005
 TARGET_FILL = 0.125  # the share of the receive buffer a wait may fill
 DRAIN_ROUNDS = 64  # receive() calls per drain, each of at most netio.MAX_READS_PER_WAKEUP datagrams
@@ -49,6 +49,8 @@ class Quiet:
         self.due = None  # asyncio.TimerHandle for the first deadline of the channel's machines (they arm none)
         self.due_at: Optional[float] = None
         self.retried = False
+        self.insts: list = []  # the channel's instances, as of the last update()
+        self.room = 0  # bytes of datagrams its socket holds (SO_RCVBUF)
 
 
 class Reading:
@@ -75,6 +77,11 @@ class Reading:
         self._pending = self.daemon.loop.call_soon(self.update)
 
     def instances_on(self, key) -> list:
+        """The instances of a channel. A quiet channel's list is kept: every change of the instances comes with
+        a transition (start, stop, retirement), which runs update()."""
+        quiet = self.quiet.get(key)
+        if quiet is not None:
+            return quiet.insts
         d = self.daemon
         return [i for i in list(d.instances.values()) + d.retiring if i.ifname == key[0] and i.family == key[1]]
 
@@ -84,13 +91,17 @@ class Reading:
         for key in list(self.quiet):
             if key not in d.channels:
                 self.forget(key)
+        everyone = list(d.instances.values()) + d.retiring
         for key, channel in list(d.channels.items()):
-            insts = self.instances_on(key)
+            insts = [i for i in everyone if i.ifname == key[0] and i.family == key[1]]
             if self._may_wait(key, channel, insts):
                 if key not in self.quiet:
                     self._enter(key, channel, insts)
                 else:
+                    self.quiet[key].insts = insts
                     self._refresh_bell(key, channel, insts)  # BACKUP <-> FAULT changes what rings
+                    if key in self.quiet:
+                        self._arm_due(key)  # an instance that came meanwhile has a deadline too
             elif key in self.quiet:
                 self._leave(key, channel)
 
@@ -105,8 +116,8 @@ class Reading:
 
     def _enter(self, key, channel, insts) -> None:
         d = self.daemon
-        channel.make_roomy()
         quiet = self.quiet[key] = Quiet()
+        quiet.insts, quiet.room = insts, channel.make_roomy()
         try:
             self._set_bell(quiet, channel, insts)
         except netio.NetIOError as exc:
@@ -201,11 +212,13 @@ class Reading:
         quiet.due = quiet.due_at = None
         lost = self.catch_up(key)
         now = self.daemon.now()
-        for inst in self.instances_on(key):
+        acted = False
+        for inst in list(self.instances_on(key)):
             m = inst.machine
             if m is not None and m.next_deadline is not None and m.next_deadline <= now:
                 inst.on_timer(lost)
-        if key in self.quiet:
+                acted = True
+        if key in self.quiet and (acted or quiet.due is None):
             self._arm_due(key)
 
     # ---- draining ---------------------------------------------------------------------------------
@@ -231,7 +244,7 @@ class Reading:
         if channel is None:
             self.forget(key)
             return False
-        fill, dropped, start = channel.fill(), channel.dropped, d.now()
+        dropped, start = channel.dropped, d.now()
         self.channel = channel
         self.dispatched = read = 0
         for _round in range(DRAIN_ROUNDS):
@@ -256,7 +269,7 @@ class Reading:
         if self.dispatched:  # not only repeats: a master followed may have changed what is quiet
             self._refresh_bell(key, channel, self.instances_on(key))
         self._arm_due(key)  # the adverts read moved deadlines later (or, priority 0, earlier)
-        self._next_cap(quiet, key, fill, start)
+        self._next_cap(quiet, key, read * netio.TRUESIZE / quiet.room if quiet.room else 1.0, start)
         quiet.retried = quiet.retried and not read
         return False
 
@@ -265,6 +278,8 @@ class Reading:
         self.daemon.dispatch(item)
 
     def _next_cap(self, quiet: Quiet, key, fill: float, start: float) -> None:
+        """The next forced read: soon enough that the buffer fills to TARGET_FILL at the rate of the last wait
+        (fill: the share of the buffer the datagrams just read took, counted at TRUESIZE each)."""
         window = start - quiet.read_at if quiet.read_at is not None else 0.0
         quiet.read_at = start
         cap = window * TARGET_FILL / fill if fill > 0 and window > 0 else CAP_MAX
