@@ -326,9 +326,10 @@ class Channel:
             if item.repeat is not None:
                 run = held.get(id(item))
                 if run is None:
-                    held[id(item)] = (item, [ancdata])
+                    held[id(item)] = [item, 1, ancdata, ancdata]
                 else:
-                    run[1].append(ancdata)
+                    run[1] += 1
+                    run[3] = ancdata
                 continue
             if held:  # what came before goes first
                 self._let_go(held, dispatch, now, trusted, lowest)
@@ -343,15 +344,21 @@ class Channel:
         self.reads, self.priority_zero, self.read_at = reads, zero, now
 
     def _let_go(self, held, dispatch, now, trusted, lowest) -> None:
-        for item, runs in held.values():
-            self.arrival = self._arrived(runs[-1], now, trusted, lowest)
-            if item.repeat(len(runs)):
+        """Hand over the held runs: [item, copies, first copy's ancillary data, last copy's]."""
+        for item, count, first, last in held.values():
+            self.arrival = self._arrived(last, now, trusted, lowest)
+            if item.repeat(count):
                 continue
-            for ancdata in runs:  # refused (something changed): each copy as any datagram, in order
-                self.arrival = self._arrived(ancdata, now, trusted, lowest)
+            # Refused (something changed): the first copy as any datagram, at its own time; the copies after it,
+            # identical, only repeat what the last of them leaves, at the last one's time.
+            self.arrival = self._arrived(first, now, trusted, lowest)
+            dispatch(item)
+            if count > 1:
+                self.arrival = self._arrived(last, now, trusted, lowest)
                 repeat = item.repeat
-                if repeat is None or not repeat(1):
-                    dispatch(item)
+                if repeat is None or not repeat(count - 1):
+                    for _copy in range(count - 1):  # each counted as heard, as it would have been
+                        dispatch(item)
 
     def _arrived(self, ancdata, now: float, offset: Optional[float], lowest: float) -> float:
         """When a datagram arrived, on the loop's clock: its kernel stamp (wall time) less the wall clock's offset.

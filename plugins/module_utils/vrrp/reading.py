@@ -33,7 +33,7 @@ from . import netio
 LOG = logging.getLogger("vipd")
 CAP_MAX = 5.0  # the longest a quiet channel goes unread (its deadlines come sooner for any advert_int up to 1 s)
 CAP_MIN = 0.005
-TARGET_FILL = 0.125  # the share of the receive buffer a wait may fill
+TARGET_FILL = 0.5  # the share of the receive buffer a wait may fill (counted generously, TRUESIZE)
 DRAIN_ROUNDS = 64  # receive() calls per drain, each of at most netio.MAX_READS_PER_WAKEUP datagrams
 RING_RETRY = 0.001  # a ring whose datagram was not yet in the data socket: read again this much later
 _LAZY_STATES = (machine.State.BACKUP, machine.State.FAULT)
