@@ -113,7 +113,8 @@ class Channel:
         self.reads = 0  # datagrams read by the last receive()
         # timed receive() (reading.py): when each datagram arrived, on the loop's clock
         self.arrival: Optional[float] = None  # of the datagram being handled, on the loop's clock
-        self.read_at = 0.0  # when the last receive() ended
+        # the start of the last timed receive() that emptied the queue: what is read later arrived after it
+        self.read_at = 0.0
         self.dropped = 0  # datagrams the kernel dropped for a full buffer (SO_RXQ_OVFL), as last reported
         self.priority_zero = 0  # priority-0 adverts read by the last receive()
         self._clock_offset: Optional[float] = None  # wall - monotonic at the last timed receive()
@@ -341,7 +342,9 @@ class Channel:
         if held:
             self._let_go(held, dispatch, now, trusted, lowest)
         self.arrival = None
-        self.reads, self.priority_zero, self.read_at = reads, zero, now
+        self.reads, self.priority_zero = reads, zero
+        if reads < MAX_READS_PER_WAKEUP:
+            self.read_at = now  # the queue was empty at the end: a datagram still queued then would have been read
 
     def _let_go(self, held, dispatch, now, trusted, lowest) -> None:
         """Hand over the held runs: [item, copies, first copy's ancillary data, last copy's]."""

@@ -156,6 +156,23 @@ def test_arrival_times_come_from_the_stamps_unless_the_wall_clock_stepped(monkey
     assert seen[5:] == [101.2]
 
 
+def test_a_queue_longer_than_one_read_keeps_every_arrival_time(monkeypatch):
+    """A drain reads at most MAX_READS_PER_WAKEUP datagrams per receive(): those left for the next one arrived
+    before it began and keep their stamps (they once became "now", 2.3 s late for half of 200 instances)."""
+    wall = {"t": 300.0 + OFFSET}
+    monkeypatch.setattr(netio, "_wall", lambda: wall["t"])
+    channel, data, _ring = _timed_channel(monkeypatch)
+    channel.receive(300.0, lambda item: None)
+    total = netio.MAX_READS_PER_WAKEUP * 2 + 10
+    data.queue = [(_frame(1 + i % 200, ident=i), 300.0 + OFFSET + i * 0.001) for i in range(total)]
+    seen = []
+    for step in range(3):
+        wall["t"] = 302.0 + step * 0.01 + OFFSET
+        channel.receive(302.0 + step * 0.01, lambda item: seen.append(channel.arrival))
+    assert len(seen) == total
+    assert all(abs(at - (300.0 + i * 0.001)) < 1e-6 for i, at in enumerate(seen))
+
+
 def test_a_run_of_a_repeat_is_handed_over_once_and_in_order_with_the_rest(monkeypatch):
     wall = {"t": 199.0 + OFFSET}
     monkeypatch.setattr(netio, "_wall", lambda: wall["t"])
