@@ -44,8 +44,8 @@ from . import notifications as notifications_mod
 from . import packet
 from . import pidfile as pid_file
 from . import promote
-from . import reading
 from . import procprio
+from . import reading
 from . import routed
 from . import routes
 from . import script_security
@@ -1559,7 +1559,8 @@ class Daemon:
             self.control.close()
             if self.metrics_server is not None:
                 self.metrics_server.close()
-            for channel in self.channels.values():
+            for key, channel in self.channels.items():
+                self.reading.forget(key)  # its doorbell's watch, if it was read when due
                 self.loop.remove_reader(channel.fileno())
                 channel.close()
             self.channels = {}

@@ -14,9 +14,9 @@ daemon wakes about once per Master_Down_Interval instead of once per advert.
 The adverts that can move a timer earlier cannot wait: priority 0 (Skew_Time) and, in VRRPv3, an advert
 interval other than the one the backup counts with. The channel's doorbell (netio.Channel.bell, filter in
 bell.py) passes just those for the channel's VRIDs, and its ringing reads the channel at once. A drain also
-runs at least every few hundred milliseconds to a couple of seconds, so that the buffer stays mostly empty (the
-wait adapts to how full it was); if the kernel ever drops a datagram for a full buffer, the channel is read as
-adverts arrive from then on, and the timer of that drain waits one more advert interval before deciding.
+runs at least every CAP_MAX seconds, sooner when datagrams come fast enough to fill half the buffer in that
+time; if the kernel ever drops a datagram for a full buffer, the channel is read as adverts arrive from then
+on, and a backup whose deadline that drain reached waits one more advert interval before deciding.
 """
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
