@@ -273,21 +273,13 @@ class Channel:
         out = []
         reads = 0
         for reads in range(MAX_READS_PER_WAKEUP):
-            try:
-                if self.family == 4:
-                    # The header gives the source (recvfrom's address is a copy of it). No VRRP datagram is longer
-                    # than 1096 bytes (a 60-byte header, 255 addresses, 8 bytes of authentication): a longer one is
-                    # cut short here and dropped by parse_ipv4 for its total length.
-                    item = self._decode4(self.sock.recv(RECV4_BYTES))
-                else:
-                    data, ancdata, _flags, addr = self.sock.recvmsg(65535, _ANCILLARY)
-                    item = self._decode6(data, ancdata, addr[0].split("%")[0])
-            except (BlockingIOError, InterruptedError):
+            # The header gives the source (recvfrom's address is a copy of it). No VRRP datagram is longer than 1096
+            # bytes (a 60-byte header, 255 addresses, 8 bytes of authentication): a longer one is cut short here and
+            # dropped by parse_ipv4 for its total length.
+            got = self._read(self.sock.recv, RECV4_BYTES) if self.family == 4 else self._read(self.sock.recvmsg, 65535, _ANCILLARY)
+            if got is None:
                 break
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    break
-                raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
+            item = self._decode4(got) if self.family == 4 else self._decode6(got[0], got[1], got[3][0].split("%")[0])
             repeat = item.repeat
             if repeat is None or not repeat(1):
                 out.append(item)
@@ -295,6 +287,17 @@ class Channel:
             reads = MAX_READS_PER_WAKEUP
         self.reads = reads
         return out
+
+    def _read(self, call, *args):
+        """One datagram (what recv or recvmsg gives), or None once the queue is empty; raises NetIOError."""
+        try:
+            return call(*args)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                return None
+            raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
 
     def _receive_timed(self, now: float, dispatch: Callable[[Incoming], object]) -> None:
         """A timed read (see receive). Copies of a repeat that come one after another, with nothing else between
@@ -308,14 +311,10 @@ class Channel:
         held: Dict[int, Tuple[Incoming, list]] = {}
         reads = zero = 0
         for reads in range(MAX_READS_PER_WAKEUP):
-            try:
-                data, ancdata, _flags, addr = self.sock.recvmsg(RECV4_BYTES if v4 else 65535, _ANCILLARY)
-            except (BlockingIOError, InterruptedError):
+            got = self._read(self.sock.recvmsg, RECV4_BYTES if v4 else 65535, _ANCILLARY)
+            if got is None:
                 break
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    break
-                raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
+            data, ancdata, _flags, addr = got
             if v4:
                 item = self._decode4(data)
                 header = (data[0] & 0x0F) * 4 if data else 0

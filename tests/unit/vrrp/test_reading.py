@@ -233,6 +233,18 @@ def _daemon(fake, path, loop):
     return d, history
 
 
+def _due_daemon(fake, path, monkeypatch):
+    """A daemon on a ReaderLoop whose channel is a real netio.Channel on TimedSock / BellSock, as vipd runs it."""
+    loop = ReaderLoop()
+    monkeypatch.setattr(netio, "_wall", lambda: loop.t + OFFSET)
+    d, log = _daemon(fake, path, loop)
+    channel, data, ring = _timed_channel(monkeypatch)
+    d.channels[("eth0", 4)] = channel
+    loop.add_reader(channel.fileno(), d.on_readable, channel)
+    d.reading.changed()
+    return d, log, loop, data, ring
+
+
 EVENTS = st.lists(st.tuples(st.integers(5, 1600),  # ms since the last event
                             st.integers(1, 3),  # VRID
                             st.sampled_from([150, 150, 150, 150, 0, 90, 200]),  # priority (ours: 100)
@@ -248,13 +260,7 @@ def test_reading_when_due_leaves_every_machine_as_reading_on_arrival(fake, tmp_p
     path = tmp_path / "vipd.conf"
     path.write_text(_conf(3, priority=100, advert=0.5))
     eager, eager_log = _daemon(fake, path, FakeLoop())
-    loop = ReaderLoop()
-    monkeypatch.setattr(netio, "_wall", lambda: loop.t + OFFSET)
-    due, due_log = _daemon(fake, path, loop)
-    channel, data, ring = _timed_channel(monkeypatch)
-    due.channels[("eth0", 4)] = channel
-    loop.add_reader(channel.fileno(), due.on_readable, channel)
-    due.reading.changed()
+    due, due_log, loop, data, ring = _due_daemon(fake, path, monkeypatch)
     t = loop.t
     for gap, vrid, priority, interval in events:
         t += gap / 1000.0 + 0.000137  # no tie with a deadline
@@ -285,13 +291,7 @@ def test_reading_when_due_leaves_every_machine_as_reading_on_arrival(fake, tmp_p
 def test_a_backup_channel_is_read_when_due_and_a_master_one_as_adverts_arrive(fake, tmp_path, monkeypatch):
     path = tmp_path / "vipd.conf"
     path.write_text(_conf(2, priority=100, advert=0.5))
-    loop = ReaderLoop()
-    monkeypatch.setattr(netio, "_wall", lambda: loop.t + OFFSET)
-    d, log = _daemon(fake, path, loop)
-    channel, data, ring = _timed_channel(monkeypatch)
-    d.channels[("eth0", 4)] = channel
-    loop.add_reader(channel.fileno(), d.on_readable, channel)
-    d.reading.changed()
+    d, log, loop, data, ring = _due_daemon(fake, path, monkeypatch)
     loop.run_until(loop.t + 0.01)
     assert 4 in loop.readers and 3 not in loop.readers and ("eth0", 4) in d.reading.quiet  # the doorbell, not the data
     assert all(i.timer is None for i in d.instances.values())  # one timer for the channel
@@ -311,13 +311,7 @@ def test_a_backup_channel_is_read_when_due_and_a_master_one_as_adverts_arrive(fa
 def _quiet_backups(fake, tmp_path, monkeypatch, n=2):
     path = tmp_path / "vipd.conf"
     path.write_text(_conf(n, priority=100, advert=0.5))
-    loop = ReaderLoop()
-    monkeypatch.setattr(netio, "_wall", lambda: loop.t + OFFSET)
-    d, log = _daemon(fake, path, loop)
-    channel, data, ring = _timed_channel(monkeypatch)
-    d.channels[("eth0", 4)] = channel
-    loop.add_reader(channel.fileno(), d.on_readable, channel)
-    d.reading.changed()
+    d, log, loop, data, ring = _due_daemon(fake, path, monkeypatch)
     for step in range(6):  # a steady master, followed
         loop.run_until(loop.t + 0.5)
         for vrid in range(1, n + 1):
