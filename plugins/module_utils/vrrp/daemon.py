@@ -1254,6 +1254,7 @@ class Daemon:
         if self.stopping:
             return {"ok": False, "errors": ["shutting down"]}
         self.reading.catch_up()
+        self.reading.changed()  # what rings may change with the configuration, even for an instance kept as it was
         try:
             new = script_security.load(self.config_path)  # unsafe scripts refuse the reload
         except config.ConfigError as exc:
