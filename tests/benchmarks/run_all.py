@@ -6,7 +6,8 @@ health-check benchmark (health_failover.py, run with its own defaults), and ``--
 which skips the election/preemption cycles (election_cycles.py, here 20 cycles per scenario,
 4 scenarios at once; run it alone for the issue's 500). ``--soak`` adds the soak benchmark (soak.py: random
 faults on a 3-node group with 20 VRIDs, 5 minutes each for vipd and keepalived; off by default for its length).
-``--no-scale`` skips the scale benchmark (scale.py: hundreds of instances and VIPs, issue 11; about 10 minutes).
+``--no-scale`` skips the scale benchmark (scale.py: hundreds of instances and VIPs, issue 11; about 22 minutes, 12 of
+them the busy-CPU runs at advert 10 ms).
 ``--no-routed`` skips the routed-VIP benchmark (routed_failover.py: BGP through FRR, issue 14; about 2 minutes).
 """
 from __future__ import annotations

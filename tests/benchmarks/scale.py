@@ -384,6 +384,46 @@ def idle_run(impl: str, instances: int, advert: float, seconds: float, result: d
         lab.down()
 
 
+# ------------------------------------------------------------------------------------------- fast adverts, busy CPUs
+TRANSITION_LINE = {"vipd": re.compile(r": (?:INIT|BACKUP|MASTER|FAULT) -> (?:BACKUP|MASTER|FAULT) \("),
+                   "keepalived": re.compile(r"Entering (?:MASTER|BACKUP|FAULT) STATE")}
+
+
+def stress_run(impl: str, instances: int, advert: float, seconds: float, result: dict):
+    """A pair settled (master 150, backup 100) at a short advert_int, then every core kept busy by a Python loop
+    for ``seconds``: the state changes either daemon logs meanwhile (any is spurious: the master never stops)."""
+    lab = Lab(servers=2, clients=0)
+    nodes: List[Node] = []
+    burners: List[subprocess.Popen] = []
+    try:
+        lab.up()
+        hi, lo = specs(instances, 1, HIGH, advert), specs(instances, 1, LOW, advert)
+        master = ScaleNode(lab, "server1", impl, config(hi), tag="stress")
+        backup = ScaleNode(lab, "server2", impl, config(lo), tag="stress")
+        nodes[:] = [master, backup]
+        backup.start(wait=False)
+        master.start(wait=False)
+        _elect(lab, master, backup, hi, timeout=90)
+        time.sleep(2.0)
+        offsets = dict((n.host, os.path.getsize(n.log_path)) for n in nodes)
+        burners[:] = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+                      for _ in range(os.cpu_count() or 2)]
+        time.sleep(seconds)
+        if not (master.running() and backup.running()):
+            raise RuntimeError("a daemon exited under load")
+        result["transitions"] = sum(len(TRANSITION_LINE[impl].findall(n.log_text(offsets[n.host]))) for n in nodes)
+        result["seconds"] = seconds
+    except Exception as exc:
+        log("stress %s %d x %gs failed: %s" % (impl, instances, advert, exc))
+        result["error"] = str(exc)[:200]
+    finally:
+        for proc in burners:  # ours, by PID
+            proc.kill()
+            proc.wait(timeout=10)
+        stop_all(nodes)
+        lab.down()
+
+
 # ------------------------------------------------------------------------------------------- GARP storm
 def garp_run(impl: str, vips_count: int, interval: float, result: dict):
     """One owner instance with ``vips_count`` VIPs, garp_master_repeat 5: the first burst of GARPs on the wire.
@@ -544,6 +584,15 @@ def render_table(results: dict, args) -> str:
                     return "%.1f / %.1f MB" % (x["master_rss"] / 1024.0, x["backup_rss"] / 1024.0) if "master_rss" in x else "n/a"
                 verdict = "-" if "master_rss" not in vv else ("PASS" if max(vv["master_rss"], vv["backup_rss"]) <= RSS_TARGET_KB else "FAIL")
                 rows.append(("RSS master / backup, 200 instances", rss(vv), rss(kk), "<= 24 MB", verdict))
+    stress = results.get("stress", {})
+    for n in (args.stress_instances if stress else []):
+        d = stress.get("%d" % n, {})
+        vv, kk = d.get("vipd", {}), d.get("keepalived", {})
+
+        def scell(x):
+            return "%d state changes" % x["transitions"] if "transitions" in x else "error: " + x.get("error", "n/a")[:40]
+        rows.append(("advert %gs, every core busy, %gs: %d inst" % (args.stress_advert, args.stress_seconds, n), scell(vv), scell(kk),
+                     "no spurious takeover", "-" if "transitions" not in vv else ("PASS" if vv["transitions"] == 0 else "FAIL")))
     garp = results.get("garp", {})
     for interval in args.garp_intervals:
         d = garp.get("%g" % interval, {})
@@ -588,7 +637,10 @@ def parse_args(argv=None):
     p.add_argument("--adverts", default="1,0.1", help="advert_int values for the idle runs")
     p.add_argument("--idle-seconds", type=float, default=20.0)
     p.add_argument("--garp-intervals", default="0,0.001", help="vrrp_garp_interval values for the GARP storm")
-    p.add_argument("--only", default="start,takeover,reload,idle,garp", help="comma list of parts to run")
+    p.add_argument("--stress-instances", default="1,20", help="instance counts for the busy-CPU runs")
+    p.add_argument("--stress-advert", type=float, default=0.01, help="advert_int of the busy-CPU runs (VRRPv3)")
+    p.add_argument("--stress-seconds", type=float, default=300.0)
+    p.add_argument("--only", default="start,takeover,reload,idle,garp,stress", help="comma list of parts to run")
     p.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
     p.add_argument("--logs", metavar="DIR", default=LOG_DIR[0],
                    help="where daemon logs and captures are kept when vipd loses probes in the graceful switchover (default %(default)s)")
@@ -600,6 +652,7 @@ def parse_args(argv=None):
     args.idle_instances = [int(n) for n in args.idle_instances.split(",") if n]
     args.adverts = [float(a) for a in args.adverts.split(",") if a]
     args.garp_intervals = [float(a) for a in args.garp_intervals.split(",") if a]
+    args.stress_instances = [int(n) for n in args.stress_instances.split(",") if n]
     args.only = set(a for a in args.only.split(",") if a)
     if args.reps < 1 or any(i not in IMPLS for i in args.impls):
         p.error("--reps >= 1, --impls from %s" % ",".join(IMPLS))
@@ -647,6 +700,11 @@ def main(argv=None) -> int:
             for n in args.idle_instances:
                 log("idle %d instances, advert %gs, %gs" % (n, adv, args.idle_seconds))
                 results["idle"]["%d/%g" % (n, adv)] = _pairwise(args, idle_run, n, adv, args.idle_seconds)
+    if "stress" in args.only:
+        results["stress"] = {}
+        for n in args.stress_instances:
+            log("stress %d instances, advert %gs, %gs" % (n, args.stress_advert, args.stress_seconds))
+            results["stress"]["%d" % n] = _pairwise(args, stress_run, n, args.stress_advert, args.stress_seconds)
     if "garp" in args.only:
         results["garp"] = {}
         for interval in args.garp_intervals:
