@@ -13,12 +13,15 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import asyncio
 import dataclasses
 from typing import List, Optional
 
 from . import mailer
 from . import notify
 from . import supervisor
+
+FIFO_SCRIPT_GRACE = 1.0  # seconds a fifo script has at exit to read the last lines and end by itself
 
 
 class Notifications:
@@ -67,6 +70,12 @@ class Notifications:
     async def close(self, timeout: float = 5.0) -> None:
         if self.notifier is not None:
             await self.notifier.drain(timeout)
+        # The last lines (INSTANCE ... STOP) were written just now: a fifo script gets them, then the end of file,
+        # and a moment to end by itself before the stop signal (it was killed at once, and lost them under load).
+        for fifo in self.fifos:
+            fifo.close_writer()
+        if self.fifos:
+            await asyncio.gather(*(fifo.script_ended(FIFO_SCRIPT_GRACE) for fifo in self.fifos))
         for fifo in self.fifos:
             fifo.close()
         self.fifos = []

@@ -219,13 +219,25 @@ class Fifo:
             pass
         self.created = False
 
-    def close(self) -> None:
+    def close_writer(self) -> None:
+        """Unlink the fifo and close our end: the script reads what is left in it, then the end of file."""
         # keepalived unlinks first, so a reader that reopens in a loop cannot reopen this fifo
         if self.created:
             self._unlink()
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+    async def script_ended(self, timeout: float) -> None:
+        """Wait up to `timeout` for the fifo script to end by itself (after close_writer: at the end of file)."""
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    def close(self) -> None:
+        self.close_writer()
         if self.task is not None and not self.task.done():
             self.task.cancel()
         if self.proc is not None and self.proc.returncode is None:

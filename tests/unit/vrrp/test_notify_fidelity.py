@@ -159,6 +159,37 @@ def test_fifo_that_nobody_reads_never_blocks(tmp_path):
         fifo.close()
 
 
+def test_the_fifo_script_gets_the_last_lines_written_before_exit(tmp_path, monkeypatch):
+    """At exit vipd writes INSTANCE ... STOP and closes: the script reads it, then the end of file, and ends by
+    itself. It was sent SIGTERM at once, and under load lost the STOP line (CI, test_vipd_fidelity_notify)."""
+    from ansible_collections.floating.vip.plugins.module_utils.vrrp import notifications
+    out, ready, script = tmp_path / "out", tmp_path / "ready", tmp_path / "reader.sh"
+    # a slow reader: it opens the fifo at once, as fifo scripts do, and reads later; a stop signal sent before it
+    # reads loses every line
+    script.write_text('#!/bin/sh\nexec 3< "$1"\ntouch %s\nsleep 0.3\nexec cat <&3 >> %s\n' % (ready, out))
+    script.chmod(0o755)
+    monkeypatch.setattr(script_security, "exec_refusal", lambda argv, user, group: (argv[0], None))
+
+    async def run():
+        fifo = notify.Fifo(str(tmp_path / "notify.fifo"), [], script=str(script))
+        fifo.open(asyncio.get_running_loop())
+        for _wait in range(500):  # the script has the fifo open (at most 5 s)
+            if ready.exists():
+                break
+            await asyncio.sleep(0.01)
+        n = notifications.Notifications()
+        n.fifos = [fifo]
+        fifo.write(notify.fifo_line("INSTANCE", "VI_1", "MASTER", 150))
+        fifo.write(notify.fifo_line("INSTANCE", "VI_1", "STOP", 150))
+        proc = fifo.proc
+        await n.close(timeout=1.0)
+        return proc
+    proc = asyncio.run(run())
+    assert out.read_text() == 'INSTANCE "VI_1" MASTER 150\nINSTANCE "VI_1" STOP 150\n'
+    assert proc.returncode == 0  # ended by itself, at the end of file
+    assert not (tmp_path / "notify.fifo").exists()
+
+
 # ---------------------------------------------------------------- order
 
 def test_queue_is_bounded_and_keeps_the_latest(tmp_path, monkeypatch):
