@@ -407,7 +407,7 @@ def stress_run(impl: str, instances: int, advert: float, seconds: float, result:
         time.sleep(2.0)
         offsets = dict((n.host, os.path.getsize(n.log_path)) for n in nodes)
         burners[:] = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
-                      for _ in range(os.cpu_count() or 2)]
+                      for _core in range(os.cpu_count() or 2)]
         time.sleep(seconds)
         if not (master.running() and backup.running()):
             raise RuntimeError("a daemon exited under load")
