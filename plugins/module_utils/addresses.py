@@ -328,8 +328,9 @@ SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 
 
 def _newaddr_request(seq: int, index: int, iface, label: Optional[str], broadcast: Optional[str], scope: Optional[int],
-                     nodad: bool, flags: int = 0, preferred_lft: Optional[int] = None) -> bytes:
-    """RTM_NEWADDR (create, exclusive, acked) as add_address() has pyroute2 build it, written with struct.
+                     nodad: bool, flags: int = 0, preferred_lft: Optional[int] = None, ack: bool = True) -> bytes:
+    """RTM_NEWADDR (create, exclusive, acked unless not ack) as add_address() has pyroute2 build it, written with
+    struct.
 
     flags: more IFA_F_* bits (home, mngtmpaddr, noprefixroute, autojoin; 32 bits, so sent as IFA_FLAGS as
     keepalived does, their low byte also in the header). preferred_lft (IPv6): IFA_CACHEINFO with that preferred
@@ -349,7 +350,7 @@ def _newaddr_request(seq: int, index: int, iface, label: Optional[str], broadcas
         attrs += inet.netlink_attribute(IFA_FLAGS, struct.pack("=I", all_flags))
     if preferred_lft is not None and not v4:
         attrs += inet.netlink_attribute(IFA_CACHEINFO, _CACHEINFO.pack(int(preferred_lft), INFINITY_LIFE_TIME, 0, 0))
-    nl_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+    nl_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | (NLM_F_ACK if ack else 0)
     return inet.NLMSG_HEADER.pack(inet.NLMSG_HEADER.size + len(body) + len(attrs), RTM_NEWADDR, nl_flags, seq, 0) + body + attrs
 
 
@@ -361,59 +362,170 @@ def _check_flags(flags, preferred_lft):
         raise AddressError("preferred_lft %r is not 0-%d" % (preferred_lft, INFINITY_LIFE_TIME))
 
 
-def add_addresses(items) -> list:
-    """Add many addresses in one netlink exchange: every request sent at once on one socket, then the answers read.
+class AddBatch:
+    """add_addresses()' requests built ahead of the exchange (see prepare_adds())."""
+    __slots__ = ("items", "indexes", "requests", "errors")
 
-    items: (ifname, cidr, label, broadcast, scope, nodad[, flags, preferred_lft]) tuples, as add_address() takes
-    them. Returns, per item,
-    True (added), False (exactly that address/prefix was already there) or the AddressError of that item alone.
-    Scale (issue 11): 400 VIPs taking over cost 400 sockets and 400 round trips (about 50-130 us each); one
-    instance's VIPs now leave in one write and come back as 400 acknowledgements.
-    """
+    def __init__(self, items):
+        self.items = list(items)
+        self.indexes: dict = {}  # ifname -> the link index the requests carry (None: not found)
+        self.requests: list = []  # (item index, RTM_NEWADDR bytes with sequence item index + 1, no NLM_F_ACK)
+        self.errors: dict = {}  # item index -> its AddressError
+
+
+def prepare_adds(items) -> AddBatch:
+    """Build add_addresses()' requests now, to send later (issue 11: building 400 took 3-4 ms of a takeover's
+    critical path; vipd builds them when an instance becomes backup). The requests carry each interface's index:
+    add_addresses() builds them again if an interface was recreated or has appeared since."""
     _require()
-    out: list = [None] * len(items)
-    requests, indexes = {}, {}
-    for i, item in enumerate(items):
+    batch = AddBatch(items)
+    for i, item in enumerate(batch.items):
         ifname, cidr, label, broadcast, scope, nodad = item[:6]
         flags, preferred_lft = (tuple(item[6:8]) + (0, None))[:2] if len(item) > 6 else (0, None)
         try:
             _check_flags(flags, preferred_lft)
             iface = parse_cidr(cidr)
-            if ifname not in indexes:
-                indexes[ifname] = link_index(ifname)
+            if ifname not in batch.indexes:
+                batch.indexes[ifname] = _index_or_none(ifname)
+            if batch.indexes[ifname] is None:
+                raise AddressError("interface %s not found" % ifname)
             if iface.version == 4 and label and len(label) > 15:
                 raise AddressError("label %s is longer than 15 characters" % label)
-            request = _newaddr_request(i + 1, indexes[ifname], iface, label, broadcast, scope, nodad, flags, preferred_lft)
-            requests[i + 1] = (i, request)
+            request = _newaddr_request(i + 1, batch.indexes[ifname], iface, label, broadcast, scope, nodad, flags, preferred_lft,
+                                       ack=False)
+            batch.requests.append((i, request))
+        except (AddressError, ValueError) as exc:
+            batch.errors[i] = exc if isinstance(exc, AddressError) else AddressError(str(exc))
+    return batch
+
+
+def _index_or_none(ifname: str) -> Optional[int]:
+    try:
+        return link_index(ifname)
+    except AddressError:
+        return None
+
+
+def add_addresses(items) -> list:
+    """Add many addresses in one netlink exchange: every request sent at once on one socket, then the answers read.
+
+    items: (ifname, cidr, label, broadcast, scope, nodad[, flags, preferred_lft]) tuples, as add_address() takes
+    them, or an AddBatch that prepare_adds() built from them. Returns, per item,
+    True (added), False (exactly that address/prefix was already there) or the AddressError of that item alone.
+    Scale (issue 11): 400 VIPs taking over cost 400 sockets and 400 round trips (about 50-130 us each); one
+    instance's VIPs now leave in one write (see _exchange()).
+    """
+    batch = items if isinstance(items, AddBatch) else prepare_adds(items)
+    if any(_index_or_none(ifname) != index for ifname, index in batch.indexes.items()):
+        batch = prepare_adds(batch.items)  # an interface was recreated (another index) or has appeared
+    out: list = [batch.errors.get(i) for i in range(len(batch.items))]
+    if batch.requests:
+        _exchange(batch.requests, lambda i, code: True if code == 0 else (False if code == errno.EEXIST else AddressError(
+            "cannot add %s on %s: %s" % (batch.items[i][1], batch.items[i][0], os.strerror(code)))), out)
+    return out
+
+
+def delete_addresses(items, listed: Optional[dict] = None) -> list:
+    """Delete many (ifname, cidr) in one netlink exchange, leaving every other address alone (delete_address()
+    for many: issue 11, a dump per VIP made releasing 400 VIPs take 2 s). Returns, per item, True (deleted),
+    False (not there) or the AddressError of that item alone.
+    listed: {(ifname, 4 or 6): [Addr]} when the caller has just listed those interfaces (one dump less each).
+    An IPv4 primary takes the secondaries of its subnet with it unless promote_secondaries is set: those not
+    deleted on purpose are put back, as delete_address() does."""
+    _require()
+    listed = dict(listed or {})
+    found: dict = {}  # (ifname, family) -> {(address, prefixlen): Addr}: a lookup per item, not a scan (issue 11)
+    out: list = [None] * len(items)
+    requests, targets = [], {}
+    for i, (ifname, cidr) in enumerate(items):
+        try:
+            iface = parse_cidr(cidr)
+            key = (ifname, iface.version)
+            if key not in listed:
+                listed[key] = list_addresses(ifname, family=iface.version)
+            if key not in found:
+                found[key] = dict(((a.address, a.prefixlen), a) for a in listed[key])
+            target = found[key].get((str(iface.ip), iface.network.prefixlen))
+            if target is None:
+                out[i] = False
+                continue
+            body = _addr_body(target.index, iface)
+            requests.append((i, inet.NLMSG_HEADER.pack(inet.NLMSG_HEADER.size + len(body), RTM_DELADDR, NLM_F_REQUEST, i + 1, 0)
+                             + body))
+            targets[i] = target
         except (AddressError, ValueError) as exc:
             out[i] = exc if isinstance(exc, AddressError) else AddressError(str(exc))
-    if not requests:
-        return out
-    seqs = sorted(requests)
-    with _Rtnl() as rtnl:
-        # Each acknowledgement is its own socket buffer (about 1 KB of the receive buffer's default ~200 KB), so
-        # 400 requests at once overflow it (ENOBUFS). A buffer raised to ADD_RCVBUF (vipd has CAP_NET_ADMIN: FORCE
-        # passes net.core.rmem_max) takes every acknowledgement of a takeover's requests, which then leave in one
-        # send (issue 11); otherwise at most ADD_WINDOW (or what the buffer holds) are unanswered at once.
-        window_size = _ack_window(rtnl.sock, len(seqs))
-        for start in range(0, len(seqs), window_size):
-            window = seqs[start:start + window_size]
-            rtnl.sock.send(b"".join(requests[seq][1] for seq in window))
-            waiting = dict((seq, requests[seq][0]) for seq in window)
-            while waiting:
-                try:
-                    data = rtnl.sock.recv(1 << 16)
-                except socket.timeout:
-                    for i in waiting.values():
-                        out[i] = AddressError("no netlink reply within %g s" % NETLINK_TIMEOUT)
-                    break
-                for kind, _flags, seq, offset, length in inet.netlink_messages(data):
-                    if kind == NLMSG_ERROR and seq in waiting and length >= inet.NLMSG_HEADER.size + 4:
-                        code = -struct.unpack_from("=i", data, offset + inet.NLMSG_HEADER.size)[0]
-                        i = waiting.pop(seq)
-                        out[i] = True if code == 0 else (False if code == errno.EEXIST else AddressError(
-                            "cannot add %s on %s: %s" % (items[i][1], items[i][0], os.strerror(code))))
+    if requests:
+        _exchange(requests, lambda i, code: True if code == 0 else (False if code == errno.EADDRNOTAVAIL else AddressError(
+            "cannot delete %s on %s: %s" % (items[i][1], items[i][0], os.strerror(code)))), out)
+    primaries = [(i, parse_cidr(targets[i].cidr).network, targets[i].ifname) for i in targets
+                 if out[i] is True and targets[i].family == 4 and not targets[i].secondary]
+    for i in [i for i in targets if out[i] is False and targets[i].family == 4]:
+        # gone already: taken by a primary of its subnet that this batch deleted before it
+        net = parse_cidr(targets[i].cidr).network
+        out[i] = any(j < i and net == pnet and ifname == targets[i].ifname for j, pnet, ifname in primaries)
+    deleted = dict((i, targets[i]) for i in targets if out[i] is True)
+    gone = set(_key(a) for a in deleted.values())
+    for ifname in sorted(set(a.ifname for a in deleted.values() if a.family == 4 and not a.secondary)):
+        failed = _restore_secondaries(ifname, listed.get((ifname, 4), []), gone)
+        for i in [i for i, a in deleted.items() if failed and a.ifname == ifname and a.family == 4 and not a.secondary]:
+            out[i] = AddressError("deleted %s on %s, but could not put back what it took with it: %s" % (items[i][1], ifname, failed))
     return out
+
+
+def _key(a: Addr) -> tuple:
+    return (a.index, a.family, a.address, a.prefixlen)
+
+
+def _restore_secondaries(ifname: str, before: List[Addr], gone: set) -> str:
+    """Put back the IPv4 addresses of ifname that vanished with a deleted primary and were not deleted on purpose
+    (gone). Returns what failed ("" when nothing did)."""
+    try:
+        after = set(_key(a) for a in list_addresses(ifname, family=4))
+        lost = [a for a in before if _key(a) not in after and _key(a) not in gone]
+        results = add_addresses([(ifname, a.cidr, a.label if a.label != ifname else None, a.broadcast, a.scope, False) for a in lost])
+    except AddressError as exc:
+        return str(exc)
+    return "; ".join(str(r) for r in results if isinstance(r, AddressError))
+
+
+def _exchange(requests, decide, out) -> None:
+    """Send requests [(item index, message with sequence index + 1 and no NLM_F_ACK)] on one socket, in writes of
+    what its receive buffer can answer. Only the last request of a write asks for an acknowledgement: the kernel
+    reports every failure anyway and handles a write's requests in order, so that acknowledgement means every
+    request before it without a report succeeded (400 acknowledgements cost 2.5-3 ms to read, issue 11).
+    out[i] = decide(i, error code) for a reported request, True for the others."""
+    with _Rtnl() as rtnl:
+        # A report is its own socket buffer (about 1 KB of the receive buffer's default ~200 KB), so 400 failing
+        # requests at once overflow it (ENOBUFS). A buffer raised to ADD_RCVBUF (vipd has CAP_NET_ADMIN: FORCE
+        # passes net.core.rmem_max) takes a report for every request of a takeover, which then leave in one
+        # send (issue 11); otherwise at most ADD_WINDOW (or what the buffer holds) per send.
+        window_size = _ack_window(rtnl.sock, len(requests))
+        for start in range(0, len(requests), window_size):
+            window = requests[start:start + window_size]
+            last = bytearray(window[-1][1])
+            struct.pack_into("=H", last, 6, struct.unpack_from("=H", last, 6)[0] | NLM_F_ACK)  # nlmsg_flags
+            rtnl.sock.send(b"".join([request for _i, request in window[:-1]] + [bytes(last)]))
+            _read_replies(rtnl.sock, [i for i, _request in window], decide, out)
+
+
+def _read_replies(sock, sent, decide, out) -> None:
+    """Read the kernel's reports for the items sent (indexes, in order; sequence = index + 1) into out: a failure
+    reported for its own request, and success for the others once the last one is answered."""
+    waiting = dict((i + 1, i) for i in sent)
+    final = sent[-1] + 1
+    while final in waiting:
+        try:
+            data = sock.recv(1 << 16)
+        except socket.timeout:
+            for i in waiting.values():
+                out[i] = AddressError("no netlink reply within %g s" % NETLINK_TIMEOUT)
+            return
+        for kind, _flags, seq, offset, length in inet.netlink_messages(data):
+            if kind == NLMSG_ERROR and seq in waiting and length >= inet.NLMSG_HEADER.size + 4:
+                out[waiting.pop(seq)] = decide(seq - 1, -struct.unpack_from("=i", data, offset + inet.NLMSG_HEADER.size)[0])
+    for i in waiting.values():
+        out[i] = True
 
 
 def _ack_window(sock, wanted: int) -> int:
@@ -466,41 +578,15 @@ def _addr_body(index, iface) -> bytes:
     return body + inet.netlink_attribute(IFA_LOCAL, iface.ip.packed) if v4 else body
 
 
-def _same(a: Addr, b: Addr) -> bool:
-    return (a.index, a.family, a.address, a.prefixlen) == (b.index, b.family, b.address, b.prefixlen)
-
-
 def delete_address(ifname: str, cidr: str, before: Optional[List[Addr]] = None) -> bool:
-    """Delete cidr from ifname, leaving every other address alone.
-
-    Deleting an IPv4 primary also deletes the secondaries of its subnet unless
-    promote_secondaries is set, so any address that vanished with it is put back.
+    """Delete cidr from ifname, leaving every other address alone (see delete_addresses()).
     ``before``: ifname's addresses of cidr's family, when the caller has just listed them (one dump less).
     """
     iface = parse_cidr(cidr)
-    index = link_index(ifname)
-    if before is None:
-        before = list_addresses(ifname, family=iface.version)
-    target = [a for a in before if a.address == str(iface.ip) and a.prefixlen == iface.network.prefixlen]
-    if not target:
-        return False
-    with _Rtnl() as rtnl:
-        try:
-            rtnl.request(_addr_body(index, iface), RTM_DELADDR)
-        except NetlinkError as exc:
-            if exc.code == errno.EADDRNOTAVAIL:
-                return False
-            _raise("delete", ifname, cidr, exc)
-    # Only a primary takes secondaries with it: deleting a secondary (a VIP beside the interface's own address,
-    # the usual case) needs no second dump, and the comparison is a set lookup (it was N x N, issue 11).
-    if iface.version == 4 and not target[0].secondary:
-        after = set((a.index, a.family, a.address, a.prefixlen) for a in list_addresses(ifname, family=4))
-        for lost in before:
-            if _same(lost, target[0]) or (lost.index, lost.family, lost.address, lost.prefixlen) in after:
-                continue
-            add_address(ifname, lost.cidr, label=lost.label if lost.label != ifname else None,
-                        broadcast=lost.broadcast, scope=lost.scope)
-    return True
+    result = delete_addresses([(ifname, cidr)], None if before is None else {(ifname, iface.version): before})[0]
+    if isinstance(result, AddressError):
+        raise result
+    return result
 
 
 def replace_address(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Optional[str] = None,

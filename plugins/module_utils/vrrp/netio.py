@@ -561,45 +561,101 @@ def vip_add(ifname: str, cidr: str, label: Optional[str] = None, broadcast: Opti
         raise NetIOError(str(exc))
 
 
-def vip_add_many(items) -> list:
-    """vip_add() for many VIPs in one netlink exchange (addresses.add_addresses; issue 11: 400 VIPs were 400
-    sockets and round trips). items: (ifname, cidr, label, broadcast, scope[, options]) with options vip_add()'s
-    flags / nodad / preferred_lft keywords; per item True (added), False (already there) or the NetIOError /
-    ValueError of that item alone."""
-    out: list = [None] * len(items)
-    prepared = []
+class VipAdds:
+    """vip_add_many()'s work made ready ahead (prepare_vip_adds()); run() adds the VIPs."""
+    __slots__ = ("size", "errors", "slots", "batch")
+
+    def __init__(self, size: int, errors: dict, slots: list, batch):
+        self.size, self.errors, self.slots, self.batch = size, errors, slots, batch
+
+    def run(self) -> list:
+        """Per item True (added), False (already there) or the NetIOError / ValueError of that item alone."""
+        out: list = [self.errors.get(i) for i in range(self.size)]
+        if self.batch is None:
+            return out
+        try:
+            results = _netlink(addresses.add_addresses, self.batch)
+        except addresses.AddressError as exc:
+            results = [exc] * len(self.slots)
+        for i, result in zip(self.slots, results):
+            out[i] = NetIOError(str(result)) if isinstance(result, Exception) else result
+        return out
+
+
+def prepare_vip_adds(items) -> VipAdds:
+    """vip_add_many()'s checks and netlink requests, done now (issue 11: vipd prepares an instance of many VIPs
+    when it becomes backup, so that its takeover only sends them). items: as vip_add_many() takes them."""
+    errors, slots, prepared = {}, [], []
     for i, item in enumerate(items):
         ifname, cidr, label, broadcast, scope = item[:5]
         options = item[5] if len(item) > 5 else {}
         try:
             norm, _ip, family = normalize_cidr(cidr)
-            prepared.append((i, (ifname, norm, label, broadcast if family == 4 else None, scope_value(scope),
-                                 bool(options.get("nodad", True)) and family == 6, options.get("flags", 0),
-                                 options.get("preferred_lft") if family == 6 else None)))
+            prepared.append((ifname, norm, label, broadcast if family == 4 else None, scope_value(scope),
+                             bool(options.get("nodad", True)) and family == 6, options.get("flags", 0),
+                             options.get("preferred_lft") if family == 6 else None))
+            slots.append(i)
         except (ValueError, NetIOError) as exc:
-            out[i] = exc
-    try:
-        results = _netlink(addresses.add_addresses, [p for _i, p in prepared]) if prepared else []
-    except addresses.AddressError as exc:
-        results = [exc] * len(prepared)
-    for (i, _p), result in zip(prepared, results):
-        out[i] = NetIOError(str(result)) if isinstance(result, Exception) else result
-    return out
+            errors[i] = exc
+    batch = None
+    if prepared:
+        try:
+            batch = _netlink(addresses.prepare_adds, prepared)
+        except addresses.AddressError as exc:  # pyroute2 missing: each item reports it, as add_addresses() would
+            errors.update((i, NetIOError(str(exc))) for i in slots)
+            slots = []
+    return VipAdds(len(items), errors, slots, batch if slots else None)
+
+
+def vip_add_many(items) -> list:
+    """vip_add() for many VIPs in one netlink exchange (addresses.add_addresses; issue 11: 400 VIPs were 400
+    sockets and round trips). items: (ifname, cidr, label, broadcast, scope[, options]) with options vip_add()'s
+    flags / nodad / preferred_lft keywords; per item True (added), False (already there) or the NetIOError /
+    ValueError of that item alone."""
+    return prepare_vip_adds(items).run()
 
 
 def vip_remove(ifname: str, cidr: str) -> bool:
     """Remove a VIP whatever prefix it was left behind with (a crashed run may have used another)."""
-    _norm, ip, family = normalize_cidr(cidr)
-    changed = False
+    result = vip_remove_many([(ifname, cidr)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def vip_remove_many(items) -> list:
+    """vip_remove() for many (ifname, cidr): one dump per interface and family, then one netlink exchange (issue
+    11: a dump per VIP made releasing 400 VIPs take 2 s). Per item True (removed), False (not there) or the
+    NetIOError / ValueError of that item alone."""
+    out: list = [None] * len(items)
+    listed: dict = {}
+    targets, owners = [], []  # (ifname, cidr with the prefix found), and the item each one removes
+    for i, (ifname, cidr) in enumerate(items):
+        try:
+            _norm, ip, family = normalize_cidr(cidr)
+            if (ifname, family) not in listed:
+                listed[(ifname, family)] = _netlink(addresses.list_addresses, ifname, family=family)
+        except ValueError as exc:
+            out[i] = exc
+            continue
+        except addresses.AddressError as exc:
+            out[i] = NetIOError(str(exc))
+            continue
+        found = [a for a in listed[(ifname, family)] if a.address == ip]
+        out[i] = False
+        for a in found:
+            targets.append((ifname, a.cidr))
+            owners.append(i)
     try:
-        listed = _netlink(addresses.list_addresses, ifname, family=family)
-        for a in [a for a in listed if a.address == ip]:
-            # The list just read saves delete_address() its own dump (issue 11: three dumps per VIP made stopping
-            # 200 instances take seconds); after a first deletion it may be stale, so the others list again.
-            changed = _netlink(addresses.delete_address, ifname, a.cidr, before=None if changed else listed) or changed
+        results = _netlink(addresses.delete_addresses, targets, listed) if targets else []
     except addresses.AddressError as exc:
-        raise NetIOError(str(exc))
-    return changed
+        results = [exc] * len(targets)
+    for i, result in zip(owners, results):
+        if isinstance(result, Exception):
+            out[i] = NetIOError(str(result))
+        elif not isinstance(out[i], Exception):
+            out[i] = out[i] or result
+    return out
 
 
 _ANNOUNCE_SOCKETS = {}  # ifname -> AF_PACKET socket, kept open

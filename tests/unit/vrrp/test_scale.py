@@ -103,7 +103,10 @@ class FakeNet:
 
     def add_addresses(self, items):
         self.calls["add_batches"] += 1
-        return [self.add_address(item[0], item[1]) for item in items]
+        return [self.add_address(item[0], item[1]) for item in getattr(items, "items", items)]  # a list or an AddBatch
+
+    def delete_addresses(self, items, listed=None):
+        return [self.delete_address(ifname, cidr) for ifname, cidr in items]
 
     def delete_address(self, ifname, cidr, before=None):
         self.calls["delete"] += 1
@@ -157,6 +160,7 @@ def fake(monkeypatch):
     monkeypatch.setattr(addresses, "add_address", net.add_address)
     monkeypatch.setattr(addresses, "add_addresses", net.add_addresses)
     monkeypatch.setattr(addresses, "delete_address", net.delete_address)
+    monkeypatch.setattr(addresses, "delete_addresses", net.delete_addresses)
     monkeypatch.setattr(addresses, "link_index", lambda ifname: 2)
     monkeypatch.setattr(netio, "Channel", FakeChannel)
 
@@ -210,6 +214,33 @@ def test_one_instance_adds_its_400_vips_in_one_netlink_exchange(fake, tmp_path):
     assert len(d.instances["VI_1"].vips_held) == 400
     assert used["add"] == 400 and used["add_batches"] == 1 and used["dump"] == 1
     assert used["garp_frames"] == 2000 and used["garp_batches"] == 1  # 5 rounds of every VIP, frames built once
+
+
+def test_a_backup_of_many_vips_takes_over_with_requests_built_when_it_became_backup(fake, tmp_path, monkeypatch):
+    """Building 400 RTM_NEWADDR requests took 6-7 ms of a takeover (issue 11): an instance of PREPARE_VIPS or more
+    builds them on becoming backup; its takeover sends them, and a reload that changes its VIPs builds anew."""
+    d, _used = _started(fake, tmp_path, 1, priority=100, vips_per=400)
+    inst = d.instances["VI_1"]
+    assert inst.state == machine.State.BACKUP
+    built = []
+    real = netio.prepare_vip_adds
+    monkeypatch.setattr(netio, "prepare_vip_adds", lambda items: built.append(len(items)) or real(items))
+    d.loop.run_until(d.loop.t + 10.0)  # no master: the Master_Down_Interval runs out
+    assert inst.state == machine.State.MASTER and len(inst.vips_held) == 400
+    assert built == []  # the requests made on becoming backup were sent
+    inst.add_vips()  # again: the same requests, still ready
+    assert built == []
+    inst.remove_vips()
+    inst.cfg = config.load(str(tmp_path / "vipd-1.conf")).instances["VI_1"]  # a reload: another config object
+    inst.cfg.vips = inst.cfg.vips[:399]
+    inst.add_vips()
+    assert built == [399] and len(inst.vips_held) == 399
+
+
+def test_small_instances_keep_no_requests(fake, tmp_path):
+    d, _used = _started(fake, tmp_path, 20, priority=100)
+    assert all(r._vip_adds is None for r in d.instances.values())  # pylint: disable=protected-access
+    assert daemon.PREPARE_VIPS > 1
 
 
 def _pyroute2_addr_msg(index, iface):
