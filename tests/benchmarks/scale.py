@@ -376,19 +376,26 @@ def reload_run(impl: str, instances: int, result: dict):
 
 
 # ------------------------------------------------------------------------------------------- idle
+def settled_pair(lab: Lab, nodes: List[Node], impl: str, instances: int, advert: float, tag: str) -> Tuple[Node, Node]:
+    """Bring the lab up and elect a pair of ``instances`` one-VIP instances: master 150 on server1, backup 100 on
+    server2. nodes gets both as soon as they exist, for the caller's cleanup."""
+    lab.up()
+    hi, lo = specs(instances, 1, HIGH, advert), specs(instances, 1, LOW, advert)
+    master = ScaleNode(lab, "server1", impl, config(hi), tag=tag)
+    backup = ScaleNode(lab, "server2", impl, config(lo), tag=tag)
+    nodes[:] = [master, backup]
+    backup.start(wait=False)
+    master.start(wait=False)
+    _elect(lab, master, backup, hi, timeout=90)
+    return master, backup
+
+
 def idle_run(impl: str, instances: int, advert: float, seconds: float, result: dict):
     """A pair settled (master 150, backup 100): CPU seconds of each over ``seconds`` and RSS."""
     lab = Lab(servers=2, clients=0)
     nodes: List[Node] = []
     try:
-        lab.up()
-        hi, lo = specs(instances, 1, HIGH, advert), specs(instances, 1, LOW, advert)
-        master = ScaleNode(lab, "server1", impl, config(hi), tag="idle")
-        backup = ScaleNode(lab, "server2", impl, config(lo), tag="idle")
-        nodes[:] = [master, backup]
-        backup.start(wait=False)
-        master.start(wait=False)
-        _elect(lab, master, backup, hi, timeout=90)
+        master, backup = settled_pair(lab, nodes, impl, instances, advert, "idle")
         time.sleep(6.0)  # past the second GARP burst (garp_master_delay 5 s)
         c0m, c0b = master.resources()[0], backup.resources()[0]
         time.sleep(seconds)
@@ -421,14 +428,7 @@ def stress_run(impl: str, instances: int, advert: float, seconds: float, result:
     nodes: List[Node] = []
     burners: List[subprocess.Popen] = []
     try:
-        lab.up()
-        hi, lo = specs(instances, 1, HIGH, advert), specs(instances, 1, LOW, advert)
-        master = ScaleNode(lab, "server1", impl, config(hi), tag="stress")
-        backup = ScaleNode(lab, "server2", impl, config(lo), tag="stress")
-        nodes[:] = [master, backup]
-        backup.start(wait=False)
-        master.start(wait=False)
-        _elect(lab, master, backup, hi, timeout=90)
+        master, backup = settled_pair(lab, nodes, impl, instances, advert, "stress")
         time.sleep(2.0)
         offsets = dict((n.host, os.path.getsize(n.log_path)) for n in nodes)
         burners[:] = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)

@@ -18,8 +18,8 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, config, daemon, machine, netio, packet
-from tests.unit.vrrp.test_scale import FakeLoop, RealChannel, _conf, fake  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, machine, netio, packet
+from tests.unit.vrrp.test_scale import FakeLoop, RealChannel, _conf, fake, started_daemon  # noqa: F401 pylint: disable=unused-import
 
 MASTER_IP, GROUP = "198.51.100.12", "224.0.0.18"
 OFFSET = 1000.0  # the wall clock, ahead of the loop's
@@ -214,15 +214,7 @@ class ReaderLoop(FakeLoop):
 
 def _daemon(fake, path, loop):
     _net, made = fake
-    d = daemon.Daemon(str(path))
-    made.append(d)
-    d.loop = loop
-    d.cfg = config.load(str(path))
-    d.notifications.open(d.loop)
-    d.health.open(d.loop)
-    d.notifications.configure(d.cfg)
-    d.health.configure(d.cfg, d.notifications.default_user)
-    d.start_instances(d.cfg, list(d.cfg.instances))
+    d = started_daemon(made, path, loop)
     history = []
     real = d.transitioned
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, machine, packet, routed, routes
-from tests.unit.vrrp.test_scale import FakeLoop, fake  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import machine, packet, routed, routes
+from tests.unit.vrrp.test_scale import FakeLoop, fake, started_daemon  # noqa: F401 pylint: disable=unused-import
 
 PEER = "198.51.100.66"
 
@@ -46,15 +46,7 @@ def started(fake, tmp_path, monkeypatch):  # noqa: F811
     def make(text):
         path = tmp_path / "vipd.conf"
         path.write_text(text)
-        d = daemon.Daemon(str(path))
-        made.append(d)
-        d.loop = FakeLoop()
-        d.cfg = config.load(str(path))
-        d.notifications.open(d.loop)
-        d.health.open(d.loop)
-        d.notifications.configure(d.cfg)
-        d.health.configure(d.cfg, d.notifications.default_user)
-        d.start_instances(d.cfg, list(d.cfg.instances))
+        d = started_daemon(made, path, FakeLoop())
         return d, d.instances["R"]
     return net, applied, make
 

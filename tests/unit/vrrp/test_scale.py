@@ -181,20 +181,29 @@ def fake(monkeypatch):
             d.health.links.sock.close()
 
 
-def _started(fake, tmp_path, n, priority=255, advert=1, vips_per=1):
-    net, made = fake
-    path = tmp_path / ("vipd-%d.conf" % n)
-    path.write_text(_conf(n, priority, advert, vips_per))
+def started_daemon(made, path, loop, before_start=None):
+    """A Daemon of the config at path on loop (a fake), its instances started as vipd starts them; made gets it
+    (the fake fixture closes what it opened). before_start() runs just before the instances start."""
     d = daemon.Daemon(str(path))
     made.append(d)
-    d.loop = FakeLoop()
+    d.loop = loop
     d.cfg = config.load(str(path))
     d.notifications.open(d.loop)
     d.health.open(d.loop)
     d.notifications.configure(d.cfg)
     d.health.configure(d.cfg, d.notifications.default_user)
-    before = dict(net.calls)
+    if before_start is not None:
+        before_start()
     d.start_instances(d.cfg, list(d.cfg.instances))
+    return d
+
+
+def _started(fake, tmp_path, n, priority=255, advert=1, vips_per=1):
+    net, made = fake
+    path = tmp_path / ("vipd-%d.conf" % n)
+    path.write_text(_conf(n, priority, advert, vips_per))
+    before = {}
+    d = started_daemon(made, path, FakeLoop(), lambda: before.update(net.calls))
     return d, dict((k, net.calls[k] - before[k]) for k in net.calls)
 
 
