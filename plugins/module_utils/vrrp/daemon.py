@@ -336,28 +336,32 @@ class InstanceRuntime:
         new_specs = dict((s.cidr, self.vip_dev(s)) for s in self.all_vip_specs() if routed.of(cfg) is None)
         if self.machine is None:
             return
-        # Drop VIPs that left the configuration (or moved to another device) first, then add the new ones.
-        for cidr in list(self.vips_held):
-            if new_specs.get(cidr) != old_specs.get(cidr):
-                try:
-                    netio.vip_remove(old_specs.get(cidr) or self.ifname, cidr)
-                    LOG.info("%s: VIP %s removed (no longer configured)", self.name, cidr)
-                except (netio.NetIOError, ValueError) as exc:
-                    LOG.error("%s: cannot remove VIP %s: %s", self.name, cidr, exc)
-                self.vips_held.remove(cidr)
-        added = [c for c in new_specs if c not in self.vips_held]
+        # Drop VIPs that left the configuration (or moved to another device) first, then add the new ones; each
+        # in one netlink exchange (issue 11: a dump per removed VIP).
+        gone = [c for c in self.vips_held if new_specs.get(c) != old_specs.get(c)]
+        for cidr, result in zip(gone, netio.vip_remove_many([(old_specs.get(c) or self.ifname, c) for c in gone])):
+            if isinstance(result, Exception):
+                LOG.error("%s: cannot remove VIP %s: %s", self.name, cidr, result)
+            else:
+                LOG.info("%s: VIP %s removed (no longer configured)", self.name, cidr)
+        gone_set = set(gone)
+        self.vips_held = [c for c in self.vips_held if c not in gone_set]
+        held = set(self.vips_held)
+        added = [s for s in self.all_vip_specs() if s.cidr in new_specs and s.cidr not in held]
         if self.state == machine.State.MASTER and not self.machine.resigning and added:
-            for spec in self.all_vip_specs():
-                if spec.cidr not in added:
-                    continue
-                try:
-                    netio.vip_add(self.vip_dev(spec), spec.cidr, label=spec.label, broadcast=spec.brd, scope=spec.scope,
-                                  **spec.netlink_options())
-                    self.vips_held.append(spec.cidr)
-                    self.counters["garps_sent"] += netio.announce_vip(self.vip_dev(spec), spec.cidr, int(cfg.garp_master_repeat or 0))
+            results = netio.vip_add_many([self.vip_add_item(s) for s in added])
+            new = [s for s, result in zip(added, results) if not isinstance(result, Exception)]
+            for spec, result in zip(added, results):
+                if isinstance(result, Exception):
+                    LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), result)
+            self.vips_held.extend(s.cidr for s in new)
+            if new:  # keepalived's order: every new VIP's first GARP before any second one
+                sent, errors = netio.announce_many([(self.vip_dev(s), s.cidr) for s in new], int(cfg.garp_master_repeat or 0))
+                self.counters["garps_sent"] += sent
+                for i, exc in errors:
+                    LOG.error("%s: cannot announce VIP %s: %s", self.name, new[i].cidr, exc)
+                for spec in new:
                     LOG.info("%s: VIP %s added by reload", self.name, spec.cidr)
-                except (netio.NetIOError, ValueError) as exc:
-                    LOG.error("%s: cannot add VIP %s on %s: %s", self.name, spec.cidr, self.vip_dev(spec), exc)
         if routed.of(cfg) is not None:  # routed VIPs are the routes handled next
             self.vips_held = [s.cidr for s in self.all_vip_specs()] if self.state == machine.State.MASTER and not self.machine.resigning else []
         # virtual_routes / virtual_rules: drop what left the configuration, add what is new while master.
@@ -374,6 +378,7 @@ class InstanceRuntime:
         # unicast_fault_no_peer: peers added by the reload clear the config fault, peers all removed set it
         self.daemon.carry_out(self.daemon.supervisor.on_reload(self.name, self.cfg, self.view(), self.daemon.views(),
                                                                self.daemon.now()), self)
+        self.ready_for_takeover()  # the VIPs may have changed: the requests kept were for the old config
 
     def apply_tracking(self, ev) -> None:
         """New tracking result (from health.py): the supervisor decides priority, FAULT, held INIT, recovery."""
@@ -522,8 +527,7 @@ class InstanceRuntime:
             # As keepalived: entering BACKUP removes VIPs still configured on the interface (left by a crashed run).
             # Leaving INIT, those are the stale_vips start() just found (issue 11: not a dump per VIP per instance).
             self.remove_stale(self.stale_vips if old == machine.State.INIT else None)
-        if new == machine.State.BACKUP and routed.of(self.cfg) is None and len(self.all_vip_specs()) >= PREPARE_VIPS:
-            self.vip_adds()  # ready for the takeover
+        self.ready_for_takeover()
         self.daemon.transitioned(self, old, new, action.reason)
 
     # ---- wire ----------------------------------------------------------------------------------------
@@ -725,7 +729,7 @@ class InstanceRuntime:
         self.sync_firewall(True)
         specs = self.all_vip_specs()
         # All of them in one netlink exchange (issue 11: 400 VIPs one request and socket each took 50-130 ms).
-        results = self.vip_adds(specs).run()
+        results = self.vip_adds().run()
         held = set(self.vips_held)  # a set: with 400 VIPs, list lookups were 80,000 comparisons per takeover (issue 11)
         for spec, result in zip(specs, results):
             if isinstance(result, Exception):
@@ -736,18 +740,27 @@ class InstanceRuntime:
         LOG.info("%s: VIPs added: %s", self.name, ", ".join(self.vips_held) or "none")
         self.add_routes()
 
-    def vip_adds(self, specs=None) -> "netio.VipAdds":
-        """The netlink requests adding specs (default: every VIP). An instance of PREPARE_VIPS or more keeps them
-        while its config and VMACs stay, and builds them when it becomes backup (issue 11: building 400 took 6-7
-        ms of a takeover); netio checks the interfaces' indexes before it sends them."""
-        specs = self.all_vip_specs() if specs is None else specs
+    def vip_adds(self) -> "netio.VipAdds":
+        """The netlink requests adding every VIP, in all_vip_specs() order. An instance of PREPARE_VIPS or more
+        keeps them while its config and VMACs stay, and builds them when it becomes backup (issue 11: building 400
+        took 6-7 ms of a takeover); netio checks the interfaces' indexes before it sends them."""
         where = (self.vmac, tuple(sorted(self.extra_vmacs.items())))
         kept = self._vip_adds
         if kept is not None and kept[0] is self.cfg and kept[1] == where:
             return kept[2]
-        adds = netio.prepare_vip_adds([(self.vip_dev(s), s.cidr, s.label, s.brd, s.scope, s.netlink_options()) for s in specs])
+        specs = self.all_vip_specs()
+        adds = netio.prepare_vip_adds([self.vip_add_item(s) for s in specs])
         self._vip_adds = (self.cfg, where, adds) if len(specs) >= PREPARE_VIPS else None
         return adds
+
+    def vip_add_item(self, spec) -> tuple:
+        """What netio.vip_add_many() takes for one VIP."""
+        return (self.vip_dev(spec), spec.cidr, spec.label, spec.brd, spec.scope, spec.netlink_options())
+
+    def ready_for_takeover(self) -> None:
+        """A backup of many VIPs builds their requests now, not when its master dies (see vip_adds())."""
+        if self.state == machine.State.BACKUP and routed.of(self.cfg) is None and len(self.all_vip_specs()) >= PREPARE_VIPS:
+            self.vip_adds()
 
     def add_routes(self) -> None:
         """virtual_routes then virtual_rules, added with the VIPs (keepalived vrrp_state_become_master)."""

@@ -240,10 +240,30 @@ def test_a_backup_of_many_vips_takes_over_with_requests_built_when_it_became_bac
     inst.add_vips()  # again: the same requests, still ready
     assert built == []
     inst.remove_vips()
-    inst.cfg = config.load(str(tmp_path / "vipd-1.conf")).instances["VI_1"]  # a reload: another config object
+    assert inst.vips_held == [] and not [a for a in fake[0].addrs if a.address.startswith("203.0.113.")]
+    inst.cfg = config.load(str(tmp_path / "vipd-1.conf")).instances["VI_1"]  # another config object, as a reload's
     inst.cfg.vips = inst.cfg.vips[:399]
     inst.add_vips()
     assert built == [399] and len(inst.vips_held) == 399
+
+
+def test_a_reload_of_a_backup_builds_its_requests_again_and_a_master_adds_only_what_is_new(fake, tmp_path, monkeypatch):
+    d, _used = _started(fake, tmp_path, 1, priority=100, vips_per=400)
+    inst = d.instances["VI_1"]
+    built = []
+    real = netio.prepare_vip_adds
+    monkeypatch.setattr(netio, "prepare_vip_adds", lambda items: built.append(len(items)) or real(items))
+    path = tmp_path / "vipd-1.conf"
+    path.write_text(_conf(1, 100, 1, 380))  # 20 VIPs fewer
+    d.reload()
+    assert inst.state == machine.State.BACKUP and built == [380]  # ready again, for the new config
+    d.loop.run_until(d.loop.t + 10.0)
+    assert inst.state == machine.State.MASTER and built == [380] and len(inst.vips_held) == 380
+    path.write_text(_conf(1, 100, 1, 400))  # the 20 back, while master: only they are added
+    adds = fake[0].calls["add"]
+    d.reload()
+    assert fake[0].calls["add"] - adds == 20 and len(inst.vips_held) == 400
+    assert built == [380, 20]  # the reload's 20 as one batch; a master keeps no requests for them
 
 
 def test_small_instances_keep_no_requests(fake, tmp_path):
