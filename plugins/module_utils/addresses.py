@@ -585,7 +585,7 @@ def delete_address(ifname: str, cidr: str, before: Optional[List[Addr]] = None) 
     iface = parse_cidr(cidr)
     result = delete_addresses([(ifname, cidr)], None if before is None else {(ifname, iface.version): before})[0]
     if isinstance(result, AddressError):
-        raise result
+        raise result  # pylint: disable=raising-bad-type  # an AddressError (pylint reads the list as maybe None)
     return result
 
 

@@ -162,3 +162,14 @@ def playbook(*plays) -> str:
 def play(hosts: str, tasks: str, name: str = "Lab play") -> str:
     """A one-play playbook around ``tasks`` (YAML list text, indented by 4)."""
     return "---\n- name: %s\n  hosts: %s\n  gather_facts: false\n  tasks:\n%s" % (name, hosts, tasks)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def molecule_done_first():
+    """When hack/test.sh runs the Molecule scenarios in the background (beside sanity, lint and the unit tests), no
+    integration test starts before they end: they load both cores, and the tests here time failovers."""
+    from tests.integration import molecule_runs  # it imports this file
+    directory, pid = molecule_runs.background()
+    if directory is not None:
+        molecule_runs.wait_results(directory, pid)  # test_molecule.py reports what they found
+    yield

@@ -113,6 +113,15 @@ class InstanceRuntime:
     Trackers (health.py: checks, links, files, processes) feed apply_tracking(); the supervisor (supervisor.py)
     decides what a result, a start, a reload or a transition means, and Daemon.carry_out() applies its decisions.
     """
+    # RSS (issue 11): 39 attributes are more than an instance dict shares keys for (30 in CPython 3.11), so each
+    # instance had a dict of its own, about 1.6 KB; slots take 8 bytes each. "__dict__" keeps any other attribute
+    # (a test's, a hook's) working.
+    __slots__ = ("_advert_cache", "_advertised", "_checked", "_conflict_last", "_conflict_ref", "_lower_garp_handle",
+                 "_phase", "_quiet", "_timer_at", "_vip_adds", "auth_data", "auth_type", "cfg", "conflicts",
+                 "counters", "daemon", "drops", "extra_vmacs", "family", "fault_causes", "forced_stop", "fw_blocked",
+                 "garp_handles", "held", "ifname", "last_transition", "machine", "name", "removed", "routes_held",
+                 "src_ip", "stale_vips", "timer", "tracking", "transition_pairs", "unicast", "vips_held", "vmac",
+                 "withdraw_handle", "__dict__", "__weakref__")
 
     def __init__(self, daemon: "Daemon", cfg):
         self.daemon = daemon

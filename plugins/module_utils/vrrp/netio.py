@@ -619,7 +619,7 @@ def vip_remove(ifname: str, cidr: str) -> bool:
     """Remove a VIP whatever prefix it was left behind with (a crashed run may have used another)."""
     result = vip_remove_many([(ifname, cidr)])[0]
     if isinstance(result, Exception):
-        raise result
+        raise result  # pylint: disable=raising-bad-type  # a NetIOError or ValueError (pylint reads maybe None)
     return result
 
 
@@ -629,21 +629,25 @@ def vip_remove_many(items) -> list:
     NetIOError / ValueError of that item alone."""
     out: list = [None] * len(items)
     listed: dict = {}
+    by_ip: dict = {}  # (ifname, family) -> {address: [Addr]}: a lookup per VIP, not a scan of the dump
     targets, owners = [], []  # (ifname, cidr with the prefix found), and the item each one removes
     for i, (ifname, cidr) in enumerate(items):
         try:
             _norm, ip, family = normalize_cidr(cidr)
-            if (ifname, family) not in listed:
-                listed[(ifname, family)] = _netlink(addresses.list_addresses, ifname, family=family)
+            key = (ifname, family)
+            if key not in listed:
+                listed[key] = _netlink(addresses.list_addresses, ifname, family=family)
+                by_ip[key] = {}
+                for a in listed[key]:
+                    by_ip[key].setdefault(a.address, []).append(a)
         except ValueError as exc:
             out[i] = exc
             continue
         except addresses.AddressError as exc:
             out[i] = NetIOError(str(exc))
             continue
-        found = [a for a in listed[(ifname, family)] if a.address == ip]
         out[i] = False
-        for a in found:
+        for a in by_ip[key].get(ip, []):
             targets.append((ifname, a.cidr))
             owners.append(i)
     try:
