@@ -284,6 +284,7 @@ def main(argv=None) -> int:
             # Refuse to start: without netlink the daemon could only sit in FAULT forever.
             sys.stderr.write(missing + "\n")
             return EXIT_MISSING_DEPENDENCY
+        import_asyncio_without_ssl()  # before metrics_http, which imports asyncio too
         metrics_listen = None
         if args.metrics_listen is not None:
             from . import metrics_http
@@ -292,7 +293,6 @@ def main(argv=None) -> int:
             except metrics_http.ListenError as exc:
                 sys.stderr.write("vipd: --metrics-listen %s\n" % exc)
                 return 2
-        import_asyncio_without_ssl()
         from . import daemon  # imported late: `check` and `status` need no pyroute2
         return daemon.run(args.config, pidfile=args.pidfile, control_socket=args.control_socket, log_level=args.log_level,
                           on_ready=lambda: sd_notify("READY=1"), metrics_listen=metrics_listen, state_dir=args.state_dir)

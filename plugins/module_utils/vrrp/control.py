@@ -174,9 +174,34 @@ def peer_credentials(sock) -> Optional[Tuple[int, int, int]]:
         return None
 
 
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _json_pieces(reply):
+    """json.dumps(reply, sort_keys=True, default=str) in pieces: a list in a dict of str keys gives one piece per
+    item. A status of hundreds of instances is then never one encoder's chunk list (1.4 MB of small strings at
+    200 instances, which left about 0.8 MB of RSS behind, issue 11), but one instance's at a time."""
+    if not isinstance(reply, dict) or not all(isinstance(k, str) for k in reply):
+        yield _json(reply)
+        return
+    yield "{"
+    for n, key in enumerate(sorted(reply)):
+        value = reply[key]
+        yield "%s%s: " % (", " if n else "", _json(key))
+        if isinstance(value, (list, tuple)):
+            yield "["
+            for i, item in enumerate(value):
+                yield (", " if i else "") + _json(item)
+            yield "]"
+        else:
+            yield _json(value)
+    yield "}"
+
+
 def encode_reply(reply) -> bytes:
     try:
-        return json.dumps(reply, sort_keys=True, default=str).encode("utf-8") + b"\n"
+        return b"".join(piece.encode("utf-8") for piece in _json_pieces(reply)) + b"\n"
     except (TypeError, ValueError, RecursionError) as exc:
         LOG.error("control: cannot encode a reply: %s", exc)
         return json.dumps(error_reply("internal", "the reply could not be encoded")).encode("utf-8") + b"\n"

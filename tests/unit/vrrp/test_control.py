@@ -109,6 +109,50 @@ def test_any_bytes_give_a_request_or_a_typed_error(data):
         assert_clean(exc.message)
 
 
+# ---------------------------------------------------------------- reply encoding
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+                           max_leaves=20)
+ODD_KEYS = st.one_of(st.text(max_size=6), st.integers(), st.booleans(), st.none())
+
+
+@SETTINGS
+@given(st.dictionaries(st.text(max_size=6), JSON_VALUES | st.tuples(JSON_LEAVES, JSON_LEAVES), max_size=6)
+       | st.dictionaries(ODD_KEYS, JSON_LEAVES, max_size=4) | JSON_VALUES)
+def test_a_reply_in_pieces_is_the_bytes_one_dumps_gives(reply):
+    try:
+        whole = json.dumps(reply, sort_keys=True, default=str).encode("utf-8") + b"\n"
+    except TypeError:  # keys of mixed types cannot be sorted: the internal error, both ways
+        whole = json.dumps(control.error_reply("internal", "the reply could not be encoded")).encode("utf-8") + b"\n"
+    assert control.encode_reply(reply) == whole
+
+
+def test_a_status_is_encoded_an_instance_at_a_time(monkeypatch):
+    """The encoder never sees the whole instance list: each piece it encodes holds one instance at most."""
+    status = {"ok": True, "instances": [{"name": "VI_%d" % n, "vips": ["198.51.100.%d/24" % n], "when": object()}
+                                        for n in range(50)], "retiring": [], "pid": 7}
+    seen = []
+    real = control._json  # pylint: disable=protected-access
+
+    def spy(value):
+        seen.append(value)
+        return real(value)
+
+    monkeypatch.setattr(control, "_json", spy)
+    data = control.encode_reply(status)
+    assert json.loads(data)["instances"][49]["name"] == "VI_49"
+    assert data == json.dumps(status, sort_keys=True, default=str).encode("utf-8") + b"\n"
+    assert not any(isinstance(v, list) and len(v) > 1 for v in seen)
+    assert sum(isinstance(v, dict) and "name" in v for v in seen) == 50
+
+
+def test_an_unencodable_reply_gives_the_internal_error():
+    loop = {"ok": True}
+    loop["instances"] = [loop]
+    assert json.loads(control.encode_reply(loop))["code"] == "internal"
+
+
 # ---------------------------------------------------------------- server
 
 class Harness:

@@ -45,6 +45,21 @@ def test_daemon_imports_leave_out_ssl_mail_hashlib_and_pyroute2():
     assert int(out[1]) == 1  # the package shell only: addresses writes its netlink messages with struct
 
 
+def test_vipd_run_with_metrics_leaves_out_ssl():
+    """`vipd run --metrics-listen`: the metrics server imports asyncio too, after the CLI held ssl back (it once
+    came first and loaded ssl: 4.5 MB). The daemon itself is a stand-in that reports what is loaded."""
+    out = run("""
+        import types
+        stand_in = types.ModuleType("vipd_engine.vrrp.daemon")
+        stand_in.run = lambda *a, **kw: print(sorted(k for k in ("ssl", "_ssl", "asyncio", "vipd_engine.vrrp.metrics_http")
+                                                      if k in sys.modules)) or 0
+        sys.modules["vipd_engine.vrrp.daemon"] = stand_in
+        cli = importlib.import_module("vipd_engine.vrrp.cli")
+        print(cli.main(["run", "-f", "/dev/null", "--metrics-listen", "127.0.0.1:9650"]))
+    """).split("\n")
+    assert out[:2] == ["['asyncio', 'vipd_engine.vrrp.metrics_http']", "0"]
+
+
 def test_pyroute2_top_level_names_still_work_after_the_lazy_import():
     out = run("""
         addresses = importlib.import_module("vipd_engine.addresses")
