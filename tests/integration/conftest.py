@@ -165,6 +165,14 @@ def play(hosts: str, tasks: str, name: str = "Lab play") -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def vipd_engine_compiled():
+    """Every test that starts vipd, through peers.Node or the launcher directly, runs it with its engine compiled,
+    as the role deploys it (peers.compile_engine)."""
+    from tests.integration import peers
+    peers.compile_engine()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def molecule_done_first():
     """When hack/test.sh runs the Molecule scenarios in the background (beside sanity, lint and the unit tests), no
     integration test starts before they end: they load both cores, and the tests here time failovers."""

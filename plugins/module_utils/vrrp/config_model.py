@@ -344,8 +344,10 @@ class Instance:
     def fingerprint(self):
         """Canonical text of everything that affects behaviour (not where it was read from).
 
-        Equal fingerprints mean a reload may keep the running instance untouched. The text itself, not a
-        hash of it: exact, and hashlib would map OpenSSL's libcrypto (3 MB of RSS) into the daemon.
+        Equal fingerprints mean a reload may keep the running instance untouched; so do equal instances (`==`
+        compares every field but `source`), which is what a reload uses: 200 pairs of fingerprints took 55-80 ms
+        of a reload's 150 ms, against 1-2 ms (issue 11). The text itself, not a hash of it: exact, and hashlib
+        would map OpenSSL's libcrypto (3 MB of RSS) into the daemon.
         """
         data = asdict(self)
         data.pop("source", None)

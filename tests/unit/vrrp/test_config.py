@@ -5,11 +5,15 @@ warnings for known-unimplemented keywords, lexer corners, includes, render round
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import glob
 import hashlib
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils import inet
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_keywords, config_render, config_syntax, script_runner, script_security
@@ -429,6 +433,32 @@ def test_fingerprint_ignores_source_but_not_behaviour():
         other = config.parse_text(config_render.render_instance(inst).replace(
             "%s %s" % (change, "101" if change == "priority" else "1"), "%s 7" % change)).instances["VI_1"]
         assert other.fingerprint() != inst.fingerprint()
+
+
+def _every_instance():
+    out = []
+    for path in GOOD_FILES:
+        try:
+            out += list(config.load(path).instances.values())
+        except ConfigError:
+            pass
+    return out
+
+
+EVERY_INSTANCE = _every_instance()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_reload_keeps_an_instance_exactly_when_its_fingerprint_is_the_same(data):
+    """The reload compares instances with == (fast); that must mean what equal fingerprints mean: mix the fields
+    of the test configurations' instances (each value as the parser gave it) and compare both ways."""
+    base = data.draw(st.sampled_from(EVERY_INSTANCE))
+    other = data.draw(st.sampled_from(EVERY_INSTANCE))
+    names = [f.name for f in dataclasses.fields(base)]
+    taken = data.draw(st.lists(st.sampled_from(names), max_size=4, unique=True))
+    mixed = dataclasses.replace(base, **dict((n, copy.deepcopy(getattr(other, n))) for n in taken))
+    assert (mixed == base) == (mixed.fingerprint() == base.fingerprint())
 
 
 def test_render_quotes_commands_with_spaces():
