@@ -460,10 +460,11 @@ def stress_run(impl: str, instances: int, advert: float, seconds: float, result:
         result["transitions"] = sum(len(TRANSITION_LINE[impl].findall(n.log_text(offsets[n.host]))) for n in nodes)
         result["seconds"] = seconds
         result["steal_s"] = (_steal_ticks() - steal0) / float(os.sysconf("SC_CLK_TCK"))
-        stamps = [fr.ts for fr in capture.stop() if fr.kind == "vrrp" and fr.priority == HIGH]
+        frames, capture = capture.stop(), None  # stopped and read once: the finally below has nothing left to do
+        stamps = [fr.ts for fr in frames if fr.kind == "vrrp" and fr.priority == HIGH]
         gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-        result.update(adverts=len(stamps), longest_gap=max(gaps) if gaps else None,
-                      gaps_over_mdi=sum(1 for g in gaps if g > _mdi(advert, LOW)))
+        mdi = _mdi(advert, LOW)
+        result.update(adverts=len(stamps), longest_gap=max(gaps) if gaps else None, gaps_over_mdi=sum(1 for g in gaps if g > mdi))
     except Exception as exc:
         log("stress %s %d x %gs failed: %s" % (impl, instances, advert, exc))
         result["error"] = str(exc)[:200]
