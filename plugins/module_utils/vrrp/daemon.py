@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .. import addresses
+from . import beat
 from . import config
 from . import config_routes
 from . import conflicts
@@ -491,7 +492,10 @@ class InstanceRuntime:
             self.timer = None
         if deadline is not None:
             self._timer_at = deadline
-            self.timer = self.daemon.loop.call_at(deadline, self.on_timer)
+            # a master's deadlines are on a shared phase (machine.py, Daemon.align_master): one loop timer for all
+            # masters due at that instant (beat.py); a backup's deadline is its own
+            call_at = self.daemon.beats.call_at if m.state == _MASTER else self.daemon.loop.call_at
+            self.timer = call_at(deadline, self.on_timer)
 
     def on_timer(self, lost: bool = False) -> None:
         """The machine's deadline came (lost: the drain before it lost datagrams, see reading.py)."""
@@ -1044,6 +1048,7 @@ class Daemon:
         self._key_index: Optional[tuple] = None  # (instances, their count, retiring count, {(ifname, vrid, family): [runtime]}), see find_instance()
         self._trim_handle: Optional[asyncio.TimerHandle] = None  # see status_reply()
         self.reading = reading.Reading(self)  # which channels are read when due, not as adverts arrive
+        self._beats: Optional[beat.Beats] = None  # the masters' shared timers (beat.py), bound to self.loop
 
     def heard_now(self) -> float:
         """When the advert being handled arrived: its kernel stamp on a channel read when due (reading.py), the
@@ -1055,6 +1060,14 @@ class Daemon:
 
     def now(self) -> float:
         return self.loop.time()  # time.monotonic()
+
+    @property
+    def beats(self) -> beat.Beats:
+        """The shared timers of masters due at one instant (beat.py), on the current loop."""
+        beats = self._beats
+        if beats is None or beats.loop is not self.loop:
+            beats = self._beats = beat.Beats(self.loop)
+        return beats
 
     # ---- the executor of supervisor decisions ----------------------------------------------------------
 

@@ -25,6 +25,8 @@ Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_t
 - taking over from a master that is alive (it resigned with priority 0, or a lower one is preempted), the
   GARPs go out before the first advert (keepalived sends the advert first): the old master removes its
   VIPs when it hears that advert, and by then clients already point here, so no packet is lost between;
+- a master's adverts are phase-locked: each is due one advert interval after the last was due (keepalived
+  counts from its wakeup), so late wakeups do not add up; after a stall of an interval or more, from now;
 - tracking changes the effective priority within 1..254 (never for the owner) and moves a backup's
   deadline by the change in Skew_Time; it sends nothing by itself.
 
@@ -266,7 +268,12 @@ class Machine:
         if self.state == _MASTER:
             if self.resigning:
                 return self._stop_resigned(now, "no new master seen within master_down_interval")
-            self.next_deadline = now + self._configured_int
+            # Phase-locked: the next advert one interval after this one was due, not after the wakeup. A late
+            # wakeup then no longer delays every later advert, and masters on one phase (Daemon.align_master) stay
+            # on it, due at the same instant (the daemon's shared timer, beat.py). After a stall of an interval or
+            # more, from now: never a burst of adverts to catch up.
+            interval, due = self._configured_int, self.next_deadline
+            self.next_deadline = due + interval if now - due < interval else now + interval
             return [SendAdvert(self.effective_priority)]
         return []
 

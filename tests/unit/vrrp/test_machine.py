@@ -121,8 +121,10 @@ def test_master_sends_advert_every_interval():
     assert mach.on_timer(T0 + 1.9) == []
     assert mach.on_timer(T0 + 2.0) == [SendAdvert(100)]
     assert mach.next_deadline == T0 + 4.0
-    assert mach.on_timer(T0 + 4.5) == [SendAdvert(100)]   # late wake-up: next one interval after now
-    assert mach.next_deadline == T0 + 6.5
+    assert mach.on_timer(T0 + 4.5) == [SendAdvert(100)]   # late wake-up: the next one keeps the phase
+    assert mach.next_deadline == T0 + 6.0
+    assert mach.on_timer(T0 + 8.5) == [SendAdvert(100)]   # a stall of an interval or more: one interval after now
+    assert mach.next_deadline == T0 + 10.5
 
 
 # --- backup receive rules ------------------------------------------------------------------------------
