@@ -81,7 +81,7 @@ def test_a_member_cancelled_by_one_due_before_it_does_not_run():
     assert ran == ["a", "c"]
 
 
-def test_a_member_that_joins_the_running_instant_runs_in_a_later_pass(caplog):
+def test_a_member_that_joins_the_running_instant_runs_in_a_later_pass():
     loop, ran = Loop(), []
     beats = beat.Beats(loop)
     beats.call_at(T0 + 1, lambda: (ran.append("a"), beats.call_at(T0 + 1, lambda: ran.append("late"))))
@@ -109,7 +109,7 @@ def test_a_callback_that_raises_is_logged_and_the_others_still_run(caplog):
 def test_every_member_not_cancelled_runs_once_at_its_instant_and_no_loop_handle_is_left_idle(ops):
     loop = Loop()
     beats = beat.Beats(loop)
-    members, ran, now = [], [], [None]
+    members, ran = [], []
 
     def cb(i):
         ran.append((i, members[i].when()))
