@@ -84,5 +84,5 @@ class Beats:
                 LOG.exception("timer callback %r failed", member.callback)
 
     def pending(self) -> int:
-        """Members waiting (tests, status)."""
+        """Members waiting (for tests)."""
         return sum(len(slot[1]) for slot in self.slots.values())

@@ -9,88 +9,67 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import beat
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine, Params, SendAdvert, State
+from tests.unit.vrrp.test_scale import FakeLoop  # the injected loop the daemon tests share
 
 T0 = 1000.0
 
 
-class Loop:
-    """Just enough of an event loop: handles at a time, run in time order (ties in the order they were made)."""
-
-    def __init__(self):
-        self.handles = []  # [when, seq, callback, args, cancelled]
-        self.seq = 0
-
-    def call_at(self, when, callback, *args):
-        self.seq += 1
-        h = Handle(when, self.seq, callback, args)
-        self.handles.append(h)
-        return h
-
-    def live(self):
-        return [h for h in self.handles if not h.cancelled_]
-
-    def run(self):
-        while self.live():
-            h = min(self.live(), key=lambda x: (x.when_, x.seq))
-            self.handles.remove(h)
-            h.callback(*h.args)
+def live(loop):
+    return [h for h in loop.handles if not h.cancelled_]
 
 
-class Handle:
-    def __init__(self, when, seq, callback, args):
-        self.when_, self.seq, self.callback, self.args, self.cancelled_ = when, seq, callback, args, False
-
-    def cancel(self):
-        self.cancelled_ = True
+def run(loop):
+    """Every handle, in time order (ties in the order they were made), those added meanwhile included."""
+    loop.run_until(T0 + 60)
 
 
 def test_members_due_at_one_instant_share_one_loop_handle_and_run_in_joining_order():
-    loop, ran = Loop(), []
+    loop, ran = FakeLoop(), []
     beats = beat.Beats(loop)
     for name in "abc":
         beats.call_at(T0 + 1, lambda name=name: ran.append(name))
     beats.call_at(T0 + 2, lambda: ran.append("d"))
-    assert len(loop.live()) == 2 and beats.pending() == 4
-    loop.run()
+    assert len(live(loop)) == 2 and beats.pending() == 4
+    run(loop)
     assert ran == ["a", "b", "c", "d"] and beats.pending() == 0 and beats.slots == {}
 
 
 def test_the_last_member_to_leave_cancels_the_loop_handle_and_cancel_after_running_is_harmless():
-    loop, ran = Loop(), []
+    loop, ran = FakeLoop(), []
     beats = beat.Beats(loop)
     a = beats.call_at(T0 + 1, lambda: ran.append("a"))
     b = beats.call_at(T0 + 1, lambda: ran.append("b"))
     a.cancel()
-    assert len(loop.live()) == 1 and a.cancelled() and not b.cancelled() and b.when() == T0 + 1
+    assert len(live(loop)) == 1 and a.cancelled() and not b.cancelled() and b.when() == T0 + 1
     b.cancel()
-    assert loop.live() == [] and beats.slots == {}
+    assert live(loop) == [] and beats.slots == {}
     c = beats.call_at(T0 + 1, lambda: ran.append("c"))
-    loop.run()
+    run(loop)
     c.cancel()  # after it ran: nothing happens
     assert ran == ["c"] and beats.slots == {}
 
 
 def test_a_member_cancelled_by_one_due_before_it_does_not_run():
-    loop, ran = Loop(), []
+    loop, ran = FakeLoop(), []
     beats = beat.Beats(loop)
     members = {}
     members["a"] = beats.call_at(T0 + 1, lambda: (ran.append("a"), members["b"].cancel()))  # a sync group's peer, say
     members["b"] = beats.call_at(T0 + 1, lambda: ran.append("b"))
     members["c"] = beats.call_at(T0 + 1, lambda: ran.append("c"))
-    loop.run()
+    run(loop)
     assert ran == ["a", "c"]
 
 
 def test_a_member_that_joins_the_running_instant_runs_in_a_later_pass():
-    loop, ran = Loop(), []
+    loop, ran = FakeLoop(), []
     beats = beat.Beats(loop)
     beats.call_at(T0 + 1, lambda: (ran.append("a"), beats.call_at(T0 + 1, lambda: ran.append("late"))))
-    loop.run()
+    run(loop)
     assert ran == ["a", "late"]
 
 
 def test_a_callback_that_raises_is_logged_and_the_others_still_run(caplog):
-    loop, ran = Loop(), []
+    loop, ran = FakeLoop(), []
     beats = beat.Beats(loop)
 
     def boom():
@@ -99,7 +78,7 @@ def test_a_callback_that_raises_is_logged_and_the_others_still_run(caplog):
     beats.call_at(T0 + 1, boom)
     beats.call_at(T0 + 1, lambda: ran.append("c"))
     with caplog.at_level(logging.ERROR, logger="vipd"):
-        loop.run()
+        run(loop)
     assert ran == ["a", "c"]
     assert any("boom" in (r.exc_text or "") or "failed" in r.getMessage() for r in caplog.records)
 
@@ -107,7 +86,7 @@ def test_a_callback_that_raises_is_logged_and_the_others_still_run(caplog):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["add", "cancel"]), st.integers(0, 4), st.integers(0, 30)), max_size=60))
 def test_every_member_not_cancelled_runs_once_at_its_instant_and_no_loop_handle_is_left_idle(ops):
-    loop = Loop()
+    loop = FakeLoop()
     beats = beat.Beats(loop)
     members, ran = [], []
 
@@ -119,12 +98,12 @@ def test_every_member_not_cancelled_runs_once_at_its_instant_and_no_loop_handle_
         elif members:
             members[pick % len(members)].cancel()
         # one loop handle per instant that has members waiting, and none for an instant without
-        assert len(loop.live()) == len(beats.slots) == len(set(m.when() for m in members if not m.cancelled()))
+        assert len(live(loop)) == len(beats.slots) == len(set(m.when() for m in members if not m.cancelled()))
     waiting = [i for i, m in enumerate(members) if not m.cancelled()]
-    loop.run()
+    run(loop)
     assert sorted(i for i, _at in ran) == waiting  # each once; the cancelled never
     assert [at for _i, at in ran] == sorted(at for _i, at in ran)  # in time order
-    assert beats.slots == {} and loop.live() == []
+    assert beats.slots == {} and live(loop) == []
 
 
 # ---- the master's phase-locked adverts (machine.py) ------------------------------------------------------------
