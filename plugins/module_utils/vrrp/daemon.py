@@ -1538,10 +1538,11 @@ class Daemon:
         self._trim_handle = None
         release_memory(collect=False)
 
-    def metrics_text(self) -> str:
-        """The body of GET /metrics: the status the control socket gives, as Prometheus text (metrics.py)."""
+    def metrics_chunks(self):
+        """The body of GET /metrics: the status the control socket gives, as Prometheus text (metrics.py), family by
+        family (a scrape holds one family's samples at a time, issue 11)."""
         from . import metrics
-        return metrics.render(self.status_reply(), self.now())
+        return metrics.chunks(self.status_reply(), self.now())
 
     async def open_metrics(self) -> None:
         """--metrics-listen: the HTTP endpoint in this loop (metrics_http.py); a bind failure stops the start."""
@@ -1549,7 +1550,7 @@ class Daemon:
             return
         from . import metrics, metrics_http
         host, port = self.metrics_listen
-        self.metrics_server = metrics_http.MetricsServer(host, port, self.metrics_text, metrics.CONTENT_TYPE)
+        self.metrics_server = metrics_http.MetricsServer(host, port, self.metrics_chunks, metrics.CONTENT_TYPE)
         await self.metrics_server.start()
 
     # ---- main ----------------------------------------------------------------------------------------
