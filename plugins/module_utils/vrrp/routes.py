@@ -18,7 +18,7 @@ import socket
 
 from .. import addresses
 from .. import inet
-from .config_routes import FR_ACT_GOTO, FR_ACT_TO_TBL, ROUTE_TYPES
+from .config_routes import FR_ACT_GOTO, FR_ACT_TO_TBL, ROUTE_TYPES, RTPROT_KEEPALIVED
 
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 RTM_NEWRULE, RTM_DELRULE = 32, 33
@@ -243,6 +243,24 @@ def spec_rule_key(spec):
     return rule_key(spec.family, spec.priority, spec.table if spec.action == FR_ACT_TO_TBL else 0, spec.from_, spec.to)
 
 
+FRA_PROTOCOL = 21
+_BODY = 16  # a notification's struct rtmsg / fib_rule_hdr follows its nlmsghdr
+_BODY_SIZE = 12  # both: eight bytes, then 32 bits of flags; route and rule attributes follow
+
+
+def _of_keepalived(chunk, rule: bool) -> bool:
+    """Whether a route or rule deletion (a whole netlink message) is IPv4 or IPv6 with protocol keepalived (18), read
+    from its header (a route: rtm_protocol) or its FRA_PROTOCOL attribute (a rule). A master that steps back deletes
+    the kernel's local routes of every VIP with them: hundreds of notifications, none of them ours, skipped without
+    loading pyroute2's message classes (RSS, issue 11)."""
+    if len(chunk) < _BODY + _BODY_SIZE or chunk[_BODY] not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    if not rule:
+        return chunk[_BODY + 5] == RTPROT_KEEPALIVED
+    return any(kind & 0x3FFF == FRA_PROTOCOL and payload[:1] == bytes((RTPROT_KEEPALIVED,))
+               for kind, payload in inet.netlink_attributes(chunk, _BODY + _BODY_SIZE, len(chunk)))
+
+
 def decode_deletions(data):
     """Route and rule deletions with protocol keepalived (18), and address deletions, in a buffer of rtnetlink
     notifications: [("route", key) | ("rule", key) | ("address", (ifindex, family, address))]. Anything else, or
@@ -256,22 +274,22 @@ def decode_deletions(data):
                 if addr is not None:
                     out.append(("address", (addr.index, addr.family, addr.address)))
             elif kind == RTM_DELROUTE:
-                # pyroute2's message classes only for a route or rule: an address deletion must not load them (RSS, issue 11)
+                if not _of_keepalived(chunk, False):
+                    continue
+                # pyroute2's message classes only for a route or rule of ours (RSS, issue 11)
                 from pyroute2.netlink.rtnl.rtmsg import rtmsg
                 msg = rtmsg(chunk)
                 msg.decode()
-                if msg["proto"] != 18 or msg["family"] not in (socket.AF_INET, socket.AF_INET6):
-                    continue
                 family = 4 if msg["family"] == socket.AF_INET else 6
                 dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == 4 else "::")
                 table = msg.get_attr("RTA_TABLE") or msg["table"]
                 out.append(("route", route_key(family, "%s/%d" % (dst, msg["dst_len"]), table, msg.get_attr("RTA_PRIORITY"))))
             elif kind == RTM_DELRULE:
+                if not _of_keepalived(chunk, True):
+                    continue
                 from pyroute2.netlink.rtnl.fibmsg import fibmsg
                 msg = fibmsg(chunk)
                 msg.decode()
-                if msg.get_attr("FRA_PROTOCOL") != 18 or msg["family"] not in (socket.AF_INET, socket.AF_INET6):
-                    continue
                 family = 4 if msg["family"] == socket.AF_INET else 6
                 src = msg.get_attr("FRA_SRC")
                 dst = msg.get_attr("FRA_DST")

@@ -60,6 +60,27 @@ def test_vipd_run_with_metrics_leaves_out_ssl():
     assert out[:2] == ["['asyncio', 'vipd_engine.vrrp.metrics_http']", "0"]
 
 
+def test_a_step_back_deletes_local_routes_without_loading_pyroute2():
+    """A master that steps back deletes its VIPs, and the kernel their local routes: the route monitor reads those
+    notifications (protocol kernel) from their header. Decoding them with pyroute2's classes loaded five modules and
+    94 classes, about 0.4 MB, into a backup that had been master once (issue 11, RSS). A route of protocol keepalived
+    (18) is still decoded."""
+    out = run("""
+        import socket, struct
+        routes = importlib.import_module("vipd_engine.vrrp.routes")
+
+        def route_deletion(proto):
+            body = struct.pack("=BBBBBBBBI", socket.AF_INET, 32, 0, 0, 255, proto, 254, 2, 0)  # struct rtmsg
+            attrs = struct.pack("=HH4s", 8, 1, socket.inet_aton("203.0.113.7")) + struct.pack("=HHI", 8, 15, 255)  # RTA_DST, RTA_TABLE
+            return struct.pack("=IHHII", 16 + len(body) + len(attrs), routes.RTM_DELROUTE, 0, 0, 0) + body + attrs
+
+        print(routes.decode_deletions(route_deletion(2) * 300), len([k for k in sys.modules if k.startswith("pyroute2")]))
+        print(routes.decode_deletions(route_deletion(18)))
+    """).split("\n")
+    assert out[0] == "[] 1"  # the package shell only
+    assert out[1] == "[('route', (4, '203.0.113.7/32', 255, None))]"
+
+
 def test_pyroute2_top_level_names_still_work_after_the_lazy_import():
     out = run("""
         addresses = importlib.import_module("vipd_engine.addresses")

@@ -287,6 +287,31 @@ def test_deleted_tracked_route_and_rule_are_recognised():
     assert routes.decode_deletions(_notification(msg, routes.RTM_DELROUTE)) == []
 
 
+@settings(max_examples=200, deadline=None)
+@given(family=st.sampled_from([socket.AF_INET, socket.AF_INET6, socket.AF_BRIDGE]), proto=st.integers(0, 255),
+       table=st.integers(1, 300), kind=st.sampled_from(["route", "rule"]), rule_proto=st.one_of(st.none(), st.integers(0, 255)))
+def test_only_deletions_of_protocol_keepalived_are_decoded(family, proto, table, kind, rule_proto):
+    """The header is read before pyroute2 is asked (a step-back deletes the kernel's local route of every VIP):
+    a route or rule of protocol keepalived (18), IPv4 or IPv6, is decoded; any other is skipped."""
+    v4 = family != socket.AF_INET6
+    if kind == "route":
+        msg = routes.route_msg(RouteSpec(family=4 if v4 else 6, dst="203.0.113.0/24" if v4 else "2001:db8::/64", table=table))
+        msg["proto"] = proto
+        data = _notification(msg, routes.RTM_DELROUTE)
+        ours = proto == RTPROT_KEEPALIVED
+    else:
+        msg = routes.rule_msg(RuleSpec(family=4 if v4 else 6, priority=50, table=table, protocol=rule_proto,
+                                       from_="198.51.100.10/32" if v4 else "2001:db8::10/128"))
+        data = _notification(msg, routes.RTM_DELRULE)
+        ours = rule_proto == RTPROT_KEEPALIVED
+    data = data[:16] + bytes((family,)) + data[17:]  # the family byte after the netlink header (pyroute2 encodes v4/v6 only)
+    events = routes.decode_deletions(data)
+    ours = ours and family in (socket.AF_INET, socket.AF_INET6)
+    assert [k for k, _key in events] == ([kind] if ours else [])
+    if ours:
+        assert events[0][1][0] == (4 if v4 else 6)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_any_notification_bytes_decode_cleanly(data):
