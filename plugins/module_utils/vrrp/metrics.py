@@ -277,5 +277,5 @@ def names(text: str) -> Iterable[str]:
             yield line.split()[2]
 
 
-__all__ = ["CONTENT_TYPE", "STATES", "render", "chunks", "label_text", "INSTANCE_FAMILIES", "escape_label_value", "escape_help", "format_value", "build_info", "names",
-           "instance_labels", "Registry", "Family"]
+__all__ = ["CONTENT_TYPE", "STATES", "render", "chunks", "label_text", "INSTANCE_FAMILIES", "escape_label_value", "escape_help",
+           "format_value", "build_info", "names", "instance_labels", "Registry", "Family"]
