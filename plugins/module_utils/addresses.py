@@ -284,7 +284,7 @@ def _decode_ifaddr(chunk: bytes, names, index: Optional[int] = None) -> Optional
     attrs = {}
     offset += _IFADDRMSG.size
     for kind, payload in inet.netlink_attributes(chunk, offset, len(chunk)):
-        attrs.setdefault(kind & 0x3FFF, payload)  # without NLA_F_NESTED / NET_BYTEORDER
+        attrs.setdefault(kind & inet.NLA_TYPE_MASK, payload)
 
     def ip_of(kind):
         value = attrs.get(kind)

@@ -80,6 +80,7 @@ def pseudo_header(src, dst, length, proto, family=None):
 # vrrp/tracking.py); the messages' bodies are each caller's.
 NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
 RTATTR_HEADER = struct.Struct("=HH")  # length, type
+NLA_TYPE_MASK = 0x3FFF  # an attribute's type without NLA_F_NESTED / NLA_F_NET_BYTEORDER
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 

@@ -244,7 +244,7 @@ def spec_rule_key(spec):
 
 
 FRA_PROTOCOL = 21
-_BODY = 16  # a notification's struct rtmsg / fib_rule_hdr follows its nlmsghdr
+_BODY = inet.NLMSG_HEADER.size  # a notification's struct rtmsg / fib_rule_hdr follows its nlmsghdr
 _BODY_SIZE = 12  # both: eight bytes, then 32 bits of flags; route and rule attributes follow
 
 
@@ -257,7 +257,7 @@ def _of_keepalived(chunk, rule: bool) -> bool:
         return False
     if not rule:
         return chunk[_BODY + 5] == RTPROT_KEEPALIVED
-    return any(kind & 0x3FFF == FRA_PROTOCOL and payload[:1] == bytes((RTPROT_KEEPALIVED,))
+    return any(kind & inet.NLA_TYPE_MASK == FRA_PROTOCOL and payload[:1] == bytes((RTPROT_KEEPALIVED,))
                for kind, payload in inet.netlink_attributes(chunk, _BODY + _BODY_SIZE, len(chunk)))
 
 
