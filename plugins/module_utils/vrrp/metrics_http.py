@@ -18,7 +18,7 @@ __metaclass__ = type
 import asyncio
 import ipaddress
 import logging
-from typing import Callable, Iterable, List, Tuple, Union
+from typing import Callable, Iterable, List, Tuple
 
 from .. import inet
 
@@ -106,33 +106,31 @@ def parse_head(head: bytes) -> Tuple[str, str, str]:
     return method, target.split("?", 1)[0], version
 
 
-def response(status: int, body, content_type: str = "text/plain; charset=utf-8", version: str = "HTTP/1.1",
+def response(status: int, parts: List[bytes], content_type: str = "text/plain; charset=utf-8", version: str = "HTTP/1.1",
              head_only: bool = False, extra: Tuple[Tuple[str, str], ...] = ()) -> List[bytes]:
-    """The response as the parts written one after another: the head, then the body (bytes, or a list of bytes
-    parts: a scrape's exposition stays in its chunks, never copied into one buffer, issue 11)."""
-    parts = [body] if isinstance(body, bytes) else list(body)
+    """The response as the parts written one after another: the head, then the body's parts (a scrape's exposition
+    stays in its chunks, never copied into one buffer, issue 11)."""
     lines = ["%s %d %s" % (version, status, REASONS.get(status, "Error")), "Content-Type: %s" % content_type,
              "Content-Length: %d" % sum(len(part) for part in parts), "Connection: close"]
     lines += ["%s: %s" % item for item in extra]
     return [("\r\n".join(lines) + "\r\n\r\n").encode("ascii")] + ([] if head_only else parts)
 
 
-def answer(method: str, path: str, render: Callable[[], Union[str, Iterable[str]]], content_type: str) -> Tuple[int, list, str, tuple]:
-    """(status, body parts, content type, extra headers) for a parsed request. render() gives the exposition text,
-    whole or in chunks; each chunk is encoded as it comes, so a render that fails does so before anything is sent."""
+def answer(method: str, path: str, render: Callable[[], Iterable[str]], content_type: str) -> Tuple[int, List[bytes], str, tuple]:
+    """(status, body parts, content type, extra headers) for a parsed request. render() gives the exposition text in
+    chunks; each is encoded as it comes, so a render that fails does so before anything is sent."""
     if path != PATH:
         return 404, [b"not found: only GET /metrics is served\n"], "text/plain; charset=utf-8", ()
     if method != "GET":
         return 405, [b"method not allowed: only GET /metrics is served\n"], "text/plain; charset=utf-8", (("Allow", "GET"),)
-    text = render()
-    return 200, [chunk.encode("utf-8") for chunk in ([text] if isinstance(text, str) else text)], content_type, ()
+    return 200, [chunk.encode("utf-8") for chunk in render()], content_type, ()
 
 
 class MetricsServer:
-    """The listening socket and its clients; render() gives the exposition text, whole or as an iterable of chunks
-    (called in the loop, per request)."""
+    """The listening socket and its clients; render() gives the exposition text as an iterable of chunks (called in
+    the loop, per request)."""
 
-    def __init__(self, host: str, port: int, render: Callable[[], Union[str, Iterable[str]]], content_type: str,
+    def __init__(self, host: str, port: int, render: Callable[[], Iterable[str]], content_type: str,
                  read_timeout: float = READ_TIMEOUT, write_timeout: float = WRITE_TIMEOUT, max_clients: int = MAX_CLIENTS):
         self.host = host
         self.port = port
@@ -174,7 +172,7 @@ class MetricsServer:
     async def handle(self, reader) -> List[bytes]:
         """The whole response to one connection's request (read bounded in size and time), in parts (response())."""
         if self.clients > self.max_clients:
-            return response(503, b"too many clients\n", version="HTTP/1.0")
+            return response(503, [b"too many clients\n"], version="HTTP/1.0")
         version, method = "HTTP/1.0", "GET"
         try:
             try:
@@ -185,10 +183,10 @@ class MetricsServer:
             self.requests += 1
             status, body, ctype, extra = answer(method, path, self.render, self.content_type)
         except HttpError as exc:
-            return response(exc.status, (exc.message + "\n").encode("ascii", "replace"), version=version)
+            return response(exc.status, [(exc.message + "\n").encode("ascii", "replace")], version=version)
         except Exception:  # pylint: disable=broad-except  # rendering failed: say so, keep serving
             LOG.exception("metrics: cannot render")
-            return response(500, b"cannot render the metrics (see vipd's log)\n", version=version)
+            return response(500, [b"cannot render the metrics (see vipd's log)\n"], version=version)
         return response(status, body, ctype, version=version, head_only=(method == "HEAD"), extra=extra)
 
 

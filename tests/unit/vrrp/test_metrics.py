@@ -278,7 +278,7 @@ def test_hostile_names_never_break_the_exposition(instance, interface, source, c
 
 # ---- the HTTP side --------------------------------------------------------------------------------------------------
 
-def _handle(request: bytes, eof: bool = True, render=lambda: "vipd_x 1\n", **kw) -> bytes:
+def _handle(request: bytes, eof: bool = True, render=lambda: ["vipd_x 1\n"], **kw) -> bytes:
     async def go():
         reader = asyncio.StreamReader()
         reader.feed_data(request)
