@@ -19,7 +19,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 import logging
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 LOG = logging.getLogger("vipd")
 
@@ -48,15 +48,16 @@ class Member:
 class Beats:
     """The shared timers of one event loop: an instant -> its loop handle and members."""
 
-    def __init__(self, loop):
+    def __init__(self, loop, call_at: Optional[Callable[..., object]] = None):
         self.loop = loop
+        self.call_loop_at = call_at or loop.call_at  # timer_selector.call_on_time under max_auto_priority
         self.slots: Dict[float, list] = {}  # at -> [loop handle, {member: None}] (a dict keeps the joining order)
 
     def call_at(self, at: float, callback: Callable[[], None]) -> Member:
         member = Member(self, at, callback)
         slot = self.slots.get(at)
         if slot is None:
-            slot = self.slots[at] = [self.loop.call_at(at, self.fire, at), {}]
+            slot = self.slots[at] = [self.call_loop_at(at, self.fire, at), {}]
         slot[1][member] = None
         return member
 

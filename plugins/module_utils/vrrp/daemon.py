@@ -51,6 +51,7 @@ from . import routed
 from . import routes
 from . import script_security
 from . import supervisor
+from . import timer_selector
 from . import vmac as vmac_mod
 
 LOG = logging.getLogger("vipd")
@@ -493,9 +494,11 @@ class InstanceRuntime:
         if deadline is not None:
             self._timer_at = deadline
             # a master's deadlines are on a shared phase (machine.py, Daemon.align_master): one loop timer for all
-            # masters due at that instant (beat.py); a backup's deadline is its own
-            call_at = self.daemon.beats.call_at if m.state == _MASTER else self.daemon.loop.call_at
-            self.timer = call_at(deadline, self.on_timer)
+            # masters due at that instant (beat.py); a backup's deadline is its own, and run on time (timer_selector.py)
+            if m.state == _MASTER:
+                self.timer = self.daemon.beats.call_at(deadline, self.on_timer)
+            else:
+                self.timer = timer_selector.call_on_time(self.daemon.loop, deadline, self.on_timer)
 
     def on_timer(self, lost: bool = False) -> None:
         """The machine's deadline came (lost: the drain before it lost datagrams, see reading.py)."""
@@ -515,7 +518,7 @@ class InstanceRuntime:
             if self.timer is not None:
                 self.timer.cancel()
             self._timer_at = now + self.machine.advert_int
-            self.timer = d.loop.call_at(self._timer_at, self.on_timer)
+            self.timer = timer_selector.call_on_time(d.loop, self._timer_at, self.on_timer)
             return
         if now < deadline:  # the loop may wake a hair early
             self.reschedule()
@@ -1066,7 +1069,10 @@ class Daemon:
         """The shared timers of masters due at one instant (beat.py), on the current loop."""
         beats = self._beats
         if beats is None or beats.loop is not self.loop:
-            beats = self._beats = beat.Beats(self.loop)
+            # adverts tolerate asyncio's millisecond (phase-locked, never cumulatively late); max_auto_priority
+            # counts lateness, so under it they run on time as keepalived's do (timer_selector.py)
+            on_time = self.priority is not None and bool(self.priority.g.max_auto_priority)
+            beats = self._beats = beat.Beats(self.loop, functools.partial(timer_selector.call_on_time, self.loop) if on_time else None)
         return beats
 
     # ---- the executor of supervisor decisions ----------------------------------------------------------
@@ -1795,7 +1801,7 @@ def run(config_path: str, pidfile: Optional[str] = None, control_socket: Optiona
     daemon = Daemon(config_path, control_socket=control_socket, pidfile=pidfile, on_ready=on_ready, metrics_listen=metrics_listen,
                     state_dir=state_dir)
     try:
-        return asyncio.run(daemon.main())
+        return timer_selector.run(daemon.main())  # asyncio.run on a loop a timerfd wakes on time
     except RuntimeError as exc:
         LOG.error("%s", exc)
         return 1

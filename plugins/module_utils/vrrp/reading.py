@@ -29,6 +29,7 @@ from typing import Dict, Optional, Set, Tuple
 from . import bell
 from . import machine
 from . import netio
+from .timer_selector import call_on_time
 
 LOG = logging.getLogger("vipd")
 CAP_MAX = 5.0  # the longest a quiet channel goes unread (its deadlines come sooner for any advert_int up to 1 s)
@@ -202,7 +203,7 @@ class Reading:
             return
         if quiet.due is not None:
             quiet.due.cancel()
-        quiet.due, quiet.due_at = (None, None) if first is None else (self.daemon.loop.call_at(first, self.on_due, key), first)
+        quiet.due, quiet.due_at = (None, None) if first is None else (call_on_time(self.daemon.loop, first, self.on_due, key), first)
 
     def on_due(self, key) -> None:
         """The channel's first deadline: what waits is read, then every machine whose deadline came acts."""
