@@ -20,8 +20,6 @@ __metaclass__ = type
 from collections import deque
 from typing import Callable, Deque, Dict, Optional, Set, Tuple
 
-from .timer_selector import call_on_time
-
 Key = Tuple[str, int]  # (interface, family)
 Entry = Tuple[object, str, str, Callable[[str, str, int], object]]  # (owner, device, cidr, send)
 
@@ -92,8 +90,10 @@ class Pacer:
     def _schedule(self, key: Key) -> None:
         if key in self.handles or not self.queues.get(key):
             return
-        # on time: the interval is keepalived's spacing, not a floor that epoll's millisecond would stretch
-        self.handles[key] = call_on_time(self.loop, max(self.next_at.get(key, 0.0), self.loop.time()), self._drain, key)
+        # on time where the loop can (timer_selector.TimerfdLoop; no import here, this file is pure): the interval is
+        # keepalived's spacing, not a floor that epoll's millisecond would stretch
+        call_at = getattr(self.loop, "call_on_time", None) or self.loop.call_at
+        self.handles[key] = call_at(max(self.next_at.get(key, 0.0), self.loop.time()), self._drain, key)
 
     def _drain(self, key: Key) -> None:
         self.handles.pop(key, None)

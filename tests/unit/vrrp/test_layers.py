@@ -40,6 +40,68 @@ def test_pure_files_import_no_io(name):
     assert not bad, "%s imports %s" % (name, sorted(bad))
 
 
+def _module_level(tree):
+    """The nodes that run when the module is imported: not the bodies of its functions (a deferred import there,
+    such as config.py's extension hook, is a documented choice of the caller, not a layer's dependency)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo += [child for child in ast.iter_child_nodes(node)
+                 if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]
+
+
+def _relative_targets(path):
+    """The files that path imports relatively when it is imported (from . import x, from .x import y, from ..x)."""
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    found = []
+    for node in _module_level(tree):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            base = os.path.dirname(path)
+            for _up in range(node.level - 1):
+                base = os.path.dirname(base)
+            parts = node.module.split(".") if node.module else []
+            stem = os.path.join(base, *parts)
+            candidates = [stem + ".py"] if parts else []
+            candidates += [os.path.join(stem, a.name + ".py") for a in node.names]
+            found += [c for c in candidates if os.path.isfile(c)]
+    return found
+
+
+def _reached(path):
+    """path and every file it imports relatively at module level, and so on."""
+    seen, todo = set(), [os.path.abspath(path)]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo += [os.path.abspath(t) for t in _relative_targets(current)]
+    return seen
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_files_reach_no_io_through_the_files_they_import(name):
+    """A relative import is no way around the rule: everything a pure file imports, and what that imports, does
+    no I/O (the configuration's file readers, which config_render's keyword table lives in, read files only).
+    A GARP pacer that imported the event loop's timer module to schedule on time was such a way around."""
+    for path in sorted(_reached(os.path.join(ENGINE, name))):
+        allowed = CONFIG.get(os.path.basename(path)) if os.path.dirname(path) == os.path.abspath(ENGINE) else None
+        bad = _imports(path) & (IO_MODULES if allowed is not None else IO_MODULES | {"os", "stat", "glob"})
+        assert not bad, "%s reaches %s, which imports %s" % (name, os.path.relpath(path, ROOT), sorted(bad))
+
+
+def test_the_reach_follows_relative_imports(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "io_part.py").write_text("import asyncio\n")
+    (pkg / "sub" / "pure.py").write_text("from .. import io_part\nfrom .other import x\n\n\ndef later():\n    from . import deferred\n")
+    (pkg / "sub" / "deferred.py").write_text("import socket\n")
+    (pkg / "sub" / "other.py").write_text("x = 1\n")
+    reached = {os.path.relpath(p, str(pkg)) for p in _reached(str(pkg / "sub" / "pure.py"))}
+    assert reached == {"io_part.py", os.path.join("sub", "pure.py"), os.path.join("sub", "other.py")}
+
+
 @pytest.mark.parametrize("name", sorted(CONFIG))
 def test_config_reads_files_and_nothing_else(name):
     bad = _imports(os.path.join(ENGINE, name)) & CONFIG[name]
