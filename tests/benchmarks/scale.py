@@ -15,7 +15,8 @@ other in the same run, and prints the "metric | vipd | keepalived | target | res
   and the other instances' VIPs untouched (no address event, no GARP).
 - idle CPU over --idle-seconds as master and as backup at 1, 20, 200 instances, advert_int 1 and 0.1 s; RSS.
   After vipd's window, a bare Python receiver (floor_receiver.py) reads the same traffic next to the backup for
-  as long: the interpreter's and event loop's share, which no change to vipd's code removes ("floor" rows).
+  as long: the interpreter's and event loop's share, which no change to vipd's code removes ("floor" rows);
+  and a bare Python sender (floor_sender.py) sends as many adverts next to the master, against keepalived's master.
 - fast adverts on busy CPUs: a pair of 1 and of 20 instances at advert_int 0.01 s (VRRPv3) with one busy loop per
   core for --stress-seconds, one implementation at a time: state changes (any is spurious), the master's longest
   advert gap on the wire, and the hypervisor's steal time in the window.
@@ -58,6 +59,7 @@ LOG_DIR = ["/tmp/floating-vip-scale-logs"]  # --logs
 KEEP_ALL_LOGS = [False]  # --keep-logs: every takeover run's logs, not only a graceful switchover that lost probes
 HIGH, LOW = 150, 100
 FLOOR_RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor_receiver.py")
+FLOOR_SENDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor_sender.py")
 MONITOR_LINE = re.compile(r"^\[(?P<ts>[0-9T:.-]+)\]\s+(?P<deleted>Deleted\s+)?\d+:\s+\S+\s+inet6?\s+(?P<ip>[0-9a-f.:]+)/")
 TCPDUMP_DROPS = re.compile(r"(\d+) packets? dropped by kernel")
 
@@ -411,6 +413,11 @@ def idle_run(impl: str, instances: int, advert: float, seconds: float, result: d
             out = lab.run("server2", [sys.executable, FLOOR_RECEIVER, "--seconds", "%g" % seconds], timeout=seconds + 40)
             if out.returncode == 0 and out.stdout.strip():
                 result["floor_cpu"] = json.loads(out.stdout.strip().splitlines()[-1])["cpu"]
+            # and the same number of adverts sent next to the master by a bare Python sender (floor_sender.py)
+            out = lab.run("server1", [sys.executable, FLOOR_SENDER, "--seconds", "%g" % seconds, "--count", str(instances),
+                                      "--interval", "%g" % advert], timeout=seconds + 40)
+            if out.returncode == 0 and out.stdout.strip():
+                result["send_floor_cpu"] = json.loads(out.stdout.strip().splitlines()[-1])["cpu"]
     except Exception as exc:
         log("idle %s %d x %gs failed: %s" % (impl, instances, advert, exc))
         result["error"] = str(exc)[:200]
@@ -633,11 +640,13 @@ def render_table(results: dict, args) -> str:
                         verdict += " (%.2fx)" % (vv["%s_cpu" % role] / kk["%s_cpu" % role])
                 rows.append(("idle CPU per %gs as %s, %d inst, advert %gs" % (args.idle_seconds, role, n, adv), icell(vv), icell(kk),
                              "<= keepalived", verdict))
-            if "floor_cpu" in vv:
-                # not vipd: a bare Python receiver of vipd's master's traffic (floor_receiver.py), against keepalived's backup
-                rows.append(("  floor: bare Python receiver, same traffic, %d inst, advert %gs" % (n, adv), "%.3f s" % vv["floor_cpu"],
-                             icell(kk, "backup_cpu"), "(reference)", "floor %.2fx keepalived" % (vv["floor_cpu"] / kk["backup_cpu"])
-                             if kk.get("backup_cpu") else "-"))
+            # not vipd: a bare Python receiver of vipd's master's traffic (floor_receiver.py), against keepalived's backup,
+            # and a bare Python sender of as many adverts (floor_sender.py), against keepalived's master
+            for field, role, what in (("floor_cpu", "backup", "receiver, same traffic"), ("send_floor_cpu", "master", "sender, same adverts")):
+                if field in vv:
+                    rows.append(("  floor: bare Python %s, %d inst, advert %gs" % (what, n, adv), "%.3f s" % vv[field],
+                                 icell(kk, "%s_cpu" % role), "(reference)", "floor %.2fx keepalived" % (vv[field] / kk["%s_cpu" % role])
+                                 if kk.get("%s_cpu" % role) else "-"))
             if n == 200:  # every advert_int: a backup at 0.1 s reads more per drain, and its heap keeps the peak
                 def rss(x):
                     return "%.1f / %.1f MB" % (x["master_rss"] / 1024.0, x["backup_rss"] / 1024.0) if "master_rss" in x else "n/a"
