@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import beat, machine, procprio, reading
 from tests.unit.vrrp import test_reading
-from tests.unit.vrrp.test_scale import FakeLoop, _conf, fake, started_daemon  # noqa: F401  (fake: a fixture)
+from tests.unit.vrrp.test_scale import FakeLoop, _conf, fake, started_daemon  # noqa: F401 pylint: disable=unused-import
 
 
 class OnTime:
