@@ -1530,6 +1530,7 @@ class Daemon:
             "channel_errors": dict(("%s/v%d" % k, v) for k, v in self.channel_errors.items()),
             "health": dict(self.health.status(), **self.notifications.status()),
             "maintenance": self.maintenance.status(),
+            "timers": timer_selector.kind(self.loop),
         }
 
     def status_reply(self) -> dict:

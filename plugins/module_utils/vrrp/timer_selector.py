@@ -171,6 +171,12 @@ def call_on_time(loop, when: float, callback: Callable[..., object], *args):
     return getattr(loop, "call_on_time", loop.call_at)(when, callback, *args)
 
 
+def kind(loop) -> str:
+    """What wakes the loop's on-time timers, for the status: "timerfd", or "epoll" (asyncio's own timeouts)."""
+    selector = getattr(loop, "timerfd_selector", None)
+    return "timerfd" if selector is not None and selector.tfd is not None else "epoll"
+
+
 def loop_factory(make_selector: Callable[[], TimerfdSelector] = TimerfdSelector) -> asyncio.AbstractEventLoop:
     """A loop whose on-time timers a timerfd wakes; asyncio's own loop where that cannot be had."""
     try:

@@ -231,3 +231,20 @@ def test_run_gives_the_daemon_a_timerfd_loop_that_runs_timers_and_subprocesses()
         return type(loop._selector).__name__, await fired, out.strip()
 
     assert ts.run(main()) == ("TimerfdSelector", "timer", b"child")
+
+
+def test_the_status_names_what_wakes_the_timers():
+    if ts.timerfd_api() is None:
+        pytest.fail("no timerfd on this Linux test machine")
+    loop = ts.loop_factory()
+    try:
+        assert ts.kind(loop) == "timerfd"
+        loop.timerfd_selector._drop_timerfd()  # a timerfd that failed
+        assert ts.kind(loop) == "epoll"
+    finally:
+        loop.close()
+    plain = ts.loop_factory(_NoTimerfd().create)
+    try:
+        assert ts.kind(plain) == "epoll"
+    finally:
+        plain.close()
