@@ -35,7 +35,7 @@ LOG = logging.getLogger("vipd")
 CAP_MAX = 5.0  # the longest a quiet channel goes unread (its deadlines come sooner for any advert_int up to 1 s)
 CAP_MIN = 0.005
 TARGET_FILL = 0.5  # the share of the receive buffer a wait may fill (counted generously, TRUESIZE)
-DRAIN_ROUNDS = 64  # receive() calls per drain, each of at most netio.MAX_READS_PER_WAKEUP datagrams
+DRAIN_ROUNDS = 64  # reads per drain (netio.Channel.drain), each of at most netio.MAX_READS_PER_WAKEUP datagrams
 RING_RETRY = 0.001  # a ring whose datagram was not yet in the data socket: read again this much later
 _LAZY_STATES = (machine.State.BACKUP, machine.State.FAULT)
 
@@ -247,16 +247,12 @@ class Reading:
             return False
         dropped, start = channel.dropped, d.now()
         self.channel = channel
-        self.dispatched = read = 0
-        for _round in range(DRAIN_ROUNDS):
-            try:
-                channel.receive(d.now(), self._dispatch)
-            except netio.NetIOError as exc:
-                LOG.warning("%s", exc)
-                break
-            read += channel.reads
-            if channel.reads < netio.MAX_READS_PER_WAKEUP:
-                break
+        self.dispatched = 0
+        try:
+            read = channel.drain(d.now, self._dispatch, DRAIN_ROUNDS)
+        except netio.NetIOError as exc:
+            LOG.warning("%s", exc)
+            read = channel.reads
         self.channel = None
         if key not in self.quiet:
             return False  # what was handled changed the mode (update() runs soon)

@@ -199,6 +199,85 @@ def test_a_run_of_a_repeat_is_handed_over_once_and_in_order_with_the_rest(monkey
     assert channel.reads == 7 and channel.priority_zero == 1
 
 
+def _primed(channel, frames, log):
+    """Decode each frame once and give it a repeat callback that logs (vrid, copies, arrival) and takes the run."""
+    for frame in frames:
+        item = channel._decode4(frame)  # pylint: disable=protected-access
+        vrid = item.received.advert.vrid
+        item.repeat = lambda count, vrid=vrid: log.append((vrid, count, round(channel.arrival, 6))) or True
+
+
+def test_a_drain_hands_each_run_over_once_across_its_reads(monkeypatch):
+    """A drain reads at most MAX_READS_PER_WAKEUP datagrams at a time; the runs it holds span those reads, so each
+    instance hears its run once, with every copy counted and the last copy's arrival (issue 11, twelfth round:
+    200 instances' 600 adverts once came in about 490 runs). Each read dates its own datagrams."""
+    wall = {"t": 400.0 + OFFSET}
+    monkeypatch.setattr(netio, "_wall", lambda: wall["t"])
+    channel, data, _ring = _timed_channel(monkeypatch)
+    channel.receive(400.0, lambda item: None)
+    frames = [_frame(v) for v in range(1, 201)]
+    log = []
+    _primed(channel, frames, log)
+    rounds = 3  # a master's 200 adverts, three times over: 600 datagrams, more than two reads
+    data.queue = [(frames[v], 400.1 + r * 0.1 + v * 1e-4 + OFFSET) for r in range(rounds) for v in range(200)]
+    times = iter([400.5, 400.51, 400.52, 400.53])
+
+    def clock():  # each read at a later time, the wall clock moving with it
+        now = next(times)
+        wall["t"] = now + OFFSET
+        return now
+
+    def dispatch(item):
+        raise AssertionError("a repeat taken by its callback reached dispatch: %r" % (item,))
+    assert channel.drain(clock, dispatch, 64) == 600
+    assert channel.reads == 600 and channel.arrival is None
+    assert sorted(log) == [(v + 1, rounds, round(400.1 + (rounds - 1) * 0.1 + v * 1e-4, 6)) for v in range(200)]
+    assert channel.read_at == 400.52  # the read that ran the queue empty (the third)
+
+
+def test_a_drain_keeps_the_order_of_runs_and_other_adverts_across_its_reads(monkeypatch):
+    wall = {"t": 500.0 + OFFSET}
+    monkeypatch.setattr(netio, "_wall", lambda: wall["t"])
+    channel, data, _ring = _timed_channel(monkeypatch)
+    channel.receive(500.0, lambda item: None)
+    a = _frame(1)
+    log = []
+    _primed(channel, [a], log)
+    other = _frame(9, priority=0)
+    size = netio.MAX_READS_PER_WAKEUP
+    data.queue = [(a, 500.1 + OFFSET)] * (size + 5) + [(other, 500.2 + OFFSET), (a, 500.3 + OFFSET)]
+    wall["t"] = 500.5 + OFFSET
+    channel.drain(lambda: 500.5, lambda item: log.append((item.received.advert.vrid, round(channel.arrival, 6))), 64)
+    assert log == [(1, size + 5, 500.1), (9, 500.2), (1, 1, 500.3)]  # the run ends where the other advert comes
+    assert channel.priority_zero == 1
+
+
+class _FailingSock(TimedSock):
+    def recvmsg(self, size, ancsize):
+        if self.queue and self.queue[0] is None:
+            self.queue.pop(0)
+            raise OSError(5, "EIO")
+        return super().recvmsg(size, ancsize)
+
+
+def test_a_drain_that_fails_hands_over_what_it_read_first(monkeypatch):
+    """The error of a read ends the drain (NetIOError) only after the runs read before it went to their instances:
+    those adverts were taken off the socket and are not read again."""
+    wall = {"t": 600.0 + OFFSET}
+    monkeypatch.setattr(netio, "_wall", lambda: wall["t"])
+    channel, data, _ring = _timed_channel(monkeypatch, data=_FailingSock())
+    channel.receive(600.0, lambda item: None)
+    a, b = _frame(1), _frame(2)
+    log = []
+    _primed(channel, [a, b], log)
+    data.queue = [(a, 600.1 + OFFSET), (b, 600.2 + OFFSET), (a, 600.3 + OFFSET)] * 100 + [None, (a, 600.4 + OFFSET)]
+    wall["t"] = 600.5 + OFFSET
+    with pytest.raises(netio.NetIOError):
+        channel.drain(lambda: 600.5, lambda item: None, 64)
+    assert sorted(log) == [(1, 200, 600.3), (2, 100, 600.2)]
+    assert data.queue == [(a, 600.4 + OFFSET)]
+
+
 # ---- the daemon: reading when due changes nothing -------------------------------------------------------------
 class ReaderLoop(FakeLoop):
     def __init__(self):
