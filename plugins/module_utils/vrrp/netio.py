@@ -268,7 +268,7 @@ class Channel:
         With `now` (the loop's clock) and `dispatch`, a timed read: each datagram goes to dispatch (or its repeat
         callback) as it is read, in order, and self.arrival says meanwhile when it arrived (see _arrived)."""
         if now is not None and dispatch is not None:
-            self._receive_timed(now, dispatch)
+            self.drain(lambda: now, dispatch, 1)  # one read of a drain
             return []
         out = []
         reads = 0
@@ -300,7 +300,7 @@ class Channel:
             raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
 
     def drain(self, clock: Callable[[], float], dispatch: Callable[[Incoming], object], rounds: int) -> int:
-        """Timed reads (see receive) until the queue is empty or `rounds` reads of MAX_READS_PER_WAKEUP were made,
+        """Timed reads until the queue is empty or `rounds` reads of MAX_READS_PER_WAKEUP were made,
         each at the clock's time then. Runs of repeats are held across the reads and handed over at the end, so an
         instance hears its run once per drain: a backup of 200 instances holding 600 adverts once heard them in
         about 490 runs, split by the bound of each read (docs/benchmarks.md, twelfth round). Returns the number
@@ -321,18 +321,17 @@ class Channel:
             self.reads, self.priority_zero = total, zero
         return total
 
-    def _receive_timed(self, now: float, dispatch: Callable[[Incoming], object], runs: Optional[dict] = None) -> None:
-        """A timed read (see receive). Copies of a repeat that come one after another, with nothing else between
-        them, are handed to its callback once, with their number and the last one's arrival: a run of the same
-        advert leaves an instance as its last copy does, and a backup read when due holds a few of each.
-        With `runs` (drain), the runs still held at the end stay there for the caller to hand over."""
+    def _receive_timed(self, now: float, dispatch: Callable[[Incoming], object], held: Dict[int, list]) -> None:
+        """One read of a drain. Copies of a repeat that come one after another, with nothing else between them, are
+        held in `held` and handed to its callback once, with their number and the last one's arrival: a run of the
+        same advert leaves an instance as its last copy does, and a backup read when due holds a few of each. The
+        runs still held at the end stay there for drain() to hand over."""
         offset = _wall() - now
         last, self._clock_offset = self._clock_offset, offset
         trusted = None if last is None or abs(offset - last) > CLOCK_STEP else offset  # a wall clock step: no stamp
         # how this read dates its datagrams (_arrived), kept with a held copy: a drain hands runs over after later reads
         when = (now, trusted, self.read_at - CLOCK_STEP)
         v4 = self.family == 4
-        held: Dict[int, list] = {} if runs is None else runs
         reads = zero = 0
         for reads in range(MAX_READS_PER_WAKEUP):
             got = self._read(self.sock.recvmsg, RECV4_BYTES if v4 else 65535, _ANCILLARY)
@@ -362,8 +361,6 @@ class Channel:
             dispatch(item)
         else:
             reads = MAX_READS_PER_WAKEUP
-        if held and runs is None:
-            self._let_go(held, dispatch)
         self.arrival = None
         self.reads, self.priority_zero = reads, zero
         if reads < MAX_READS_PER_WAKEUP:
