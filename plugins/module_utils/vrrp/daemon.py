@@ -652,21 +652,25 @@ class InstanceRuntime:
             return "peer"
         return None
 
-    def heard_again(self, rec, count: int = 1) -> bool:
+    def heard_again(self, rec, index, count: int = 1) -> bool:
         """Scale (issue 11): the same decoded advert as the last one that passed every check here (netio's decode
         cache gives the same object for the same bytes), with the configuration and our address unchanged: the
         checks would pass again and record nothing, so only the machine is asked (Machine.on_repeat, which answers
         only while its own inputs are unchanged too). True if handled so; False, having done nothing, otherwise.
         A backup of 200 instances at advert_int 0.1 hears 2000 adverts a second, nearly all of them repeats.
-        count: copies heard one after another (a timed read, netio); the last one's arrival is the time."""
-        quiet, m = self._quiet, self.machine
-        if quiet is None or quiet[0] is not rec or quiet[1] is not self.cfg or quiet[2] != self.src_ip or m is None:
+        index: the daemon's instance index when Daemon.dispatch sent rec here (while it is still the current one,
+        the same datagram would go here again). count: copies heard one after another (a timed read, netio); the
+        last one's arrival is the time."""
+        quiet, m, d = self._quiet, self.machine, self.daemon
+        if (index is not d.key_index or self.forced_stop or quiet is None or quiet[0] is not rec or quiet[1] is not self.cfg
+                or quiet[2] != self.src_ip or m is None):
             return False
-        now, advert = self.daemon.heard_now(), rec.advert
+        now, advert = d.heard_now(), rec.advert
         if not m.on_repeat(now, rec.src, advert.priority, advert.interval_cs):
             return False
         self.counters["adverts_in"] += count
-        self.reschedule(now)
+        if d.reading.channel is None:  # (a channel being drained has its timer set after the drain: Reading._drain)
+            self.reschedule(now)
         return True
 
     def passed_clean(self, rec) -> bool:
@@ -1048,7 +1052,7 @@ class Daemon:
         self.ready = False
         self.vip_owned_elsewhere = self._vip_owned_elsewhere
         self._watch_wakeup: Optional[asyncio.Event] = None  # created in main(): 3.9 binds an Event to a loop
-        self._key_index: Optional[tuple] = None  # (instances, their count, retiring count, {(ifname, vrid, family): [runtime]}), see find_instance()
+        self.key_index: Optional[tuple] = None  # (instances, their count, retiring count, {(ifname, vrid, family): [runtime]}), see find_instance()
         self._trim_handle: Optional[asyncio.TimerHandle] = None  # see status_reply()
         self.reading = reading.Reading(self)  # which channels are read when due, not as adverts arrive
         self._beats: Optional[beat.Beats] = None  # the masters' shared timers (beat.py), bound to self.loop
@@ -1226,12 +1230,12 @@ class Daemon:
         # Scale (issue 11): a dict lookup per received advert, not a scan of every instance (a backup of 200
         # instances at advert_int 0.1 hears 2000 adverts a second). The index is rebuilt when the set changes.
         # Round 3: the lookup was a quarter of a busy backup's Python (py-spy): no signature tuple, no key property.
-        instances, retiring, index = self.instances, self.retiring, self._key_index
+        instances, retiring, index = self.instances, self.retiring, self.key_index
         if index is None or index[0] is not instances or index[1] != len(instances) or index[2] != len(retiring):
             built: Dict[tuple, List[InstanceRuntime]] = {}
             for inst in list(instances.values()) + retiring:
                 built.setdefault(inst.key, []).append(inst)
-            index = self._key_index = (instances, len(instances), len(retiring), built)
+            index = self.key_index = (instances, len(instances), len(retiring), built)
         for inst in index[3].get((ifname, vrid, family), ()):
             # the key checked again (as inst.key == key): a reload may have changed it since the index was built
             m = inst.machine
@@ -1260,11 +1264,8 @@ class Daemon:
         inst.on_advert(item.received)
         if inst.passed_clean(item.received):
             # Accepted clean: the next copies of this datagram go straight to the instance (netio calls item.repeat)
-            # while this lookup would still give it (_key_index is reset whenever the instances change).
-            item.repeat = functools.partial(self.repeat_to, inst, item.received, self._key_index)
-
-    def repeat_to(self, inst: InstanceRuntime, rec, index, count: int) -> bool:
-        return index is self._key_index and not inst.forced_stop and inst.heard_again(rec, count)
+            # while this lookup would still give it (key_index is reset whenever the instances change).
+            item.repeat = functools.partial(inst.heard_again, item.received, self.key_index)
 
     def _vip_owned_elsewhere(self, runtime: InstanceRuntime, spec) -> bool:
         ip = ipaddress.ip_interface(spec.cidr).ip
@@ -1305,7 +1306,7 @@ class Daemon:
             self.sync_promote(runtimes)
         for runtime in runtimes:
             self.instances[runtime.name] = runtime
-            self._key_index = None
+            self.key_index = None
             runtime.start(now, (runtime.ifname, runtime.family) in self.channels, snapshot)
 
     def reload(self) -> dict:
@@ -1372,7 +1373,7 @@ class Daemon:
         self.health.reattach(kept + updated)
         # Keep the file's order for status output.
         self.instances = dict((n, self.instances[n]) for n in new.instances if n in self.instances)
-        self._key_index = None  # instances replaced by others of the same count keep the signature
+        self.key_index = None  # instances replaced by others of the same count keep the signature
         self.close_unused_channels()
         self.sync_vmacs()
         release_memory()
@@ -1415,7 +1416,7 @@ class Daemon:
         for runtime in list(self.retiring):
             if runtime.state == machine.State.STOPPED:
                 self.retiring.remove(runtime)
-                self._key_index = None
+                self.key_index = None
                 runtime.cancel_timers()
                 runtime.remove_vips()
                 if not self.stopping:

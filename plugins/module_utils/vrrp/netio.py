@@ -47,6 +47,7 @@ MAX_READS_PER_WAKEUP = 256  # bounded drain so one busy interface cannot starve 
 # Distinct datagrams whose decoding a channel remembers (255 VRIDs x 4 routers); a flood of distinct ones only
 # evicts the oldest, so the memory is bounded and every datagram is still decoded once.
 DECODE_CACHE_SIZE = 1024
+_IHL5 = b"\x45"  # the first byte of an IPv4 header without options
 LATE_SLACK = 0.1  # how far after the start of a timed receive a stamp is still believed
 CLOCK_STEP = 0.002  # a change of the wall clock's offset from the monotonic one beyond this is a step, not a slew
 
@@ -116,7 +117,6 @@ class Channel:
         # the start of the last timed receive() that emptied the queue: what is read later arrived after it
         self.read_at = 0.0
         self.dropped = 0  # datagrams the kernel dropped for a full buffer (SO_RXQ_OVFL), as last reported
-        self.priority_zero = 0  # priority-0 adverts read by the last receive()
         self._clock_offset: Optional[float] = None  # wall - monotonic at the last timed receive()
 
     def _open(self) -> socket.socket:
@@ -292,12 +292,14 @@ class Channel:
         """One datagram (what recv or recvmsg gives), or None once the queue is empty; raises NetIOError."""
         try:
             return call(*args)
-        except (BlockingIOError, InterruptedError):
-            return None
         except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                return None
-            raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
+            return self._read_failed(exc)
+
+    def _read_failed(self, exc: OSError) -> None:
+        """None for an empty queue (EAGAIN); NetIOError for a real failure of the read."""
+        if isinstance(exc, (BlockingIOError, InterruptedError)) or exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+            return None
+        raise NetIOError("receive on %s failed: %s" % (self.ifname, exc))
 
     def drain(self, clock: Callable[[], float], dispatch: Callable[[Incoming], object], rounds: int) -> int:
         """Timed reads until the queue is empty or `rounds` reads of MAX_READS_PER_WAKEUP were made,
@@ -306,19 +308,18 @@ class Channel:
         about 490 runs, split by the bound of each read (docs/benchmarks.md, twelfth round). Returns the number
         of datagrams read (self.reads too); raises NetIOError, having handed over what it read before."""
         held: Dict[int, list] = {}
-        total = zero = 0
+        total = 0
         try:
             for _round in range(rounds):
                 self._receive_timed(clock(), dispatch, held)
                 total += self.reads
-                zero += self.priority_zero
                 if self.reads < MAX_READS_PER_WAKEUP:
                     break
         finally:
             if held:
                 self._let_go(held, dispatch)
             self.arrival = None
-            self.reads, self.priority_zero = total, zero
+            self.reads = total
         return total
 
     def _receive_timed(self, now: float, dispatch: Callable[[Incoming], object], held: Dict[int, list]) -> None:
@@ -332,20 +333,24 @@ class Channel:
         # how this read dates its datagrams (_arrived), kept with a held copy: a drain hands runs over after later reads
         when = (now, trusted, self.read_at - CLOCK_STEP)
         v4 = self.family == 4
-        reads = zero = 0
+        # A drain reads about 3 datagrams per instance, each one CPU that a backup spends: the read and the decode
+        # cache's lookup are made here, not through _read and _decode4 (docs/benchmarks.md, thirteenth round).
+        recvmsg, size, lookup = self.sock.recvmsg, RECV4_BYTES if v4 else 65535, self._decoded.get
+        reads = reused = 0
         for reads in range(MAX_READS_PER_WAKEUP):
-            got = self._read(self.sock.recvmsg, RECV4_BYTES if v4 else 65535, _ANCILLARY)
-            if got is None:
+            try:
+                data, ancdata, _flags, addr = recvmsg(size, _ANCILLARY)
+            except OSError as exc:
+                self._read_failed(exc)
                 break
-            data, ancdata, _flags, addr = got
             if v4:
-                item = self._decode4(data)
-                header = (data[0] & 0x0F) * 4 if data else 0
+                item = lookup(data[2:4] + data[8:10] + data[12:]) if data[:1] == _IHL5 else None  # _decode4's key
+                if item is None:
+                    item = self._decode4(data)
+                else:
+                    reused += 1
             else:
                 item = self._decode6(data, ancdata, addr[0].split("%")[0])
-                header = 0
-            if len(data) > header + 2 and data[header + 2] == 0:
-                zero += 1
             if item.repeat is not None:
                 run = held.get(id(item))
                 if run is None:
@@ -362,7 +367,8 @@ class Channel:
         else:
             reads = MAX_READS_PER_WAKEUP
         self.arrival = None
-        self.reads, self.priority_zero = reads, zero
+        self.reads = reads
+        self.reused += reused
         if reads < MAX_READS_PER_WAKEUP:
             self.read_at = now  # the queue was empty at the end: a datagram still queued then would have been read
 
@@ -415,11 +421,12 @@ class Channel:
         return incoming
 
     def _decode4(self, data: bytes) -> Incoming:
-        if len(data) < 20 or data[0] != 0x45:  # not an IPv4 header without options, as every router sends
+        if len(data) < 20 or data[:1] != _IHL5:  # not an IPv4 header without options, as every router sends
             self.decoded += 1
             return self._parse4(data)
         # With a 20-byte header, bytes 1 (TOS), 4-7 (id, fragment) and 10-11 (header checksum) are the only ones
-        # _parse4 never reads; the key keeps the others (the source too), so equal keys mean the same decoding.
+        # _parse4 never reads; the key keeps the others (the source too), so equal keys mean the same decoding. (A
+        # datagram shorter than 20 bytes has a key shorter than any cached one: _receive_timed looks it up as well.)
         key = data[2:4] + data[8:10] + data[12:]
         hit = self._decoded.get(key)
         if hit is not None:

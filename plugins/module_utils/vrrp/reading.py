@@ -46,7 +46,9 @@ class Quiet:
     def __init__(self):
         self.bell: Optional[tuple] = None  # (quiet keys, vrids) on the doorbell
         self.read_at: Optional[float] = None
-        self.cap = None  # asyncio.TimerHandle of the next forced read
+        self.cap = None  # asyncio.TimerHandle of the next forced read, at cap_armed (at or before cap_at)
+        self.cap_armed = 0.0
+        self.cap_at = 0.0  # when the next forced read is due
         self.due = None  # asyncio.TimerHandle for the first deadline of the channel's machines (they arm none)
         self.due_at: Optional[float] = None
         self.retried = False
@@ -213,6 +215,8 @@ class Reading:
         quiet.due = quiet.due_at = None
         lost = self.catch_up(key)
         now = self.daemon.now()
+        if quiet.due_at is not None and quiet.due_at > now and self.quiet.get(key) is quiet:
+            return  # what was read moved every deadline past now (the drain set the timer): a steady master
         acted = False
         for inst in list(self.instances_on(key)):
             m = inst.machine
@@ -280,9 +284,22 @@ class Reading:
         window = start - quiet.read_at if quiet.read_at is not None else 0.0
         quiet.read_at = start
         cap = window * TARGET_FILL / fill if fill > 0 and window > 0 else CAP_MAX
+        quiet.cap_at = at = self.daemon.now() + max(CAP_MIN, min(CAP_MAX, cap))
         if quiet.cap is not None:
+            if quiet.cap_armed <= at:
+                return  # the armed timer comes first and arms again for cap_at (_on_cap): no new one per drain
             quiet.cap.cancel()
-        quiet.cap = self.daemon.loop.call_later(max(CAP_MIN, min(CAP_MAX, cap)), self.catch_up, key)
+        quiet.cap, quiet.cap_armed = self.daemon.loop.call_at(at, self._on_cap, key), at
+
+    def _on_cap(self, key) -> None:
+        quiet = self.quiet.get(key)
+        if quiet is None:
+            return
+        quiet.cap = None
+        if quiet.cap_at > self.daemon.now():  # reads since it was armed put the forced one later
+            quiet.cap, quiet.cap_armed = self.daemon.loop.call_at(quiet.cap_at, self._on_cap, key), quiet.cap_at
+            return
+        self.catch_up(key)
 
     def on_bell(self, key) -> None:
         d = self.daemon

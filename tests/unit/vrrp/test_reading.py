@@ -18,7 +18,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, machine, netio, packet
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, machine, netio, packet, reading
 from tests.unit.vrrp.test_scale import FakeLoop, RealChannel, _conf, fake, started_daemon  # noqa: F401 pylint: disable=unused-import
 
 MASTER_IP, GROUP = "198.51.100.12", "224.0.0.18"
@@ -196,7 +196,7 @@ def test_a_run_of_a_repeat_is_handed_over_once_and_in_order_with_the_rest(monkey
     assert log == [("a", 3, 199.13), (2, 199.12),  # before the other advert: a's run of 3, then b's copy
                    (3, 199.14),
                    ("a", 1, 199.15), (2, 199.16)]
-    assert channel.reads == 7 and channel.priority_zero == 1
+    assert channel.reads == 7
 
 
 def _primed(channel, frames, log):
@@ -249,7 +249,6 @@ def test_a_drain_keeps_the_order_of_runs_and_other_adverts_across_its_reads(monk
     wall["t"] = 500.5 + OFFSET
     channel.drain(lambda: 500.5, lambda item: log.append((item.received.advert.vrid, round(channel.arrival, 6))), 64)
     assert log == [(1, size + 5, 500.1), (9, 500.2), (1, 1, 500.3)]  # the run ends where the other advert comes
-    assert channel.priority_zero == 1
 
 
 class _FailingSock(TimedSock):
@@ -419,3 +418,56 @@ def test_a_ring_before_the_data_socket_holds_the_advert_reads_again_a_moment_lat
     assert m.next_deadline < before and "priority 0" in m._timer_cause  # pylint: disable=protected-access
     loop.run_until(loop.t + m.skew_time + 0.01)
     assert m.state == machine.State.MASTER and log[-1][:3] == ("VI_1", "BACKUP", "MASTER")
+
+
+def _reads_of(d, loop, monkeypatch):
+    """The loop times at which the quiet channel was drained."""
+    channel, times = d.channels[("eth0", 4)], []
+    real = channel.drain
+
+    def drain(clock, dispatch, rounds):
+        times.append(loop.t)
+        return real(clock, dispatch, rounds)
+    monkeypatch.setattr(channel, "drain", drain)
+    return times
+
+
+def test_a_busy_channel_has_a_forced_read_before_half_its_buffer_fills(fake, tmp_path, monkeypatch):
+    """Datagrams that wait for no deadline (other routers' VRIDs) come at 200 a second into a buffer with room for
+    40: the forced read comes about every 0.1 s (TARGET_FILL), not at the backups' deadlines 1.8 s apart."""
+    d, log, loop, data, _ring = _quiet_backups(fake, tmp_path, monkeypatch)
+    d.reading.quiet[("eth0", 4)].room = 40 * netio.TRUESIZE
+    reads = _reads_of(d, loop, monkeypatch)
+    start, others = loop.t, [_frame(9 + i % 4, ident=i) for i in range(8)]
+    for step in range(600):  # 3 s; the master's adverts every 0.5 s
+        loop.run_until(start + step * 0.005)
+        data.queue.append((others[step % 8], loop.t + OFFSET))
+        if step % 100 == 0:
+            for vrid in (1, 2):
+                data.queue.append((_frame(vrid, ident=step), loop.t + OFFSET))
+    settled = [t for t in reads if t > start + 1.0]
+    gaps = [b - a for a, b in zip(settled, settled[1:])]
+    assert len(settled) >= 15 and max(gaps) < 0.15, gaps
+    assert len(data.queue) < 30 and not log  # never near full; no transition
+
+
+def test_a_steady_channel_keeps_one_forced_read_timer_that_its_reads_move_later(fake, tmp_path, monkeypatch):
+    """With a steady master the deadlines drain the channel (about every 1.5 s here); each drain puts the forced
+    read CAP_MAX later. The armed timer is kept and, when it fires early, armed again: not a new timer per drain."""
+    d, _log, loop, data, _ring = _quiet_backups(fake, tmp_path, monkeypatch)
+    reads = _reads_of(d, loop, monkeypatch)
+    made = []  # every timer the daemon arms: a drain arms the channel's next deadline, and the forced read if any
+    real_call_at = loop.call_at
+
+    def call_at(when, callback, *args):
+        made.append(when)
+        return real_call_at(when, callback, *args)
+    monkeypatch.setattr(loop, "call_at", call_at)
+    start = loop.t
+    for step in range(60):  # 30 s
+        loop.run_until(start + step * 0.5)
+        for vrid in (1, 2):
+            data.queue.append((_frame(vrid, ident=step), loop.t + OFFSET))
+    assert len(reads) >= 15
+    assert len(made) <= len(reads) + 30 / reading.CAP_MAX + 2, (len(made), len(reads))
+    assert all(i.machine.state == machine.State.BACKUP for i in d.instances.values())

@@ -892,7 +892,7 @@ def test_repeats_go_straight_to_their_instance_only_while_the_instances_are_unch
         sock.queue = [_advert_datagram(2, ident=second)]
         d.on_readable(channel)
     assert looked_up["n"] == 1 and d.instances["VI_2"].counters["adverts_in"] == 4  # found once, then routed
-    d._key_index = None  # pylint: disable=protected-access  # as a reload or a retired instance leaves it
+    d.key_index = None  # as a reload or a retired instance leaves it
     d.loop.t += 1.0
     sock.queue = [_advert_datagram(2, ident=9)]
     d.on_readable(channel)
