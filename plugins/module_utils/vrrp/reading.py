@@ -46,10 +46,9 @@ class Quiet:
     def __init__(self):
         self.bell: Optional[tuple] = None  # (quiet keys, vrids) on the doorbell
         self.read_at: Optional[float] = None
-        self.cap = None  # asyncio.TimerHandle of the next forced read, at cap_armed (at or before cap_at)
-        self.cap_armed = 0.0
-        self.cap_at = 0.0  # when the next forced read is due
-        self.due = None  # asyncio.TimerHandle for the first deadline of the channel's machines (they arm none)
+        self.cap_at: Optional[float] = None  # when the next forced read is due
+        # the channel's one timer (its machines arm none): at their first deadline, or at the forced read if sooner
+        self.due = None  # asyncio.TimerHandle
         self.due_at: Optional[float] = None
         self.retried = False
         self.insts: list = []  # the channel's instances, as of the last update()
@@ -148,9 +147,8 @@ class Reading:
         quiet = self.quiet.pop(key, None)
         if quiet is None:
             return
-        for handle in (quiet.cap, quiet.due):
-            if handle is not None:
-                handle.cancel()
+        if quiet.due is not None:
+            quiet.due.cancel()
         channel = self.daemon.channels.get(key)
         if channel is not None and channel.bell is not None:
             self.daemon.loop.remove_reader(channel.bell.fileno())
@@ -195,20 +193,27 @@ class Reading:
         return True
 
     def _arm_due(self, key) -> None:
+        """The channel's timer: at its machines' first deadline, on time (timer_selector.py), or at the forced read
+        if that comes first. One timer, so a forced read later than the deadlines costs no wakeup of its own."""
         quiet = self.quiet[key]
         first = None
         for inst in self.instances_on(key):
             m = inst.machine
             if m is not None and m.next_deadline is not None and (first is None or m.next_deadline < first):
                 first = m.next_deadline
-        if first == quiet.due_at and quiet.due is not None:
+        forced = quiet.cap_at is not None and (first is None or quiet.cap_at < first)
+        at = quiet.cap_at if forced else first
+        if at == quiet.due_at and quiet.due is not None:
             return
         if quiet.due is not None:
             quiet.due.cancel()
-        quiet.due, quiet.due_at = (None, None) if first is None else (call_on_time(self.daemon.loop, first, self.on_due, key), first)
+        loop = self.daemon.loop
+        quiet.due, quiet.due_at = ((None, None) if at is None else
+                                   (loop.call_at(at, self.on_due, key) if forced else call_on_time(loop, at, self.on_due, key), at))
 
     def on_due(self, key) -> None:
-        """The channel's first deadline: what waits is read, then every machine whose deadline came acts."""
+        """The channel's timer (its first deadline, or a forced read): what waits is read, then every machine whose
+        deadline came acts."""
         quiet = self.quiet.get(key)
         if quiet is None:
             return
@@ -216,7 +221,7 @@ class Reading:
         lost = self.catch_up(key)
         now = self.daemon.now()
         if quiet.due_at is not None and quiet.due_at > now and self.quiet.get(key) is quiet:
-            return  # what was read moved every deadline past now (the drain set the timer): a steady master
+            return  # the drain set the timer later than now, so no deadline has come: a steady master, or a forced read
         acted = False
         for inst in list(self.instances_on(key)):
             m = inst.machine
@@ -269,8 +274,8 @@ class Reading:
             return True
         if self.dispatched:  # not only repeats: a master followed may have changed what is quiet
             self._refresh_bell(key, channel, self.instances_on(key))
+        self._next_cap(quiet, read * netio.TRUESIZE / quiet.room if quiet.room else 1.0, start)
         self._arm_due(key)  # the adverts read moved deadlines later (or, priority 0, earlier)
-        self._next_cap(quiet, key, read * netio.TRUESIZE / quiet.room if quiet.room else 1.0, start)
         quiet.retried = quiet.retried and not read
         return False
 
@@ -278,28 +283,14 @@ class Reading:
         self.dispatched += 1
         self.daemon.dispatch(item)
 
-    def _next_cap(self, quiet: Quiet, key, fill: float, start: float) -> None:
-        """The next forced read: soon enough that the buffer fills to TARGET_FILL at the rate of the last wait
-        (fill: the share of the buffer the datagrams just read took, counted at TRUESIZE each)."""
+    def _next_cap(self, quiet: Quiet, fill: float, start: float) -> None:
+        """When the next forced read is due: soon enough that the buffer fills to TARGET_FILL at the rate of the last
+        wait (fill: the share of the buffer the datagrams just read took, counted at TRUESIZE each). _arm_due()
+        puts the channel's timer there if it comes before the first deadline."""
         window = start - quiet.read_at if quiet.read_at is not None else 0.0
         quiet.read_at = start
         cap = window * TARGET_FILL / fill if fill > 0 and window > 0 else CAP_MAX
-        quiet.cap_at = at = self.daemon.now() + max(CAP_MIN, min(CAP_MAX, cap))
-        if quiet.cap is not None:
-            if quiet.cap_armed <= at:
-                return  # the armed timer comes first and arms again for cap_at (_on_cap): no new one per drain
-            quiet.cap.cancel()
-        quiet.cap, quiet.cap_armed = self.daemon.loop.call_at(at, self._on_cap, key), at
-
-    def _on_cap(self, key) -> None:
-        quiet = self.quiet.get(key)
-        if quiet is None:
-            return
-        quiet.cap = None
-        if quiet.cap_at > self.daemon.now():  # reads since it was armed put the forced one later
-            quiet.cap, quiet.cap_armed = self.daemon.loop.call_at(quiet.cap_at, self._on_cap, key), quiet.cap_at
-            return
-        self.catch_up(key)
+        quiet.cap_at = self.daemon.now() + max(CAP_MIN, min(CAP_MAX, cap))
 
     def on_bell(self, key) -> None:
         d = self.daemon
