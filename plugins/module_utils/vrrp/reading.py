@@ -193,8 +193,9 @@ class Reading:
         return True
 
     def _arm_due(self, key) -> None:
-        """The channel's timer: at its machines' first deadline, on time (timer_selector.py), or at the forced read
-        if that comes first. One timer, so a forced read later than the deadlines costs no wakeup of its own."""
+        """The channel's timer, on time (timer_selector.py): at its machines' first deadline, or at the forced read if
+        that comes first (a deadline just after it is met by the same wakeup). One timer, so a forced read later
+        than the deadlines costs no wakeup of its own."""
         quiet = self.quiet[key]
         first = None
         for inst in self.instances_on(key):
@@ -207,9 +208,7 @@ class Reading:
             return
         if quiet.due is not None:
             quiet.due.cancel()
-        loop = self.daemon.loop
-        quiet.due, quiet.due_at = ((None, None) if at is None else
-                                   (loop.call_at(at, self.on_due, key) if forced else call_on_time(loop, at, self.on_due, key), at))
+        quiet.due, quiet.due_at = (None, None) if at is None else (call_on_time(self.daemon.loop, at, self.on_due, key), at)
 
     def on_due(self, key) -> None:
         """The channel's timer (its first deadline, or a forced read): what waits is read, then every machine whose
