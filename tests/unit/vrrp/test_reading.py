@@ -18,7 +18,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, machine, netio, packet, reading
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, machine, netio, packet
 from tests.unit.vrrp.test_scale import FakeLoop, RealChannel, _conf, fake, started_daemon  # noqa: F401 pylint: disable=unused-import
 
 MASTER_IP, GROUP = "198.51.100.12", "224.0.0.18"
