@@ -37,6 +37,9 @@ IPV6_MULTICAST_LOOP = getattr(socket, "IPV6_MULTICAST_LOOP", 19)
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
+SK_MEMINFO_DROPS = 8  # index of the u32 drop count in what SO_MEMINFO gives (Linux 4.12+)
+_MEMINFO_BYTES = 9 * 4
 # A channel read when its timers are due (reading.py) keeps what arrives meanwhile in its socket's buffer: room for
 # thousands of adverts (a datagram takes about 800 bytes of it on a veth, more on some NICs: TRUESIZE is generous).
 LAZY_RCVBUF = 4 << 20
@@ -206,6 +209,18 @@ class Channel:
             return self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         except OSError:
             return 0
+
+    def count_drops(self) -> None:
+        """Take the kernel's count of datagrams this socket dropped for a full buffer (SO_MEMINFO) as what was
+        already reported. A channel read as adverts arrive uses recv(), which reports no drops: without this, the
+        first timed read after it (reading.py) took the drops of that time, of a start's burst say, for drops
+        while adverts waited. Where SO_MEMINFO is missing the count stays, and such a read errs to the safe side."""
+        try:
+            info = self.sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, _MEMINFO_BYTES)
+            drops = struct.unpack_from("=I", info, SK_MEMINFO_DROPS * 4)[0]
+        except (OSError, struct.error):
+            return
+        self.dropped = max(self.dropped, drops)
 
     def _mreq(self, group: str) -> bytes:
         if self.family == 4:

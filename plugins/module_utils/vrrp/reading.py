@@ -120,6 +120,7 @@ class Reading:
         d = self.daemon
         quiet = self.quiet[key] = Quiet()
         quiet.insts, quiet.room = insts, channel.make_roomy()
+        channel.count_drops()  # drops before now were not while adverts waited
         try:
             self._set_bell(quiet, channel, insts)
         except netio.NetIOError as exc:
