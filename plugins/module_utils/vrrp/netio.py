@@ -442,6 +442,7 @@ class Channel:
         # With a 20-byte header, bytes 1 (TOS), 4-7 (id, fragment) and 10-11 (header checksum) are the only ones
         # _parse4 never reads; the key keeps the others (the source too), so equal keys mean the same decoding. (A
         # datagram shorter than 20 bytes has a key shorter than any cached one: _receive_timed looks it up as well.)
+        # _receive_timed builds the same key inline; test_scale.py checks that the two agree.
         key = data[2:4] + data[8:10] + data[12:]
         hit = self._decoded.get(key)
         if hit is not None:
