@@ -403,7 +403,7 @@ def settled_pair(lab: Lab, nodes: List[Node], impl: str, instances: int, advert:
     return master, backup
 
 
-def idle_run(impl: str, instances: int, advert: float, seconds: float, result: dict, floors: bool = True):
+def idle_run(impl: str, instances: int, advert: float, seconds: float, floors: bool, result: dict):
     """A pair settled (master 150, backup 100): CPU seconds of each over ``seconds`` and RSS; with ``floors``, vipd's
     bare Python floors after its window."""
     lab = Lab(servers=2, clients=0)
