@@ -15,8 +15,9 @@ The adverts that can move a timer earlier cannot wait: priority 0 (Skew_Time) an
 interval other than the one the backup counts with. The channel's doorbell (netio.Channel.bell, filter in
 bell.py) passes just those for the channel's VRIDs, and its ringing reads the channel at once. A drain also
 runs at least every CAP_MAX seconds, sooner when datagrams come fast enough to fill half the buffer in that
-time; if the kernel ever drops a datagram for a full buffer, the channel is read as adverts arrive from then
-on, and a backup whose deadline that drain reached waits one more advert interval before deciding.
+time; if the kernel ever drops a datagram for a full buffer, the channel is read as adverts arrive for a while
+(RETRY_FIRST, twice as long after each further overflow, up to RETRY_MAX) and then when due again, and a backup
+whose deadline that drain reached waits one more advert interval before deciding.
 """
 from __future__ import absolute_import, division, print_function
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 import logging
-from typing import Dict, Optional, Set, Tuple
+from typing import Dict, Optional, Tuple
 
 from . import bell
 from . import machine
@@ -37,6 +38,11 @@ CAP_MIN = 0.005
 TARGET_FILL = 0.5  # the share of the receive buffer a wait may fill (counted generously, TRUESIZE)
 DRAIN_ROUNDS = 64  # reads per drain (netio.Channel.drain), each of at most netio.MAX_READS_PER_WAKEUP datagrams
 RING_RETRY = 0.001  # a ring whose datagram was not yet in the data socket: read again this much later
+# A channel that overflowed (or whose doorbell could not be set) is read as adverts arrive this long, then when due
+# again: an overflow comes from a stall (a paused VM, a stopped process) more often than from the traffic, and reading
+# on arrival for good cost a backup of 200 instances twice its CPU. Each further fallback waits twice as long.
+RETRY_FIRST = 60.0
+RETRY_MAX = 3600.0
 _LAZY_STATES = (machine.State.BACKUP, machine.State.FAULT)
 
 
@@ -61,7 +67,9 @@ class Reading:
     def __init__(self, daemon):
         self.daemon = daemon
         self.quiet: Dict[Tuple[str, int], Quiet] = {}
-        self.broken: Set[Tuple[str, int]] = set()  # overflowed once: read as adverts arrive until restart
+        # read as adverts arrive until then (loop time): overflowed, or the doorbell could not be set (_fall_back)
+        self.broken: Dict[Tuple[str, int], float] = {}
+        self.fallbacks: Dict[Tuple[str, int], int] = {}  # how often each channel fell back: the next wait doubles
         self.channel: Optional[netio.Channel] = None  # the channel being drained (Daemon.heard_now reads it)
         self._pending = None
         self._draining = False
@@ -108,7 +116,8 @@ class Reading:
                 self._leave(key, channel)
 
     def _may_wait(self, key, channel, insts) -> bool:
-        if getattr(channel, "bell", None) is None or key in self.broken or self.daemon.stopping or not insts:
+        if (getattr(channel, "bell", None) is None or self.daemon.stopping or not insts
+                or self.broken.get(key, 0.0) > self.daemon.now()):
             return False
         for inst in insts:
             m = inst.machine
@@ -118,15 +127,15 @@ class Reading:
 
     def _enter(self, key, channel, insts) -> None:
         d = self.daemon
+        self.broken.pop(key, None)  # (a fallback's wait is over)
         quiet = self.quiet[key] = Quiet()
         quiet.insts, quiet.room = insts, channel.make_roomy()
         channel.count_drops()  # drops before now were not while adverts waited
         try:
             self._set_bell(quiet, channel, insts)
         except netio.NetIOError as exc:
-            LOG.warning("%s; reading it as adverts arrive", exc)
+            LOG.warning("%s; reading it as adverts arrive for %d s", exc, self._fall_back(key))
             del self.quiet[key]
-            self.broken.add(key)
             return
         channel.rings()  # what rang while the channel was read as adverts arrived was read then
         d.loop.remove_reader(channel.fileno())
@@ -160,9 +169,17 @@ class Reading:
         try:
             self._set_bell(self.quiet[key], channel, insts)
         except netio.NetIOError as exc:
-            LOG.warning("%s; reading it as adverts arrive", exc)
-            self.broken.add(key)
+            LOG.warning("%s; reading it as adverts arrive for %d s", exc, self._fall_back(key))
             self.changed()
+
+    def _fall_back(self, key) -> float:
+        """Read the channel as adverts arrive for a while (RETRY_FIRST, doubled at each fallback up to RETRY_MAX);
+        then update() looks again. Returns the wait."""
+        count = self.fallbacks[key] = self.fallbacks.get(key, 0) + 1
+        wait = min(RETRY_MAX, RETRY_FIRST * 2.0 ** min(count - 1, 32))
+        until = self.broken[key] = self.daemon.now() + wait
+        self.daemon.loop.call_at(until, self.changed)
+        return wait
 
     def _set_bell(self, quiet: Quiet, channel, insts) -> None:
         keys, vrids = [], []
@@ -267,8 +284,7 @@ class Reading:
             return False  # what was handled changed the mode (update() runs soon)
         if channel.dropped > dropped:
             LOG.warning("%s: the kernel dropped %d datagrams while adverts waited to be read; reading them as they "
-                        "arrive from now on", channel.ifname, channel.dropped - dropped)
-            self.broken.add(key)
+                        "arrive for %d s", channel.ifname, channel.dropped - dropped, self._fall_back(key))
             self.forget(key)  # at once: the machines time themselves again, the reader is back
             self.daemon.loop.add_reader(channel.fileno(), self.daemon.on_readable, channel)
             return True

@@ -18,7 +18,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, machine, netio, packet
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import bell, machine, netio, packet, reading
 from tests.unit.vrrp.test_scale import FakeLoop, RealChannel, _conf, fake, started_daemon  # noqa: F401 pylint: disable=unused-import
 
 MASTER_IP, GROUP = "198.51.100.12", "224.0.0.18"
@@ -427,6 +427,35 @@ def test_datagrams_dropped_for_a_full_buffer_end_the_waiting_and_give_the_master
     assert m.state == machine.State.BACKUP  # not at the deadline
     loop.run_until(deadline + m.advert_int + 0.001)
     assert m.state == machine.State.MASTER and abs(log[-1][3] - (deadline + m.advert_int)) < 0.01
+
+
+def test_a_channel_that_overflowed_is_read_when_due_again_after_a_wait_that_doubles(fake, tmp_path, monkeypatch):
+    """An overflow (a stall: a paused VM, a stopped process) sends the channel back to reading adverts as they arrive
+    for RETRY_FIRST, not for good (a backup of 200 instances read so costs twice its CPU); each further overflow
+    waits twice as long. A steady master stays followed throughout."""
+    d, log, loop, data, _ring = _quiet_backups(fake, tmp_path, monkeypatch)
+    key, step = ("eth0", 4), [100]
+
+    def master_speaks_until(t):
+        while loop.t + 0.5 < t:
+            loop.run_until(loop.t + 0.5)
+            step[0] += 1
+            for vrid in (1, 2):
+                data.queue.append((_frame(vrid, ident=step[0]), loop.t + OFFSET))
+            if 3 in loop.readers and data.queue:  # read as adverts arrive: the loop calls the reader
+                callback, args = loop.readers[3]
+                callback(*args)
+    for wait in (reading.RETRY_FIRST, 2 * reading.RETRY_FIRST, 4 * reading.RETRY_FIRST):
+        data.dropped += 5
+        master_speaks_until(loop.t + 2.0)
+        fell_back = loop.t
+        assert key in d.reading.broken and key not in d.reading.quiet and 3 in loop.readers
+        master_speaks_until(fell_back + wait - 1.0)
+        assert key not in d.reading.quiet and 3 in loop.readers  # still read as adverts arrive
+        master_speaks_until(fell_back + wait + 1.0)
+        assert key in d.reading.quiet and key not in d.reading.broken and 3 not in loop.readers  # when due again
+    assert d.reading.fallbacks[key] == 3
+    assert not log and all(i.machine.state == machine.State.BACKUP for i in d.instances.values())
 
 
 def test_a_ring_before_the_data_socket_holds_the_advert_reads_again_a_moment_later(fake, tmp_path, monkeypatch):
