@@ -16,9 +16,10 @@ other in the same run, and prints the "metric | vipd | keepalived | target | res
   and the other instances' VIPs untouched (no address event, no GARP).
 - idle CPU over --idle-seconds as master and as backup at 1, 20, 200 instances, advert_int 1 and 0.1 s; RSS.
   --idle-reps windows per case, vipd's and keepalived's pairs at the same time in each; the verdict is on the
-  median of the windows' differences, as one window's flipped with the VM's noise. After vipd's first window, a bare Python receiver (floor_receiver.py) reads the same traffic next to the backup for
-  as long, and as vipd's backup does, when the Master_Down_Interval is due: the interpreter's and event loop's
-  share, which no change to vipd's code removes ("floor" rows); and a bare Python sender (floor_sender.py)
+  median of the windows' differences, as one window's flipped with the VM's noise. After vipd's first window, a
+  bare Python receiver (floor_receiver.py) reads the same traffic next to the backup for as long, and as vipd's
+  backup does, when the Master_Down_Interval is due: the interpreter's and event loop's share, which no change to
+  vipd's code removes ("floor" rows); and a bare Python sender (floor_sender.py)
   sends as many adverts next to the master, against keepalived's master.
 - fast adverts on busy CPUs: a pair of 1 and of 20 instances at advert_int 0.01 s (VRRPv3) with one busy loop per
   core for --stress-seconds, one implementation at a time: state changes (any is spurious), the master's longest

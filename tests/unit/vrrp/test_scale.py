@@ -817,8 +817,8 @@ class _StampedSock:
 
 
 @settings(max_examples=400, deadline=None)
-@given(data=DATAGRAM, changes=st.lists(st.tuples(st.sampled_from((1, 4, 5, 6, 7, 10, 11)) | st.integers(0, 59), st.integers(0, 255)),
-                                      max_size=3))
+@given(data=DATAGRAM,
+       changes=st.lists(st.tuples(st.sampled_from((1, 4, 5, 6, 7, 10, 11)) | st.integers(0, 59), st.integers(0, 255)), max_size=3))
 def test_a_timed_read_looks_the_cache_up_with_the_key_decode4_keeps(data, changes):
     """The timed read (netio.Channel._receive_timed) looks the decode cache up with its own copy of _decode4's key, to
     save a call per datagram. A second datagram read when due, changed in any bytes or none, gives what a fresh
