@@ -642,7 +642,7 @@ def render_table(results: dict, args) -> str:
     for adv in (args.adverts if idle else []):
         for n in args.idle_instances:
             d = idle.get("%d/%g" % (n, adv), {})
-            vv, kk = d.get("vipd", {}), d.get("keepalived", {})
+            vv = d.get("vipd", {})  # the first window's, after which the floors ran
             reps = d.get("reps", [d])
             for role in ("master", "backup"):
                 field = "%s_cpu" % role
@@ -655,9 +655,10 @@ def render_table(results: dict, args) -> str:
             for field, role, what in (("floor_cpu", "backup", "receiver, same traffic read when due"), ("send_floor_cpu", "master", "sender, same adverts")):
                 if field in vv:
                     theirs = [r["keepalived"]["%s_cpu" % role] for r in reps if "%s_cpu" % role in r.get("keepalived", {})]
+                    median = statistics.median(theirs) if theirs else 0.0
                     rows.append(("  floor: bare Python %s, %d inst, advert %gs" % (what, n, adv), "%.3f s" % vv[field],
                                  _idle_cell([r.get("keepalived", {}) for r in reps], "%s_cpu" % role), "(reference)",
-                                 "floor %.2fx keepalived" % (vv[field] / statistics.median(theirs)) if theirs and statistics.median(theirs) > 0 else "-"))
+                                 "floor %.2fx keepalived" % (vv[field] / median) if median > 0 else "-"))
             if n == 200:  # every advert_int: a backup at 0.1 s reads more per drain, and its heap keeps the peak
                 def rss(impl):
                     sizes = [max(r[impl]["master_rss"], r[impl]["backup_rss"]) for r in reps if "master_rss" in r.get(impl, {})]

@@ -305,6 +305,14 @@ def _daemon(fake, path, loop):
     return d, history
 
 
+def _call_ready_readers(loop, data, ring):
+    """What the loop does when a socket holds something: the reader of the data socket (3) or the doorbell (4)."""
+    for fd, sock in ((3, data), (4, ring)):
+        if fd in loop.readers and sock.queue:
+            callback, args = loop.readers[fd]
+            callback(*args)
+
+
 def _due_daemon(fake, path, monkeypatch):
     """A daemon on a ReaderLoop whose channel is a real netio.Channel on TimedSock / BellSock, as vipd runs it."""
     loop = ReaderLoop()
@@ -343,10 +351,7 @@ def test_reading_when_due_leaves_every_machine_as_reading_on_arrival(fake, tmp_p
         data.queue.append((frame, t + OFFSET))
         if ring.insns is not None and bell.run(ring.insns, frame, 4) == bell.RING:
             ring.queue.append((frame, None))
-        for fd, sock in ((3, data), (4, ring)):  # the loop calls a reader whose socket holds something
-            if fd in loop.readers and sock.queue:
-                callback, args = loop.readers[fd]
-                callback(*args)
+        _call_ready_readers(loop, data, ring)
     t += 5.0  # and the silence after
     eager.loop.run_until(t)
     loop.run_until(t)
@@ -433,7 +438,7 @@ def test_a_channel_that_overflowed_is_read_when_due_again_after_a_wait_that_doub
     """An overflow (a stall: a paused VM, a stopped process) sends the channel back to reading adverts as they arrive
     for RETRY_FIRST, not for good (a backup of 200 instances read so costs 1.5-1.7 times its CPU); each further overflow
     waits twice as long. A steady master stays followed throughout."""
-    d, log, loop, data, _ring = _quiet_backups(fake, tmp_path, monkeypatch)
+    d, log, loop, data, ring = _quiet_backups(fake, tmp_path, monkeypatch)
     key, step = ("eth0", 4), [100]
 
     def master_speaks_until(t):
@@ -442,9 +447,7 @@ def test_a_channel_that_overflowed_is_read_when_due_again_after_a_wait_that_doub
             step[0] += 1
             for vrid in (1, 2):
                 data.queue.append((_frame(vrid, ident=step[0]), loop.t + OFFSET))
-            if 3 in loop.readers and data.queue:  # read as adverts arrive: the loop calls the reader
-                callback, args = loop.readers[3]
-                callback(*args)
+            _call_ready_readers(loop, data, ring)  # while read as adverts arrive, the data socket's reader
     for wait in (reading.RETRY_FIRST, 2 * reading.RETRY_FIRST, 4 * reading.RETRY_FIRST):
         data.dropped += 5
         master_speaks_until(loop.t + 2.0)  # the next drain sees the drops
