@@ -731,39 +731,108 @@ def _announce_socket(ifname: str) -> socket.socket:
     return sock
 
 
+class Announces:
+    """announce_many()'s frames made ready ahead (prepare_announces()); run() sends them.
+
+    A frame carries the interface's MAC as it was when built: run() reads each interface's MAC again (one
+    getsockname() per interface, as before) and builds that interface's frames anew when it changed.
+    """
+    __slots__ = ("entries", "errors", "macs")
+
+    def __init__(self, entries: list, errors: list):
+        self.entries = entries  # [index, ifname, cidr, ip, family, frame or None]
+        self.errors = errors  # [(index, NetIOError)] of items that can never be sent (malformed address)
+        self.macs: Dict[str, bytes] = {}  # ifname -> the MAC its entries' frames carry
+
+    def _sockets(self) -> dict:
+        """Each interface's socket, its frames made to match its MAC now; the OSError when there is none."""
+        socks: dict = {}
+        for entry in self.entries:
+            ifname = entry[1]
+            if ifname in socks:
+                continue
+            try:
+                sock = _announce_socket(ifname)
+                mac = sock.getsockname()[4]
+            except OSError as exc:
+                socks[ifname] = exc
+                continue
+            socks[ifname] = sock
+            if self.macs.get(ifname) != mac:  # not built yet, or the interface's MAC changed since
+                self.macs[ifname] = mac
+                for e in self.entries:
+                    if e[1] == ifname:
+                        e[5] = _announce_frame(mac, e[3], e[4])
+        return socks
+
+    def build(self) -> None:
+        """Build the frames now (a backup, before its master dies); what fails now is tried again by run()."""
+        self._sockets()
+
+    def run(self, count: int, only=None) -> Tuple[int, list]:
+        """``count`` rounds of every entry (of those whose cidr is in ``only``, when given). Returns (frames sent,
+        [(index, NetIOError)])."""
+        errors = list(self.errors)
+        socks = self._sockets()
+        todo = []
+        for e in self.entries:
+            if only is not None and e[2] not in only:
+                continue
+            sock = socks[e[1]]
+            # no socket (no such interface), or no frame for its MAC (not Ethernet)
+            failed = sock if isinstance(sock, OSError) else e[5] if isinstance(e[5], ValueError) else None
+            if failed is not None:
+                errors.append((e[0], NetIOError("announce %s on %s failed: %s" % (e[2], e[1], failed))))
+                continue
+            todo.append([sock, e])
+        sent = 0
+        for done in range(max(0, count)):
+            for item in todo:
+                if item[0] is None:
+                    continue
+                try:
+                    item[0].send(item[1][5])
+                    sent += 1
+                except OSError:
+                    # announce_vip() reopens a stale socket (interface re-created) and sends what is left of this address
+                    item[0] = None
+                    self.macs.pop(item[1][1], None)
+                    try:
+                        sent += announce_vip(item[1][1], item[1][2], count - done)
+                    except NetIOError as exc:
+                        errors.append((item[1][0], exc))
+        return sent, errors
+
+
+def _announce_frame(mac: bytes, ip: str, family: int):
+    """The GARP (ARP request form, as keepalived sends) or unsolicited NA frame; the ValueError when there is none."""
+    try:
+        return announce.garp_frame(mac, ip, "request") if family == 4 else announce.na_frame(mac, ip)
+    except ValueError as exc:
+        return exc
+
+
+def prepare_announces(items) -> Announces:
+    """announce_many()'s parsing and frames, done now (issue 11: building 400 GARP frames took 1-1.5 ms of a
+    takeover; vipd prepares an instance of many VIPs when it becomes backup). items: (ifname, cidr)."""
+    entries, errors = [], []
+    for i, (ifname, cidr) in enumerate(items):
+        try:
+            _norm, ip, family = normalize_cidr(cidr)
+        except ValueError as exc:
+            errors.append((i, NetIOError("announce %s on %s failed: %s" % (cidr, ifname, exc))))
+            continue
+        entries.append([i, ifname, cidr, ip, family, None])
+    return Announces(entries, errors)
+
+
 def announce_many(items, count: int) -> Tuple[int, list]:
     """GARP / NA for many addresses: ``count`` rounds of every address in turn (keepalived's order: each address's
     first announcement before any second one), each frame built once. items: (ifname, cidr). Returns (frames sent,
     [(index, NetIOError)]). Scale (issue 11): with 400 VIPs the last one's first GARP no longer waits for the 1995
     frames of the addresses before it, nor does each frame cost an address parse and a getsockname().
     """
-    frames, errors, macs = [], [], {}
-    for i, (ifname, cidr) in enumerate(items):
-        try:
-            _norm, ip, family = normalize_cidr(cidr)
-            sock = _announce_socket(ifname)
-            mac = macs.get(ifname)
-            if mac is None:  # once per interface and call, not per VIP
-                mac = macs[ifname] = sock.getsockname()[4]
-            frames.append([i, ifname, cidr, sock, announce.garp_frame(mac, ip, "request") if family == 4 else announce.na_frame(mac, ip)])
-        except (OSError, ValueError) as exc:
-            errors.append((i, NetIOError("announce %s on %s failed: %s" % (cidr, ifname, exc))))
-    sent = 0
-    for done in range(max(0, count)):
-        for entry in frames:
-            if entry[3] is None:
-                continue
-            try:
-                entry[3].send(entry[4])
-                sent += 1
-            except OSError:
-                # announce_vip() reopens a stale socket (interface re-created) and sends what is left of this address
-                entry[3] = None
-                try:
-                    sent += announce_vip(entry[1], entry[2], count - done)
-                except NetIOError as exc:
-                    errors.append((entry[0], exc))
-    return sent, errors
+    return prepare_announces(items).run(count)
 
 
 def announce_vip(ifname: str, cidr: str, count: int) -> int:

@@ -74,6 +74,41 @@ def test_announce_many_sends_rounds_of_every_address(netns):
     assert len(errors) == 1 and errors[0][0] == 30 and "nosuch0" in errors[0][1]
 
 
+PREPARED = '''
+import json, socket, select, subprocess, time
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import netio
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+cap.bind(("peer0", 0))
+def seen(n):
+    out, deadline = [], time.monotonic() + 3.0
+    while time.monotonic() < deadline and len(out) < n:
+        if select.select([cap], [], [], 0.2)[0]:
+            data = cap.recv(2048)
+            out.append([socket.inet_ntoa(data[28:32]), data[22:28].hex(":")])
+    return out
+vips = ["198.51.100.%d/24" % i for i in range(10, 14)]
+plan = netio.prepare_announces([("vip0", v) for v in vips] + [("nosuch0", "198.51.100.9/24"), ("vip0", "bad")])
+plan.build()
+r1 = plan.run(1, {"198.51.100.10/24", "198.51.100.12/24"})
+s1 = seen(2)
+subprocess.run(["ip", "link", "set", "vip0", "address", "02:00:00:00:00:42"], check=True)
+r2 = plan.run(2)
+s2 = seen(8)
+print(json.dumps([[r1[0], [(i, str(e)) for i, e in r1[1]]], s1, [r2[0], sorted(i for i, _e in r2[1])], s2]))
+'''
+
+
+def test_prepared_announces_send_the_vips_asked_for_with_the_mac_of_the_moment(netns):
+    """A backup of many VIPs builds its GARP frames ahead (issue 11): a round sends those held, and a MAC changed
+    since the frames were built is the one they carry."""
+    r1, s1, r2, s2 = netns.python(PREPARED)
+    assert r1[0] == 2 and s1 == [["198.51.100.10", s1[0][1]], ["198.51.100.12", s1[0][1]]]
+    assert sorted(i for i, _e in r1[1]) == [5] and "bad" in r1[1][0][1]  # nosuch0's VIP was not asked for
+    assert r2 == [8, [4, 5]]
+    assert [x[0] for x in s2] == ["198.51.100.%d" % i for i in range(10, 14)] * 2
+    assert set(x[1] for x in s2) == {"02:00:00:00:00:42"} != {s1[0][1]}
+
+
 def test_batch_delete_per_item_results_and_a_primary_taking_secondaries(netns):
     """addresses.delete_addresses() (issue 11: a dump per VIP made releasing 400 VIPs take 2 s): one exchange,
     per-item results, and a deleted primary's secondaries that were not asked for put back, as delete_address()."""

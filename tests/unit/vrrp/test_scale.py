@@ -174,6 +174,21 @@ def fake(monkeypatch):
         net.calls["garp_batches"] += 1
         return len(items) * count, []
     monkeypatch.setattr(netio, "announce_many", announce_many)
+
+    class Announces:  # netio.Announces: the frames of a GARP round, built ahead or at once
+        def __init__(self, items):
+            self.entries = list(items)
+            self.built = False
+
+        def build(self):
+            self.built = True
+
+        def run(self, count, only=None):
+            sent = len([e for e in self.entries if only is None or e[1] in only]) * count
+            net.calls["garp_frames"] += sent
+            net.calls["garp_batches"] += 1
+            return sent, []
+    monkeypatch.setattr(netio, "prepare_announces", Announces)
     made = []
     yield net, made
     for d in made:
@@ -266,9 +281,36 @@ def test_a_reload_of_a_backup_builds_its_requests_again_and_a_master_adds_only_w
     assert built == [380, 20]  # the reload's 20 as one batch; a master keeps no requests for them
 
 
+def test_a_backup_of_many_vips_takes_over_with_garp_frames_built_when_it_became_backup(fake, tmp_path, monkeypatch):
+    """Building 400 GARP frames took 1-1.5 ms of a takeover, between the VIPs added and the first GARP (issue 11):
+    an instance of PREPARE_VIPS or more builds them on becoming backup, and a reload or a VMAC builds anew."""
+    d, _used = _started(fake, tmp_path, 1, priority=100, vips_per=400)
+    inst = d.instances["VI_1"]
+    ready = inst.garp_plan()[0]
+    assert inst.state == machine.State.BACKUP and ready.built and len(ready.entries) == 400
+    planned = []
+    real = netio.prepare_announces
+    monkeypatch.setattr(netio, "prepare_announces", lambda items: planned.append(len(items)) or real(items))
+    frames = fake[0].calls["garp_frames"]
+    d.loop.run_until(d.loop.t + 4.0)  # no master: the Master_Down_Interval (3.61 s) runs out; garp_master_delay is 5 s
+    assert inst.state == machine.State.MASTER and len(inst.vips_held) == 400
+    assert planned == [] and fake[0].calls["garp_frames"] - frames == 2000  # the frames of the backup, 5 rounds
+    inst.vips_held = inst.vips_held[:10]  # a round announces only the VIPs held
+    inst.garp_burst(1)
+    assert planned == [] and fake[0].calls["garp_frames"] - frames == 2010
+    inst.vmac = "vrrp.1"  # the VIPs' device changed: the plan too
+    assert inst.garp_plan()[0].entries[0][0] == "vrrp.1" and planned == [400]
+    path = tmp_path / "vipd-1.conf"
+    path.write_text(_conf(1, 100, 1, 380).replace("router_id scale", "router_id scale\n    vrrp_garp_interval 0.01"))
+    d.reload()
+    at_once, paced, _bad = inst.garp_plan()
+    assert at_once.entries == [] and len(paced) == 380 and planned == [400, 0]  # paced by the new global config
+
+
 def test_small_instances_keep_no_requests(fake, tmp_path):
     d, _used = _started(fake, tmp_path, 20, priority=100)
     assert all(r._vip_adds is None for r in d.instances.values())  # pylint: disable=protected-access
+    assert all(r._garp_plan is None for r in d.instances.values())  # pylint: disable=protected-access
     assert daemon.PREPARE_VIPS > 1
 
 
