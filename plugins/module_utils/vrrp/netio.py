@@ -731,6 +731,29 @@ def _announce_socket(ifname: str) -> socket.socket:
     return sock
 
 
+def _announce_target(ifname: str) -> Tuple[socket.socket, bytes]:
+    """The send socket of ifname and the interface's MAC now.
+
+    A packet socket stays bound to the interface index it was bound to: when the interface is deleted, the kernel
+    sets that to -1 and getsockname() reports no name and no MAC. A socket kept for an interface that was then
+    created again under the same name (a VMAC, a VLAN after ifdown / ifup) failed every announcement on it
+    ("MAC address must be 6 bytes"): it is reopened, by name.
+    """
+    sock = _announce_socket(ifname)
+    bound = sock.getsockname()
+    if bound[0] != ifname:
+        _close_announce_socket(ifname)
+        sock = _announce_socket(ifname)
+        bound = sock.getsockname()
+    return sock, bound[4]
+
+
+def _close_announce_socket(ifname: str) -> None:
+    stale = _ANNOUNCE_SOCKETS.pop(ifname, None)
+    if stale is not None:
+        stale.close()
+
+
 class Announces:
     """announce_many()'s frames made ready ahead (prepare_announces()); run() sends them.
 
@@ -752,8 +775,7 @@ class Announces:
             if ifname in socks:
                 continue
             try:
-                sock = _announce_socket(ifname)
-                mac = sock.getsockname()[4]
+                sock, mac = _announce_target(ifname)
             except OSError as exc:
                 socks[ifname] = exc
                 continue
@@ -842,16 +864,13 @@ def announce_vip(ifname: str, cidr: str, count: int) -> int:
         return 0
     for attempt in (1, 2):
         try:
-            sock = _announce_socket(ifname)
-            mac = sock.getsockname()[4]  # the interface's current hardware address, in this namespace
+            sock, mac = _announce_target(ifname)  # the interface's current hardware address, in this namespace
             frame = announce.garp_frame(mac, ip, "request") if family == 4 else announce.na_frame(mac, ip)
             for _round in range(count):
                 sock.send(frame)
             return count
         except (OSError, ValueError) as exc:
-            stale = _ANNOUNCE_SOCKETS.pop(ifname, None)
-            if stale is not None:
-                stale.close()
+            _close_announce_socket(ifname)
             if attempt == 2 or isinstance(exc, ValueError):
                 raise NetIOError("announce %s on %s failed: %s" % (ip, ifname, exc))
     return 0

@@ -109,6 +109,39 @@ def test_prepared_announces_send_the_vips_asked_for_with_the_mac_of_the_moment(n
     assert set(x[1] for x in s2) == {"02:00:00:00:00:42"} != {s1[0][1]}
 
 
+RECREATED = '''
+import json, socket, select, subprocess, time
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import netio
+vip = "198.51.100.7/24"
+plan = netio.prepare_announces([("vip0", vip)])
+plan.build()
+first = [netio.announce_many([("vip0", vip)], 1)[0], plan.run(1)[0], netio.announce_vip("vip0", vip, 1)]
+subprocess.run("ip link del vip0 && ip link add vip0 address 02:00:5e:10:00:09 type veth peer name peer0 && "
+               "ip link set vip0 up && ip link set peer0 up", shell=True, check=True)
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+cap.bind(("peer0", 0))
+sent = []
+for send in (lambda: netio.announce_many([("vip0", vip)], 1), lambda: plan.run(1), lambda: (netio.announce_vip("vip0", vip, 1), [])):
+    n, errors = send()
+    sent.append([n, [str(e) for _i, e in errors]])
+seen, deadline = [], time.monotonic() + 3.0
+while time.monotonic() < deadline and len(seen) < 3:
+    if select.select([cap], [], [], 0.2)[0]:
+        data = cap.recv(2048)
+        seen.append([socket.inet_ntoa(data[28:32]), data[22:28].hex(":")])
+print(json.dumps([first, sent, seen]))
+'''
+
+
+def test_announcements_follow_an_interface_deleted_and_created_again(netns):
+    """A send socket kept open stays bound to the deleted interface's index: every GARP on an interface created again
+    under the same name (a VMAC, a VLAN after ifdown / ifup) failed until something reopened it. It is reopened."""
+    first, sent, seen = netns.python(RECREATED)
+    assert first == [1, 1, 1]
+    assert sent == [[1, []], [1, []], [1, []]]
+    assert seen == [["198.51.100.7", "02:00:5e:10:00:09"]] * 3
+
+
 def test_batch_delete_per_item_results_and_a_primary_taking_secondaries(netns):
     """addresses.delete_addresses() (issue 11: a dump per VIP made releasing 400 VIPs take 2 s): one exchange,
     per-item results, and a deleted primary's secondaries that were not asked for put back, as delete_address()."""
