@@ -216,6 +216,11 @@ class Lab:
             for conf in ("all", "default"):
                 _sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.%s.accept_dad=0" % conf])
         _sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+        self._plug(host)
+
+    def _plug(self, host: Host):
+        """The host's eth0: a veth whose other end is a port of the bridge, with the host's MAC and addresses."""
+        ns = host.netns
         # Created inside the switch namespace, peer moved straight into the host: the root
         # namespace never sees either end.
         _sh(["ip", "-n", self.switch, "link", "add", host.port, "type", "veth",
@@ -229,6 +234,14 @@ class Lab:
         _sh(["ip", "-n", ns, "addr", "add", "%s/%d" % (host.ip6, ipaddress.ip_network(SUBNET6).prefixlen),
              "dev", host.ifname, "nodad"])
         _sh(["ip", "-n", ns, "link", "set", host.ifname, "up"])
+
+    def recreate_link(self, name: str, gap: float = 0.5):
+        """Delete the host's eth0 (with its bridge port) and, ``gap`` seconds later, create it again as it was:
+        a link deleted and created again under the same name, as a VLAN after ifdown / ifup."""
+        host = self.host(name)
+        _sh(["ip", "-n", self.switch, "link", "del", host.port])
+        time.sleep(gap)
+        self._plug(host)
 
     def _start_holder(self, host: Host):
         base = os.path.join(self.workdir, host.name)

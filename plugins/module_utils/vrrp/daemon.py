@@ -230,6 +230,33 @@ class InstanceRuntime:
         if not getattr(self.cfg, "vmac_xmit_base", False):
             self.ifname = self.vmac
 
+    def vips_lost(self, specs) -> None:
+        """Someone deleted these held VIPs (or the device they were on): a master goes BACKUP, as keepalived's
+        netlink_if_address_filter() (set_vrrp_backup), and takes over again after Master_Down_Interval."""
+        gone = set(s.cidr for s in specs)
+        self.vips_held = [c for c in self.vips_held if c not in gone]
+        LOG.warning("%s: VIP %s deleted from %s; leaving MASTER (as keepalived)", self.name, specs[0].cidr, self.vip_dev(specs[0]))
+        self.execute(self.machine.sync_backup(self.daemon.now(), "VIP %s deleted" % specs[0].cidr))
+
+    def repair_vmac(self, name: str) -> bool:
+        """Make this instance's VMAC ``name`` again: deleted behind our back, or with its base interface (keepalived
+        recreates its VMACs too). False when it cannot be made now (its base is missing: its return repairs it)."""
+        if name == self.vmac:
+            base, family = self.cfg.interface, self.family
+        else:
+            keys = [key for key, extra in self.extra_vmacs.items() if extra == name]
+            if not keys:
+                return False
+            base, family = keys[0]
+        try:
+            link_local = (self.vmac_link_local() if name == self.vmac else self.link_local_of(base)) if family == 6 else None
+            self.daemon.vmacs.ensure(base, name, vmac_mod.vmac_mac(self.cfg.vrid, family), family, link_local)
+        except vmac_mod.VmacError as exc:
+            LOG.warning("%s: VMAC %s is gone and cannot be made again yet: %s", self.name, name, exc)
+            return False
+        LOG.warning("%s: VMAC %s on %s was deleted: made again", self.name, name, base)
+        return True
+
     def vmac_link_local(self) -> Optional[str]:
         """IPv6 use_vmac without vmac_xmit_base (keepalived set_link_local_address()): the configured source, else
         the base interface's link-local address, else the EUI-64 address of its MAC; None otherwise."""
@@ -1211,6 +1238,19 @@ class Daemon:
             self.loop.add_reader(channel.fileno(), self.on_readable, channel)
             self.reading.changed()
 
+    def link_deleted(self, ifname: str) -> None:
+        """A link is gone (health.py's link monitor): one of our VMACs is made again while its instance wants it."""
+        if self.stopping or ifname not in self.vmacs.created:
+            return  # vipd's own release forgets a VMAC before it deletes it
+        for runtime in list(self.instances.values()):
+            if ifname == runtime.vmac or ifname in runtime.extra_vmacs.values():
+                held = set(runtime.vips_held)
+                lost = [s for s in runtime.all_vip_specs() if s.cidr in held and runtime.vip_dev(s) == ifname]
+                if lost and runtime.state == machine.State.MASTER:  # they went with it
+                    runtime.vips_lost(lost)
+                runtime.repair_vmac(ifname)
+                return
+
     def mcast_group(self, family: int) -> str:
         """vrrp_mcast_group4 / vrrp_mcast_group6 (keepalived's defaults 224.0.0.18 / ff02::12)."""
         g = self.cfg.global_defs if self.cfg is not None else None
@@ -1222,10 +1262,29 @@ class Daemon:
         used = set((i.ifname, i.family) for i in list(self.instances.values()) + self.retiring)
         for key in list(self.channels):
             if key not in used:
-                self.reading.forget(key)
-                channel = self.channels.pop(key)
-                self.loop.remove_reader(channel.fileno())
-                channel.close()
+                self._close_channel(key)
+
+    def _close_channel(self, key) -> None:
+        self.reading.forget(key)
+        channel = self.channels.pop(key)
+        self.loop.remove_reader(channel.fileno())
+        channel.close()
+
+    def link_indexed(self, ifname: str, index: int) -> None:
+        """A link of that name exists under this index (health.py's link monitor). Sockets stay bound to the index
+        of the link they were opened on: a link deleted and created again (a VLAN after ifdown / ifup, a bond, a
+        veth) left the channel deaf and mute, and the backup across the link took over for good: two masters
+        (keepalived reopens its sockets). The channel is opened again, and one that could not be opened (the link
+        was missing) is opened now."""
+        for name in self.vmacs.stale_on(ifname, index):  # VMACs on a link created again went with the old one
+            self.link_deleted(name)
+        users = [i for i in list(self.instances.values()) + self.retiring if i.ifname == ifname]
+        stale = [key for key, channel in self.channels.items() if key[0] == ifname and channel.ifindex != index]
+        for key in stale:
+            LOG.warning("interface %s was created again (index %d): opening its IPv%d VRRP socket again", ifname, index, key[1])
+            self._close_channel(key)
+        if any((i.ifname, i.family) not in self.channels for i in users):
+            self.ensure_channels(users)
 
     def read_channel(self, channel: netio.Channel) -> int:
         """Handle what is queued on the channel; the number of datagrams read."""
@@ -1499,10 +1558,7 @@ class Daemon:
                 continue
             hit = [s for s in runtime.all_vip_specs() if same(s, runtime.vip_dev(s)) and s.cidr in runtime.vips_held]
             if hit:
-                runtime.vips_held = [c for c in runtime.vips_held if c != hit[0].cidr]
-                LOG.warning("%s: VIP %s deleted from %s; leaving MASTER (as keepalived)", runtime.name, hit[0].cidr,
-                            runtime.vip_dev(hit[0]))
-                runtime.execute(runtime.machine.sync_backup(self.now(), "VIP %s deleted" % hit[0].cidr))
+                runtime.vips_lost([hit[0]])
         if self.cfg is not None:
             for spec in config_routes.routes_of(self.cfg, "static_ipaddress"):
                 if same(spec, spec.dev):

@@ -44,7 +44,7 @@ class Health:
     def open(self, loop) -> None:
         self.loop = loop
         try:
-            self.links = tracking.LinkMonitor(self.on_link)
+            self.links = tracking.LinkMonitor(self.on_link, self.on_link_index, self.daemon.link_deleted)
             self.links.open(loop)
         except OSError as exc:
             LOG.error("link monitor unavailable (interface tracking off): %s", exc)
@@ -159,7 +159,13 @@ class Health:
 
     def on_link(self, ifname: str, up: bool) -> None:
         LOG.info("link %s is %s", ifname, "up" if up else "down")
+        index = self.links.index.get(ifname) if up and self.links is not None else None
+        if index is not None:  # a socket that could not be opened on the link while it was down is tried again
+            self.daemon.link_indexed(ifname, index)
         self._update(("interface", "own_interface"), ifname, up)
+
+    def on_link_index(self, ifname: str, index: int) -> None:
+        self.daemon.link_indexed(ifname, index)
 
     def on_process(self, name: str, have_quorum: bool) -> None:
         self._update(("process",), name, have_quorum)

@@ -144,18 +144,18 @@ def read_track_file(path: str) -> int:
 
 # ---------------------------------------------------------------- links over rtnetlink
 
-def parse_link_messages(data: bytes) -> List[Tuple[int, str, int]]:
-    """(msg type, ifname, flags) of each RTM_NEWLINK / RTM_DELLINK in a netlink datagram."""
+def parse_link_messages(data: bytes) -> List[Tuple[int, str, int, int]]:
+    """(msg type, ifname, flags, index) of each RTM_NEWLINK / RTM_DELLINK in a netlink datagram."""
     out = []
     for kind, _flags, _seq, offset, length in inet.netlink_messages(data):
         if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= 32:
-            _family, _pad, _type, _index, flags, _change = _IFINFOMSG.unpack_from(data, offset + 16)
+            _family, _pad, _type, index, flags, _change = _IFINFOMSG.unpack_from(data, offset + 16)
             name = None
             for rta_type, payload in inet.netlink_attributes(data, offset + 32, offset + length):
                 if rta_type == IFLA_IFNAME:
                     name = payload.split(b"\0", 1)[0].decode("utf-8", "replace")
             if name is not None:
-                out.append((kind, name, flags))
+                out.append((kind, name, flags, index))
     return out
 
 
@@ -165,11 +165,20 @@ def link_is_usable(flags: int) -> bool:
 
 
 class LinkMonitor:
-    """Every link's usable state in this network namespace, kept current from kernel events."""
+    """Every link's usable state in this network namespace, kept current from kernel events.
 
-    def __init__(self, on_change: Callable[[str, bool], None]):
+    on_index(name, index) is called when a link of that name exists under an index not seen for it before: at the
+    first dump, and when the link was deleted and created again (a VLAN after ifdown / ifup, a veth, a bond), whose
+    sockets bound to the old index receive and send nothing any more. on_deleted(name) when it is deleted.
+    """
+
+    def __init__(self, on_change: Callable[[str, bool], None], on_index: Optional[Callable[[str, int], None]] = None,
+                 on_deleted: Optional[Callable[[str], None]] = None):
         self.on_change = on_change
+        self.on_index = on_index
+        self.on_deleted = on_deleted
         self.state: Dict[str, bool] = {}
+        self.index: Dict[str, int] = {}
         self.sock: Optional[socket.socket] = None
         self.loop = None
 
@@ -199,12 +208,25 @@ class LinkMonitor:
                     self._dump()
                     continue
                 return
-            for kind, name, flags in parse_link_messages(data):
-                up = link_is_usable(flags) if kind == RTM_NEWLINK else False
+            for kind, name, flags, index in parse_link_messages(data):
+                known = self.index.get(name)
+                if kind == RTM_DELLINK:
+                    if known is not None and known != index:
+                        continue  # about a link of that name gone before, not the one there now
+                    self.index.pop(name, None)
+                    up = False
+                else:
+                    up = link_is_usable(flags)
+                    if known != index:
+                        self.index[name] = index
+                        if self.on_index is not None:
+                            self.on_index(name, index)  # before on_change: a link back up finds its sockets reopened
                 old = self.state.get(name)
                 self.state[name] = up
                 if old != up:
                     self.on_change(name, up)
+                if kind == RTM_DELLINK and known is not None and self.on_deleted is not None:
+                    self.on_deleted(name)  # after on_change: what it makes again comes back as a new link
 
     def is_up(self, name: str) -> Optional[bool]:
         return self.state.get(name)

@@ -135,6 +135,7 @@ class VmacManager:
         self.root = root
         self.mld = mld  # moves MLD reports of an IPv6 macvlan to its base (move_mld/unmove_mld), or None
         self.created = {}  # name -> base
+        self.lower = {}  # name -> the index of the base it was made on
         self.base_saved = {}  # base -> {key: old value}
 
     def ensure(self, base, name, mac, family=4, link_local=None):
@@ -166,6 +167,7 @@ class VmacManager:
                                                          ["IFLA_INFO_DATA", {"attrs": [["IFLA_MACVLAN_MODE", MACVLAN_MODE_PRIVATE]]}]]}]]
             _talk(msg, RTM_NEWLINK, addresses.NLM_F_CREATE | addresses.NLM_F_EXCL, "create VMAC %s on %s" % (name, base))
         self.created[name] = base
+        self.lower[name] = base_index
         index = socket.if_nametoindex(name)
         # No link-local address of its own (RFC 5798 7.4). A message of its own, before the link is up: in one
         # message with IFF_UP the kernel brings the link up first and adds the EUI-64 address.
@@ -232,9 +234,18 @@ class VmacManager:
         _talk(msg, RTM_DELLINK, 0, "delete VMAC %s" % name)
         return True
 
+    def stale_on(self, base, index) -> list:
+        """The VMACs of ours made on another index of ``base``: it was deleted and created again, and they went with
+        it. Its sysctls are the new link's defaults: the next ensure() sets them again, and keeps those to put back."""
+        names = [n for n, b in self.created.items() if b == base and self.lower.get(n) != index]
+        if names:
+            self.base_saved.pop(base, None)
+        return names
+
     def release(self, name, keep_mld_rule=False):
         """Delete a macvlan this vipd created; the last one on a base puts its sysctls back."""
         base = self.created.pop(name, None)
+        self.lower.pop(name, None)
         if base is None:
             return False
         if not keep_mld_rule:

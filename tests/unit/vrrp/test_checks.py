@@ -366,8 +366,46 @@ def test_parse_link_messages():
     body = struct.pack("=BBHiII", 0, 0, 1, 3, tracking.IFF_UP | tracking.IFF_RUNNING, 0) + rta
     msg = struct.pack("=IHHII", 16 + len(body), tracking.RTM_NEWLINK, 0, 0, 0) + body
     assert tracking.parse_link_messages(msg + msg.replace(struct.pack("=H", tracking.RTM_NEWLINK), struct.pack("=H", 17), 1)) == \
-        [(16, "eth1", 0x41), (17, "eth1", 0x41)]
+        [(16, "eth1", 0x41, 3), (17, "eth1", 0x41, 3)]
     assert tracking.link_is_usable(tracking.IFF_UP) is False
+
+
+def _link_msg(kind, name, index, up):
+    raw = name.encode() + b"\0"
+    rta = struct.pack("=HH", 4 + len(raw), tracking.IFLA_IFNAME) + raw + b"\0" * ((4 - len(raw) % 4) % 4)
+    flags = tracking.IFF_UP | tracking.IFF_RUNNING if up else 0
+    body = struct.pack("=BBHiII", 0, 0, 1, index, flags, 0) + rta
+    return struct.pack("=IHHII", 16 + len(body), kind, 0, 0, 0) + body
+
+
+class _Datagrams:
+    def __init__(self, datagrams):
+        self.datagrams = list(datagrams)
+
+    def recv(self, _size):
+        if not self.datagrams:
+            raise BlockingIOError()
+        return self.datagrams.pop(0)
+
+
+def test_the_link_monitor_tells_a_link_created_again_under_the_same_name():
+    """Sockets stay bound to a link's index: the daemon reopens them when a name comes back under a new index
+    (on_index, before the link is reported up) and makes its VMACs again when they are deleted (on_deleted)."""
+    calls = []
+    mon = tracking.LinkMonitor(lambda n, up: calls.append(("up" if up else "down", n)),
+                               lambda n, i: calls.append(("index", n, i)), lambda n: calls.append(("deleted", n)))
+    new, gone = tracking.RTM_NEWLINK, tracking.RTM_DELLINK
+    mon.sock = _Datagrams([_link_msg(new, "eth0", 3, True) + _link_msg(new, "vrrp.51", 4, True),  # the first dump
+                           _link_msg(new, "eth0", 3, False), _link_msg(new, "eth0", 3, True),  # down and up: same link
+                           _link_msg(gone, "eth0", 3, False),
+                           _link_msg(new, "eth0", 7, False), _link_msg(new, "eth0", 7, True),  # created again
+                           _link_msg(gone, "eth0", 3, False)])  # a late word about the old one: not the new one
+    mon._readable()  # pylint: disable=protected-access
+    assert calls == [("index", "eth0", 3), ("up", "eth0"), ("index", "vrrp.51", 4), ("up", "vrrp.51"),
+                     ("down", "eth0"), ("up", "eth0"),
+                     ("down", "eth0"), ("deleted", "eth0"),
+                     ("index", "eth0", 7), ("up", "eth0")]
+    assert mon.index == {"eth0": 7, "vrrp.51": 4} and mon.is_up("eth0")
 
 
 @pytest.mark.parametrize("text, value", [("12\n", 12), ("-30", -30), ("0x10", 16), ("010", 8), ("", 0), ("abc", 0), (" 7 x", 7)])

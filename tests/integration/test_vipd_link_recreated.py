@@ -1,0 +1,103 @@
+# Copyright (c) floating.vip contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A link deleted and created again under the same name while vipd runs (a VLAN after ifdown / ifup, a bond, a veth;
+a VMAC deleted by hand), with real daemons in a fresh lab, keepalived 2.2.7 as the peer where it can be.
+
+vipd's VRRP sockets stayed bound to the deleted link's index: the master came back from FAULT deaf and mute, the
+backup took over, and both held the VIP for good. keepalived reopens its sockets and recreates its VMACs; so does
+vipd now (Daemon.link_indexed, Daemon.link_deleted).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from tests.lab import wait_until
+
+from .peers import VIP, InstanceSpec, Node, render_config, stop_all
+
+pytestmark = [pytest.mark.lab]
+
+HIGH, LOW = 150, 100
+VMAC_NAME = "vrrp.51"
+
+
+def _conf(priority: int, vmac: bool = False) -> str:
+    text = render_config([InstanceSpec(priority=priority, version=3, advert_int=0.2)], router_id="relink")
+    return text.replace("    virtual_ipaddress {", "    use_vmac %s\n    virtual_ipaddress {" % VMAC_NAME, 1) if vmac else text
+
+
+def _holders(lab) -> list:
+    """The servers whose interfaces hold the VIP."""
+    return [h for h in lab.server_names() if ("inet %s/" % VIP) in lab.run(h, ["ip", "-o", "-4", "addr", "show"]).stdout]
+
+
+def _settled(lab, high: Node, low: Node, what: str) -> None:
+    """high MASTER with the VIP, low BACKUP without it, the client reaching it; and still so 2 s later (the split
+    brain this guards against had the backup take over about one Master_Down_Interval after the link came back)."""
+    wait_until(lambda: high.state() == "MASTER" and low.state() == "BACKUP" and _holders(lab) == ["server1"],
+               timeout=20, interval=0.1, what=what)
+    wait_until(lambda: lab.ping("client1", VIP, timeout=1), timeout=10, interval=0.2, what="the VIP answering " + what)
+    for _check in range(8):
+        time.sleep(0.25)
+        assert (high.state(), low.state(), _holders(lab)) == ("MASTER", "BACKUP", ["server1"]), what
+
+
+def _need(impl: str) -> None:
+    if impl == "keepalived" and shutil.which("keepalived") is None:
+        pytest.skip("keepalived is not installed")
+
+
+@pytest.mark.parametrize("peer", ["vipd", pytest.param("keepalived", marks=pytest.mark.keepalived)])
+def test_a_master_whose_link_is_created_again_is_master_again_and_alone(lab, peer):
+    _need(peer)
+    high = Node(lab, "server1", "vipd", _conf(HIGH), tag="relink")
+    low = Node(lab, "server2", peer, _conf(LOW), tag="relink")
+    try:
+        high.start()
+        low.start()
+        _settled(lab, high, low, "elected")
+        lab.recreate_link("server1")
+        _settled(lab, high, low, "after eth0 was created again")
+        assert "opening its IPv4 VRRP socket again" in high.log_text()
+    finally:
+        problems = stop_all([high, low])
+    assert not problems, problems
+
+
+def test_a_vmac_goes_with_its_base_link_and_comes_back_with_it(lab):
+    high = Node(lab, "server1", "vipd", _conf(HIGH, vmac=True), tag="relinkv")
+    low = Node(lab, "server2", "vipd", _conf(LOW, vmac=True), tag="relinkv")
+    try:
+        high.start()
+        low.start()
+        _settled(lab, high, low, "elected")
+        lab.recreate_link("server1")
+        _settled(lab, high, low, "after eth0 was created again")
+        assert "VMAC %s on eth0 was deleted: made again" % VMAC_NAME in high.log_text()
+        # the base's sysctls are set again on the new eth0 (keepalived's, for a VMAC on it)
+        assert lab.run("server1", ["sysctl", "-n", "net.ipv4.conf.eth0.arp_ignore"]).stdout.strip() == "1"
+    finally:
+        problems = stop_all([high, low])
+    assert not problems, problems
+
+
+def test_a_vmac_deleted_by_hand_is_made_again_and_its_master_takes_the_vip_back(lab):
+    """keepalived: the master whose VMAC (with its VIP) was deleted goes BACKUP, makes the VMAC again and becomes
+    master after Master_Down_Interval, the VIP on the new VMAC."""
+    high = Node(lab, "server1", "vipd", _conf(HIGH, vmac=True), tag="vmacdel")
+    low = Node(lab, "server2", "vipd", _conf(LOW, vmac=True), tag="vmacdel")
+    try:
+        high.start()
+        low.start()
+        _settled(lab, high, low, "elected")
+        lab.run("server1", ["ip", "link", "del", VMAC_NAME], check=True)
+        wait_until(lambda: "MASTER -> BACKUP (VIP %s/24 deleted)" % VIP in high.log_text(), timeout=10, interval=0.1,
+                   what="the master leaving")
+        _settled(lab, high, low, "after the VMAC was deleted")
+        assert VIP in lab.run("server1", ["ip", "-o", "-4", "addr", "show", "dev", VMAC_NAME]).stdout
+    finally:
+        problems = stop_all([high, low])
+    assert not problems, problems
