@@ -9,6 +9,7 @@ vipd now (Daemon.link_indexed, Daemon.link_deleted).
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 
@@ -50,54 +51,46 @@ def _need(impl: str) -> None:
         pytest.skip("keepalived is not installed")
 
 
-@pytest.mark.parametrize("peer", ["vipd", pytest.param("keepalived", marks=pytest.mark.keepalived)])
-def test_a_master_whose_link_is_created_again_is_master_again_and_alone(lab, peer):
-    _need(peer)
-    high = Node(lab, "server1", "vipd", _conf(HIGH), tag="relink")
-    low = Node(lab, "server2", peer, _conf(LOW), tag="relink")
+@contextlib.contextmanager
+def _elected_pair(lab, peer: str, vmac: bool, tag: str):
+    """vipd (HIGH) on server1 and ``peer`` (LOW) on server2, settled; both stopped afterwards, and how they stopped
+    checked."""
+    high = Node(lab, "server1", "vipd", _conf(HIGH, vmac), tag=tag)
+    low = Node(lab, "server2", peer, _conf(LOW, vmac), tag=tag)
     try:
         high.start()
         low.start()
         _settled(lab, high, low, "elected")
-        lab.recreate_link("server1")
-        _settled(lab, high, low, "after eth0 was created again")
-        assert "opening its IPv4 VRRP socket again" in high.log_text()
+        yield high, low
     finally:
         problems = stop_all([high, low])
     assert not problems, problems
 
 
+@pytest.mark.parametrize("peer", ["vipd", pytest.param("keepalived", marks=pytest.mark.keepalived)])
+def test_a_master_whose_link_is_created_again_is_master_again_and_alone(lab, peer):
+    _need(peer)
+    with _elected_pair(lab, peer, False, "relink") as (high, low):
+        lab.recreate_link("server1")
+        _settled(lab, high, low, "after eth0 was created again")
+        assert "opening its IPv4 VRRP socket again" in high.log_text()
+
+
 def test_a_vmac_goes_with_its_base_link_and_comes_back_with_it(lab):
-    high = Node(lab, "server1", "vipd", _conf(HIGH, vmac=True), tag="relinkv")
-    low = Node(lab, "server2", "vipd", _conf(LOW, vmac=True), tag="relinkv")
-    try:
-        high.start()
-        low.start()
-        _settled(lab, high, low, "elected")
+    with _elected_pair(lab, "vipd", True, "relinkv") as (high, low):
         lab.recreate_link("server1")
         _settled(lab, high, low, "after eth0 was created again")
         assert "VMAC %s on eth0 was deleted: made again" % VMAC_NAME in high.log_text()
         # the base's sysctls are set again on the new eth0 (keepalived's, for a VMAC on it)
         assert lab.run("server1", ["sysctl", "-n", "net.ipv4.conf.eth0.arp_ignore"]).stdout.strip() == "1"
-    finally:
-        problems = stop_all([high, low])
-    assert not problems, problems
 
 
 def test_a_vmac_deleted_by_hand_is_made_again_and_its_master_takes_the_vip_back(lab):
     """keepalived: the master whose VMAC (with its VIP) was deleted goes BACKUP, makes the VMAC again and becomes
     master after Master_Down_Interval, the VIP on the new VMAC."""
-    high = Node(lab, "server1", "vipd", _conf(HIGH, vmac=True), tag="vmacdel")
-    low = Node(lab, "server2", "vipd", _conf(LOW, vmac=True), tag="vmacdel")
-    try:
-        high.start()
-        low.start()
-        _settled(lab, high, low, "elected")
+    with _elected_pair(lab, "vipd", True, "vmacdel") as (high, low):
         lab.run("server1", ["ip", "link", "del", VMAC_NAME], check=True)
         wait_until(lambda: "MASTER -> BACKUP (VIP %s/24 deleted)" % VIP in high.log_text(), timeout=10, interval=0.1,
                    what="the master leaving")
         _settled(lab, high, low, "after the VMAC was deleted")
         assert VIP in lab.run("server1", ["ip", "-o", "-4", "addr", "show", "dev", VMAC_NAME]).stdout
-    finally:
-        problems = stop_all([high, low])
-    assert not problems, problems
