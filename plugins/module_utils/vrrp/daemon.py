@@ -230,6 +230,32 @@ class InstanceRuntime:
         if not getattr(self.cfg, "vmac_xmit_base", False):
             self.ifname = self.vmac
 
+    def configured_source(self) -> Optional[str]:
+        return self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
+
+    def check_source(self, snapshot=None) -> None:
+        """keepalived: an instance without a configured source sends from its interface's primary address (IPv6: its
+        link-local one). When that address goes (the interface renumbered), the next one is taken; with none left the
+        instance is in FAULT until one comes (supervisor.on_source). Before, vipd went on sending from an address it
+        no longer had, and stayed MASTER where keepalived went FAULT."""
+        vip_ips = [netio.normalize_cidr(s.cidr)[1] for s in self.all_vip_specs()]
+        try:
+            src = netio.primary_address(self.cfg.interface, self.family, exclude=vip_ips, snapshot=snapshot, keep=self.src_ip)
+        except Exception:  # pylint: disable=broad-except  # interface gone: its link events put the instance in FAULT
+            return
+        if src and src != self.src_ip:
+            LOG.warning("%s: adverts now leave from %s (%s is no longer on %s)", self.name, src, self.src_ip or "none",
+                        self.cfg.interface)
+            self.src_ip = src
+            self.machine.set_primary(src)
+        why = None
+        if not src:
+            why = "no IPv%d address on %s" % (self.family, self.cfg.interface)
+        elif (self.ifname, self.family) not in self.daemon.channels:
+            why = "no usable socket on %s" % self.ifname
+        self.daemon.carry_out(self.daemon.supervisor.on_source(self.name, self.view(), self.daemon.views(), why,
+                                                               self.daemon.now()), self)
+
     def vips_lost(self, specs) -> None:
         """Someone deleted these held VIPs (or the device they were on): a master goes BACKUP, as keepalived's
         netlink_if_address_filter() (set_vrrp_backup), and takes over again after Master_Down_Interval."""
@@ -311,7 +337,7 @@ class InstanceRuntime:
                 except (ValueError, netio.NetIOError):
                     pass  # reported where the VIP is used
         self.stale_vips = [s.cidr for s in self.all_vip_specs() if netio.vip_present(self.vip_dev(s), s.cidr, snapshot)]
-        self.src_ip = self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
+        self.src_ip = self.configured_source()
         if not self.src_ip:
             try:
                 self.src_ip = netio.primary_address(self.cfg.interface, self.family, exclude=[str(i) for i in vip_ips], snapshot=snapshot)
@@ -1516,13 +1542,25 @@ class Daemon:
     def on_route_events(self) -> None:
         """keepalived's netlink_route_filter() / netlink_rule_filter(): someone deleted a tracked route or rule
         (not no_track; routes need `dev`). A master holding it as a virtual one goes BACKUP; a static one is
-        put back."""
+        put back. Address changes: see on_address_deleted() and check_sources()."""
         events = self.route_monitor.read() if self.route_monitor is not None else []
         if not events or self.stopping:
             return
+        touched: set = set()  # interface indexes whose instances' sources to check; None: every one
+        sources = waiting = None  # read once per batch: a takeover of 200 instances is 200 address events
         for kind, key in events:
             if kind == "address":
                 self.on_address_deleted(key)
+                if sources is None:
+                    sources = set(r.src_ip for r in self.instances.values())
+                if key[2] in sources:  # an instance's source went
+                    touched.add(key[0])
+                continue
+            if kind in ("address_added", "lost"):
+                if waiting is None:
+                    waiting = any("source" in r.fault_causes or "socket" in r.fault_causes for r in self.instances.values())
+                if waiting or kind == "lost":  # an address may be there for an instance that has none
+                    touched.add(key)
                 continue
             index = 0 if kind == "route" else 1
             for runtime in list(self.instances.values()):
@@ -1539,6 +1577,26 @@ class Daemon:
                     LOG.info("Restoring deleted static %s %s", kind, spec.render())
                     routes.apply([spec] if index == 0 else [], [spec] if index == 1 else [], True,
                                  lambda m: LOG.error("static: %s", m))
+        if touched:
+            self.check_sources(touched)
+
+    def check_sources(self, touched) -> None:
+        """The instances on these interfaces (indexes; None in it: every instance) take their interface's address
+        of the moment as their source (InstanceRuntime.check_source), from one address dump."""
+        every = None in touched
+        runtimes = []
+        for runtime in self.instances.values():
+            if runtime.machine is None or runtime.configured_source():
+                continue
+            try:
+                if every or socket.if_nametoindex(runtime.cfg.interface) in touched:
+                    runtimes.append(runtime)
+            except OSError:
+                continue  # no such interface: its own events (health.py) put the instance in FAULT
+        if runtimes:
+            snapshot = netio.address_snapshot()
+            for runtime in runtimes:
+                runtime.check_source(snapshot)
 
     def on_address_deleted(self, key) -> None:
         """keepalived's netlink_if_address_filter(): someone deleted a VIP / eVIP a master holds (not no_track):

@@ -43,7 +43,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 PRIO_OWNER = 255
@@ -367,6 +367,14 @@ class Machine:
         if now < deadline < self.next_deadline:
             self.next_deadline = deadline
         return []
+
+    def set_primary(self, ip: str) -> None:
+        """The instance's own address changed (its interface was renumbered): adverts leave from it, and it breaks
+        priority ties (RFC 3768 6.4.3 / RFC 5798 6.4.3) from now on."""
+        self.params = replace(self.params, primary_ip=ip)
+        self._primary = _ip_key(ip)
+        if self.state == State.MASTER:
+            self.master_ip = ip
 
     def reconfigure(self, now, params, effective_priority=None):
         """A reload changed this instance in place: priority, timers, preempt, the lower/higher-advert options.

@@ -555,13 +555,17 @@ def _addresses_of(ifname: str, family: int, snapshot: Optional[AddressSnapshot])
     return _netlink(addresses.list_addresses, ifname, family=family)
 
 
-def primary_address(ifname: str, family: int = 4, exclude=(), snapshot: Optional[AddressSnapshot] = None) -> Optional[str]:
-    """The address adverts are sent from: IPv4 the first primary address, IPv6 the link-local one.
+def primary_address(ifname: str, family: int = 4, exclude=(), snapshot: Optional[AddressSnapshot] = None,
+                    keep: Optional[str] = None) -> Optional[str]:
+    """The address adverts are sent from: IPv4 the first primary address, IPv6 the link-local one; ``keep`` (the
+    source in use) while it is still there.
 
     Addresses in ``exclude`` (our VIPs) never count: a VIP in another subnet is a kernel 'primary' too.
     """
     excluded = set(str(ipaddress.ip_address(str(a).split("/", 1)[0])) for a in exclude)
     candidates = [a for a in _addresses_of(ifname, family, snapshot) if a.address not in excluded]
+    if keep is not None and any(a.address == keep for a in candidates):
+        return keep
     if family == 6:
         for a in candidates:
             if ipaddress.ip_address(a.address).is_link_local:

@@ -15,6 +15,7 @@ __metaclass__ = type
 import errno
 import ipaddress
 import socket
+import struct
 
 from .. import addresses
 from .. import inet
@@ -263,7 +264,8 @@ def _of_keepalived(chunk, rule: bool) -> bool:
 
 def decode_deletions(data):
     """Route and rule deletions with protocol keepalived (18), and address deletions, in a buffer of rtnetlink
-    notifications: [("route", key) | ("rule", key) | ("address", (ifindex, family, address))]. Anything else, or
+    notifications: [("route", key) | ("rule", key) | ("address", (ifindex, family, address))]; and the interface
+    of each address added, for the sources of the instances on it: ("address_added", ifindex). Anything else, or
     malformed, is skipped."""
     out = []
     for kind, _flags, _seq, offset, length in inet.netlink_messages(data):
@@ -273,6 +275,9 @@ def decode_deletions(data):
                 addr = addresses._decode_ifaddr(chunk, {})  # pylint: disable=protected-access
                 if addr is not None:
                     out.append(("address", (addr.index, addr.family, addr.address)))
+            elif kind == addresses.RTM_NEWADDR:
+                if len(chunk) >= 24:  # ifaddrmsg's index, no decoding: vipd's own VIPs come back as these too
+                    out.append(("address_added", struct.unpack_from("=I", chunk, 20)[0]))
             elif kind == RTM_DELROUTE:
                 if not _of_keepalived(chunk, False):
                     continue
@@ -337,7 +342,8 @@ class Monitor:
                 data = self.sock.recv(1 << 16)
             except (BlockingIOError, InterruptedError):
                 break
-            except OSError:  # ENOBUFS: notifications lost; nothing better to do than go on
+            except OSError:  # ENOBUFS: notifications lost; the daemon checks what it can (its sources)
+                out.append(("lost", None))
                 break
             out.extend(decode_deletions(data))
         return out

@@ -331,6 +331,22 @@ class Supervisor:
         out.append(AfterStart(name, now))
         return out
 
+    def on_source(self, name: str, view: View, views: Mapping[str, View], why: Optional[str], now: float) -> list:
+        """The instance's source address went with no other on its interface (why), or one is there again (None):
+        keepalived enters FAULT when its interface loses its last address, and leaves it when one comes. A start
+        without socket or source (cause "socket") recovers the same way once both are there."""
+        if not view.has_machine or view.forced_stop or view.state == S.STOPPED:
+            return []
+        if why is not None:
+            out: list = [SetCause(name, "source", why)]
+            return out + ([EnterFault(name, why, now)] if view.state != S.FAULT else [])
+        causes = dict(view.fault_causes)
+        gone = [kind for kind in ("source", "socket") if causes.pop(kind, None) is not None]
+        if not gone:
+            return []
+        out = [ClearCause(name, kind) for kind in gone]
+        return out + (self._recover(name, view, views, now, causes) if view.state == S.FAULT else [])
+
     def after_start(self, name: str, view: View, views: Mapping[str, View], now: float) -> list:
         """A member that starts while another member has a fault of its own starts in FAULT."""
         blocker = self.group_blocker(name, views)

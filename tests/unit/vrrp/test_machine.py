@@ -264,6 +264,18 @@ def test_master_equal_priority_tie_break_on_primary_address_as_integers():
     assert mach.state == State.MASTER
 
 
+def test_a_renumbered_master_breaks_ties_with_its_new_address():
+    """The interface renumbered under a running instance (daemon.InstanceRuntime.check_source): its adverts and the
+    equal-priority tie-break (RFC 5798 6.4.3) use the new address."""
+    mach = master(100, ip="198.51.100.10")
+    mach.set_primary("198.51.100.30")
+    assert mach.master_ip == "198.51.100.30" and mach.params.primary_ip == "198.51.100.30"
+    assert mach.on_advert(T0 + 0.5, "198.51.100.20", 100, 100) == [SendAdvert(100), SendGarp("lower_prio")]
+    mach.set_primary("198.51.100.5")
+    acts = mach.on_advert(T0 + 0.6, "198.51.100.20", 100, 100)
+    assert acts[-1].new == State.BACKUP and "equal priority" in acts[-1].reason
+
+
 def test_master_answers_lower_priority_advert_at_once_and_adopts_nothing():
     for version in (2, 3):
         mach = master(200, version=version)

@@ -4,11 +4,13 @@ its defaults, what vipd refuses, render round trips, and the netlink messages bu
 from __future__ import annotations
 
 import socket
+import struct
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.floating.vip.plugins.module_utils import addresses
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, config_render, config_routes, routes
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config import ConfigError
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.config_routes import (
@@ -312,8 +314,20 @@ def test_only_deletions_of_protocol_keepalived_are_decoded(family, proto, table,
         assert events[0][1][0] == (4 if v4 else 6)
 
 
+def test_an_address_added_is_reported_by_its_interface_index_only():
+    """The daemon looks again at the sources of the instances on that interface when one of them has none
+    (InstanceRuntime.check_source); vipd's own VIPs come back as these too, so nothing more is decoded."""
+    ifaddr = struct.pack("=BBBBI", socket.AF_INET, 24, 0, 0, 7)
+    local = struct.pack("=HH4s", 8, 2, socket.inet_aton("198.51.100.31"))  # IFA_LOCAL
+    data = struct.pack("=IHHII", 16 + len(ifaddr) + len(local), addresses.RTM_NEWADDR, 0, 0, 0) + ifaddr + local
+    assert routes.decode_deletions(data) == [("address_added", 7)]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_any_notification_bytes_decode_cleanly(data):
     for kind, key in routes.decode_deletions(data):
-        assert kind in ("route", "rule") and isinstance(key, tuple)
+        if kind == "address_added":
+            assert 0 <= key < 1 << 32
+        else:
+            assert kind in ("route", "rule", "address") and isinstance(key, tuple)

@@ -131,6 +131,25 @@ def test_fault_is_left_only_when_the_last_cause_goes_whatever_the_order():
     assert out == [SetPriority("VI_1", 100, T0 + 1), ClearCause("VI_1", "tracking"), LeaveFault("VI_1", T0 + 1)]
 
 
+def test_an_interface_without_address_is_a_fault_of_its_own_left_when_an_address_comes():
+    """keepalived enters FAULT when the instance's interface loses its last address of the family, and leaves it
+    when one comes; a start without socket or source (cause "socket") is left the same way."""
+    cfg = conf()
+    sup = supervised(cfg)
+    why = "no IPv4 address on eth0"
+    views = {"VI_1": view(State.MASTER, has_machine=True)}
+    out = sup.on_source("VI_1", views["VI_1"], views, why, T0)
+    assert out == [SetCause("VI_1", "source", why), EnterFault("VI_1", why, T0)]
+    apply(views, out)
+    assert sup.on_source("VI_1", views["VI_1"], views, why, T0 + 1) == [SetCause("VI_1", "source", why)]  # no second entry
+    views["VI_1"] = dataclasses.replace(views["VI_1"], fault_causes={"source": why, "tracking": "t down"})
+    assert sup.on_source("VI_1", views["VI_1"], views, None, T0 + 2) == [ClearCause("VI_1", "source")]  # tracking holds it
+    views["VI_1"] = dataclasses.replace(views["VI_1"], fault_causes={"socket": "no usable socket or source address on eth0"})
+    assert sup.on_source("VI_1", views["VI_1"], views, None, T0 + 3) == [ClearCause("VI_1", "socket"), LeaveFault("VI_1", T0 + 3)]
+    assert sup.on_source("VI_1", view(State.BACKUP, has_machine=True), views, None, T0 + 4) == []  # nothing to clear
+    assert sup.on_source("VI_1", view(State.BACKUP, has_machine=False), views, why, T0 + 5) == []  # not started
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["tracking", "config"]), st.booleans()), min_size=1, max_size=12))
 def test_property_fault_follows_the_set_of_causes(steps):

@@ -106,5 +106,6 @@ def test_address_deletions_are_decoded_from_rtnetlink_notifications():
     newaddr = addresses._newaddr_request(2, 3, addresses.parse_cidr("198.51.100.9/24"), None, None, None, False)  # pylint: disable=protected-access
     data = deladdr("198.51.100.10/24", 3) + newaddr + deladdr("2001:db8::5/64", 4) + b"\x08\x00\x00"
     events = routes.decode_deletions(data)
-    assert events == [("address", (3, 4, "198.51.100.10")), ("address", (4, 6, "2001:db8::5"))]
+    # an address added: only its interface, for the sources (daemon.check_sources)
+    assert events == [("address", (3, 4, "198.51.100.10")), ("address_added", 3), ("address", (4, 6, "2001:db8::5"))]
     assert not routes.matches("address", events[0][1], config.VipSpec(cidr="198.51.100.10/24"))  # routes never match it
