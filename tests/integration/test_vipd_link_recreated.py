@@ -94,3 +94,22 @@ def test_a_vmac_deleted_by_hand_is_made_again_and_its_master_takes_the_vip_back(
                    what="the master leaving")
         _settled(lab, high, low, "after the VMAC was deleted")
         assert VIP in lab.run("server1", ["ip", "-o", "-4", "addr", "show", "dev", VMAC_NAME]).stdout
+
+
+def test_vipd_started_before_its_interface_exists_is_master_once_it_comes(lab):
+    """keepalived 2.2.7 refuses to start when an instance's interface does not exist (without dynamic_interfaces,
+    which vipd refuses). vipd starts that instance in FAULT ("no usable socket or source address"); it used to
+    stay there. Once the interface is created, the socket is opened, the address found, and the FAULT left."""
+    high = Node(lab, "server1", "vipd", _conf(HIGH), tag="late")
+    low = Node(lab, "server2", "vipd", _conf(LOW), tag="late")
+    try:
+        lab.unplug("server1")
+        low.start()
+        high.start(wait=False)
+        wait_until(lambda: high.state() == "FAULT" and low.state() == "MASTER", timeout=20, interval=0.1,
+                   what="vipd in FAULT without its interface")
+        lab.plug("server1")
+        _settled(lab, high, low, "after the interface was created")
+    finally:
+        problems = stop_all([high, low])
+    assert not problems, problems

@@ -235,13 +235,20 @@ class Lab:
              "dev", host.ifname, "nodad"])
         _sh(["ip", "-n", ns, "link", "set", host.ifname, "up"])
 
+    def unplug(self, name: str):
+        """Delete the host's eth0, with its bridge port."""
+        _sh(["ip", "-n", self.switch, "link", "del", self.host(name).port])
+
+    def plug(self, name: str):
+        """Create the host's eth0 again as it was (after unplug())."""
+        self._plug(self.host(name))
+
     def recreate_link(self, name: str, gap: float = 0.5):
-        """Delete the host's eth0 (with its bridge port) and, ``gap`` seconds later, create it again as it was:
-        a link deleted and created again under the same name, as a VLAN after ifdown / ifup."""
-        host = self.host(name)
-        _sh(["ip", "-n", self.switch, "link", "del", host.port])
+        """Delete the host's eth0 and, ``gap`` seconds later, create it again as it was: a link deleted and created
+        again under the same name, as a VLAN after ifdown / ifup."""
+        self.unplug(name)
         time.sleep(gap)
-        self._plug(host)
+        self.plug(name)
 
     def _start_holder(self, host: Host):
         base = os.path.join(self.workdir, host.name)

@@ -158,7 +158,7 @@ class InstanceRuntime:
         self.tracking = None  # tracking.InstanceTracking, filled by health.Health.attach()
         # set by Daemon.carry_out() from supervisor decisions (and by setup_vmac()):
         self.held = False  # keepalived's INIT: waiting for the first result of a weight-0 check
-        self.fault_causes: Dict[str, str] = {}  # "config" | "vmac" | "socket" | "tracking" | "group" -> reason; FAULT until empty
+        self.fault_causes: Dict[str, str] = {}  # "config" | "vmac" | "socket" | "source" | "tracking" | "group" -> reason; FAULT until empty
         self.auth_type = AUTH_TYPES.get(cfg.auth_type, packet.AUTH_NONE)
         self.auth_data = packet.auth_pass_bytes(cfg.auth_pass or "") if self.auth_type == packet.AUTH_PASS else b""
         # (priority, interval_cs, src_ip) -> [(frame, dst)]: an idle master re-sends the same bytes every interval
@@ -244,8 +244,8 @@ class InstanceRuntime:
         except Exception:  # pylint: disable=broad-except  # interface gone: its link events put the instance in FAULT
             return
         if src and src != self.src_ip:
-            LOG.warning("%s: adverts now leave from %s (%s is no longer on %s)", self.name, src, self.src_ip or "none",
-                        self.cfg.interface)
+            LOG.warning("%s: adverts now leave from %s (%s)", self.name, src, "%s is no longer on %s" % (
+                self.src_ip, self.cfg.interface) if self.src_ip else "the first address on %s" % self.cfg.interface)
             self.src_ip = src
             self.machine.set_primary(src)
         why = None
@@ -1311,6 +1311,9 @@ class Daemon:
             self._close_channel(key)
         if any((i.ifname, i.family) not in self.channels for i in users):
             self.ensure_channels(users)
+            for runtime in users:  # one that started without its socket leaves FAULT once it has one
+                if "socket" in runtime.fault_causes and runtime.machine is not None:
+                    runtime.check_source()
 
     def read_channel(self, channel: netio.Channel) -> int:
         """Handle what is queued on the channel; the number of datagrams read."""

@@ -55,7 +55,7 @@ class View:
 @dataclass(frozen=True)
 class SetCause:
     name: str
-    kind: str    # "config" | "vmac" | "socket" | "tracking" | "group"
+    kind: str    # "config" | "vmac" | "socket" | "source" | "tracking" | "group"
     reason: str
 
 
