@@ -233,14 +233,19 @@ class InstanceRuntime:
     def configured_source(self) -> Optional[str]:
         return self.cfg.unicast_src_ip or getattr(self.cfg, "mcast_src_ip", None)
 
+    def interface_source(self, snapshot=None, keep: Optional[str] = None) -> Optional[str]:
+        """The source an instance without a configured one sends from: its interface's primary address (IPv6: its
+        link-local one), never one of its VIPs; ``keep`` while it is still there. Raises when the interface is gone."""
+        vip_ips = [netio.normalize_cidr(s.cidr)[1] for s in self.all_vip_specs()]
+        return netio.primary_address(self.cfg.interface, self.family, exclude=vip_ips, snapshot=snapshot, keep=keep)
+
     def check_source(self, snapshot=None) -> None:
         """keepalived: an instance without a configured source sends from its interface's primary address (IPv6: its
         link-local one). When that address goes (the interface renumbered), the next one is taken; with none left the
         instance is in FAULT until one comes (supervisor.on_source). Before, vipd went on sending from an address it
         no longer had, and stayed MASTER where keepalived went FAULT."""
-        vip_ips = [netio.normalize_cidr(s.cidr)[1] for s in self.all_vip_specs()]
         try:
-            src = netio.primary_address(self.cfg.interface, self.family, exclude=vip_ips, snapshot=snapshot, keep=self.src_ip)
+            src = self.interface_source(snapshot, keep=self.src_ip)
         except Exception:  # pylint: disable=broad-except  # interface gone: its link events put the instance in FAULT
             return
         if src and src != self.src_ip:
@@ -264,24 +269,23 @@ class InstanceRuntime:
         LOG.warning("%s: VIP %s deleted from %s; leaving MASTER (as keepalived)", self.name, specs[0].cidr, self.vip_dev(specs[0]))
         self.execute(self.machine.sync_backup(self.daemon.now(), "VIP %s deleted" % specs[0].cidr))
 
-    def repair_vmac(self, name: str) -> bool:
+    def repair_vmac(self, name: str) -> None:
         """Make this instance's VMAC ``name`` again: deleted behind our back, or with its base interface (keepalived
-        recreates its VMACs too). False when it cannot be made now (its base is missing: its return repairs it)."""
+        recreates its VMACs too). When it cannot be made now (its base is missing), its base's return repairs it."""
         if name == self.vmac:
             base, family = self.cfg.interface, self.family
         else:
             keys = [key for key, extra in self.extra_vmacs.items() if extra == name]
             if not keys:
-                return False
+                return
             base, family = keys[0]
         try:
             link_local = (self.vmac_link_local() if name == self.vmac else self.link_local_of(base)) if family == 6 else None
             self.daemon.vmacs.ensure(base, name, vmac_mod.vmac_mac(self.cfg.vrid, family), family, link_local)
         except vmac_mod.VmacError as exc:
             LOG.warning("%s: VMAC %s is gone and cannot be made again yet: %s", self.name, name, exc)
-            return False
+            return
         LOG.warning("%s: VMAC %s on %s was deleted: made again", self.name, name, base)
-        return True
 
     def vmac_link_local(self) -> Optional[str]:
         """IPv6 use_vmac without vmac_xmit_base (keepalived set_link_local_address()): the configured source, else
@@ -328,7 +332,6 @@ class InstanceRuntime:
     def start(self, now: float, channel_ok: bool, snapshot: Optional[netio.AddressSnapshot] = None) -> None:
         # snapshot: the addresses as they were before this batch of starts, read once by start_instances() (a dump
         # per instance made starting N instances quadratic, issue 11); None asks the kernel here.
-        vip_ips = [ipaddress.ip_interface(s.cidr).ip for s in self.all_vip_specs()]
         if self.cfg.priority < 255:
             # A backup parses its VIPs now, while nothing waits for them: its takeover only looks them up (issue 11).
             for spec in self.all_vip_specs():
@@ -340,7 +343,7 @@ class InstanceRuntime:
         self.src_ip = self.configured_source()
         if not self.src_ip:
             try:
-                self.src_ip = netio.primary_address(self.cfg.interface, self.family, exclude=[str(i) for i in vip_ips], snapshot=snapshot)
+                self.src_ip = self.interface_source(snapshot)
             except Exception as exc:  # interface gone: the instance goes to FAULT below
                 LOG.error("%s: cannot read addresses of %s: %s", self.name, self.ifname, exc)
         # machine.start() puts every non-owner in BACKUP (keepalived); start_state only tunes preempt as `state MASTER` does.

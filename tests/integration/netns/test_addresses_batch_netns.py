@@ -74,26 +74,33 @@ def test_announce_many_sends_rounds_of_every_address(netns):
     assert len(errors) == 1 and errors[0][0] == 30 and "nosuch0" in errors[0][1]
 
 
-PREPARED = '''
+ARP_SEEN = '''
 import json, socket, select, subprocess, time
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import netio
-cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-cap.bind(("peer0", 0))
-def seen(n):
+def capture():
+    cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+    cap.bind(("peer0", 0))
+    return cap
+def seen(cap, n):
+    """[sender IP, sender MAC] of up to n ARP frames on peer0, within 3 s."""
     out, deadline = [], time.monotonic() + 3.0
     while time.monotonic() < deadline and len(out) < n:
         if select.select([cap], [], [], 0.2)[0]:
             data = cap.recv(2048)
             out.append([socket.inet_ntoa(data[28:32]), data[22:28].hex(":")])
     return out
+'''
+
+PREPARED = ARP_SEEN + '''
+cap = capture()
 vips = ["198.51.100.%d/24" % i for i in range(10, 14)]
 plan = netio.prepare_announces([("vip0", v) for v in vips] + [("nosuch0", "198.51.100.9/24"), ("vip0", "bad")])
 plan.build()
 r1 = plan.run(1, {"198.51.100.10/24", "198.51.100.12/24"})
-s1 = seen(2)
+s1 = seen(cap, 2)
 subprocess.run(["ip", "link", "set", "vip0", "address", "02:00:00:00:00:42"], check=True)
 r2 = plan.run(2)
-s2 = seen(8)
+s2 = seen(cap, 8)
 print(json.dumps([[r1[0], [(i, str(e)) for i, e in r1[1]]], s1, [r2[0], sorted(i for i, _e in r2[1])], s2]))
 '''
 
@@ -109,27 +116,19 @@ def test_prepared_announces_send_the_vips_asked_for_with_the_mac_of_the_moment(n
     assert set(x[1] for x in s2) == {"02:00:00:00:00:42"} != {s1[0][1]}
 
 
-RECREATED = '''
-import json, socket, select, subprocess, time
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import netio
+RECREATED = ARP_SEEN + '''
 vip = "198.51.100.7/24"
 plan = netio.prepare_announces([("vip0", vip)])
 plan.build()
 first = [netio.announce_many([("vip0", vip)], 1)[0], plan.run(1)[0], netio.announce_vip("vip0", vip, 1)]
 subprocess.run("ip link del vip0 && ip link add vip0 address 02:00:5e:10:00:09 type veth peer name peer0 && "
                "ip link set vip0 up && ip link set peer0 up", shell=True, check=True)
-cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-cap.bind(("peer0", 0))
+cap = capture()
 sent = []
 for send in (lambda: netio.announce_many([("vip0", vip)], 1), lambda: plan.run(1), lambda: (netio.announce_vip("vip0", vip, 1), [])):
     n, errors = send()
     sent.append([n, [str(e) for _i, e in errors]])
-seen, deadline = [], time.monotonic() + 3.0
-while time.monotonic() < deadline and len(seen) < 3:
-    if select.select([cap], [], [], 0.2)[0]:
-        data = cap.recv(2048)
-        seen.append([socket.inet_ntoa(data[28:32]), data[22:28].hex(":")])
-print(json.dumps([first, sent, seen]))
+print(json.dumps([first, sent, seen(cap, 3)]))
 '''
 
 
