@@ -20,8 +20,10 @@ on the wire, not as the daemons report them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import re
 import signal
 import socket
@@ -508,6 +510,29 @@ def stop_all(nodes: Sequence[Node]) -> List[str]:
         except Exception as exc:  # cleanup goes on for the others
             problems.append("%s: %s" % (node, exc))
     return problems
+
+
+@contextlib.contextmanager
+def elected_pair(lab: Lab, impl: str, high_conf: str, low_conf: str, tag: str, settle: float = 0.0):
+    """Yields (a node on server1, one on server2, a capture of the link), both ``impl``, once server1 is MASTER and
+    server2 BACKUP, ``settle`` seconds later; stops both afterwards and checks how they stopped. Skips the test for
+    keepalived when it is not installed."""
+    import pytest  # (only the tests that use this helper run under pytest)
+    if impl == "keepalived" and shutil.which("keepalived") is None:
+        pytest.skip("keepalived is not installed")
+    capture = Capture(lab).start()
+    high = Node(lab, "server1", impl, high_conf, tag=tag)
+    low = Node(lab, "server2", impl, low_conf, tag=tag)
+    try:
+        high.start()
+        low.start()
+        wait_until(lambda: high.state() == "MASTER" and low.state() == "BACKUP", timeout=20, interval=0.1, what="elected")
+        time.sleep(settle)
+        yield high, low, capture
+    finally:
+        problems = stop_all([high, low])
+        capture.stop()
+    assert not problems, problems
 
 
 # ---------------------------------------------------------------------------------------- capture

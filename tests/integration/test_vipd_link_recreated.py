@@ -87,7 +87,7 @@ def test_a_vmac_goes_with_its_base_link_and_comes_back_with_it(lab):
 
 def test_a_vmac_deleted_by_hand_is_made_again_and_its_master_takes_the_vip_back(lab):
     """keepalived: the master whose VMAC (with its VIP) was deleted goes BACKUP, makes the VMAC again and becomes
-    master after Master_Down_Interval, the VIP on the new VMAC."""
+    master again after its Skew_Time (set_vrrp_backup), the VIP on the new VMAC."""
     with _elected_pair(lab, "vipd", True, "vmacdel") as (high, low):
         lab.run("server1", ["ip", "link", "del", VMAC_NAME], check=True)
         wait_until(lambda: "MASTER -> BACKUP (VIP %s/24 deleted)" % VIP in high.log_text(), timeout=10, interval=0.1,
@@ -110,6 +110,36 @@ def test_vipd_started_before_its_interface_exists_is_master_once_it_comes(lab):
                    what="vipd in FAULT without its interface")
         lab.plug("server1")
         _settled(lab, high, low, "after the interface was created")
+    finally:
+        problems = stop_all([high, low])
+    assert not problems, problems
+
+
+def _rename(lab, old: str, new: str) -> None:
+    for argv in (["ip", "link", "set", old, "down"], ["ip", "link", "set", old, "name", new], ["ip", "link", "set", new, "up"]):
+        lab.run("server1", argv, check=True)
+
+
+@pytest.mark.parametrize("impl", ["vipd", pytest.param("keepalived", marks=pytest.mark.keepalived)])
+def test_a_master_whose_interface_is_renamed_is_in_fault_until_the_name_comes_back(lab, impl):
+    """Instances follow the interface's name, not its index: while eth0 is called eth9 the master is in FAULT and the
+    backup holds the VIP; named eth0 again, it takes the VIP back. keepalived 2.2.7 does the same."""
+    _need(impl)
+    high = Node(lab, "server1", impl, _conf(HIGH), tag="rename")
+    low = Node(lab, "server2", impl, _conf(LOW), tag="rename")
+    try:
+        high.start()
+        low.start()
+        _settled(lab, high, low, "elected")
+        _rename(lab, "eth0", "eth9")
+        try:
+            wait_until(lambda: high.state() == "FAULT" and low.state() == "MASTER" and _holders(lab) == ["server2"],
+                       timeout=10, interval=0.1, what="%s in FAULT while its interface has another name" % impl)
+            time.sleep(1.0)
+            assert (high.state(), _holders(lab)) == ("FAULT", ["server2"])
+        finally:
+            _rename(lab, "eth9", "eth0")
+        _settled(lab, high, low, "after eth0 got its name back")
     finally:
         problems = stop_all([high, low])
     assert not problems, problems

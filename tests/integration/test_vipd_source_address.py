@@ -9,15 +9,13 @@ because the interface has no address left (InstanceRuntime.check_source, supervi
 """
 from __future__ import annotations
 
-import contextlib
-import shutil
 import time
 
 import pytest
 
 from tests.lab import wait_until
 
-from .peers import VIP, Capture, InstanceSpec, Node, render_config, stop_all
+from .peers import VIP, Capture, InstanceSpec, elected_pair, render_config
 
 pytestmark = [pytest.mark.lab]
 
@@ -33,24 +31,9 @@ def _sources(capture: Capture, since: float) -> set:
     return set(fr.src_ip for fr in capture.read() if fr.kind == "vrrp" and fr.ts > since)
 
 
-@contextlib.contextmanager
 def _elected(lab, impl):
-    """(HIGH on server1, LOW on server2, a capture of the link), elected; stopped afterwards, and how they stopped
-    checked."""
-    if impl == "keepalived" and shutil.which("keepalived") is None:
-        pytest.skip("keepalived is not installed")
-    capture = Capture(lab).start()
-    high = Node(lab, "server1", impl, _conf(HIGH), tag="src")
-    low = Node(lab, "server2", impl, _conf(LOW), tag="src")
-    try:
-        high.start()
-        low.start()
-        wait_until(lambda: high.state() == "MASTER" and low.state() == "BACKUP", timeout=20, interval=0.1, what="elected")
-        yield high, low, capture
-    finally:
-        problems = stop_all([high, low])
-        capture.stop()
-    assert not problems, problems
+    """(HIGH on server1, LOW on server2, a capture of the link), elected."""
+    return elected_pair(lab, impl, _conf(HIGH), _conf(LOW), "src")
 
 
 @pytest.mark.parametrize("impl", IMPLS)

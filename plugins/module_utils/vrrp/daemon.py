@@ -262,12 +262,12 @@ class InstanceRuntime:
                                                                self.daemon.now()), self)
 
     def vips_lost(self, specs) -> None:
-        """Someone deleted these held VIPs (or the device they were on): a master goes BACKUP, as keepalived's
-        netlink_if_address_filter() (set_vrrp_backup), and takes over again after Master_Down_Interval."""
+        """Someone deleted these held VIPs (or the device they were on): a master steps back, as keepalived's
+        netlink_if_address_filter() (set_vrrp_backup, Daemon.step_back)."""
         gone = set(s.cidr for s in specs)
         self.vips_held = [c for c in self.vips_held if c not in gone]
         LOG.warning("%s: VIP %s deleted from %s; leaving MASTER (as keepalived)", self.name, specs[0].cidr, self.vip_dev(specs[0]))
-        self.execute(self.machine.sync_backup(self.daemon.now(), "VIP %s deleted" % specs[0].cidr))
+        self.daemon.step_back(self, "VIP %s deleted" % specs[0].cidr)
 
     def repair_vmac(self, name: str) -> None:
         """Make this instance's VMAC ``name`` again: deleted behind our back, or with its base interface (keepalived
@@ -1131,6 +1131,7 @@ class Daemon:
         self.key_index: Optional[tuple] = None  # (instances, their count, retiring count, {(ifname, vrid, family): [runtime]}), see find_instance()
         self._trim_handle: Optional[asyncio.TimerHandle] = None  # see status_reply()
         self.reading = reading.Reading(self)  # which channels are read when due, not as adverts arrive
+        self._stepping_back: set = set()  # the instances step_back() moves (a SyncBackup for them is not carried out)
         self._beats: Optional[beat.Beats] = None  # the masters' shared timers (beat.py), bound to self.loop
 
     def heard_now(self) -> float:
@@ -1208,7 +1209,8 @@ class Daemon:
             elif kind is supervisor.LeaveFault:
                 runtime.execute(runtime.machine.recover(d.at))
             elif kind is supervisor.SyncBackup:
-                runtime.execute(runtime.machine.sync_backup(d.at, d.reason))
+                if runtime.name not in self._stepping_back:  # (step_back() moves it itself, the quick way)
+                    runtime.execute(runtime.machine.sync_backup(d.at, d.reason))
             elif kind is supervisor.SyncMaster:
                 runtime.execute(runtime.machine.sync_master(d.at, d.reason))
             elif kind is supervisor.AfterStart:
@@ -1577,7 +1579,7 @@ class Daemon:
                 held[index] = [s for s in held[index] if s not in hit]
                 runtime.routes_held = (held[0], held[1])
                 LOG.warning("%s: tracked virtual %s %s deleted; leaving MASTER (as keepalived)", runtime.name, kind, hit[0].render())
-                runtime.execute(runtime.machine.sync_backup(self.now(), "virtual %s %s deleted" % (kind, hit[0].render())))
+                self.step_back(runtime, "virtual %s %s deleted" % (kind, hit[0].render()))
             for spec in config_routes.routes_of(self.cfg, "static_routes" if index == 0 else "static_rules"):
                 if routes.matches(kind, key, spec):
                     LOG.info("Restoring deleted static %s %s", kind, spec.render())
@@ -1585,6 +1587,23 @@ class Daemon:
                                  lambda m: LOG.error("static: %s", m))
         if touched:
             self.check_sources(touched)
+
+    def step_back(self, runtime: InstanceRuntime, reason: str) -> None:
+        """keepalived set_vrrp_backup(): a master that lost a VIP, eVIP, virtual route or rule leaves MASTER with a
+        priority-0 advert and takes over again after its Skew_Time (Machine.step_back), and so do the masters of its
+        sync group, each after its own Skew_Time, not through vrrp_sync_backup()'s Master_Down_Interval. Before,
+        vipd waited a full Master_Down_Interval without priority 0: a backup could time out first and take the VIP
+        for a moment, or for good where the host's ARP for the peer then went out from the VIP (a lab run)."""
+        group = self.supervisor.group_of(runtime.name)
+        names = [runtime.name] + [n for n in (group.instances if group else ()) if n != runtime.name]
+        movers = [self.instances[n] for n in names if n in self.instances and self.instances[n].machine is not None]
+        self._stepping_back = set(r.name for r in movers)
+        try:
+            for mover in movers:
+                why = reason if mover is runtime else "sync group %s: %s %s" % (group.name, runtime.name, reason)
+                mover.execute(mover.machine.step_back(self.now(), why))
+        finally:
+            self._stepping_back = set()
 
     def check_sources(self, touched) -> None:
         """The instances on these interfaces (indexes; None in it: every instance) take their interface's address

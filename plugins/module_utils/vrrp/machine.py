@@ -22,6 +22,7 @@ Where the RFCs leave room, keepalived 2.2.7's vrrp.c / vrrp_scheduler.c / vrrp_t
 - reconfigure() applies a reload in place (priority, timers, preempt); a master whose priority falls only
   advertises the lower value and keeps its VIPs until the higher router's advert is seen (make-before-break);
 - a master that loses to a higher advert or goes to Fault removes its VIPs (Fault also sends priority 0);
+  one whose VIP, virtual route or rule someone deleted sends priority 0 and takes over again after its Skew_Time;
 - taking over from a master that is alive (it resigned with priority 0, or a lower one is preempted), the
   GARPs go out before the first advert (keepalived sends the advert first): the old master removes its
   VIPs when it hears that advert, and by then clients already point here, so no packet is lost between;
@@ -434,6 +435,20 @@ class Machine:
         if self.state != State.MASTER or self.resigning:
             return []
         return self._leave_master(now, reason)
+
+    def step_back(self, now, reason):
+        """keepalived set_vrrp_backup(): something a master holds was deleted behind its back (a VIP or eVIP, a
+        virtual route or rule). It leaves MASTER with a priority-0 advert and, unless someone better speaks, takes
+        over again after its own Skew_Time ("a quick transition back to master"): sooner than any backup's
+        Master_Down_Interval, and sooner than the Skew_Time of a lower-priority backup that heard the priority 0.
+
+        Only a master that is not resigning moves; anything else is left alone ([])."""
+        if self.state != State.MASTER or self.resigning:
+            return []
+        actions = self._leave_master(now, reason)
+        self.next_deadline = now + self.skew_time
+        self._timer_cause = "no advert within Skew_Time after " + reason
+        return [SendAdvert(PRIO_STOP)] + actions
 
     def sync_master(self, now, reason):
         """A sync-group peer became MASTER: follow it (keepalived vrrp_sync_master()). Only from BACKUP."""

@@ -556,6 +556,45 @@ def test_sync_backup_leaves_non_masters_and_a_resigning_master_alone(prepare):
     assert (mach.state, mach.next_deadline, mach.resigning) == (state, deadline, resigning)
 
 
+# --- a master whose VIP, route or rule was deleted (keepalived set_vrrp_backup) ---------------------
+
+@pytest.mark.parametrize("version, advert_int, skew", [(2, 1.0, 156 / 256), (3, 0.2, 156 * 0.2 / 256)])
+def test_step_back_sends_priority_zero_and_takes_over_again_after_its_skew_time(version, advert_int, skew):
+    mach = master(100, version=version, advert_int=advert_int)
+    acts = mach.step_back(T0 + 0.4, "VIP 198.51.100.100/24 deleted")
+    assert acts[:-1] == [SendAdvert(0), RemoveVips()]          # priority 0 first, as keepalived's leave_master(advF)
+    t = only_transition(acts)
+    assert (t.old, t.new, t.reason) == (State.MASTER, State.BACKUP, "VIP 198.51.100.100/24 deleted")
+    assert mach.next_deadline == approx(T0 + 0.4 + skew)    # not Master_Down_Interval
+    assert mach.on_timer(T0 + 0.4 + skew - 1e-6) == []
+    acts = mach.on_timer(T0 + 0.4 + skew)
+    assert mach.state == State.MASTER
+    assert only_transition(acts).reason == "no advert within Skew_Time after VIP 198.51.100.100/24 deleted"
+
+
+def test_a_backup_that_heard_the_priority_zero_times_out_after_the_one_that_stepped_back():
+    high, low = master(150, ip=A), started(100, ip=B)
+    low.on_advert(T0 + 0.9, A, 150, 100)
+    high.step_back(T0 + 1.0, "VIP deleted")
+    low.on_advert(T0 + 1.0, A, 0, 100)                     # the priority 0 on the wire
+    assert high.next_deadline < low.next_deadline           # Skew_Time of 150 < Skew_Time of 100
+    assert high.on_timer(high.next_deadline)[:3] == [AddVips(), SendAdvert(150), SendGarp()]
+    low.on_advert(high.next_deadline, A, 150, 100)          # its advert: the backup follows it again
+    assert low.state == State.BACKUP and low.next_deadline > high.next_deadline
+
+
+@pytest.mark.parametrize("prepare", ["backup", "fault", "resigning", "stopped"])
+def test_step_back_leaves_non_masters_and_a_resigning_master_alone(prepare):
+    mach = master(100) if prepare == "resigning" else started(100)
+    if prepare == "fault":
+        mach.fault(T0, "tracking")
+    elif prepare in ("resigning", "stopped"):
+        mach.resign(T0)
+    state, deadline, resigning = mach.state, mach.next_deadline, mach.resigning
+    assert mach.step_back(T0 + 0.5, "VIP deleted") == []
+    assert (mach.state, mach.next_deadline, mach.resigning) == (state, deadline, resigning)
+
+
 def test_sync_master_takes_a_backup_to_master_at_once():
     mach = started(100)
     mach.on_advert(T0 + 1, B, 200, 100)                  # a master is alive: B

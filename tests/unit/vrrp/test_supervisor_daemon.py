@@ -107,3 +107,48 @@ def test_a_held_init_starts_on_its_first_result(tmp_path):
     assert _status(one) == ("INIT", {}, True)
     one.apply_tracking(Evaluation(90))
     assert _status(one) == ("BACKUP", {}, False) and one.machine.effective_priority == 90
+
+
+def _masters(d, calls):
+    """Both members MASTER (their actions not carried out: no netlink here); what the runtimes then do is recorded."""
+    for rt in d.instances.values():
+        gate, rt.machine.group_gate = rt.machine.group_gate, None  # (both at once: the gate waits for the other)
+        rt.machine.start(d.now() - 10)
+        rt.machine.on_timer(rt.machine.next_deadline)
+        rt.machine.group_gate = gate
+        assert rt.machine.state.value == "MASTER"
+        rt.vips_held = [s.cidr for s in rt.all_vip_specs()]
+        rt.send_advert = lambda prio, name=rt.name: calls.append((name, "advert", prio))
+        rt.remove_vips = lambda name=rt.name: calls.append((name, "remove"))
+        rt.cancel_garps = lambda: None
+
+
+def test_a_deleted_vip_steps_the_whole_sync_group_back_with_priority_zero_and_skew_time(tmp_path):
+    """keepalived set_vrrp_backup(): the master that lost a VIP and the masters of its sync group each send priority 0
+    and take over again after their own Skew_Time; none waits vrrp_sync_backup()'s Master_Down_Interval."""
+    d = _daemon(tmp_path)
+    calls = []
+    _masters(d, calls)
+    one, two = d.instances["VI_1"], d.instances["VI_2"]
+    one.vips_lost([one.all_vip_specs()[0]])
+    assert calls == [("VI_1", "advert", 0), ("VI_1", "remove"), ("VI_2", "advert", 0), ("VI_2", "remove")]
+    skew = 156 / 256.0  # priority 100, VRRPv2, advert_int 1
+    for rt in (one, two):
+        assert rt.state == "BACKUP" and rt.machine.next_deadline == d.now() + skew
+    assert one.last_transition["reason"] == "VIP 198.51.100.100/24 deleted"
+    assert two.last_transition["reason"] == "sync group G: VI_1 VIP 198.51.100.100/24 deleted"
+    assert d.health.status()["groups"] == {"G": "BACKUP"}
+    assert not d._stepping_back  # pylint: disable=protected-access
+
+
+def test_a_sync_peer_that_left_master_for_another_reason_still_takes_the_group_the_slow_way(tmp_path):
+    """vrrp_sync_backup() is unchanged: a member that loses to a higher advert takes the others to BACKUP with a
+    Master_Down_Interval and no priority 0."""
+    d = _daemon(tmp_path)
+    calls = []
+    _masters(d, calls)
+    one, two = d.instances["VI_1"], d.instances["VI_2"]
+    one.execute(one.machine.on_advert(d.now(), "198.51.100.2", 200, 100))
+    assert one.state == "BACKUP" and two.state == "BACKUP"
+    assert ("VI_2", "advert", 0) not in calls
+    assert two.machine.next_deadline == d.now() + 3 + 156 / 256.0
