@@ -1,7 +1,8 @@
 # Copyright (c) floating.vip contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A link deleted and created again under the same name while vipd runs (a VLAN after ifdown / ifup, a bond, a veth;
-a VMAC deleted by hand), with real daemons in a fresh lab, keepalived 2.2.7 as the peer where it can be.
+a VMAC deleted by hand), renamed, or given a new MAC, with real daemons in a fresh lab, keepalived 2.2.7 as the peer
+(or in vipd's place) where it can be.
 
 vipd's VRRP sockets stayed bound to the deleted link's index: the master came back from FAULT deaf and mute, the
 backup took over, and both held the VIP for good. keepalived reopens its sockets and recreates its VMACs; so does
@@ -17,7 +18,7 @@ import pytest
 
 from tests.lab import wait_until
 
-from .peers import VIP, InstanceSpec, Node, render_config, stop_all
+from .peers import VIP, InstanceSpec, Node, elected_pair, render_config, stop_all
 
 pytestmark = [pytest.mark.lab]
 
@@ -143,3 +144,26 @@ def test_a_master_whose_interface_is_renamed_is_in_fault_until_the_name_comes_ba
     finally:
         problems = stop_all([high, low])
     assert not problems, problems
+
+
+def test_a_master_whose_mac_address_changes_announces_its_vip_from_the_new_one(lab):
+    """A MAC changed under the same link (a bond's failover with fail_over_mac, a MAC set by hand): the master sends
+    its GARPs again at once, from the new MAC, and the client follows within a second. keepalived 2.2.7 sends nothing
+    then; the client went on sending to the old MAC until its ARP entry expired or a delayed GARP came. The delayed
+    burst is off here (garp_master_delay 0) so that only the change can explain the GARPs."""
+    conf = lambda priority: render_config([InstanceSpec(priority=priority, version=3, advert_int=1, garp_master_delay=0)],
+                                          router_id="mac")
+    new_mac = "02:00:00:00:0a:0a"
+    with elected_pair(lab, "vipd", conf(HIGH), conf(LOW), "mac", settle=1.0) as (high, low, capture):
+        assert lab.ping("client1", VIP, timeout=1) and lab.neigh("client1", VIP) == lab.mac("server1")
+        wall = time.time()
+        lab.run("server2", ["ip", "link", "set", "eth0", "address", "02:00:00:00:0b:0b"], check=True)  # a backup's
+        lab.run("server1", ["ip", "link", "set", "eth0", "address", new_mac], check=True)
+        wait_until(lambda: lab.neigh("client1", VIP) == new_mac, timeout=1.5, interval=0.05, what="the client following")
+        assert lab.ping("client1", VIP, timeout=1)
+        time.sleep(0.5)
+        garps = [f for f in capture.read() if f.kind == "arp" and f.ts > wall and f.arp_sender_ip == VIP]
+        assert garps and set(f.src_mac for f in garps) == {new_mac}, garps
+        assert (high.state(), low.state()) == ("MASTER", "BACKUP")
+        assert "eth0 has a new MAC address: announcing its VIPs again" in high.log_text()
+        assert "new MAC address" not in low.log_text()

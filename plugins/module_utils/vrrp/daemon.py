@@ -1282,6 +1282,21 @@ class Daemon:
                 runtime.repair_vmac(ifname)
                 return
 
+    def link_address_changed(self, ifname: str) -> None:
+        """A link's MAC address changed under the same index (a bond's failover with fail_over_mac, a MAC set by
+        hand): the masters whose VIPs are on it announce them again at once, from the new address (garp_master_repeat
+        rounds, paced as at a takeover). keepalived 2.2.7 only notes the new address: its neighbours kept sending to
+        the old one until their ARP entries expired or a delayed or refresh GARP came (up to a minute here)."""
+        if self.stopping:
+            return
+        for runtime in list(self.instances.values()):
+            if runtime.state != machine.State.MASTER or not runtime.vips_held:
+                continue
+            held = set(runtime.vips_held)
+            if any(s.cidr in held and runtime.vip_dev(s) == ifname for s in runtime.all_vip_specs()):
+                LOG.info("%s: %s has a new MAC address: announcing its VIPs again", runtime.name, ifname)
+                runtime.garp_burst(runtime.cfg.garp_master_repeat or 1)
+
     def mcast_group(self, family: int) -> str:
         """vrrp_mcast_group4 / vrrp_mcast_group6 (keepalived's defaults 224.0.0.18 / ff02::12)."""
         g = self.cfg.global_defs if self.cfg is not None else None

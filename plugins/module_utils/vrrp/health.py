@@ -44,7 +44,8 @@ class Health:
     def open(self, loop) -> None:
         self.loop = loop
         try:
-            self.links = tracking.LinkMonitor(self.on_link, self.on_link_index, self.daemon.link_deleted)
+            self.links = tracking.LinkMonitor(self.on_link, self.on_link_index, self.daemon.link_deleted,
+                                              self.daemon.link_address_changed)
             self.links.open(loop)
         except OSError as exc:
             LOG.error("link monitor unavailable (interface tracking off): %s", exc)

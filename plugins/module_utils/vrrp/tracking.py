@@ -30,6 +30,7 @@ IFF_UP = 0x1
 IFF_RUNNING = 0x40
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
 RTMGRP_LINK = 1
+IFLA_ADDRESS = 1
 IFLA_IFNAME = 3
 _IFINFOMSG = struct.Struct("=BBHiII")  # family, pad, type, index, flags, change
 
@@ -144,18 +145,21 @@ def read_track_file(path: str) -> int:
 
 # ---------------------------------------------------------------- links over rtnetlink
 
-def parse_link_messages(data: bytes) -> List[Tuple[int, str, int, int]]:
-    """(msg type, ifname, flags, index) of each RTM_NEWLINK / RTM_DELLINK in a netlink datagram."""
+def parse_link_messages(data: bytes) -> List[Tuple[int, str, int, int, Optional[bytes]]]:
+    """(msg type, ifname, flags, index, link-layer address or None) of each RTM_NEWLINK / RTM_DELLINK in a netlink
+    datagram."""
     out = []
     for kind, _flags, _seq, offset, length in inet.netlink_messages(data):
         if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= 32:
             _family, _pad, _type, index, flags, _change = _IFINFOMSG.unpack_from(data, offset + 16)
-            name = None
+            name = mac = None
             for rta_type, payload in inet.netlink_attributes(data, offset + 32, offset + length):
                 if rta_type == IFLA_IFNAME:
                     name = payload.split(b"\0", 1)[0].decode("utf-8", "replace")
+                elif rta_type == IFLA_ADDRESS:
+                    mac = bytes(payload)
             if name is not None:
-                out.append((kind, name, flags, index))
+                out.append((kind, name, flags, index, mac))
     return out
 
 
@@ -170,15 +174,19 @@ class LinkMonitor:
     on_index(name, index) is called when a link of that name exists under an index not seen for it before: at the
     first dump, and when the link was deleted and created again (a VLAN after ifdown / ifup, a veth, a bond), whose
     sockets bound to the old index receive and send nothing any more. on_deleted(name) when it is deleted.
+    on_mac(name) when a link keeps its index but its link-layer address changes (a bond's failover with
+    fail_over_mac, a MAC set by hand): neighbours still send to the old one.
     """
 
     def __init__(self, on_change: Callable[[str, bool], None], on_index: Optional[Callable[[str, int], None]] = None,
-                 on_deleted: Optional[Callable[[str], None]] = None):
+                 on_deleted: Optional[Callable[[str], None]] = None, on_mac: Optional[Callable[[str], None]] = None):
         self.on_change = on_change
         self.on_index = on_index
         self.on_deleted = on_deleted
+        self.on_mac = on_mac
         self.state: Dict[str, bool] = {}
         self.index: Dict[str, int] = {}
+        self.mac: Dict[str, bytes] = {}
         self.sock: Optional[socket.socket] = None
         self.loop = None
 
@@ -208,19 +216,25 @@ class LinkMonitor:
                     self._dump()
                     continue
                 return
-            for kind, name, flags, index in parse_link_messages(data):
+            for kind, name, flags, index, mac in parse_link_messages(data):
                 known = self.index.get(name)
                 if kind == RTM_DELLINK:
                     if known is not None and known != index:
                         continue  # about a link of that name gone before, not the one there now
                     self.index.pop(name, None)
+                    self.mac.pop(name, None)
                     up = False
                 else:
                     up = link_is_usable(flags)
                     if known != index:
                         self.index[name] = index
+                        self.mac.pop(name, None)  # a new link: its address is not a change
                         if self.on_index is not None:
                             self.on_index(name, index)  # before on_change: a link back up finds its sockets reopened
+                    if mac:
+                        seen, self.mac[name] = self.mac.get(name), mac
+                        if seen is not None and seen != mac and self.on_mac is not None:
+                            self.on_mac(name)
                 old = self.state.get(name)
                 self.state[name] = up
                 if old != up:

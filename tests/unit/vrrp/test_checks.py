@@ -11,6 +11,8 @@ import struct
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.floating.vip.plugins.module_utils.vrrp import (
     check_runner, config, config_checks, config_render, packet, probes, script_runner, script_security, tracking,
@@ -366,13 +368,17 @@ def test_parse_link_messages():
     body = struct.pack("=BBHiII", 0, 0, 1, 3, tracking.IFF_UP | tracking.IFF_RUNNING, 0) + rta
     msg = struct.pack("=IHHII", 16 + len(body), tracking.RTM_NEWLINK, 0, 0, 0) + body
     assert tracking.parse_link_messages(msg + msg.replace(struct.pack("=H", tracking.RTM_NEWLINK), struct.pack("=H", 17), 1)) == \
-        [(16, "eth1", 0x41, 3), (17, "eth1", 0x41, 3)]
+        [(16, "eth1", 0x41, 3, None), (17, "eth1", 0x41, 3, None)]
+    assert tracking.parse_link_messages(_link_msg(16, "eth1", 3, True, b"\x02\0\0\0\x01\x01")) == \
+        [(16, "eth1", 0x41, 3, b"\x02\0\0\0\x01\x01")]
     assert tracking.link_is_usable(tracking.IFF_UP) is False
 
 
-def _link_msg(kind, name, index, up):
+def _link_msg(kind, name, index, up, mac=None):
     raw = name.encode() + b"\0"
     rta = struct.pack("=HH", 4 + len(raw), tracking.IFLA_IFNAME) + raw + b"\0" * ((4 - len(raw) % 4) % 4)
+    if mac is not None:  # IFLA_ADDRESS, padded to 4 bytes
+        rta += struct.pack("=HH", 4 + len(mac), tracking.IFLA_ADDRESS) + mac + b"\0" * ((4 - len(mac) % 4) % 4)
     flags = tracking.IFF_UP | tracking.IFF_RUNNING if up else 0
     body = struct.pack("=BBHiII", 0, 0, 1, index, flags, 0) + rta
     return struct.pack("=IHHII", 16 + len(body), kind, 0, 0, 0) + body
@@ -406,6 +412,36 @@ def test_the_link_monitor_tells_a_link_created_again_under_the_same_name():
                      ("down", "eth0"), ("deleted", "eth0"),
                      ("index", "eth0", 7), ("up", "eth0")]
     assert mon.index == {"eth0": 7, "vrrp.51": 4} and mon.is_up("eth0")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, 80))
+def test_any_link_notification_bytes_parse_cleanly(noise, cut):
+    """Whatever arrives on the link monitor's socket (noise, a real message cut short, both): a list of well-formed
+    tuples, never an exception."""
+    real = _link_msg(tracking.RTM_NEWLINK, "eth0", 3, True, b"\x02\0\0\0\x01\x01")
+    for data in (noise, real[:cut], real[:cut] + noise, noise + real):
+        for kind, name, flags, index, mac in tracking.parse_link_messages(data):
+            assert kind in (tracking.RTM_NEWLINK, tracking.RTM_DELLINK) and isinstance(name, str)
+            assert isinstance(flags, int) and isinstance(index, int) and (mac is None or isinstance(mac, bytes))
+
+
+def test_the_link_monitor_tells_a_new_mac_on_the_same_link_only():
+    """on_mac: the same index with another link-layer address (a bond's failover with fail_over_mac, a MAC set by
+    hand); not a link's first address, not the same one again, not a link created again with another one."""
+    calls = []
+    mon = tracking.LinkMonitor(lambda n, up: None, None, None, calls.append)
+    new, gone = tracking.RTM_NEWLINK, tracking.RTM_DELLINK
+    a, b, c = b"\x02\0\0\0\x01\x01", b"\x02\0\0\0\x0a\x0a", b"\x02\0\0\0\x0b\x0b"
+    mon.sock = _Datagrams([_link_msg(new, "eth0", 3, True, a),  # the first dump
+                           _link_msg(new, "eth0", 3, False, a), _link_msg(new, "eth0", 3, True),  # no address: no change
+                           _link_msg(new, "eth0", 3, True, b),  # changed: told
+                           _link_msg(new, "eth0", 3, True, b),
+                           _link_msg(gone, "eth0", 3, False, b), _link_msg(new, "eth0", 8, True, c),  # created again
+                           _link_msg(new, "eth0", 8, True, a)])  # changed: told
+    mon._readable()  # pylint: disable=protected-access
+    assert calls == ["eth0", "eth0"]
+    assert mon.mac == {"eth0": a}
 
 
 @pytest.mark.parametrize("text, value", [("12\n", 12), ("-30", -30), ("0x10", 16), ("010", 8), ("", 0), ("abc", 0), (" 7 x", 7)])
