@@ -268,6 +268,22 @@ class Node:
         return [p for p in proc_tree(self.main_pid) if _comm(p) in ("keepalived", "python", "python3", "vipd")
                 or _comm(p).startswith("python")]
 
+    @contextlib.contextmanager
+    def stalled(self):
+        """The daemon's processes stopped (SIGSTOP) while the block runs, then continued. nsenter passes its child's
+        stop on to itself (util-linux), so the nsenter processes above the daemon are continued too."""
+        pids = self.pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids + ([self.proc.pid] + _children(self.proc.pid) if self.proc is not None else []):
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+
     def terminate(self):
         """SIGTERM (graceful resignation) without waiting; see :meth:`stop`."""
         if self.running():

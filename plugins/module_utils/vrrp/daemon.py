@@ -1571,6 +1571,9 @@ class Daemon:
             return
         touched: set = set()  # interface indexes whose instances' sources to check; None: every one
         sources = waiting = None  # read once per batch: a takeover of 200 instances is 200 address events
+        if any(kind == "lost" for kind, _key in events):
+            LOG.warning("rtnetlink notifications were lost (the kernel's buffer overran): checking the VIPs held")
+            self.check_held_vips(netio.address_snapshot())
         for kind, key in events:
             if kind == "address":
                 self.on_address_deleted(key)
@@ -1619,6 +1622,23 @@ class Daemon:
                 mover.execute(mover.machine.step_back(self.now(), why))
         finally:
             self._stepping_back = set()
+
+    def check_held_vips(self, snapshot) -> None:
+        """The kernel dropped address notifications (ENOBUFS on the route monitor: a burst of changes while vipd
+        could not read, a stopped or starved process). A deletion of a VIP a master holds may have been among them:
+        each master checks the VIPs it holds (not no_track) against one address dump and steps back for those gone,
+        as if it had been told (on_address_deleted). keepalived 2.2.7 logs the overrun and goes on advertising
+        without the VIP, which nobody then answers for until it leaves MASTER for another reason."""
+        if snapshot is None or self.stopping:
+            return
+        for runtime in list(self.instances.values()):
+            if runtime.machine is None or runtime.state != machine.State.MASTER or not runtime.vips_held:
+                continue
+            held = set(runtime.vips_held)
+            gone = [s for s in runtime.all_vip_specs() if s.cidr in held and not s.no_track
+                    and not any(a.address == s.address for a in snapshot.of(runtime.vip_dev(s), s.family))]
+            if gone:
+                runtime.vips_lost(gone)
 
     def check_sources(self, touched) -> None:
         """The instances on these interfaces (indexes; None in it: every instance) take their interface's address

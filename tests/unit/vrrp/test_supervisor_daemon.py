@@ -4,7 +4,9 @@ puts the other in FAULT, its recovery releases it, a held INIT starts on its fir
 `fault_causes` and `held` as before. Injected loop clock; no network (stale-VIP cleanup is off)."""
 from __future__ import annotations
 
-from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon
+from types import SimpleNamespace
+
+from ansible_collections.floating.vip.plugins.module_utils.vrrp import config, daemon, netio
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.machine import Machine
 from ansible_collections.floating.vip.plugins.module_utils.vrrp.tracking import Evaluation
 from tests.unit.vrrp.fakes import StillClock
@@ -152,3 +154,20 @@ def test_a_sync_peer_that_left_master_for_another_reason_still_takes_the_group_t
     assert one.state == "BACKUP" and two.state == "BACKUP"
     assert ("VI_2", "advert", 0) not in calls
     assert two.machine.next_deadline == d.now() + 3 + 156 / 256.0
+
+
+def test_after_lost_address_notifications_a_master_checks_its_vips_and_steps_back_for_one_gone(tmp_path, monkeypatch):
+    """ENOBUFS on the route monitor ("lost"): a deletion of a held VIP may have been dropped with the rest. One dump
+    tells: VI_1's VIP is gone, so it steps back as if told (its sync group with it); with every VIP there, nothing."""
+    d = _daemon(tmp_path)
+    calls = []
+    _masters(d, calls)
+    there = [SimpleNamespace(ifname="eth0", family=4, address=a) for a in ("198.51.100.1", "198.51.100.100", "198.51.100.101")]
+    d.route_monitor = SimpleNamespace(read=lambda: [("lost", None)])
+    monkeypatch.setattr(netio, "address_snapshot", lambda: netio.AddressSnapshot(there))
+    d.on_route_events()
+    assert calls == [] and d.instances["VI_1"].state == "MASTER"
+    monkeypatch.setattr(netio, "address_snapshot", lambda: netio.AddressSnapshot([there[0], there[2]]))
+    d.on_route_events()
+    assert d.instances["VI_1"].last_transition["reason"] == "VIP 198.51.100.100/24 deleted"
+    assert ("VI_1", "advert", 0) in calls and d.instances["VI_2"].state == "BACKUP"
