@@ -1572,8 +1572,12 @@ class Daemon:
         touched: set = set()  # interface indexes whose instances' sources to check; None: every one
         sources = waiting = None  # read once per batch: a takeover of 200 instances is 200 address events
         if any(kind == "lost" for kind, _key in events):
-            LOG.warning("rtnetlink notifications were lost (the kernel's buffer overran): checking the VIPs held")
+            LOG.warning("rtnetlink notifications were lost (the kernel's buffer overran): checking the VIPs held "
+                        "and the static routes and rules")
             self.check_held_vips(netio.address_snapshot())
+            static = (config_routes.routes_of(self.cfg, "static_routes"), config_routes.routes_of(self.cfg, "static_rules"))
+            if static[0] or static[1]:  # one deleted meanwhile is put back (adding one that is there changes nothing)
+                routes.apply(static[0], static[1], True, lambda m: LOG.error("static: %s", m))
         for kind, key in events:
             if kind == "address":
                 self.on_address_deleted(key)
