@@ -150,7 +150,7 @@ REFUSED = {
     "vrf": "the VRF the instance's interface and VIPs are in",
     "track_bfd": "the priority or FAULT state of the instance (BFD sessions)",
     "mcast_dst_ip": "the multicast group adverts are sent to and received on",
-    "track_src_ip": "the source address of adverts (it follows the interface's primary address)",
+    "track_src_ip": "whether the instance enters FAULT when its configured unicast_src_ip or mcast_src_ip is removed",
 }
 
 # In a vrrp_sync_group: keepalived 2.2.7 tracks these for all members at once.
