@@ -23,8 +23,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import re
+import shutil
 import signal
 import socket
 import struct
