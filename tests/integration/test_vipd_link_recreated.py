@@ -151,8 +151,9 @@ def test_a_master_whose_mac_address_changes_announces_its_vip_from_the_new_one(l
     its GARPs again at once, from the new MAC, and the client follows within a second. keepalived 2.2.7 sends nothing
     then; the client went on sending to the old MAC until its ARP entry expired or a delayed GARP came. The delayed
     burst is off here (garp_master_delay 0) so that only the change can explain the GARPs."""
-    conf = lambda priority: render_config([InstanceSpec(priority=priority, version=3, advert_int=1, garp_master_delay=0)],
-                                          router_id="mac")
+    def conf(priority: int) -> str:
+        return render_config([InstanceSpec(priority=priority, version=3, advert_int=1, garp_master_delay=0)], router_id="mac")
+
     new_mac = "02:00:00:00:0a:0a"
     with elected_pair(lab, "vipd", conf(HIGH), conf(LOW), "mac", settle=1.0) as (high, low, capture):
         assert lab.ping("client1", VIP, timeout=1) and lab.neigh("client1", VIP) == lab.mac("server1")
