@@ -1571,13 +1571,7 @@ class Daemon:
             return
         touched: set = set()  # interface indexes whose instances' sources to check; None: every one
         sources = waiting = None  # read once per batch: a takeover of 200 instances is 200 address events
-        if any(kind == "lost" for kind, _key in events):
-            LOG.warning("rtnetlink notifications were lost (the kernel's buffer overran): checking the VIPs held "
-                        "and the static routes and rules")
-            self.check_held_vips(netio.address_snapshot())
-            static = (config_routes.routes_of(self.cfg, "static_routes"), config_routes.routes_of(self.cfg, "static_rules"))
-            if static[0] or static[1]:  # one deleted meanwhile is put back (adding one that is there changes nothing)
-                routes.apply(static[0], static[1], True, lambda m: LOG.error("static: %s", m))
+        lost = False
         for kind, key in events:
             if kind == "address":
                 self.on_address_deleted(key)
@@ -1587,6 +1581,7 @@ class Daemon:
                     touched.add(key[0])
                 continue
             if kind in ("address_added", "lost"):
+                lost = lost or kind == "lost"
                 if waiting is None:
                     waiting = any("source" in r.fault_causes or "socket" in r.fault_causes for r in self.instances.values())
                 if waiting or kind == "lost":  # an address may be there for an instance that has none
@@ -1607,8 +1602,26 @@ class Daemon:
                     LOG.info("Restoring deleted static %s %s", kind, spec.render())
                     routes.apply([spec] if index == 0 else [], [spec] if index == 1 else [], True,
                                  lambda m: LOG.error("static: %s", m))
+        if lost:  # what the lost notifications would have told, asked of the kernel instead
+            LOG.warning("rtnetlink notifications were lost (the kernel's buffer overran): checking the VIPs held "
+                        "and the static routes and rules")
+            self.check_held_vips(netio.address_snapshot())
+            self.restore_tracked_static()
         if touched:
             self.check_sources(touched)
+
+    def restore_tracked_static(self) -> None:
+        """The tracked (not no_track) static_ipaddress, static_routes and static_rules entries added again, as each
+        one is when its deletion is heard (on_address_deleted, on_route_events): after lost notifications, any of them
+        may have been deleted unheard. Adding one that is there changes nothing; no_track ones are left alone."""
+        def tracked(key):
+            return [s for s in config_routes.routes_of(self.cfg, key) if not s.no_track]
+
+        def log(message):
+            LOG.error("static: %s", message)
+
+        routes.static_ipaddress(tracked("static_ipaddress"), True, log)
+        routes.apply(tracked("static_routes"), tracked("static_rules"), True, log)
 
     def step_back(self, runtime: InstanceRuntime, reason: str) -> None:
         """keepalived set_vrrp_backup(): a master that lost a VIP, eVIP, virtual route or rule leaves MASTER with a

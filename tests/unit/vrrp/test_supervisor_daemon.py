@@ -174,15 +174,19 @@ def test_after_lost_address_notifications_a_master_checks_its_vips_and_steps_bac
 
 
 def test_after_lost_notifications_the_static_routes_and_rules_are_put_back(tmp_path, monkeypatch):
-    """A deleted static route or rule is put back when its deletion is heard; when notifications were lost, all of
-    them are added again (the kernel keeps those still there)."""
-    text = "static_routes {\n    203.0.113.0/25 dev eth0\n}\nstatic_rules {\n    from 203.0.113.0/25 table 101\n}\n" + CONF
+    """A deleted static route or rule is put back when its deletion is heard; when notifications were lost, every
+    tracked one is added again (the kernel keeps those still there). no_track ones are left alone, as when heard."""
+    text = ("static_routes {\n    203.0.113.0/25 dev eth0\n    203.0.113.128/25 dev eth0 no_track\n}\n"
+            "static_rules {\n    from 203.0.113.0/25 table 101\n}\n"
+            "static_ipaddress {\n    203.0.113.5/32 dev lo\n    203.0.113.6/32 dev lo no_track\n}\n" + CONF)
     d = _daemon(tmp_path)
     d.cfg = config.parse_text(text, str(tmp_path / "vipd.conf"))
     applied = []
     monkeypatch.setattr(daemon.routes, "apply", lambda r, u, add, log=None: applied.append(([x.render() for x in r],
                                                                                             [x.render() for x in u], add)))
+    monkeypatch.setattr(daemon.routes, "static_ipaddress", lambda specs, add, log=None: applied.append(("addresses", [x.cidr for x in specs], add)))
     monkeypatch.setattr(netio, "address_snapshot", lambda: None)
     d.route_monitor = SimpleNamespace(read=lambda: [("lost", None)])
     d.on_route_events()
-    assert applied == [(["203.0.113.0/25 dev eth0"], ["inet from 203.0.113.0/25 preference 30000 table 101"], True)]
+    assert applied == [("addresses", ["203.0.113.5/32"], True),
+                       (["203.0.113.0/25 dev eth0"], ["inet from 203.0.113.0/25 preference 30000 table 101"], True)]
