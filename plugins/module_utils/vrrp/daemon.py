@@ -179,6 +179,11 @@ class InstanceRuntime:
     def all_vip_specs(self):
         return list(self.cfg.vips) + list(self.cfg.excluded_vips)
 
+    def held_specs(self, on: Optional[str] = None) -> list:
+        """The VIP / eVIP specs this instance holds now (on the device ``on`` only, when given)."""
+        held = set(self.vips_held)  # a set, as in add_vips()
+        return [s for s in self.all_vip_specs() if s.cidr in held and (on is None or self.vip_dev(s) == on)]
+
     def vip_dev(self, spec) -> str:
         """keepalived vrrp_complete_instance(): a VIP without dev, or with the instance's interface, goes on the
         VMAC when it is of the instance's family; one of the other family stays on the interface; per-VIP
@@ -864,8 +869,7 @@ class InstanceRuntime:
         if routed.of(self.cfg) is not None:
             self.vips_held = []
             return
-        held = set(self.vips_held)
-        specs = [s for s in self.all_vip_specs() if s.cidr in held]
+        specs = self.held_specs()
         removed = []
         # All of them in one dump and one netlink exchange (issue 11: a dump per VIP, 400 VIPs took 2 s).
         for spec, result in zip(specs, netio.vip_remove_many([(self.vip_dev(s), s.cidr) for s in specs])):
@@ -1275,8 +1279,7 @@ class Daemon:
             return  # vipd's own release forgets a VMAC before it deletes it
         for runtime in list(self.instances.values()):
             if ifname == runtime.vmac or ifname in runtime.extra_vmacs.values():
-                held = set(runtime.vips_held)
-                lost = [s for s in runtime.all_vip_specs() if s.cidr in held and runtime.vip_dev(s) == ifname]
+                lost = runtime.held_specs(on=ifname)
                 if lost and runtime.state == machine.State.MASTER:  # they went with it
                     runtime.vips_lost(lost)
                 runtime.repair_vmac(ifname)
@@ -1292,8 +1295,7 @@ class Daemon:
         for runtime in list(self.instances.values()):
             if runtime.state != machine.State.MASTER or not runtime.vips_held:
                 continue
-            held = set(runtime.vips_held)
-            if any(s.cidr in held and runtime.vip_dev(s) == ifname for s in runtime.all_vip_specs()):
+            if runtime.held_specs(on=ifname):
                 LOG.info("%s: %s has a new MAC address: announcing its VIPs again", runtime.name, ifname)
                 runtime.garp_burst(runtime.cfg.garp_master_repeat or 1)
 
@@ -1651,8 +1653,7 @@ class Daemon:
         for runtime in list(self.instances.values()):
             if runtime.machine is None or runtime.state != machine.State.MASTER or not runtime.vips_held:
                 continue
-            held = set(runtime.vips_held)
-            gone = [s for s in runtime.all_vip_specs() if s.cidr in held and not s.no_track
+            gone = [s for s in runtime.held_specs() if not s.no_track
                     and not any(a.address == s.address for a in snapshot.of(runtime.vip_dev(s), s.family))]
             if gone:
                 runtime.vips_lost(gone)
